@@ -1,0 +1,33 @@
+//! Reading the audit log: the whole log for administrators, one's own security events for
+//! everyone.
+
+use crate::audit::{AuditEntry, AuditQuery};
+use crate::error::CoreError;
+use crate::page::Page;
+use crate::user::Role;
+
+use super::{Accounts, Principal};
+
+impl Accounts {
+    /// The audit log, filtered. Administrators only; the role is checked against the database,
+    /// not the token, so a demoted admin loses access at once.
+    pub async fn audit_log(&self, principal: &Principal, query: AuditQuery) -> Result<Page<AuditEntry>, CoreError> {
+        let user = self.me(principal).await?;
+        if user.role != Role::Admin {
+            return Err(CoreError::Forbidden("the audit log is for administrators"));
+        }
+        self.read_audit(query).await
+    }
+
+    /// Events where the caller acted or was acted upon.
+    pub async fn security_events(&self, principal: &Principal, mut query: AuditQuery) -> Result<Page<AuditEntry>, CoreError> {
+        self.me(principal).await?;
+        query.involving = Some(principal.user_id);
+        self.read_audit(query).await
+    }
+
+    async fn read_audit(&self, query: AuditQuery) -> Result<Page<AuditEntry>, CoreError> {
+        let rows = self.deps.audit.list(&query).await?;
+        Ok(Page::from_rows(rows, query.page.limit, |e| e.id.0))
+    }
+}

@@ -1,0 +1,83 @@
+//! Password login. Unknown accounts and wrong passwords get the same error after the same work
+//! (a full hash verification either way), so neither the answer nor its timing reveals which
+//! accounts exist.
+
+use crate::audit::{AuditAction, RequestMeta};
+use crate::error::CoreError;
+use crate::user::{Email, Username};
+
+use super::{Accounts, TokenPair};
+use crate::id::UserId;
+use crate::user::User;
+
+/// Longest login identifier looked up; longer ones cannot be a username or email.
+const LOGIN_MAX: usize = 254;
+
+impl Accounts {
+    /// Logs in with a username or an email address.
+    pub async fn login(&self, login: &str, password: &str, meta: &RequestMeta) -> Result<(User, TokenPair), CoreError> {
+        let key = normalize_login(login);
+        let found = match &key {
+            Some(key) => self.deps.users.credentials(key).await?,
+            None => None,
+        };
+        let (user, hash) = match found {
+            Some((user, hash)) => (Some(user), Some(hash)),
+            None => (None, None),
+        };
+        let password_ok = password.chars().count() <= crate::user::Password::MAX
+            && self.deps.hasher.verify(password.to_string(), hash).await?;
+
+        let user = match user {
+            Some(user) if password_ok => user,
+            other => {
+                let reason = match (&key, &other) {
+                    (None, _) => "malformed_login",
+                    (Some(_), None) => "unknown_account",
+                    (Some(_), Some(_)) => "wrong_password",
+                };
+                return Err(self.login_failed(other.map(|u| u.id), reason, meta).await);
+            }
+        };
+        if user.disabled {
+            return Err(self.login_failed_for(&user, meta).await);
+        }
+        let (session, tokens) = self.start_session(&user, meta)?;
+        let mut entry = self.audit_entry(AuditAction::LoginSucceeded, Some(user.id), Some(user.id), meta);
+        entry.detail.insert("session_id".into(), session.id.to_string().into());
+        entry.detail.insert("method".into(), "password".into());
+        self.deps.sessions.create(&session, &entry).await?;
+        Ok((user, tokens))
+    }
+
+    /// A disabled account learns that it is disabled only after giving the right password.
+    async fn login_failed_for(&self, user: &User, meta: &RequestMeta) -> CoreError {
+        self.login_failed(Some(user.id), "account_disabled", meta).await;
+        CoreError::AccountDisabled
+    }
+
+    /// Records a failed login and returns the error to give the client. A failure to record is
+    /// logged but does not change the answer.
+    async fn login_failed(&self, target: Option<UserId>, reason: &str, meta: &RequestMeta) -> CoreError {
+        let mut entry = self.audit_entry(AuditAction::LoginFailed, None, target, meta);
+        entry.detail.insert("reason".into(), reason.into());
+        if let Err(e) = self.deps.audit.append(&entry).await {
+            tracing::warn!(error = %e, "could not record a failed login");
+        }
+        CoreError::InvalidCredentials
+    }
+}
+
+/// The lookup key for a login identifier: a normalized email when it has an `@`, else a
+/// lowercased username. `None` when it cannot be either.
+fn normalize_login(login: &str) -> Option<String> {
+    let login = login.trim();
+    if login.is_empty() || login.len() > LOGIN_MAX {
+        return None;
+    }
+    if login.contains('@') {
+        Email::parse(login).ok().map(|e| e.normalized())
+    } else {
+        Username::parse(login).ok().map(|u| u.as_str().to_string())
+    }
+}

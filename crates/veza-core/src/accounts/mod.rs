@@ -1,0 +1,161 @@
+//! The account use cases: register, log in, refresh, log out, read and edit profiles, read the
+//! audit log. Each takes the caller's [`RequestMeta`] so that what it records says where the
+//! request came from.
+
+mod audit_view;
+mod login;
+mod profile;
+mod register;
+mod tokens;
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::audit::{AuditAction, AuditEntry, RequestMeta};
+use crate::clock::Clock;
+use crate::error::CoreError;
+use crate::id::{AuditId, IdGenerator, SessionId, UserId};
+use crate::ports::{AccessClaims, AuditRepo, PasswordHasher, SessionRepo, TokenSigner, UserRepo};
+use crate::session::{NewSession, ACCESS_TOKEN_LIFETIME};
+use crate::user::{Role, User};
+
+pub use register::{NewAccount, RegisterInput};
+
+/// Everything the account use cases need, supplied by the binary (or a test).
+#[derive(Debug, Clone)]
+pub struct AccountDeps {
+    pub users: Arc<dyn UserRepo>,
+    pub sessions: Arc<dyn SessionRepo>,
+    pub audit: Arc<dyn AuditRepo>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub tokens: Arc<dyn TokenSigner>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGenerator>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    deps: AccountDeps,
+}
+
+/// The caller of an authenticated request, taken from a verified access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub role: Role,
+}
+
+/// What a successful login, registration or refresh hands the client.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub access_expires_at: OffsetDateTime,
+    pub refresh_token: String,
+    pub refresh_expires_at: OffsetDateTime,
+    pub session_id: SessionId,
+}
+
+/// A fresh refresh token: 256 random bits, base64url. Only its SHA-256 is ever stored.
+struct RefreshSecret {
+    token: String,
+    hash: String,
+}
+
+impl RefreshSecret {
+    fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = URL_SAFE_NO_PAD.encode(bytes);
+        let hash = hash_refresh_token(&token);
+        Self { token, hash }
+    }
+}
+
+/// SHA-256 suffices here (no slow hash needed): the input is 256 bits of randomness, not a
+/// human-chosen password.
+pub fn hash_refresh_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Accounts {
+    pub fn new(deps: AccountDeps) -> Self {
+        Self { deps }
+    }
+
+    pub fn deps(&self) -> &AccountDeps {
+        &self.deps
+    }
+
+    /// Verifies an access token and returns who holds it.
+    pub fn authenticate(&self, access_token: &str) -> Result<Principal, CoreError> {
+        let claims = self.deps.tokens.verify(access_token).map_err(CoreError::InvalidToken)?;
+        Ok(Principal { user_id: claims.user_id, session_id: claims.session_id, role: claims.role })
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.deps.clock.now()
+    }
+
+    fn audit_entry(&self, action: AuditAction, actor: Option<UserId>, target: Option<UserId>, meta: &RequestMeta) -> AuditEntry {
+        AuditEntry {
+            id: AuditId::new(self.deps.ids.as_ref()),
+            action,
+            actor,
+            target,
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+            request_id: meta.request_id.clone(),
+            detail: serde_json::Map::new(),
+            created_at: self.now(),
+        }
+    }
+
+    fn access_token(&self, user: &User, session_id: SessionId, now: OffsetDateTime) -> Result<(String, OffsetDateTime), CoreError> {
+        let expires_at = now + ACCESS_TOKEN_LIFETIME;
+        let claims = AccessClaims {
+            user_id: user.id,
+            session_id,
+            role: user.role,
+            issued_at: now,
+            expires_at,
+            token_id: uuid_like(self.deps.ids.next_raw()),
+        };
+        Ok((self.deps.tokens.issue(&claims)?, expires_at))
+    }
+
+    /// A new session for `user` with its first refresh token, and the tokens to return.
+    fn start_session(&self, user: &User, meta: &RequestMeta) -> Result<(NewSession, TokenPair), CoreError> {
+        let now = self.now();
+        let secret = RefreshSecret::generate();
+        let session = NewSession {
+            id: SessionId::new(self.deps.ids.as_ref()),
+            user_id: user.id,
+            token_hash: secret.hash,
+            created_at: now,
+            user_agent: meta.user_agent.clone(),
+            ip: meta.ip.clone(),
+        };
+        let (access_token, access_expires_at) = self.access_token(user, session.id, now)?;
+        let refresh_expires_at = session.expires_at().min(now + crate::session::IDLE_LIFETIME);
+        let pair = TokenPair { access_token, access_expires_at, refresh_token: secret.token, refresh_expires_at, session_id: session.id };
+        Ok((session, pair))
+    }
+}
+
+/// A unique token id from a snowflake plus randomness, so that `jti` is never guessable from
+/// the issue time alone.
+fn uuid_like(raw: i64) -> String {
+    let mut bytes = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("{raw:x}-{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+#[cfg(test)]
+mod tests;

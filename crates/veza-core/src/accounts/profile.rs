@@ -1,0 +1,41 @@
+//! Reading accounts and editing one's own profile.
+
+use crate::audit::{AuditAction, RequestMeta};
+use crate::error::CoreError;
+use crate::id::UserId;
+use crate::user::{ProfilePatch, User, Username};
+
+use super::{Accounts, Principal};
+
+impl Accounts {
+    /// The caller's own account. A disabled account is refused even with a valid access token.
+    pub async fn me(&self, principal: &Principal) -> Result<User, CoreError> {
+        let user = self.deps.users.by_id(principal.user_id).await?.ok_or(CoreError::Unauthenticated)?;
+        if user.disabled {
+            return Err(CoreError::AccountDisabled);
+        }
+        Ok(user)
+    }
+
+    pub async fn update_profile(&self, principal: &Principal, patch: ProfilePatch, meta: &RequestMeta) -> Result<User, CoreError> {
+        patch.validate().map_err(CoreError::Validation)?;
+        let user = self.me(principal).await?;
+        if patch.is_empty() {
+            return Ok(user);
+        }
+        let profile = patch.apply(&user.profile);
+        let mut entry = self.audit_entry(AuditAction::ProfileUpdated, Some(user.id), Some(user.id), meta);
+        entry.detail.insert("fields".into(), patch.field_names().into());
+        self.deps.users.update_profile(user.id, &profile, self.now(), &entry).await?.ok_or(CoreError::Unauthenticated)
+    }
+
+    /// A user's public profile. Disabled accounts are hidden.
+    pub async fn user(&self, id: UserId) -> Result<User, CoreError> {
+        self.deps.users.by_id(id).await?.filter(|u| !u.disabled).ok_or(CoreError::NotFound("user"))
+    }
+
+    pub async fn user_by_username(&self, name: &str) -> Result<User, CoreError> {
+        let name = Username::parse(name).map_err(|_| CoreError::NotFound("user"))?;
+        self.deps.users.by_username(&name).await?.filter(|u| !u.disabled).ok_or(CoreError::NotFound("user"))
+    }
+}

@@ -1,0 +1,84 @@
+//! Creating accounts: self-service registration (which logs the new user in) and creation by an
+//! administrator from the command line.
+
+use crate::audit::{AuditAction, RequestMeta};
+use crate::error::{CoreError, FieldError, Validator};
+use crate::id::UserId;
+use crate::user::{Email, NewUser, Password, Profile, Role, User, Username};
+
+use super::{Accounts, TokenPair};
+
+#[derive(Debug, Clone)]
+pub struct RegisterInput {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub user: User,
+    /// The first session's tokens (self-service registration only).
+    pub tokens: Option<TokenPair>,
+}
+
+impl RegisterInput {
+    fn validate(&self) -> Result<(Username, Email, Password), CoreError> {
+        let mut v = Validator::default();
+        let username = v.check(Username::parse(&self.username));
+        let email = v.check(Email::parse(&self.email));
+        let password = v.check(Password::parse_new(&self.password, "password").and_then(|p| {
+            let lowered = p.expose().to_lowercase();
+            if username.as_ref().is_some_and(|u| lowered == u.as_str())
+                || email.as_ref().is_some_and(|e| lowered == e.normalized())
+            {
+                return Err(FieldError::new("password", "same_as_identity", "password must differ from the username and email"));
+            }
+            Ok(p)
+        }));
+        v.finish(|| Some((username?, email?, password?)))
+    }
+}
+
+impl Accounts {
+    /// Self-service sign-up: creates a `user` account and its first session in one transaction.
+    pub async fn register(&self, input: RegisterInput, meta: &RequestMeta) -> Result<NewAccount, CoreError> {
+        let (user, new_user) = self.prepare_user(&input, Role::User).await?;
+        let (session, tokens) = self.start_session(&user, meta)?;
+        let registered = self.audit_entry(AuditAction::UserRegistered, Some(user.id), Some(user.id), meta);
+        let mut login = self.audit_entry(AuditAction::LoginSucceeded, Some(user.id), Some(user.id), meta);
+        login.detail.insert("session_id".into(), session.id.to_string().into());
+        login.detail.insert("method".into(), "registration".into());
+        self.deps.users.create(&new_user, Some(&session), &[registered, login]).await?;
+        Ok(NewAccount { user, tokens: Some(tokens) })
+    }
+
+    /// Creates an account with any role, without logging it in (`veza admin create-user`).
+    pub async fn create_user(&self, input: RegisterInput, role: Role, actor: Option<UserId>, meta: &RequestMeta) -> Result<User, CoreError> {
+        let (user, new_user) = self.prepare_user(&input, role).await?;
+        let mut entry = self.audit_entry(AuditAction::AdminUserCreated, actor, Some(user.id), meta);
+        entry.detail.insert("role".into(), role.as_str().into());
+        self.deps.users.create(&new_user, None, &[entry]).await?;
+        Ok(user)
+    }
+
+    async fn prepare_user(&self, input: &RegisterInput, role: Role) -> Result<(User, NewUser), CoreError> {
+        let (username, email, password) = input.validate()?;
+        let password_hash = self.deps.hasher.hash(password.expose().to_string()).await?;
+        let now = self.now();
+        let id = UserId::new(self.deps.ids.as_ref());
+        let user = User {
+            id,
+            username: username.clone(),
+            email: email.clone(),
+            email_verified: false,
+            role,
+            disabled: false,
+            disabled_reason: None,
+            profile: Profile::default(),
+            created_at: now,
+            updated_at: now,
+        };
+        Ok((user, NewUser { id, username, email, password_hash, role, created_at: now }))
+    }
+}

@@ -1,0 +1,137 @@
+//! Use-case tests on the in-memory fakes.
+
+use time::Duration;
+
+use crate::audit::{AuditAction, AuditQuery, RequestMeta};
+use crate::error::{CoreError, TokenProblem};
+use crate::fakes::FakeAccounts;
+use crate::page::PageRequest;
+use crate::user::ProfilePatch;
+
+use super::{Principal, RegisterInput};
+
+fn input(name: &str) -> RegisterInput {
+    RegisterInput { username: name.into(), email: format!("{name}@example.com"), password: "violet-kettle-drum".into() }
+}
+
+fn meta() -> RequestMeta {
+    RequestMeta::new(Some("203.0.113.7".into()), Some("test-agent"), Some("req-1".into()))
+}
+
+async fn actions(f: &FakeAccounts) -> Vec<AuditAction> {
+    let q = AuditQuery { actor: None, involving: None, action: None, since: None, until: None, page: PageRequest { before: None, limit: 100 } };
+    let mut v: Vec<_> = crate::ports::AuditRepo::list(&f.store, &q).await.expect("list").into_iter().map(|e| e.action).collect();
+    v.reverse();
+    v
+}
+
+#[tokio::test]
+async fn register_then_login_by_username_or_email() {
+    let f = FakeAccounts::new();
+    let acc = f.accounts.register(input("Nova"), &meta()).await.expect("register");
+    assert_eq!(acc.user.username.as_str(), "nova");
+    assert!(acc.tokens.is_some());
+    f.accounts.login("NOVA", "violet-kettle-drum", &meta()).await.expect("by username");
+    f.accounts.login("nova@EXAMPLE.com", "violet-kettle-drum", &meta()).await.expect("by email");
+    assert_eq!(
+        actions(&f).await,
+        [AuditAction::UserRegistered, AuditAction::LoginSucceeded, AuditAction::LoginSucceeded, AuditAction::LoginSucceeded]
+    );
+}
+
+#[tokio::test]
+async fn duplicate_username_and_email_conflict() {
+    let f = FakeAccounts::new();
+    f.accounts.register(input("nova"), &meta()).await.expect("first");
+    let err = f.accounts.register(input("NOVA"), &meta()).await.expect_err("dup");
+    assert!(matches!(err, CoreError::Conflict(ref e) if e.field == "username"), "{err:?}");
+    let mut other = input("nova2");
+    other.email = "Nova@Example.com".into();
+    let err = f.accounts.register(other, &meta()).await.expect_err("dup email");
+    assert!(matches!(err, CoreError::Conflict(ref e) if e.field == "email"), "{err:?}");
+}
+
+#[tokio::test]
+async fn register_reports_every_bad_field() {
+    let f = FakeAccounts::new();
+    let bad = RegisterInput { username: "x".into(), email: "nope".into(), password: "password".into() };
+    let CoreError::Validation(errors) = f.accounts.register(bad, &meta()).await.expect_err("invalid") else { panic!() };
+    let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["username", "email", "password"]);
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_look_the_same_but_are_audited_apart() {
+    let f = FakeAccounts::new();
+    f.accounts.register(input("nova"), &meta()).await.expect("register");
+    let a = f.accounts.login("nova", "wrong-password!", &meta()).await.expect_err("wrong");
+    let b = f.accounts.login("ghost", "violet-kettle-drum", &meta()).await.expect_err("unknown");
+    assert_eq!(a.to_string(), b.to_string());
+    let q = AuditQuery { actor: None, involving: None, action: Some(AuditAction::LoginFailed), since: None, until: None, page: PageRequest { before: None, limit: 10 } };
+    let reasons: Vec<_> = crate::ports::AuditRepo::list(&f.store, &q).await.expect("list").iter().map(|e| e.detail["reason"].clone()).collect();
+    assert_eq!(reasons, ["unknown_account", "wrong_password"]);
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_replay_revokes_the_family() {
+    let f = FakeAccounts::new();
+    let t0 = f.accounts.register(input("nova"), &meta()).await.expect("register").tokens.expect("tokens");
+    let t1 = f.accounts.refresh(&t0.refresh_token, &meta()).await.expect("first refresh");
+    assert_ne!(t1.refresh_token, t0.refresh_token);
+    let t2 = f.accounts.refresh(&t1.refresh_token, &meta()).await.expect("second refresh");
+
+    // The stolen t0 comes back: the family dies, including the newest token t2.
+    let err = f.accounts.refresh(&t0.refresh_token, &meta()).await.expect_err("replay");
+    assert!(matches!(err, CoreError::InvalidToken(TokenProblem::Reused)), "{err:?}");
+    let err = f.accounts.refresh(&t2.refresh_token, &meta()).await.expect_err("descendant");
+    assert!(matches!(err, CoreError::InvalidToken(TokenProblem::Revoked)), "{err:?}");
+    assert!(actions(&f).await.contains(&AuditAction::RefreshTokenReuse));
+}
+
+#[tokio::test]
+async fn sessions_expire_when_idle_and_absolutely() {
+    let f = FakeAccounts::new();
+    let mut t = f.accounts.register(input("nova"), &meta()).await.expect("register").tokens.expect("tokens");
+    // Refreshing every 6 days keeps the session alive until its 30th day...
+    for _ in 0..4 {
+        f.clock.advance(Duration::days(6));
+        t = f.accounts.refresh(&t.refresh_token, &meta()).await.expect("alive");
+    }
+    f.clock.advance(Duration::days(6)); // day 30
+    let err = f.accounts.refresh(&t.refresh_token, &meta()).await.expect_err("absolute");
+    assert!(matches!(err, CoreError::InvalidToken(TokenProblem::Expired)), "{err:?}");
+
+    // ...while 7 idle days end a session.
+    let t = f.accounts.login("nova", "violet-kettle-drum", &meta()).await.expect("login").1;
+    f.clock.advance(Duration::days(7));
+    let err = f.accounts.refresh(&t.refresh_token, &meta()).await.expect_err("idle");
+    assert!(matches!(err, CoreError::InvalidToken(TokenProblem::Expired)), "{err:?}");
+}
+
+#[tokio::test]
+async fn logout_all_ends_every_session() {
+    let f = FakeAccounts::new();
+    let acc = f.accounts.register(input("nova"), &meta()).await.expect("register");
+    let a = acc.tokens.expect("tokens");
+    let (_, b) = f.accounts.login("nova", "violet-kettle-drum", &meta()).await.expect("login");
+    let principal = f.accounts.authenticate(&a.access_token).expect("valid access token");
+    assert_eq!(f.accounts.logout_all(&principal, &meta()).await.expect("logout all"), 2);
+    for t in [a, b] {
+        assert!(f.accounts.refresh(&t.refresh_token, &meta()).await.is_err());
+    }
+}
+
+#[tokio::test]
+async fn profile_updates_and_audit_access() {
+    let f = FakeAccounts::new();
+    let acc = f.accounts.register(input("nova"), &meta()).await.expect("register");
+    let p = Principal { user_id: acc.user.id, session_id: acc.tokens.expect("t").session_id, role: acc.user.role };
+    let patch = ProfilePatch { display_name: Some(Some("Nova".into())), ..Default::default() };
+    let user = f.accounts.update_profile(&p, patch, &meta()).await.expect("update");
+    assert_eq!(user.profile.display_name.as_deref(), Some("Nova"));
+    let q = AuditQuery { actor: None, involving: None, action: None, since: None, until: None, page: PageRequest { before: None, limit: 10 } };
+    assert!(matches!(f.accounts.audit_log(&p, q.clone()).await, Err(CoreError::Forbidden(_))));
+    let mine = f.accounts.security_events(&p, q).await.expect("own events");
+    assert_eq!(mine.items[0].action, AuditAction::ProfileUpdated);
+    assert_eq!(mine.items[0].detail["fields"], serde_json::json!(["display_name"]));
+}

@@ -1,0 +1,99 @@
+//! The audit log: an append-only record of security-relevant events. Entries name who acted, on
+//! whom, from where, and why — never a secret (no passwords, tokens or hashes go in `detail`).
+
+use time::OffsetDateTime;
+
+use crate::id::{AuditId, UserId};
+use crate::page::PageRequest;
+
+/// Every kind of event the log records. The string forms are stable: clients filter on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditAction {
+    UserRegistered,
+    LoginSucceeded,
+    LoginFailed,
+    TokenRefreshed,
+    RefreshTokenReuse,
+    Logout,
+    LogoutAll,
+    ProfileUpdated,
+    AdminUserCreated,
+}
+
+impl AuditAction {
+    pub const ALL: [Self; 9] = [
+        Self::UserRegistered,
+        Self::LoginSucceeded,
+        Self::LoginFailed,
+        Self::TokenRefreshed,
+        Self::RefreshTokenReuse,
+        Self::Logout,
+        Self::LogoutAll,
+        Self::ProfileUpdated,
+        Self::AdminUserCreated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UserRegistered => "user.registered",
+            Self::LoginSucceeded => "auth.login.succeeded",
+            Self::LoginFailed => "auth.login.failed",
+            Self::TokenRefreshed => "auth.token.refreshed",
+            Self::RefreshTokenReuse => "auth.token.reuse_detected",
+            Self::Logout => "auth.logout",
+            Self::LogoutAll => "auth.logout_all",
+            Self::ProfileUpdated => "user.profile_updated",
+            Self::AdminUserCreated => "admin.user_created",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// Where a request came from, carried into every audit entry it causes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// Long user agents are cut to this many characters before storage.
+pub const USER_AGENT_MAX: usize = 512;
+
+impl RequestMeta {
+    pub fn new(ip: Option<String>, user_agent: Option<&str>, request_id: Option<String>) -> Self {
+        let user_agent = user_agent.map(|ua| ua.chars().filter(|c| !c.is_control()).take(USER_AGENT_MAX).collect());
+        Self { ip, user_agent, request_id }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub id: AuditId,
+    pub action: AuditAction,
+    /// Who acted; `None` for anonymous requests and the command line.
+    pub actor: Option<UserId>,
+    /// Whom it concerned.
+    pub target: Option<UserId>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    /// Non-secret specifics, such as a failure reason or the names of changed fields.
+    pub detail: serde_json::Map<String, serde_json::Value>,
+    pub created_at: OffsetDateTime,
+}
+
+/// A filtered, paged read of the log, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditQuery {
+    pub actor: Option<UserId>,
+    /// Entries where this user is the actor or the target.
+    pub involving: Option<UserId>,
+    pub action: Option<AuditAction>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    pub page: PageRequest,
+}

@@ -1,0 +1,99 @@
+//! The one error type of the use cases. Each variant is a distinct outcome a client can act on;
+//! the web adapter maps each to exactly one HTTP status and problem `code`.
+
+use std::fmt;
+
+/// One invalid input field: which, a stable machine code, and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// The field's name as the client sent it (dotted for nested fields, e.g. `links.0`).
+    pub field: String,
+    /// A stable code such as `too_short`, `invalid_chars`, `taken`.
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code: code.into(), message: message.into() }
+    }
+}
+
+/// Why a token was refused. Kept coarse on purpose: clients learn "log in again", not which check
+/// failed, but the audit log and tracing get the precise reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenProblem {
+    Malformed,
+    Expired,
+    Revoked,
+    Reused,
+}
+
+impl fmt::Display for TokenProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Malformed => "malformed or unknown",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+            Self::Reused => "already used; the session was revoked",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    #[error("wrong username, email or password")]
+    InvalidCredentials,
+    #[error("this account is disabled")]
+    AccountDisabled,
+    #[error("token refused: {0}")]
+    InvalidToken(TokenProblem),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("not allowed: {0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{} is already taken", .0.field)]
+    Conflict(FieldError),
+    /// A dependency (the database) cannot be reached; the client should retry later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected state; details go to the log, never to the client.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl CoreError {
+    pub fn invalid(field: FieldError) -> Self {
+        Self::Validation(vec![field])
+    }
+}
+
+/// Collects field errors so that a client learns about every bad field at once.
+#[derive(Debug, Default)]
+pub struct Validator {
+    errors: Vec<FieldError>,
+}
+
+impl Validator {
+    pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.errors.push(e);
+                None
+            }
+        }
+    }
+
+    /// Ok with the collected values when nothing failed.
+    pub fn finish<T>(self, value: impl FnOnce() -> Option<T>) -> Result<T, CoreError> {
+        if !self.errors.is_empty() {
+            return Err(CoreError::Validation(self.errors));
+        }
+        value().ok_or_else(|| CoreError::Internal("validator finished without a value".into()))
+    }
+}

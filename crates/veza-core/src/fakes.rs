@@ -1,0 +1,303 @@
+//! In-memory implementations of every port, for unit tests of the use cases and as the reference
+//! the storage contract suite is also run against. Not used by the `veza` binary.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::accounts::{AccountDeps, Accounts};
+use crate::audit::{AuditEntry, AuditQuery};
+use crate::clock::Clock;
+use crate::error::{CoreError, TokenProblem};
+use crate::id::{IdGenerator, SessionId, UserId};
+use crate::ports::{AccessClaims, AuditRepo, Jwk, PasswordHasher, SessionRepo, StoreResult, TokenSigner, UserRepo};
+use crate::session::{NewSession, RevokeReason, Session, TokenLookup};
+use crate::user::{NewUser, Profile, Role, User, Username};
+
+/// A clock that moves only when told to.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    pub fn new(start: OffsetDateTime) -> Self {
+        Self(Mutex::new(start))
+    }
+
+    pub fn advance(&self, by: time::Duration) {
+        *self.0.lock().expect("clock lock") += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+/// IDs 1, 2, 3, …
+#[derive(Debug, Default)]
+pub struct SequentialIds(AtomicI64);
+
+impl IdGenerator for SequentialIds {
+    fn next_raw(&self) -> i64 {
+        self.0.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+/// A transparent "hash" (`fake:` + password): fast, and obviously not for production.
+#[derive(Debug, Default)]
+pub struct FakeHasher;
+
+#[async_trait]
+impl PasswordHasher for FakeHasher {
+    async fn hash(&self, password: String) -> Result<String, CoreError> {
+        Ok(format!("fake:{password}"))
+    }
+
+    async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, CoreError> {
+        Ok(hash.is_some_and(|h| h == format!("fake:{password}")))
+    }
+}
+
+/// Unsigned tokens `user.session.role.expiry`, checked against a clock.
+#[derive(Debug)]
+pub struct FakeSigner(pub Arc<dyn Clock>);
+
+impl TokenSigner for FakeSigner {
+    fn issue(&self, c: &AccessClaims) -> Result<String, CoreError> {
+        Ok(format!("{}.{}.{}.{}", c.user_id, c.session_id, c.role.as_str(), c.expires_at.unix_timestamp()))
+    }
+
+    fn verify(&self, token: &str) -> Result<AccessClaims, TokenProblem> {
+        let parts: Vec<&str> = token.split('.').collect();
+        let [user, session, role, exp] = parts[..] else { return Err(TokenProblem::Malformed) };
+        let exp = exp.parse().ok().and_then(|e| OffsetDateTime::from_unix_timestamp(e).ok()).ok_or(TokenProblem::Malformed)?;
+        if exp <= self.0.now() {
+            return Err(TokenProblem::Expired);
+        }
+        Ok(AccessClaims {
+            user_id: user.parse().map_err(|_| TokenProblem::Malformed)?,
+            session_id: session.parse().map_err(|_| TokenProblem::Malformed)?,
+            role: Role::parse(role).ok_or(TokenProblem::Malformed)?,
+            issued_at: exp,
+            expires_at: exp,
+            token_id: String::new(),
+        })
+    }
+
+    fn public_keys(&self) -> Vec<Jwk> {
+        Vec::new()
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    users: HashMap<UserId, (User, String)>,
+    sessions: HashMap<SessionId, Session>,
+    /// token hash → (session, consumed)
+    tokens: HashMap<String, (SessionId, bool)>,
+    audit: Vec<AuditEntry>,
+}
+
+/// Users, sessions and the audit log in one lock, so each call is atomic like a transaction.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStore(Arc<Mutex<State>>);
+
+impl MemoryStore {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn insert_session(s: &mut State, session: &NewSession) {
+    s.sessions.insert(
+        session.id,
+        Session {
+            id: session.id,
+            user_id: session.user_id,
+            created_at: session.created_at,
+            last_used_at: session.created_at,
+            expires_at: session.expires_at(),
+            revoked_at: None,
+            revoked_reason: None,
+            user_agent: session.user_agent.clone(),
+            ip: session.ip.clone(),
+        },
+    );
+    s.tokens.insert(session.token_hash.clone(), (session.id, false));
+}
+
+#[async_trait]
+impl UserRepo for MemoryStore {
+    async fn create(&self, user: &NewUser, session: Option<&NewSession>, audit: &[AuditEntry]) -> StoreResult<()> {
+        let mut s = self.state();
+        if s.users.values().any(|(u, _)| u.username == user.username) {
+            return Err(crate::ports::StoreError::Conflict("username"));
+        }
+        if s.users.values().any(|(u, _)| u.email.normalized() == user.email.normalized()) {
+            return Err(crate::ports::StoreError::Conflict("email"));
+        }
+        let row = User {
+            id: user.id,
+            username: user.username.clone(),
+            email: user.email.clone(),
+            email_verified: false,
+            role: user.role,
+            disabled: false,
+            disabled_reason: None,
+            profile: Profile::default(),
+            created_at: user.created_at,
+            updated_at: user.created_at,
+        };
+        s.users.insert(user.id, (row, user.password_hash.clone()));
+        if let Some(session) = session {
+            insert_session(&mut s, session);
+        }
+        s.audit.extend(audit.iter().cloned());
+        Ok(())
+    }
+
+    async fn by_id(&self, id: UserId) -> StoreResult<Option<User>> {
+        Ok(self.state().users.get(&id).map(|(u, _)| u.clone()))
+    }
+
+    async fn by_username(&self, username: &Username) -> StoreResult<Option<User>> {
+        Ok(self.state().users.values().find(|(u, _)| &u.username == username).map(|(u, _)| u.clone()))
+    }
+
+    async fn credentials(&self, login: &str) -> StoreResult<Option<(User, String)>> {
+        let s = self.state();
+        Ok(s.users.values().find(|(u, _)| u.username.as_str() == login || u.email.normalized() == login).cloned())
+    }
+
+    async fn update_profile(&self, id: UserId, profile: &Profile, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<Option<User>> {
+        let mut s = self.state();
+        let Some((user, _)) = s.users.get_mut(&id) else { return Ok(None) };
+        user.profile = profile.clone();
+        user.updated_at = now;
+        let user = user.clone();
+        s.audit.push(audit.clone());
+        Ok(Some(user))
+    }
+
+    async fn count_with_role(&self, role: Role) -> StoreResult<u64> {
+        Ok(self.state().users.values().filter(|(u, _)| u.role == role).count() as u64)
+    }
+}
+
+#[async_trait]
+impl SessionRepo for MemoryStore {
+    async fn create(&self, session: &NewSession, audit: &AuditEntry) -> StoreResult<()> {
+        let mut s = self.state();
+        insert_session(&mut s, session);
+        s.audit.push(audit.clone());
+        Ok(())
+    }
+
+    async fn lookup_refresh_token(&self, token_hash: &str) -> StoreResult<Option<TokenLookup>> {
+        let s = self.state();
+        Ok(s.tokens.get(token_hash).and_then(|(id, consumed)| {
+            s.sessions.get(id).map(|session| TokenLookup { session: session.clone(), consumed: *consumed })
+        }))
+    }
+
+    async fn rotate(&self, session: SessionId, old_hash: &str, new_hash: &str, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut s = self.state();
+        match s.tokens.get_mut(old_hash) {
+            Some((id, consumed)) if *id == session && !*consumed => *consumed = true,
+            _ => return Ok(false),
+        }
+        s.tokens.insert(new_hash.to_string(), (session, false));
+        if let Some(sess) = s.sessions.get_mut(&session) {
+            sess.last_used_at = now;
+        }
+        s.audit.push(audit.clone());
+        Ok(true)
+    }
+
+    async fn revoke(&self, session: SessionId, reason: RevokeReason, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut s = self.state();
+        let revoked = match s.sessions.get_mut(&session) {
+            Some(sess) if sess.revoked_at.is_none() => {
+                sess.revoked_at = Some(now);
+                sess.revoked_reason = Some(reason);
+                true
+            }
+            _ => false,
+        };
+        s.audit.push(audit.clone());
+        Ok(revoked)
+    }
+
+    async fn revoke_all(&self, user: UserId, reason: RevokeReason, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<u64> {
+        let mut s = self.state();
+        let mut n = 0;
+        for sess in s.sessions.values_mut().filter(|x| x.user_id == user && x.revoked_at.is_none()) {
+            sess.revoked_at = Some(now);
+            sess.revoked_reason = Some(reason);
+            n += 1;
+        }
+        s.audit.push(audit.clone());
+        Ok(n)
+    }
+}
+
+#[async_trait]
+impl AuditRepo for MemoryStore {
+    async fn append(&self, entry: &AuditEntry) -> StoreResult<()> {
+        self.state().audit.push(entry.clone());
+        Ok(())
+    }
+
+    async fn list(&self, q: &AuditQuery) -> StoreResult<Vec<AuditEntry>> {
+        let s = self.state();
+        let mut rows: Vec<AuditEntry> = s
+            .audit
+            .iter()
+            .filter(|e| q.actor.is_none_or(|a| e.actor == Some(a)))
+            .filter(|e| q.involving.is_none_or(|u| e.actor == Some(u) || e.target == Some(u)))
+            .filter(|e| q.action.is_none_or(|a| e.action == a))
+            .filter(|e| q.since.is_none_or(|t| e.created_at >= t))
+            .filter(|e| q.until.is_none_or(|t| e.created_at < t))
+            .filter(|e| q.page.before.is_none_or(|b| e.id.0 < b))
+            .cloned()
+            .collect();
+        rows.sort_by(|a, b| b.id.cmp(&a.id));
+        rows.truncate(q.page.limit as usize + 1);
+        Ok(rows)
+    }
+}
+
+/// A complete in-memory [`Accounts`] and the handles a test needs to poke at it.
+#[derive(Debug)]
+pub struct FakeAccounts {
+    pub accounts: Accounts,
+    pub store: MemoryStore,
+    pub clock: Arc<ManualClock>,
+}
+
+impl FakeAccounts {
+    pub fn new() -> Self {
+        let store = MemoryStore::default();
+        let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+        let accounts = Accounts::new(AccountDeps {
+            users: Arc::new(store.clone()),
+            sessions: Arc::new(store.clone()),
+            audit: Arc::new(store.clone()),
+            hasher: Arc::new(FakeHasher),
+            tokens: Arc::new(FakeSigner(clock.clone())),
+            clock: clock.clone(),
+            ids: Arc::new(SequentialIds::default()),
+        });
+        Self { accounts, store, clock }
+    }
+}
+
+impl Default for FakeAccounts {
+    fn default() -> Self {
+        Self::new()
+    }
+}

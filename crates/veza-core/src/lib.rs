@@ -1,0 +1,20 @@
+//! Veza's domain and use cases. This crate owns what Veza *is* — users, sessions, the audit log,
+//! the rules for each — and declares as traits ("ports") everything it needs from the outside
+//! world: storage, password hashing, token signing, time and randomness.
+//!
+//! It knows nothing of HTTP, SQL, Redis or the environment: adapters implement the ports and the
+//! `veza` binary wires them together. Every use case runs against the in-memory fakes in
+//! [`fakes`], which is how the unit tests here exercise them.
+
+pub mod accounts;
+pub mod audit;
+pub mod clock;
+pub mod error;
+pub mod fakes;
+pub mod id;
+pub mod page;
+pub mod ports;
+pub mod session;
+pub mod user;
+
+pub use error::{CoreError, FieldError};
