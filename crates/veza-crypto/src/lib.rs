@@ -1,0 +1,9 @@
+//! Cryptographic adapters for the core's ports: [`Argon2Hasher`] for passwords and
+//! [`JwtSigner`] for Ed25519 (EdDSA) access tokens. Kept out of `veza-core` so that the domain's
+//! tests run on fast fakes, and in one crate so that all key handling can be reviewed in one place.
+
+mod hasher;
+mod jwt;
+
+pub use hasher::Argon2Hasher;
+pub use jwt::{generate_ed25519_pkcs8, JwtSigner, KeyError, TokenAudience};

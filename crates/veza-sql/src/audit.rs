@@ -1,0 +1,107 @@
+//! The audit log: appended inside the transaction of the action it records, and read with
+//! optional filters, newest first.
+
+use async_trait::async_trait;
+use sqlx::AnyConnection;
+use veza_core::audit::{AuditEntry, AuditQuery};
+use veza_core::ports::{AuditRepo, StoreResult};
+
+use crate::error::store_error;
+use crate::rows::{to_micros, AuditRow, AUDIT_COLUMNS};
+use crate::Database;
+
+pub(crate) async fn insert_audit(conn: &mut AnyConnection, e: &AuditEntry) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, action, actor_id, target_id, ip, user_agent, request_id, detail, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(e.id.0)
+    .bind(e.action.as_str())
+    .bind(e.actor.map(|u| u.0))
+    .bind(e.target.map(|u| u.0))
+    .bind(e.ip.as_deref())
+    .bind(e.user_agent.as_deref())
+    .bind(e.request_id.as_deref())
+    .bind(serde_json::Value::Object(e.detail.clone()).to_string())
+    .bind(to_micros(e.created_at))
+    .execute(conn)
+    .await
+    .map_err(store_error)?;
+    Ok(())
+}
+
+/// A bind value for a dynamically assembled filter.
+enum Param {
+    Int(i64),
+    Text(&'static str),
+}
+
+/// WHERE clauses joined by AND, each `?` numbered as `$N` in order. SQLite numbers `$N`
+/// parameters by first appearance, so a value used twice is bound twice rather than reused.
+#[derive(Default)]
+struct Filter {
+    clauses: Vec<String>,
+    params: Vec<Param>,
+}
+
+impl Filter {
+    fn add(&mut self, clause: &str, values: impl IntoIterator<Item = Param>) {
+        let mut numbered = String::with_capacity(clause.len() + 4);
+        for (i, part) in clause.split('?').enumerate() {
+            if i > 0 {
+                numbered.push_str(&format!("${}", self.params.len() + i));
+            }
+            numbered.push_str(part);
+        }
+        self.params.extend(values);
+        self.clauses.push(numbered);
+    }
+
+    fn where_clause(&self) -> String {
+        if self.clauses.is_empty() { String::new() } else { format!("WHERE {}", self.clauses.join(" AND ")) }
+    }
+}
+
+#[async_trait]
+impl AuditRepo for Database {
+    async fn append(&self, entry: &AuditEntry) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        insert_audit(&mut conn, entry).await
+    }
+
+    async fn list(&self, q: &AuditQuery) -> StoreResult<Vec<AuditEntry>> {
+        let mut f = Filter::default();
+        if let Some(actor) = q.actor {
+            f.add("actor_id = ?", [Param::Int(actor.0)]);
+        }
+        if let Some(user) = q.involving {
+            f.add("(actor_id = ? OR target_id = ?)", [Param::Int(user.0), Param::Int(user.0)]);
+        }
+        if let Some(action) = q.action {
+            f.add("action = ?", [Param::Text(action.as_str())]);
+        }
+        if let Some(since) = q.since {
+            f.add("created_at >= ?", [Param::Int(to_micros(since))]);
+        }
+        if let Some(until) = q.until {
+            f.add("created_at < ?", [Param::Int(to_micros(until))]);
+        }
+        if let Some(before) = q.page.before {
+            f.add("id < ?", [Param::Int(before)]);
+        }
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log {} ORDER BY id DESC LIMIT {}",
+            f.where_clause(),
+            i64::from(q.page.limit) + 1
+        );
+        let mut query = sqlx::query_as::<_, AuditRow>(&sql);
+        for p in f.params {
+            query = match p {
+                Param::Int(v) => query.bind(v),
+                Param::Text(v) => query.bind(v),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(store_error)?;
+        rows.into_iter().map(AuditEntry::try_from).collect()
+    }
+}

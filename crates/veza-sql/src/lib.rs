@@ -1,0 +1,183 @@
+//! The SQL adapter: implements the core's repository ports on SQLite (the embedded default) and
+//! PostgreSQL, chosen at run time by the URL's scheme.
+//!
+//! Both databases go through sqlx's `Any` driver with one set of query texts: the schema keeps
+//! to types both dialects share (64-bit integers for IDs and microsecond timestamps, TEXT for the
+//! rest) and queries use `$N` placeholders, which SQLite also understands. Only the migrations
+//! differ per database. This is the only crate that names sqlx.
+
+mod audit;
+mod error;
+mod rows;
+mod sessions;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use error::SqlError;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn of_url(url: &str) -> Result<Self, SqlError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(SqlError::Config("database URL must start with sqlite: or postgres://".into()))
+        }
+    }
+
+    fn migrator(self) -> &'static Migrator {
+        match self {
+            Self::Sqlite => &SQLITE_MIGRATIONS,
+            Self::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+}
+
+/// Pool settings; the defaults suit one node.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it is answered 503.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(3) }
+    }
+}
+
+/// A pool's occupancy, for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub max: u32,
+    pub open: u32,
+    pub idle: u32,
+}
+
+/// A connection pool to one database, implementing every repository port.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: AnyPool,
+    dialect: Dialect,
+    max_connections: u32,
+}
+
+/// SQLite settings applied on every new connection: WAL lets readers run beside the one writer;
+/// a writer waits up to 5 s for the lock instead of failing; foreign keys are off by default in
+/// SQLite and must be switched on per connection.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                              PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+
+impl Database {
+    /// Connects lazily-checked: the pool opens one connection now so that a wrong URL or
+    /// password fails at start, not at the first request.
+    pub async fn connect(url: &str, config: &PoolConfig) -> Result<Self, SqlError> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::of_url(url)?;
+        let url = match dialect {
+            // Create the file on first start.
+            Dialect::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+            _ => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(|e| SqlError::Config(format!("database URL is invalid: {e}")))?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        let pool = AnyPoolOptions::new()
+            .max_connections(config.max_connections)
+            .min_connections(0)
+            .acquire_timeout(config.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        conn.execute(SQLITE_PRAGMAS).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(SqlError::from_connect)?;
+        Ok(Self { pool, dialect, max_connections: config.max_connections })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Applies pending migrations. Safe to run on every start and from several nodes at once
+    /// (sqlx takes an advisory lock on PostgreSQL).
+    pub async fn migrate(&self) -> Result<usize, SqlError> {
+        let migrator = self.dialect.migrator();
+        let before = self.applied_version().await.unwrap_or(None);
+        migrator.run(&self.pool).await.map_err(|e| SqlError::Migration(e.to_string()))?;
+        let pending = migrator.iter().filter(|m| before.is_none_or(|v| m.version > v)).count();
+        Ok(pending)
+    }
+
+    /// The newest migration applied, or None on an empty database.
+    async fn applied_version(&self) -> Result<Option<i64>, SqlError> {
+        let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| match e {
+                // No migrations table yet: nothing applied.
+                sqlx::Error::Database(_) => SqlError::Migration("no migrations applied".into()),
+                e => SqlError::from(e),
+            })?;
+        Ok(row.and_then(|r| r.0))
+    }
+
+    /// Ready when the database answers and every migration this build knows is applied.
+    pub async fn readiness(&self) -> Result<(), String> {
+        let expected = self.dialect.migrator().iter().map(|m| m.version).max();
+        match self.applied_version().await {
+            Ok(applied) if applied >= expected => Ok(()),
+            Ok(applied) => Err(format!(
+                "database schema is behind: at migration {}, this build needs {}; run `veza migrate`",
+                applied.map_or("none".into(), |v| v.to_string()),
+                expected.unwrap_or(0)
+            )),
+            Err(SqlError::Migration(_)) => Err("database has no schema yet; run `veza migrate`".into()),
+            Err(e) => Err(format!("database unreachable: {e}")),
+        }
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        PoolStats { max: self.max_connections, open: self.pool.size(), idle: self.pool.num_idle() as u32 }
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dialect_from_url() {
+        assert_eq!(Dialect::of_url("sqlite://data/veza.db").expect("sqlite"), Dialect::Sqlite);
+        assert_eq!(Dialect::of_url("postgres://u@h/db").expect("pg"), Dialect::Postgres);
+        assert!(Dialect::of_url("mysql://x").is_err());
+    }
+}

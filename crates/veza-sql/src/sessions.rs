@@ -1,0 +1,128 @@
+//! Sessions and their refresh tokens. Rotation is a compare-and-set on `consumed_at IS NULL`,
+//! so of two concurrent refreshes with one token exactly one wins.
+
+use async_trait::async_trait;
+use sqlx::AnyConnection;
+use time::OffsetDateTime;
+use veza_core::audit::AuditEntry;
+use veza_core::id::{SessionId, UserId};
+use veza_core::ports::{SessionRepo, StoreResult};
+use veza_core::session::{NewSession, RevokeReason, Session, TokenLookup};
+
+use crate::audit::insert_audit;
+use crate::error::store_error;
+use crate::rows::{to_micros, SessionRow, SESSION_COLUMNS};
+use crate::Database;
+
+pub(crate) async fn insert_session(conn: &mut AnyConnection, s: &NewSession) -> StoreResult<()> {
+    let created = to_micros(s.created_at);
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(s.id.0)
+    .bind(s.user_id.0)
+    .bind(created)
+    .bind(created)
+    .bind(to_micros(s.expires_at()))
+    .bind(s.user_agent.as_deref())
+    .bind(s.ip.as_deref())
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    insert_token(conn, &s.token_hash, s.id, created).await
+}
+
+async fn insert_token(conn: &mut AnyConnection, hash: &str, session: SessionId, created: i64) -> StoreResult<()> {
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
+        .bind(hash)
+        .bind(session.0)
+        .bind(created)
+        .execute(conn)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct LookupRow {
+    #[sqlx(flatten)]
+    session: SessionRow,
+    consumed_at: Option<i64>,
+}
+
+#[async_trait]
+impl SessionRepo for Database {
+    async fn create(&self, session: &NewSession, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        insert_session(&mut tx, session).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    async fn lookup_refresh_token(&self, token_hash: &str) -> StoreResult<Option<TokenLookup>> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS}, t.consumed_at FROM refresh_tokens t \
+             JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1"
+        );
+        let row = sqlx::query_as::<_, LookupRow>(&sql).bind(token_hash).fetch_optional(&self.pool).await.map_err(store_error)?;
+        row.map(|r| Ok(TokenLookup { consumed: r.consumed_at.is_some(), session: Session::try_from(r.session)? })).transpose()
+    }
+
+    async fn rotate(&self, session: SessionId, old_hash: &str, new_hash: &str, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<bool> {
+        let now = to_micros(now);
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        // Written first, so that SQLite takes the write lock at once (waiting out the busy
+        // timeout) instead of failing to upgrade a read transaction later.
+        let consumed = sqlx::query(
+            "UPDATE refresh_tokens SET consumed_at = $1 WHERE token_hash = $2 AND session_id = $3 AND consumed_at IS NULL",
+        )
+        .bind(now)
+        .bind(old_hash)
+        .bind(session.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if consumed.rows_affected() != 1 {
+            return Ok(false); // dropping `tx` rolls back
+        }
+        insert_token(&mut tx, new_hash, session, now).await?;
+        sqlx::query("UPDATE sessions SET last_used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(session.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(true)
+    }
+
+    async fn revoke(&self, session: SessionId, reason: RevokeReason, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let done = sqlx::query("UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL")
+            .bind(to_micros(now))
+            .bind(reason.as_str())
+            .bind(session.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn revoke_all(&self, user: UserId, reason: RevokeReason, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let done = sqlx::query("UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND revoked_at IS NULL")
+            .bind(to_micros(now))
+            .bind(reason.as_str())
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,110 @@
+//! Accounts. Usernames are stored lowercase and emails with a lowercase twin, so the UNIQUE
+//! constraints alone enforce case-insensitive uniqueness, even under concurrent sign-ups.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use veza_core::audit::AuditEntry;
+use veza_core::id::UserId;
+use veza_core::ports::{StoreResult, UserRepo};
+use veza_core::session::NewSession;
+use veza_core::user::{NewUser, Profile, Role, User, Username};
+
+use crate::audit::insert_audit;
+use crate::error::store_error;
+use crate::rows::{to_micros, UserRow, USER_COLUMNS};
+use crate::sessions::insert_session;
+use crate::Database;
+
+impl Database {
+    async fn user_where(&self, condition: &str, value: impl for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send) -> StoreResult<Option<(User, String)>> {
+        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE {condition}");
+        let found = sqlx::query_as::<_, UserRowWithHash>(&sql).bind(value).fetch_optional(&self.pool).await.map_err(store_error)?;
+        found.map(|r| Ok((User::try_from(r.user)?, r.password_hash))).transpose()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRowWithHash {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
+#[async_trait]
+impl UserRepo for Database {
+    async fn create(&self, user: &NewUser, session: Option<&NewSession>, audit: &[AuditEntry]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let now = to_micros(user.created_at);
+        sqlx::query(
+            "INSERT INTO users (id, username, email, email_normalized, password_hash, role, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(user.id.0)
+        .bind(user.username.as_str())
+        .bind(user.email.as_str())
+        .bind(user.email.normalized())
+        .bind(&user.password_hash)
+        .bind(user.role.as_str())
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if let Some(session) = session {
+            insert_session(&mut tx, session).await?;
+        }
+        for entry in audit {
+            insert_audit(&mut tx, entry).await?;
+        }
+        tx.commit().await.map_err(store_error)
+    }
+
+    async fn by_id(&self, id: UserId) -> StoreResult<Option<User>> {
+        Ok(self.user_where("id = $1", id.0).await?.map(|(u, _)| u))
+    }
+
+    async fn by_username(&self, username: &Username) -> StoreResult<Option<User>> {
+        Ok(self.user_where("username = $1", username.as_str().to_string()).await?.map(|(u, _)| u))
+    }
+
+    async fn credentials(&self, login: &str) -> StoreResult<Option<(User, String)>> {
+        let column = if login.contains('@') { "email_normalized = $1" } else { "username = $1" };
+        self.user_where(column, login.to_string()).await
+    }
+
+    async fn update_profile(&self, id: UserId, p: &Profile, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<Option<User>> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let links = serde_json::to_string(&p.links).map_err(|e| veza_core::ports::StoreError::Other(e.to_string()))?;
+        let updated = sqlx::query(
+            "UPDATE users SET display_name = $1, bio = $2, avatar_url = $3, location = $4, links = $5, updated_at = $6 \
+             WHERE id = $7",
+        )
+        .bind(p.display_name.as_deref())
+        .bind(p.bio.as_deref())
+        .bind(p.avatar_url.as_deref())
+        .bind(p.location.as_deref())
+        .bind(links)
+        .bind(to_micros(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        insert_audit(&mut tx, audit).await?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row = sqlx::query_as::<_, UserRow>(&sql).bind(id.0).fetch_one(&mut *tx).await.map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        User::try_from(row).map(Some)
+    }
+
+    async fn count_with_role(&self, role: Role) -> StoreResult<u64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = $1")
+            .bind(role.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}

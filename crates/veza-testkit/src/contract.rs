@@ -1,0 +1,171 @@
+//! The repository contract: one suite of behaviour every storage adapter must show. It runs on
+//! the in-memory fakes, SQLite and PostgreSQL (see `tests/contract.rs`), so the fakes the core
+//! tests use cannot drift from the real stores.
+
+use time::{Duration, OffsetDateTime};
+use veza_core::audit::{AuditAction, AuditEntry, AuditQuery};
+use veza_core::id::{AuditId, SessionId, UserId};
+use veza_core::page::PageRequest;
+use veza_core::ports::{AuditRepo, SessionRepo, StoreError, UserRepo};
+use veza_core::session::{NewSession, RevokeReason};
+use veza_core::user::{Email, NewUser, Profile, Role, Username};
+
+/// Everything a complete store implements.
+pub trait Store: UserRepo + SessionRepo + AuditRepo {}
+impl<T: UserRepo + SessionRepo + AuditRepo> Store for T {}
+
+/// Runs every contract check against `store`, which must start empty.
+pub async fn run_all<S: Store>(store: &S) {
+    users(store).await;
+    sessions(store).await;
+    audit(store).await;
+}
+
+fn now() -> OffsetDateTime {
+    // Whole microseconds: what every store can hold exactly.
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000).expect("valid nanosecond")
+}
+
+fn new_user(id: i64, name: &str, email: &str) -> NewUser {
+    NewUser {
+        id: UserId(id),
+        username: Username::parse(name).expect("username"),
+        email: Email::parse(email).expect("email"),
+        password_hash: format!("hash-of-{name}"),
+        role: Role::User,
+        created_at: now(),
+    }
+}
+
+fn entry(id: i64, action: AuditAction, actor: Option<i64>, target: Option<i64>, at: OffsetDateTime) -> AuditEntry {
+    let mut detail = serde_json::Map::new();
+    detail.insert("n".into(), id.into());
+    AuditEntry {
+        id: AuditId(id),
+        action,
+        actor: actor.map(UserId),
+        target: target.map(UserId),
+        ip: Some("198.51.100.4".into()),
+        user_agent: Some("contract/1.0 ünïcode".into()),
+        request_id: Some(format!("req-{id}")),
+        detail,
+        created_at: at,
+    }
+}
+
+fn all_entries(limit: u32) -> AuditQuery {
+    AuditQuery { actor: None, involving: None, action: None, since: None, until: None, page: PageRequest { before: None, limit } }
+}
+
+async fn users<S: Store>(s: &S) {
+    let alice = new_user(1, "alice", "Alice@Example.com");
+    UserRepo::create(s, &alice, None, &[entry(1001, AuditAction::UserRegistered, Some(1), Some(1), now())]).await.expect("create alice");
+
+    let got = s.by_id(UserId(1)).await.expect("by_id").expect("alice exists");
+    assert_eq!(got.username.as_str(), "alice");
+    assert_eq!(got.email.as_str(), "Alice@Example.com", "email is kept as typed");
+    assert_eq!((got.role, got.disabled, got.email_verified), (Role::User, false, false));
+    assert_eq!(got.created_at, alice.created_at, "timestamps round-trip to the microsecond");
+    assert!(s.by_id(UserId(999)).await.expect("by_id").is_none());
+    assert_eq!(s.by_username(&Username::parse("ALICE").expect("u")).await.expect("by_username").map(|u| u.id), Some(UserId(1)));
+
+    let (u, hash) = s.credentials("alice@example.com").await.expect("credentials").expect("by email");
+    assert_eq!((u.id, hash.as_str()), (UserId(1), "hash-of-alice"));
+    assert!(s.credentials("alice").await.expect("credentials").is_some(), "by username");
+    assert!(s.credentials("nobody").await.expect("credentials").is_none());
+
+    // Uniqueness, and a failed create leaves nothing behind (its audit entry included).
+    let dup_name = new_user(2, "alice", "other@example.com");
+    let err = UserRepo::create(s, &dup_name, None, &[entry(1002, AuditAction::UserRegistered, None, None, now())]).await;
+    assert!(matches!(err, Err(StoreError::Conflict("username"))), "{err:?}");
+    let dup_email = new_user(3, "alice2", "ALICE@example.COM");
+    assert!(matches!(UserRepo::create(s, &dup_email, None, &[]).await, Err(StoreError::Conflict("email"))));
+    let ids: Vec<i64> = s.list(&all_entries(10)).await.expect("list").iter().map(|e| e.id.0).collect();
+    assert_eq!(ids, [1001], "the rolled-back create wrote no audit entry");
+
+    let profile = Profile {
+        display_name: Some("Alice ✨".into()),
+        bio: Some("multi\nline; 'quotes' \"and\" -- not sql".into()),
+        avatar_url: None,
+        location: Some("Zürich".into()),
+        links: vec!["https://a.example".into(), "https://b.example/x?y=1".into()],
+    };
+    let later = now() + Duration::seconds(5);
+    let updated = s.update_profile(UserId(1), &profile, later, &entry(1003, AuditAction::ProfileUpdated, Some(1), Some(1), later))
+        .await
+        .expect("update")
+        .expect("exists");
+    assert_eq!((updated.profile.clone(), updated.updated_at), (profile.clone(), later));
+    assert_eq!(s.by_id(UserId(1)).await.expect("by_id").expect("alice").profile, profile);
+    assert!(s.update_profile(UserId(999), &profile, later, &entry(1004, AuditAction::ProfileUpdated, None, None, later)).await.expect("update").is_none());
+
+    let mut admin = new_user(4, "root", "root@example.com");
+    admin.role = Role::Admin;
+    UserRepo::create(s, &admin, None, &[]).await.expect("create admin");
+    assert_eq!(s.count_with_role(Role::Admin).await.expect("count"), 1);
+    assert_eq!(s.count_with_role(Role::User).await.expect("count"), 1);
+}
+
+async fn sessions<S: Store>(s: &S) {
+    let t0 = now();
+    let bob = new_user(10, "bob", "bob@example.com");
+    let first = NewSession { id: SessionId(100), user_id: UserId(10), token_hash: "h0".into(), created_at: t0, user_agent: Some("ua".into()), ip: Some("::1".into()) };
+    UserRepo::create(s, &bob, Some(&first), &[]).await.expect("create bob with a session");
+
+    let found = s.lookup_refresh_token("h0").await.expect("lookup").expect("h0 exists");
+    assert!(!found.consumed);
+    assert_eq!(found.session.expires_at, first.expires_at());
+    assert_eq!((found.session.user_agent.as_deref(), found.session.ip.as_deref()), (Some("ua"), Some("::1")));
+    assert!(s.lookup_refresh_token("nope").await.expect("lookup").is_none());
+
+    let t1 = t0 + Duration::minutes(1);
+    assert!(s.rotate(SessionId(100), "h0", "h1", t1, &entry(2001, AuditAction::TokenRefreshed, Some(10), Some(10), t1)).await.expect("rotate"));
+    assert!(!s.rotate(SessionId(100), "h0", "h2", t1, &entry(2002, AuditAction::TokenRefreshed, Some(10), Some(10), t1)).await.expect("rotate again"), "a consumed token cannot rotate twice");
+    assert!(s.lookup_refresh_token("h2").await.expect("lookup").is_none(), "the losing rotation stored nothing");
+    assert!(s.lookup_refresh_token("h0").await.expect("lookup").expect("h0").consumed);
+    let h1 = s.lookup_refresh_token("h1").await.expect("lookup").expect("h1");
+    assert_eq!((h1.consumed, h1.session.last_used_at), (false, t1));
+
+    let second = NewSession { id: SessionId(101), user_id: UserId(10), token_hash: "k0".into(), created_at: t1, user_agent: None, ip: None };
+    SessionRepo::create(s, &second, &entry(2003, AuditAction::LoginSucceeded, Some(10), Some(10), t1)).await.expect("second session");
+
+    assert!(s.revoke(SessionId(100), RevokeReason::Reuse, t1, &entry(2004, AuditAction::RefreshTokenReuse, None, Some(10), t1)).await.expect("revoke"));
+    assert!(!s.revoke(SessionId(100), RevokeReason::Logout, t1, &entry(2005, AuditAction::Logout, Some(10), Some(10), t1)).await.expect("revoke again"));
+    let h1 = s.lookup_refresh_token("h1").await.expect("lookup").expect("h1");
+    assert_eq!((h1.session.revoked_at, h1.session.revoked_reason), (Some(t1), Some(RevokeReason::Reuse)), "the first reason stays");
+
+    assert_eq!(s.revoke_all(UserId(10), RevokeReason::LogoutAll, t1, &entry(2006, AuditAction::LogoutAll, Some(10), Some(10), t1)).await.expect("revoke all"), 1);
+    assert!(s.lookup_refresh_token("k0").await.expect("lookup").expect("k0").session.revoked_at.is_some());
+}
+
+async fn audit<S: Store>(s: &S) {
+    let base = now() + Duration::hours(1);
+    for i in 0..5 {
+        let action = if i % 2 == 0 { AuditAction::LoginFailed } else { AuditAction::Logout };
+        let at = base + Duration::seconds(i);
+        AuditRepo::append(s, &entry(3000 + i, action, Some(20 + i % 2), Some(30), at)).await.expect("append");
+    }
+    let stored = s.list(&AuditQuery { action: Some(AuditAction::Logout), since: Some(base), ..all_entries(10) }).await.expect("list");
+    assert_eq!(stored.iter().map(|e| e.id.0).collect::<Vec<_>>(), [3003, 3001], "filtered by action, newest first");
+    let e = &stored[0];
+    assert_eq!((e.actor, e.target, e.request_id.as_deref()), (Some(UserId(21)), Some(UserId(30)), Some("req-3003")));
+    assert_eq!(e.user_agent.as_deref(), Some("contract/1.0 ünïcode"));
+    assert_eq!(e.detail["n"], 3003);
+    assert_eq!(e.created_at, base + Duration::seconds(3));
+
+    let by_actor = s.list(&AuditQuery { actor: Some(UserId(20)), ..all_entries(10) }).await.expect("list");
+    assert_eq!(by_actor.iter().map(|e| e.id.0).collect::<Vec<_>>(), [3004, 3002, 3000]);
+    let involving = s.list(&AuditQuery { involving: Some(UserId(30)), action: Some(AuditAction::LoginFailed), ..all_entries(10) }).await.expect("list");
+    assert_eq!(involving.len(), 3, "target matches count as involvement");
+
+    let window = AuditQuery { since: Some(base + Duration::seconds(1)), until: Some(base + Duration::seconds(3)), ..all_entries(10) };
+    assert_eq!(s.list(&window).await.expect("list").iter().map(|e| e.id.0).collect::<Vec<_>>(), [3002, 3001], "since inclusive, until exclusive");
+
+    // Pages of two: limit + 1 rows come back, then continue strictly before the last one kept.
+    let q = AuditQuery { since: Some(base), ..all_entries(2) };
+    let page = s.list(&q).await.expect("list");
+    assert_eq!(page.iter().map(|e| e.id.0).collect::<Vec<_>>(), [3004, 3003, 3002]);
+    let next = AuditQuery { page: PageRequest { before: Some(3003), limit: 2 }, ..q };
+    assert_eq!(s.list(&next).await.expect("list").iter().map(|e| e.id.0).collect::<Vec<_>>(), [3002, 3001, 3000]);
+}
