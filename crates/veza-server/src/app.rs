@@ -1,0 +1,136 @@
+//! Wiring: builds every adapter from the configuration, hands them to the core, and runs the
+//! HTTP server until a shutdown signal has drained in-flight requests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use veza_core::accounts::{AccountDeps, Accounts};
+use veza_core::clock::SystemClock;
+use veza_core::id::Snowflake;
+use veza_crypto::{Argon2Hasher, JwtSigner, TokenAudience};
+use veza_sql::{Database, PoolConfig};
+use veza_web::middleware::metrics::Metrics;
+use veza_web::{AppState, DbPoolStats, Dependencies, HttpConfig};
+
+use crate::config::Config;
+use crate::secrets;
+
+/// The audience every access token names: this API, whatever its public URL.
+const TOKEN_AUDIENCE: &str = "veza";
+
+/// A node's adapters and use cases, ready to serve or to run one command.
+#[derive(Debug)]
+pub struct Node {
+    pub db: Database,
+    pub accounts: Accounts,
+}
+
+impl Node {
+    /// Connects to the database and applies pending migrations.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+        let pool = PoolConfig {
+            max_connections: config.db_max_connections,
+            acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs),
+        };
+        let masked = crate::config::mask_url_password(&config.database_url);
+        let db = Database::connect(&config.database_url, &pool).await.with_context(|| format!("database {masked}"))?;
+        let applied = db.migrate().await.context("applying database migrations")?;
+        if applied > 0 {
+            tracing::info!(applied, database = %masked, "database migrations applied");
+        }
+
+        let key = secrets::jwt_signing_key(&config.jwt_private_key, &config.data_dir)?;
+        let audience = TokenAudience { issuer: config.public_url.clone(), audience: TOKEN_AUDIENCE.into() };
+        let signer = JwtSigner::from_pkcs8(&key, audience)?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hasher = Argon2Hasher::new(cores * 2)?;
+        let ids = Snowflake::new(config.node_id).map_err(anyhow::Error::msg)?;
+        let store = Arc::new(db.clone());
+        let accounts = Accounts::new(AccountDeps {
+            users: store.clone(),
+            sessions: store.clone(),
+            audit: store,
+            hasher: Arc::new(hasher),
+            tokens: Arc::new(signer),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(ids),
+        });
+        Ok(Self { db, accounts })
+    }
+}
+
+/// The database as the ops endpoints see it.
+#[derive(Debug)]
+struct SqlDependencies(Database);
+
+#[async_trait]
+impl Dependencies for SqlDependencies {
+    async fn readiness(&self) -> Result<(), String> {
+        self.0.readiness().await
+    }
+
+    fn db_pool(&self) -> DbPoolStats {
+        let s = self.0.pool_stats();
+        DbPoolStats { max: s.max, open: s.open, idle: s.idle }
+    }
+}
+
+/// Serves until SIGTERM or Ctrl-C, then stops accepting, lets in-flight requests finish (up to
+/// the grace period) and closes the database.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let node = Node::build(&config).await?;
+    let metrics = Metrics::new(env!("CARGO_PKG_VERSION")).context("metrics registry")?;
+    let state = AppState { accounts: node.accounts.clone(), deps: Arc::new(SqlDependencies(node.db.clone())), metrics: Arc::new(metrics) };
+    let http = HttpConfig { body_limit: config.body_limit_bytes, request_timeout: Duration::from_secs(config.request_timeout_secs) };
+    let app = veza_web::app(state, &http);
+
+    let listener = tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("cannot listen on {} (VEZA_ADDR)", config.addr))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, public_url = %config.public_url, "veza listening");
+    // One line on stdout for scripts and tests that start Veza on port 0.
+    println!("veza listening on http://{addr}");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested; draining in-flight requests");
+        let _ = stop_tx.send(true);
+    });
+    let mut stopped = stop_rx.clone();
+    tokio::select! {
+        result = server => result.context("HTTP server failed")?,
+        () = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!(?grace, "grace period over; abandoning requests still running"),
+    }
+    node.db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}

@@ -1,0 +1,173 @@
+//! Configuration: an optional TOML file overlaid by `VEZA_*` environment variables, checked in
+//! full before anything starts. Errors name the key (`VEZA_PUBLIC_URL` / `public_url`) and what
+//! would be valid. This module is the only place that reads the environment.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Every setting, after defaults, file and environment are merged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listen address (`VEZA_ADDR`).
+    pub addr: SocketAddr,
+    /// Where the SQLite database, generated secrets and (later) media live (`VEZA_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; empty means a SQLite file in the data dir.
+    pub database_url: String,
+    /// The URL clients reach this server at; the token issuer (`VEZA_PUBLIC_URL`). Empty means
+    /// `http://{addr}`.
+    pub public_url: String,
+    /// This node's number in the cluster, 0–1023: part of every ID it generates.
+    pub node_id: u16,
+    /// `text` (human) or `json` (one object per line).
+    pub log_format: LogFormat,
+    /// A tracing filter such as `info` or `veza=debug,info`; `RUST_LOG` wins when set.
+    pub log_level: String,
+    /// The Ed25519 signing key as base64 of PKCS#8 DER; empty means generate one into the data
+    /// dir on first start. Secret: never printed.
+    pub jwt_private_key: String,
+    pub db_max_connections: u32,
+    /// Seconds a request waits for a database connection before it gets 503.
+    pub db_acquire_timeout_secs: u64,
+    /// Largest accepted JSON request body.
+    pub body_limit_bytes: usize,
+    pub request_timeout_secs: u64,
+    /// How long shutdown waits for in-flight requests before giving up on them.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: String::new(),
+            public_url: String::new(),
+            node_id: 0,
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            jwt_private_key: String::new(),
+            db_max_connections: 16,
+            db_acquire_timeout_secs: 3,
+            body_limit_bytes: 64 * 1024,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+/// The configuration file used when none is named and it exists.
+pub const DEFAULT_FILE: &str = "veza.toml";
+
+impl Config {
+    /// Loads defaults ← file ← environment, then checks every value.
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => return Err(format!("configuration file {} does not exist", path.display())),
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None if Path::new(DEFAULT_FILE).exists() => figment = figment.merge(Toml::file(DEFAULT_FILE)),
+            None => {}
+        }
+        // VEZA_CONFIG names the file and VEZA_TEST_* belong to the test suite: neither is a setting.
+        figment = figment.merge(Env::prefixed("VEZA_").filter(|k| k != "config" && !k.as_str().starts_with("test_")));
+        let mut config: Config = figment.extract().map_err(|e| {
+            let key = e.path.join(".");
+            let env = format!("VEZA_{}", key.to_uppercase());
+            if key.is_empty() { format!("invalid configuration: {e}") } else { format!("invalid configuration for {env} ({key}): {}", e.kind) }
+        })?;
+        config.fill_derived();
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn fill_derived(&mut self) {
+        if self.database_url.is_empty() {
+            self.database_url = format!("sqlite://{}", self.data_dir.join("veza.db").display());
+        }
+        if self.public_url.is_empty() {
+            self.public_url = format!("http://{}", self.addr);
+        }
+        self.public_url = self.public_url.trim_end_matches('/').to_string();
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let bad = |key: &str, why: &str| Err(format!("invalid configuration for VEZA_{} ({key}): {why}", key.to_uppercase()));
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
+            return bad("database_url", "must start with sqlite:// or postgres://");
+        }
+        let rest = self.public_url.strip_prefix("https://").or_else(|| self.public_url.strip_prefix("http://"));
+        if rest.is_none_or(|r| r.is_empty() || r.contains(char::is_whitespace)) {
+            return bad("public_url", "must be an http:// or https:// URL, such as https://music.example.org");
+        }
+        if self.node_id > veza_core::id::MAX_NODE {
+            return bad("node_id", &format!("must be between 0 and {}", veza_core::id::MAX_NODE));
+        }
+        if self.db_max_connections == 0 {
+            return bad("db_max_connections", "must be at least 1");
+        }
+        if self.body_limit_bytes < 1024 {
+            return bad("body_limit_bytes", "must be at least 1024");
+        }
+        if self.request_timeout_secs == 0 || self.db_acquire_timeout_secs == 0 {
+            return bad("request_timeout_secs", "timeouts must be at least 1 second");
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
+            return bad("log_level", "must be a tracing filter such as `info` or `veza=debug,info`");
+        }
+        Ok(())
+    }
+
+    /// The configuration as TOML with secrets masked, for `veza config check`.
+    pub fn masked_toml(&self) -> String {
+        let mut shown = self.clone();
+        if !shown.jwt_private_key.is_empty() {
+            shown.jwt_private_key = "***".into();
+        }
+        shown.database_url = mask_url_password(&shown.database_url);
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render configuration: {e}"))
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn mask_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_string() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_passwords_in_urls() {
+        assert_eq!(mask_url_password("postgres://veza:s3cret@db:5432/veza"), "postgres://veza:***@db:5432/veza");
+        assert_eq!(mask_url_password("postgres://veza@db/veza"), "postgres://veza@db/veza");
+        assert_eq!(mask_url_password("sqlite://data/veza.db"), "sqlite://data/veza.db");
+    }
+
+    #[test]
+    fn defaults_are_valid_and_derive_urls() {
+        let mut c = Config::default();
+        c.fill_derived();
+        c.validate().expect("defaults are valid");
+        assert_eq!(c.database_url, "sqlite://./data/veza.db");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+    }
+}

@@ -1,0 +1,81 @@
+//! Veza's HTTP adapter: the REST API under `/api/v1`, the ops endpoints, the OpenAPI document and
+//! its docs UI. It drives the core's use cases and knows nothing of SQL or where configuration
+//! comes from; the binary hands it an [`AppState`] and an [`HttpConfig`].
+//!
+//! Every request passes, outermost first: request id → metrics → tracing span → panic guard →
+//! problem+json for bodiless errors → timeout → body limit → routing → extractors → handler.
+
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+pub mod state;
+pub mod wire;
+
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use state::{AppState, DbPoolStats, Dependencies};
+
+use crate::middleware::request_id::RequestId;
+use crate::problem::ApiError;
+
+/// HTTP limits, from configuration.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Largest request body a JSON route accepts.
+    pub body_limit: usize,
+    /// A request still running after this is answered 408 and abandoned.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        // 64 KiB: the largest JSON body of this API (a profile) is a few KiB.
+        Self { body_limit: 64 * 1024, request_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState, config: &HttpConfig) -> Router {
+    let (router, doc) = routes::api().merge(routes::ops()).split_for_parts();
+    let metrics = state.metrics.clone();
+    router
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
+        .route_layer(axum::middleware::from_fn(middleware::metrics::record_route))
+        .fallback(|| async { ApiError::not_found("route") })
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(middleware::request_id::request_id))
+                .layer(axum::middleware::from_fn_with_state(metrics, middleware::metrics::track))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &axum::extract::Request| {
+                            let id = req.extensions().get::<RequestId>().map_or("", |r| r.0.as_str());
+                            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(CatchPanicLayer::custom(|_| panic_response()))
+                .layer(axum::middleware::from_fn(middleware::problem_body::problem_body))
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+                .layer(DefaultBodyLimit::max(config.body_limit)),
+        )
+        .with_state(state)
+}
+
+fn panic_response() -> Response {
+    tracing::error!("handler panicked");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "an unexpected error occurred; it has been logged").into_response()
+}

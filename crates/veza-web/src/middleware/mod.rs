@@ -1,0 +1,6 @@
+//! Cross-cutting request handling: request ids, metrics, and giving every error a
+//! problem+json body.
+
+pub mod metrics;
+pub mod problem_body;
+pub mod request_id;

@@ -1,0 +1,3 @@
+//! `/api/v1/admin/…`: administration, for the `admin` role.
+
+pub mod audit;

@@ -1,0 +1,5 @@
+//! `/api/v1/me…`: the caller's own account.
+
+pub mod get;
+pub mod security_events;
+pub mod update;

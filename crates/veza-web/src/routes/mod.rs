@@ -1,0 +1,40 @@
+//! The route table: every route of the API in one place, each handler in its own file named
+//! after its path (`auth/register.rs` is `POST /api/v1/auth/register`).
+
+pub mod admin;
+pub mod audit_params;
+pub mod auth;
+pub mod me;
+pub mod ops;
+pub mod users;
+
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+
+/// The routes that take JSON bodies or need authentication, under `/api/v1`.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::register::register))
+        .routes(routes!(auth::login::login))
+        .routes(routes!(auth::refresh::refresh))
+        .routes(routes!(auth::logout::logout))
+        .routes(routes!(auth::logout_all::logout_all))
+        .routes(routes!(me::get::get_me, me::update::update_me))
+        .routes(routes!(me::security_events::security_events))
+        .routes(routes!(users::get::get_user))
+        .routes(routes!(users::by_username::get_user_by_username))
+        .routes(routes!(admin::audit::audit_log))
+}
+
+/// Liveness, readiness, metrics and keys.
+pub fn ops() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(ops::healthz::healthz))
+        .routes(routes!(ops::readyz::readyz))
+        .routes(routes!(ops::metrics::metrics))
+        .routes(routes!(ops::jwks::jwks))
+}

@@ -1,0 +1,4 @@
+//! `/api/v1/users/…`: public profiles.
+
+pub mod by_username;
+pub mod get;

@@ -1,0 +1,260 @@
+//! Request and response bodies of the REST API. These are the contract with clients and are kept
+//! apart from domain entities and database rows: a field appears here only on purpose.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use veza_core::accounts::TokenPair;
+use veza_core::audit::AuditEntry;
+use veza_core::id::{AuditId, SessionId, UserId};
+use veza_core::ports::Jwk;
+use veza_core::user::{ProfilePatch, Role, User};
+
+/// `POST /api/v1/auth/register`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// 3–32 characters of `a-z`, `0-9`, `_`, `.`; case-insensitive (stored lowercase).
+    #[schema(min_length = 3, max_length = 32, example = "nova")]
+    pub username: String,
+    #[schema(max_length = 254, example = "nova@example.com")]
+    pub email: String,
+    /// 8–128 characters of any kind; common passwords are refused.
+    #[schema(min_length = 8, max_length = 128, example = "violet-kettle-drum")]
+    pub password: String,
+}
+
+/// `POST /api/v1/auth/login`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// A username or an email address.
+    #[schema(max_length = 254, example = "nova")]
+    pub login: String,
+    #[schema(max_length = 128)]
+    pub password: String,
+}
+
+/// `POST /api/v1/auth/refresh` and `POST /api/v1/auth/logout`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    #[schema(max_length = 128)]
+    pub refresh_token: String,
+}
+
+/// Tokens for a new or refreshed session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// An Ed25519-signed JWT (`typ: at+jwt`); send as `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Single use: exchanging it at `/auth/refresh` returns a new one and retires this one.
+    pub refresh_token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub refresh_expires_at: OffsetDateTime,
+    pub session_id: SessionId,
+}
+
+impl TokenResponse {
+    pub fn new(t: TokenPair, now: OffsetDateTime) -> Self {
+        Self {
+            access_token: t.access_token,
+            token_type: "Bearer",
+            expires_in: (t.access_expires_at - now).whole_seconds().max(0),
+            refresh_token: t.refresh_token,
+            refresh_expires_at: t.refresh_expires_at,
+            session_id: t.session_id,
+        }
+    }
+}
+
+/// A new account and its first session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisterResponse {
+    pub user: MeResponse,
+    pub tokens: TokenResponse,
+}
+
+/// A successful login.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub user: MeResponse,
+    pub tokens: TokenResponse,
+}
+
+/// `POST /api/v1/auth/logout-all`
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogoutAllResponse {
+    /// How many sessions were ended, this one included.
+    pub revoked_sessions: u64,
+}
+
+/// The caller's own account, private fields included.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    pub id: UserId,
+    pub username: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub role: Role,
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub location: Option<String>,
+    pub links: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<User> for MeResponse {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            username: u.username.as_str().to_string(),
+            email: u.email.as_str().to_string(),
+            email_verified: u.email_verified,
+            role: u.role,
+            display_name: u.profile.display_name,
+            bio: u.profile.bio,
+            avatar_url: u.profile.avatar_url,
+            location: u.profile.location,
+            links: u.profile.links,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// Anyone's public profile.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserResponse {
+    pub id: UserId,
+    pub username: String,
+    pub role: Role,
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub location: Option<String>,
+    pub links: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<User> for UserResponse {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            username: u.username.as_str().to_string(),
+            role: u.role,
+            display_name: u.profile.display_name,
+            bio: u.profile.bio,
+            avatar_url: u.profile.avatar_url,
+            location: u.profile.location,
+            links: u.profile.links,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// `PATCH /api/v1/me`: fields left out stay as they are; `null` clears one.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProfileRequest {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 64)]
+    pub display_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    pub bio: Option<Option<String>>,
+    /// An http(s) URL.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 2048)]
+    pub avatar_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    pub location: Option<Option<String>>,
+    /// Up to 5 http(s) URLs; `null` or `[]` removes them all.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>, max_items = 5)]
+    pub links: Option<Option<Vec<String>>>,
+}
+
+/// Tells "field absent" (outer `None`, via `default`) from "field is null" (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl From<UpdateProfileRequest> for ProfilePatch {
+    fn from(r: UpdateProfileRequest) -> Self {
+        Self {
+            display_name: r.display_name,
+            bio: r.bio,
+            avatar_url: r.avatar_url,
+            location: r.location,
+            links: r.links.map(Option::unwrap_or_default),
+        }
+    }
+}
+
+/// One audit-log entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventResponse {
+    pub id: AuditId,
+    /// e.g. `auth.login.failed`, `auth.token.reuse_detected`.
+    pub action: &'static str,
+    pub actor_id: Option<UserId>,
+    pub target_id: Option<UserId>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    /// Non-secret specifics, such as `reason` or `session_id`.
+    #[schema(value_type = Object)]
+    pub detail: BTreeMap<String, serde_json::Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<AuditEntry> for AuditEventResponse {
+    fn from(e: AuditEntry) -> Self {
+        Self {
+            id: e.id,
+            action: e.action.as_str(),
+            actor_id: e.actor,
+            target_id: e.target,
+            ip: e.ip,
+            user_agent: e.user_agent,
+            request_id: e.request_id,
+            detail: e.detail.into_iter().collect(),
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// A page of audit entries, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEventResponse>,
+    /// Pass as `before` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `/healthz` and a ready `/readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusResponse {
+    /// `ok` or `ready`.
+    pub status: &'static str,
+}
+
+/// `/.well-known/jwks.json`: the keys that verify access tokens.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JwksResponse {
+    pub keys: Vec<Jwk>,
+}
