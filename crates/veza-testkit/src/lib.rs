@@ -3,4 +3,5 @@
 
 pub mod contract;
 pub mod db;
+pub mod proxy;
 pub mod server;

@@ -1,1 +1,167 @@
-//! placeholder until the server exists
+//! A real `veza serve` process on port 0 with its own data dir and database, talked to over
+//! real HTTP. Its log goes to a file in the data dir, printed when a test fails.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::db::{Backend, TestDb};
+
+#[derive(Debug)]
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    pub log: PathBuf,
+    child: Child,
+}
+
+/// Environment variables each test server gets beyond the database and data dir.
+pub type Env<'a> = &'a [(&'a str, &'a str)];
+
+impl TestServer {
+    /// Starts `bin` (the `veza` binary: `env!("CARGO_BIN_EXE_veza")`) on a fresh database.
+    pub async fn start(bin: &str, backend: Backend) -> Self {
+        Self::start_with(bin, TestDb::new(backend).await, &[]).await
+    }
+
+    pub async fn start_with(bin: &str, db: TestDb, env: Env<'_>) -> Self {
+        let data_dir = db.dir.path().join("data");
+        let log = db.dir.path().join("veza.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let mut cmd = Command::new(bin);
+        cmd.arg("serve")
+            .env("VEZA_ADDR", "127.0.0.1:0")
+            .env("VEZA_DATA_DIR", &data_dir)
+            .env("VEZA_DATABASE_URL", &db.url)
+            .env("VEZA_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info,sqlx=warn")
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        // The first stdout line announces the bound address; block on it off the runtime.
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        })
+        .await
+        .expect("reader task")
+        .expect("read stdout");
+        let Some(base) = line.trim().strip_prefix("veza listening on ").map(str::to_string) else {
+            let _ = child.kill();
+            panic!("veza did not start: {line:?}\n--- log ---\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+        };
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
+        Self { base, client, db, log, child }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.db.dir.path().join("data")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit by itself (after a signal) and returns its exit code.
+    pub async fn wait_exit(mut self, limit: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// POSTs JSON and returns the status and parsed body (`Null` when empty).
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send().await.expect("request")).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.client.patch(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send().await.expect("request")).await
+    }
+
+    /// Registers `name` with a good password; returns the response body (user + tokens).
+    pub async fn register(&self, name: &str) -> Value {
+        let (status, body) = self.post("/api/v1/auth/register", &json!({"username": name, "email": format!("{name}@example.com"), "password": PASSWORD}), None).await;
+        assert_eq!(status, 201, "register {name}: {body}");
+        body
+    }
+}
+
+/// The password [`TestServer::register`] uses.
+pub const PASSWORD: &str = "violet-kettle-drum";
+
+pub async fn read(res: reqwest::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let text = res.text().await.expect("body");
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, body)
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- veza log ({}) ---\n{}", self.log.display(), self.log_text());
+        }
+    }
+}
+
+/// Declares each listed `async fn name(backend: Backend)` as two tests, `name::sqlite` and
+/// `name::postgres`, so every black-box test runs on both databases.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::db::Backend::Sqlite).await
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name($crate::db::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
