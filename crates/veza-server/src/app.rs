@@ -81,15 +81,20 @@ impl Dependencies for SqlDependencies {
 
 /// Serves until SIGTERM or Ctrl-C, then stops accepting, lets in-flight requests finish (up to
 /// the grace period) and closes the database.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+pub async fn serve(mut config: Config) -> anyhow::Result<()> {
+    // Bind first: with port 0 the real address, and so the derived public URL (the token
+    // issuer), is known only now.
+    let listener = tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("cannot listen on {} (VEZA_ADDR)", config.addr))?;
+    let addr = listener.local_addr()?;
+    if config.public_url_derived {
+        config.public_url = format!("http://{addr}");
+    }
     let node = Node::build(&config).await?;
     let metrics = Metrics::new(env!("CARGO_PKG_VERSION")).context("metrics registry")?;
     let state = AppState { accounts: node.accounts.clone(), deps: Arc::new(SqlDependencies(node.db.clone())), metrics: Arc::new(metrics) };
     let http = HttpConfig { body_limit: config.body_limit_bytes, request_timeout: Duration::from_secs(config.request_timeout_secs) };
     let app = veza_web::app(state, &http);
 
-    let listener = tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("cannot listen on {} (VEZA_ADDR)", config.addr))?;
-    let addr = listener.local_addr()?;
     tracing::info!(%addr, public_url = %config.public_url, "veza listening");
     // One line on stdout for scripts and tests that start Veza on port 0.
     println!("veza listening on http://{addr}");

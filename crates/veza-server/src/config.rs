@@ -39,6 +39,10 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// How long shutdown waits for in-flight requests before giving up on them.
     pub shutdown_grace_secs: u64,
+    /// True when `public_url` was not configured but derived from `addr`; `serve` then derives
+    /// it again from the address actually bound (which differs when the port is 0).
+    #[serde(skip)]
+    pub public_url_derived: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +68,7 @@ impl Default for Config {
             body_limit_bytes: 64 * 1024,
             request_timeout_secs: 30,
             shutdown_grace_secs: 30,
+            public_url_derived: false,
         }
     }
 }
@@ -82,7 +87,7 @@ impl Config {
             None => {}
         }
         // VEZA_CONFIG names the file and VEZA_TEST_* belong to the test suite: neither is a setting.
-        figment = figment.merge(Env::prefixed("VEZA_").filter(|k| k != "config" && !k.as_str().starts_with("test_")));
+        figment = figment.merge(Env::prefixed("VEZA_").filter(|k| k != "config" && !k.as_str().to_ascii_lowercase().starts_with("test_")));
         let mut config: Config = figment.extract().map_err(|e| {
             let key = e.path.join(".");
             let env = format!("VEZA_{}", key.to_uppercase());
@@ -99,6 +104,7 @@ impl Config {
         }
         if self.public_url.is_empty() {
             self.public_url = format!("http://{}", self.addr);
+            self.public_url_derived = true;
         }
         self.public_url = self.public_url.trim_end_matches('/').to_string();
     }
