@@ -74,7 +74,11 @@ impl TokenSigner for FakeSigner {
     fn verify(&self, token: &str) -> Result<AccessClaims, TokenProblem> {
         let parts: Vec<&str> = token.split('.').collect();
         let [user, session, role, exp] = parts[..] else { return Err(TokenProblem::Malformed) };
-        let exp = exp.parse().ok().and_then(|e| OffsetDateTime::from_unix_timestamp(e).ok()).ok_or(TokenProblem::Malformed)?;
+        let exp = exp
+            .parse()
+            .ok()
+            .and_then(|e| OffsetDateTime::from_unix_timestamp(e).ok())
+            .ok_or(TokenProblem::Malformed)?;
         if exp <= self.0.now() {
             return Err(TokenProblem::Expired);
         }
@@ -173,7 +177,13 @@ impl UserRepo for MemoryStore {
         Ok(s.users.values().find(|(u, _)| u.username.as_str() == login || u.email.normalized() == login).cloned())
     }
 
-    async fn update_profile(&self, id: UserId, profile: &Profile, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<Option<User>> {
+    async fn update_profile(
+        &self,
+        id: UserId,
+        profile: &Profile,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<User>> {
         let mut s = self.state();
         let Some((user, _)) = s.users.get_mut(&id) else { return Ok(None) };
         user.profile = profile.clone();
@@ -204,7 +214,14 @@ impl SessionRepo for MemoryStore {
         }))
     }
 
-    async fn rotate(&self, session: SessionId, old_hash: &str, new_hash: &str, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<bool> {
+    async fn rotate(
+        &self,
+        session: SessionId,
+        old_hash: &str,
+        new_hash: &str,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
         let mut s = self.state();
         match s.tokens.get_mut(old_hash) {
             Some((id, consumed)) if *id == session && !*consumed => *consumed = true,
@@ -218,7 +235,13 @@ impl SessionRepo for MemoryStore {
         Ok(true)
     }
 
-    async fn revoke(&self, session: SessionId, reason: RevokeReason, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<bool> {
+    async fn revoke(
+        &self,
+        session: SessionId,
+        reason: RevokeReason,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
         let mut s = self.state();
         let revoked = match s.sessions.get_mut(&session) {
             Some(sess) if sess.revoked_at.is_none() => {
@@ -232,7 +255,13 @@ impl SessionRepo for MemoryStore {
         Ok(revoked)
     }
 
-    async fn revoke_all(&self, user: UserId, reason: RevokeReason, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<u64> {
+    async fn revoke_all(
+        &self,
+        user: UserId,
+        reason: RevokeReason,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<u64> {
         let mut s = self.state();
         let mut n = 0;
         for sess in s.sessions.values_mut().filter(|x| x.user_id == user && x.revoked_at.is_none()) {
@@ -265,7 +294,7 @@ impl AuditRepo for MemoryStore {
             .filter(|e| q.page.before.is_none_or(|b| e.id.0 < b))
             .cloned()
             .collect();
-        rows.sort_by(|a, b| b.id.cmp(&a.id));
+        rows.sort_by_key(|e| std::cmp::Reverse(e.id));
         rows.truncate(q.page.limit as usize + 1);
         Ok(rows)
     }

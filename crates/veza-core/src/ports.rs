@@ -51,7 +51,13 @@ pub trait UserRepo: Send + Sync + std::fmt::Debug {
     /// Finds an account and its password hash by lowercase username or normalized email.
     async fn credentials(&self, login: &str) -> StoreResult<Option<(User, String)>>;
     /// Replaces the profile; `None` when the user does not exist.
-    async fn update_profile(&self, id: UserId, profile: &Profile, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<Option<User>>;
+    async fn update_profile(
+        &self,
+        id: UserId,
+        profile: &Profile,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<User>>;
     /// How many accounts hold a role (used to protect the last admin).
     async fn count_with_role(&self, role: Role) -> StoreResult<u64>;
 }
@@ -62,11 +68,30 @@ pub trait SessionRepo: Send + Sync + std::fmt::Debug {
     async fn lookup_refresh_token(&self, token_hash: &str) -> StoreResult<Option<TokenLookup>>;
     /// Consumes `old_hash` and stores `new_hash` as its successor in the same session. Returns
     /// false, changing nothing, when `old_hash` was already consumed (a concurrent refresh won).
-    async fn rotate(&self, session: SessionId, old_hash: &str, new_hash: &str, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<bool>;
+    async fn rotate(
+        &self,
+        session: SessionId,
+        old_hash: &str,
+        new_hash: &str,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
     /// Revokes one session; false if it was already revoked.
-    async fn revoke(&self, session: SessionId, reason: RevokeReason, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<bool>;
+    async fn revoke(
+        &self,
+        session: SessionId,
+        reason: RevokeReason,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
     /// Revokes every live session of a user; returns how many.
-    async fn revoke_all(&self, user: UserId, reason: RevokeReason, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<u64>;
+    async fn revoke_all(
+        &self,
+        user: UserId,
+        reason: RevokeReason,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<u64>;
 }
 
 #[async_trait]

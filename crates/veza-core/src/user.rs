@@ -10,7 +10,9 @@ use crate::error::FieldError;
 use crate::id::UserId;
 
 /// What an account may do. Ordered: each role has every power of the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     User,
@@ -96,7 +98,10 @@ impl Email {
         }
         let labels: Vec<&str> = domain.split('.').collect();
         let label_ok = |l: &&str| {
-            !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-')
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
                 && l.chars().all(|c| c.is_alphanumeric() || c == '-')
         };
         if labels.len() < 2 || !labels.iter().all(label_ok) {
@@ -144,13 +149,25 @@ impl Password {
     pub fn parse_new(raw: &str, field: &str) -> Result<Self, FieldError> {
         let len = raw.chars().count();
         if len < Self::MIN {
-            return Err(FieldError::new(field, "too_short", format!("password must be at least {} characters", Self::MIN)));
+            return Err(FieldError::new(
+                field,
+                "too_short",
+                format!("password must be at least {} characters", Self::MIN),
+            ));
         }
         if len > Self::MAX {
-            return Err(FieldError::new(field, "too_long", format!("password must be at most {} characters", Self::MAX)));
+            return Err(FieldError::new(
+                field,
+                "too_long",
+                format!("password must be at most {} characters", Self::MAX),
+            ));
         }
         if common_passwords().contains(raw.to_lowercase().as_str()) {
-            return Err(FieldError::new(field, "too_common", "this password is among the most common ones; choose another"));
+            return Err(FieldError::new(
+                field,
+                "too_common",
+                "this password is among the most common ones; choose another",
+            ));
         }
         Ok(Self(raw.to_string()))
     }
@@ -211,7 +228,11 @@ impl ProfilePatch {
                 errors.extend(check_url(&format!("links.{i}"), link).err());
             }
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     /// The profile after this patch, with blank text fields stored as absent.
@@ -236,11 +257,21 @@ impl ProfilePatch {
     /// The names of the fields this patch touches, for the audit log (never their values).
     pub fn field_names(&self) -> Vec<&'static str> {
         let mut names = Vec::new();
-        if self.display_name.is_some() { names.push("display_name") }
-        if self.bio.is_some() { names.push("bio") }
-        if self.avatar_url.is_some() { names.push("avatar_url") }
-        if self.location.is_some() { names.push("location") }
-        if self.links.is_some() { names.push("links") }
+        if self.display_name.is_some() {
+            names.push("display_name")
+        }
+        if self.bio.is_some() {
+            names.push("bio")
+        }
+        if self.avatar_url.is_some() {
+            names.push("avatar_url")
+        }
+        if self.location.is_some() {
+            names.push("location")
+        }
+        if self.links.is_some() {
+            names.push("links")
+        }
         names
     }
 }
@@ -266,7 +297,11 @@ fn check_url(field: &str, url: &str) -> Result<(), FieldError> {
         !host.is_empty() && !host.contains('@')
     });
     if !host_ok || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(FieldError::new(field, "invalid_url", "must be an http:// or https:// URL with a host and no spaces"));
+        return Err(FieldError::new(
+            field,
+            "invalid_url",
+            "must be an http:// or https:// URL with a host and no spaces",
+        ));
     }
     Ok(())
 }
@@ -305,7 +340,13 @@ mod tests {
     #[test]
     fn usernames() {
         assert_eq!(Username::parse(" Alice.B_2 ").expect("valid").as_str(), "alice.b_2");
-        for (raw, code) in [("ab", "too_short"), (&"a".repeat(33)[..], "too_long"), ("al ice", "invalid_chars"), ("ålice", "invalid_chars"), ("a-b", "invalid_chars")] {
+        for (raw, code) in [
+            ("ab", "too_short"),
+            (&"a".repeat(33)[..], "too_long"),
+            ("al ice", "invalid_chars"),
+            ("ålice", "invalid_chars"),
+            ("a-b", "invalid_chars"),
+        ] {
             assert_eq!(Username::parse(raw).expect_err(raw).code, code, "{raw}");
         }
     }
@@ -314,7 +355,9 @@ mod tests {
     fn emails() {
         assert!(Email::parse("Someone@Example.ORG").is_ok());
         assert_eq!(Email::parse("A@B.io").expect("valid").normalized(), "a@b.io");
-        for bad in ["", "plain", "a@b", "a@@b.com", "a b@c.com", "@b.com", "a@.com", "a@b..com", "a@-b.com", "a<x>@b.com"] {
+        for bad in
+            ["", "plain", "a@b", "a@@b.com", "a b@c.com", "@b.com", "a@.com", "a@b..com", "a@-b.com", "a<x>@b.com"]
+        {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
         assert_eq!(Email::parse(&format!("{}@b.com", "a".repeat(300))).expect_err("long").code, "too_long");
@@ -341,7 +384,11 @@ mod tests {
             ..Default::default()
         };
         assert!(patch.validate().is_ok());
-        let old = Profile { avatar_url: Some("https://x.example/a.png".into()), location: Some("Lyon".into()), ..Default::default() };
+        let old = Profile {
+            avatar_url: Some("https://x.example/a.png".into()),
+            location: Some("Lyon".into()),
+            ..Default::default()
+        };
         let new = patch.apply(&old);
         assert_eq!(new.display_name.as_deref(), Some("DJ Nova"));
         assert_eq!(new.avatar_url, None);
@@ -354,6 +401,9 @@ mod tests {
             ..Default::default()
         };
         let fields: Vec<String> = bad.validate().expect_err("invalid").into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["display_name", "avatar_url", "links", "links.0", "links.1", "links.2", "links.3", "links.4"]);
+        assert_eq!(
+            fields,
+            ["display_name", "avatar_url", "links", "links.0", "links.1", "links.2", "links.3", "links.4"]
+        );
     }
 }

@@ -29,7 +29,8 @@ pub struct Argon2Hasher {
 impl Argon2Hasher {
     /// `max_concurrent` bounds simultaneous hashes (and so their memory: 19 MiB each).
     pub fn new(max_concurrent: usize) -> Result<Self, CoreError> {
-        let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let params =
+            Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).map_err(|e| CoreError::Internal(e.to_string()))?;
         let dummy = hash_with(&params, "veza-dummy-password-for-timing")?;
         Ok(Self { params, dummy_hash: dummy.into(), permits: Arc::new(Semaphore::new(max_concurrent.max(1))) })
     }
@@ -65,7 +66,8 @@ impl PasswordHasher for Argon2Hasher {
         let params = self.params.clone();
         let ok = self
             .blocking(move || {
-                let parsed = PasswordHash::new(&hash).map_err(|e| CoreError::Internal(format!("stored hash is unreadable: {e}")))?;
+                let parsed = PasswordHash::new(&hash)
+                    .map_err(|e| CoreError::Internal(format!("stored hash is unreadable: {e}")))?;
                 Ok::<bool, CoreError>(argon2(&params).verify_password(password.as_bytes(), &parsed).is_ok())
             })
             .await??;

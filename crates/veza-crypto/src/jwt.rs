@@ -54,7 +54,10 @@ pub struct JwtSigner {
 
 impl std::fmt::Debug for JwtSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtSigner").field("kid", &self.jwk.kid).field("issuer", &self.audience.issuer).finish_non_exhaustive()
+        f.debug_struct("JwtSigner")
+            .field("kid", &self.jwk.kid)
+            .field("issuer", &self.audience.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -97,7 +100,8 @@ impl TokenSigner for JwtSigner {
             sid: c.session_id.to_string(),
             role: c.role,
         };
-        jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(|e| CoreError::Internal(format!("signing failed: {e}")))
+        jsonwebtoken::encode(&header, &claims, &self.encoding)
+            .map_err(|e| CoreError::Internal(format!("signing failed: {e}")))
     }
 
     fn verify(&self, token: &str) -> Result<AccessClaims, TokenProblem> {
@@ -109,10 +113,11 @@ impl TokenSigner for JwtSigner {
         if header.typ.as_deref() != Some(TOKEN_TYPE) || header.kid.as_deref() != Some(self.jwk.kid.as_str()) {
             return Err(TokenProblem::Malformed);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => TokenProblem::Expired,
-            _ => TokenProblem::Malformed,
-        })?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => TokenProblem::Expired,
+                _ => TokenProblem::Malformed,
+            })?;
         let c = data.claims;
         let time = |t: i64| OffsetDateTime::from_unix_timestamp(t).map_err(|_| TokenProblem::Malformed);
         let issued_at = time(c.iat)?;
@@ -183,6 +188,9 @@ mod tests {
         // RFC 8037 appendix A.3: the thumbprint of its example Ed25519 key.
         let x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
         let input = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
-        assert_eq!(URL_SAFE_NO_PAD.encode(Sha256::digest(input.as_bytes())), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+        assert_eq!(
+            URL_SAFE_NO_PAD.encode(Sha256::digest(input.as_bytes())),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
     }
 }

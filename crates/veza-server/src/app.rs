@@ -31,7 +31,8 @@ pub struct Node {
 impl Node {
     /// Connects to the database and applies pending migrations.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
         let pool = PoolConfig {
             max_connections: config.db_max_connections,
             acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs),
@@ -84,15 +85,24 @@ impl Dependencies for SqlDependencies {
 pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     // Bind first: with port 0 the real address, and so the derived public URL (the token
     // issuer), is known only now.
-    let listener = tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("cannot listen on {} (VEZA_ADDR)", config.addr))?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (VEZA_ADDR)", config.addr))?;
     let addr = listener.local_addr()?;
     if config.public_url_derived {
         config.public_url = format!("http://{addr}");
     }
     let node = Node::build(&config).await?;
     let metrics = Metrics::new(env!("CARGO_PKG_VERSION")).context("metrics registry")?;
-    let state = AppState { accounts: node.accounts.clone(), deps: Arc::new(SqlDependencies(node.db.clone())), metrics: Arc::new(metrics) };
-    let http = HttpConfig { body_limit: config.body_limit_bytes, request_timeout: Duration::from_secs(config.request_timeout_secs) };
+    let state = AppState {
+        accounts: node.accounts.clone(),
+        deps: Arc::new(SqlDependencies(node.db.clone())),
+        metrics: Arc::new(metrics),
+    };
+    let http = HttpConfig {
+        body_limit: config.body_limit_bytes,
+        request_timeout: Duration::from_secs(config.request_timeout_secs),
+    };
     let app = veza_web::app(state, &http);
 
     tracing::info!(%addr, public_url = %config.public_url, "veza listening");
@@ -101,11 +111,13 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("shutdown requested; draining in-flight requests");
-        let _ = stop_tx.send(true);
-    });
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(
+        async move {
+            shutdown_signal().await;
+            tracing::info!("shutdown requested; draining in-flight requests");
+            let _ = stop_tx.send(true);
+        },
+    );
     let mut stopped = stop_rx.clone();
     tokio::select! {
         result = server => result.context("HTTP server failed")?,

@@ -81,17 +81,25 @@ impl Config {
     pub fn load(file: Option<&Path>) -> Result<Self, String> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {
-            Some(path) if !path.exists() => return Err(format!("configuration file {} does not exist", path.display())),
+            Some(path) if !path.exists() => {
+                return Err(format!("configuration file {} does not exist", path.display()))
+            }
             Some(path) => figment = figment.merge(Toml::file(path)),
             None if Path::new(DEFAULT_FILE).exists() => figment = figment.merge(Toml::file(DEFAULT_FILE)),
             None => {}
         }
         // VEZA_CONFIG names the file and VEZA_TEST_* belong to the test suite: neither is a setting.
-        figment = figment.merge(Env::prefixed("VEZA_").filter(|k| k != "config" && !k.as_str().to_ascii_lowercase().starts_with("test_")));
+        figment = figment.merge(
+            Env::prefixed("VEZA_").filter(|k| k != "config" && !k.as_str().to_ascii_lowercase().starts_with("test_")),
+        );
         let mut config: Config = figment.extract().map_err(|e| {
             let key = e.path.join(".");
             let env = format!("VEZA_{}", key.to_uppercase());
-            if key.is_empty() { format!("invalid configuration: {e}") } else { format!("invalid configuration for {env} ({key}): {}", e.kind) }
+            if key.is_empty() {
+                format!("invalid configuration: {e}")
+            } else {
+                format!("invalid configuration for {env} ({key}): {}", e.kind)
+            }
         })?;
         config.fill_derived();
         config.validate()?;
@@ -110,8 +118,12 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
-        let bad = |key: &str, why: &str| Err(format!("invalid configuration for VEZA_{} ({key}): {why}", key.to_uppercase()));
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
+        let bad =
+            |key: &str, why: &str| Err(format!("invalid configuration for VEZA_{} ({key}): {why}", key.to_uppercase()));
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
             return bad("database_url", "must start with sqlite:// or postgres://");
         }
         let rest = self.public_url.strip_prefix("https://").or_else(|| self.public_url.strip_prefix("http://"));

@@ -33,7 +33,8 @@ pub fn jwt_signing_key(configured: &str, data_dir: &Path) -> anyhow::Result<Vec<
 fn secrets_dir(data_dir: &Path) -> anyhow::Result<PathBuf> {
     let dir = data_dir.join("secrets");
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).with_context(|| format!("cannot restrict {}", dir.display()))?;
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot restrict {}", dir.display()))?;
     Ok(dir)
 }
 

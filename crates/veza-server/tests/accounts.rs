@@ -8,7 +8,11 @@ use veza_testkit::server::{TestServer, PASSWORD};
 const BIN: &str = env!("CARGO_BIN_EXE_veza");
 
 fn token(body: &Value, which: &str) -> String {
-    body["tokens"][which].as_str().or_else(|| body[which].as_str()).unwrap_or_else(|| panic!("no {which} in {body}")).to_string()
+    body["tokens"][which]
+        .as_str()
+        .or_else(|| body[which].as_str())
+        .unwrap_or_else(|| panic!("no {which} in {body}"))
+        .to_string()
 }
 
 on_both_databases!(
@@ -22,9 +26,13 @@ on_both_databases!(
 
 async fn register_login_and_profile(backend: Backend) {
     let s = TestServer::start(BIN, backend).await;
-    let res = s.client.post(s.url("/api/v1/auth/register"))
+    let res = s
+        .client
+        .post(s.url("/api/v1/auth/register"))
         .json(&json!({"username": "Nova.Beats", "email": "Nova@Example.com", "password": PASSWORD}))
-        .send().await.expect("register");
+        .send()
+        .await
+        .expect("register");
     assert_eq!(res.status(), 201);
     let location = res.headers()["location"].to_str().expect("ascii").to_string();
     let body: Value = res.json().await.expect("json");
@@ -65,22 +73,44 @@ async fn register_login_and_profile(backend: Backend) {
 async fn register_refuses_duplicates_and_bad_fields(backend: Backend) {
     let s = TestServer::start(BIN, backend).await;
     s.register("nova").await;
-    let (status, p) = s.post("/api/v1/auth/register", &json!({"username": "NOVA", "email": "x@example.com", "password": PASSWORD}), None).await;
-    assert_eq!((status, p["code"].as_str(), p["errors"][0]["field"].as_str()), (409, Some("conflict"), Some("username")));
-    let (status, p) = s.post("/api/v1/auth/register", &json!({"username": "nova2", "email": "NOVA@example.com", "password": PASSWORD}), None).await;
+    let (status, p) = s
+        .post(
+            "/api/v1/auth/register",
+            &json!({"username": "NOVA", "email": "x@example.com", "password": PASSWORD}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, p["code"].as_str(), p["errors"][0]["field"].as_str()),
+        (409, Some("conflict"), Some("username"))
+    );
+    let (status, p) = s
+        .post(
+            "/api/v1/auth/register",
+            &json!({"username": "nova2", "email": "NOVA@example.com", "password": PASSWORD}),
+            None,
+        )
+        .await;
     assert_eq!((status, p["errors"][0]["field"].as_str()), (409, Some("email")));
 
-    let (status, p) = s.post("/api/v1/auth/register", &json!({"username": "a b", "email": "nope", "password": "password1"}), None).await;
+    let (status, p) = s
+        .post("/api/v1/auth/register", &json!({"username": "a b", "email": "nope", "password": "password1"}), None)
+        .await;
     assert_eq!((status, p["code"].as_str()), (422, Some("validation_failed")), "{p}");
-    let fields: Vec<(&str, &str)> = p["errors"].as_array().expect("errors").iter()
-        .map(|e| (e["field"].as_str().expect("field"), e["code"].as_str().expect("code"))).collect();
+    let fields: Vec<(&str, &str)> = p["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| (e["field"].as_str().expect("field"), e["code"].as_str().expect("code")))
+        .collect();
     assert_eq!(fields, [("username", "invalid_chars"), ("email", "invalid"), ("password", "too_common")]);
 }
 
 async fn login_failures_look_alike(backend: Backend) {
     let s = TestServer::start(BIN, backend).await;
     s.register("nova").await;
-    let (s1, wrong) = s.post("/api/v1/auth/login", &json!({"login": "nova", "password": "not-the-password"}), None).await;
+    let (s1, wrong) =
+        s.post("/api/v1/auth/login", &json!({"login": "nova", "password": "not-the-password"}), None).await;
     let (s2, unknown) = s.post("/api/v1/auth/login", &json!({"login": "ghost", "password": PASSWORD}), None).await;
     assert_eq!((s1, s2), (401, 401));
     assert_eq!(wrong, unknown, "the same error for a wrong password and an unknown account");
@@ -109,11 +139,14 @@ async fn refresh_rotates_and_replay_revokes_the_family(backend: Backend) {
 
     // Another session of the same user is untouched.
     let (_, other) = s.post("/api/v1/auth/login", &json!({"login": "nova", "password": PASSWORD}), None).await;
-    let (status, _) = s.post("/api/v1/auth/refresh", &json!({"refresh_token": token(&other, "refresh_token")}), None).await;
+    let (status, _) =
+        s.post("/api/v1/auth/refresh", &json!({"refresh_token": token(&other, "refresh_token")}), None).await;
     assert_eq!(status, 200);
 
     // The reuse is in the audit log, visible to the user.
-    let (_, events) = s.get("/api/v1/me/security-events?action=auth.token.reuse_detected", Some(&token(&other, "access_token"))).await;
+    let (_, events) = s
+        .get("/api/v1/me/security-events?action=auth.token.reuse_detected", Some(&token(&other, "access_token")))
+        .await;
     assert_eq!(events["items"].as_array().map(Vec::len), Some(1), "{events}");
 
     for bad in ["", "garbage", &"x".repeat(500)] {
@@ -132,12 +165,18 @@ async fn logout_and_logout_all(backend: Backend) {
     assert_eq!(status, 204);
     let (status, _) = s.post("/api/v1/auth/logout", &json!({"refresh_token": token(&a, "refresh_token")}), None).await;
     assert_eq!(status, 204, "logging out twice is fine");
-    assert_eq!(s.post("/api/v1/auth/refresh", &json!({"refresh_token": token(&a, "refresh_token")}), None).await.0, 401);
+    assert_eq!(
+        s.post("/api/v1/auth/refresh", &json!({"refresh_token": token(&a, "refresh_token")}), None).await.0,
+        401
+    );
 
     let (status, body) = s.post("/api/v1/auth/logout-all", &json!({}), Some(&token(&b, "access_token"))).await;
     assert_eq!((status, body["revoked_sessions"].as_u64()), (200, Some(2)), "{body}");
     for t in [&b, &c] {
-        assert_eq!(s.post("/api/v1/auth/refresh", &json!({"refresh_token": token(t, "refresh_token")}), None).await.0, 401);
+        assert_eq!(
+            s.post("/api/v1/auth/refresh", &json!({"refresh_token": token(t, "refresh_token")}), None).await.0,
+            401
+        );
     }
     assert_eq!(s.post("/api/v1/auth/logout-all", &json!({}), None).await.0, 401);
 }
@@ -152,10 +191,14 @@ async fn security_events_and_admin_audit(backend: Backend) {
     // Security events: the user's own, newest first, never a secret.
     let (status, events) = s.get("/api/v1/me/security-events", Some(&nova_access)).await;
     assert_eq!(status, 200);
-    let actions: Vec<&str> = events["items"].as_array().expect("items").iter().map(|e| e["action"].as_str().expect("action")).collect();
+    let actions: Vec<&str> =
+        events["items"].as_array().expect("items").iter().map(|e| e["action"].as_str().expect("action")).collect();
     assert_eq!(actions, ["auth.login.failed", "auth.login.succeeded", "user.registered"]);
     let failed = &events["items"][0];
-    assert_eq!((failed["detail"]["reason"].as_str(), failed["ip"].as_str()), (Some("wrong_password"), Some("127.0.0.1")));
+    assert_eq!(
+        (failed["detail"]["reason"].as_str(), failed["ip"].as_str()),
+        (Some("wrong_password"), Some("127.0.0.1"))
+    );
     assert!(failed["request_id"].as_str().is_some_and(|r| !r.is_empty()));
     assert!(!events.to_string().contains(PASSWORD) && !events.to_string().contains("wrong-password"));
 
@@ -179,14 +222,16 @@ async fn security_events_and_admin_audit(backend: Backend) {
         })
         .expect("run create-user");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (_, admin) = s.post("/api/v1/auth/login", &json!({"login": "root", "password": "admin-password-long-enough"}), None).await;
+    let (_, admin) =
+        s.post("/api/v1/auth/login", &json!({"login": "root", "password": "admin-password-long-enough"}), None).await;
     let admin_access = token(&admin, "access_token");
 
     let (status, log) = s.get(&format!("/api/v1/admin/audit?actor={nova_id}&limit=1"), Some(&admin_access)).await;
     assert_eq!(status, 200, "{log}");
     assert_eq!(log["items"].as_array().map(Vec::len), Some(1));
     let cursor = log["next_cursor"].as_str().expect("a second page exists");
-    let (_, rest) = s.get(&format!("/api/v1/admin/audit?actor={nova_id}&limit=1&before={cursor}"), Some(&admin_access)).await;
+    let (_, rest) =
+        s.get(&format!("/api/v1/admin/audit?actor={nova_id}&limit=1&before={cursor}"), Some(&admin_access)).await;
     let first_page: Vec<&Value> = log["items"].as_array().expect("items").iter().collect();
     assert_eq!(rest["items"].as_array().map(Vec::len), Some(1), "{rest}");
     assert!(rest["items"].as_array().expect("items").iter().all(|e| !first_page.contains(&e)), "pages do not overlap");
@@ -197,7 +242,13 @@ async fn security_events_and_admin_audit(backend: Backend) {
     let (_, none) = s.get("/api/v1/admin/audit?since=2999-01-01T00:00:00Z", Some(&admin_access)).await;
     assert_eq!(none["items"], json!([]));
 
-    for (query, field) in [("actor=abc", "actor"), ("action=nope", "action"), ("since=yesterday", "since"), ("limit=0", "limit"), ("before=%21%21", "before")] {
+    for (query, field) in [
+        ("actor=abc", "actor"),
+        ("action=nope", "action"),
+        ("since=yesterday", "since"),
+        ("limit=0", "limit"),
+        ("before=%21%21", "before"),
+    ] {
         let (status, p) = s.get(&format!("/api/v1/admin/audit?{query}"), Some(&admin_access)).await;
         assert_eq!((status, p["errors"][0]["field"].as_str()), (422, Some(field)), "{query}: {p}");
     }

@@ -30,7 +30,12 @@ async fn malformed_bodies(backend: Backend) {
         ("application/json", "[1,2,3]", 422, "invalid_body"),
         ("application/json", "{\"username\": 5, \"email\": \"a@b.co\", \"password\": \"x\"}", 422, "invalid_body"),
         ("application/json", "{\"email\": \"a@b.co\", \"password\": \"long-enough-pw\"}", 422, "invalid_body"),
-        ("application/json", "{\"username\":\"abc\",\"email\":\"a@b.co\",\"password\":\"long-enough-pw\",\"admin\":true}", 422, "invalid_body"),
+        (
+            "application/json",
+            "{\"username\":\"abc\",\"email\":\"a@b.co\",\"password\":\"long-enough-pw\",\"admin\":true}",
+            422,
+            "invalid_body",
+        ),
         ("text/plain", "{}", 415, "unsupported_media_type"),
         ("application/x-www-form-urlencoded", "username=abc", 415, "unsupported_media_type"),
         ("application/json", "\u{feff}{}", 400, "malformed_json"),
@@ -51,7 +56,10 @@ async fn hostile_fields(backend: Backend) {
     let access = reg["tokens"]["access_token"].as_str().expect("token").to_string();
     let long = "x".repeat(10_000);
     let cases = [
-        (json!({"username": "robert'); DROP TABLE users;--", "email": "a@b.co", "password": "long-enough-pw"}), "username"),
+        (
+            json!({"username": "robert'); DROP TABLE users;--", "email": "a@b.co", "password": "long-enough-pw"}),
+            "username",
+        ),
         (json!({"username": "a".repeat(33), "email": "a@b.co", "password": "long-enough-pw"}), "username"),
         (json!({"username": "abc", "email": format!("{long}@b.co"), "password": "long-enough-pw"}), "email"),
         (json!({"username": "abc", "email": "a@b.co\r\nBcc: x@y.z", "password": "long-enough-pw"}), "email"),
@@ -95,7 +103,8 @@ async fn oversized_and_unroutable(backend: Backend) {
     assert_eq!((status, p["code"].as_str()), (413, Some("payload_too_large")), "{p}");
     // Chunked, with no Content-Length: refused once the limit is crossed while reading.
     let head = "POST /api/v1/auth/register HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n".to_string();
-    let chunks = body.as_bytes().chunks(8192).map(|c| [format!("{:x}\r\n", c.len()).as_bytes(), c, b"\r\n"].concat()).collect();
+    let chunks =
+        body.as_bytes().chunks(8192).map(|c| [format!("{:x}\r\n", c.len()).as_bytes(), c, b"\r\n"].concat()).collect();
     let (status, p) = raw_tcp(&s, head, chunks).await;
     assert_eq!((status, p["code"].as_str()), (413, Some("payload_too_large")), "{p}");
 
@@ -138,7 +147,14 @@ async fn raw_tcp(s: &TestServer, head: String, body: Vec<Vec<u8>>) -> (u16, Valu
 
 async fn bad_tokens(backend: Backend) {
     let s = TestServer::start(BIN, backend).await;
-    let cases = ["", "Bearer", "Bearer ", "Bearer abc.def.ghi", "Basic dXNlcjpwYXNz", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."];
+    let cases = [
+        "",
+        "Bearer",
+        "Bearer ",
+        "Bearer abc.def.ghi",
+        "Basic dXNlcjpwYXNz",
+        "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.",
+    ];
     for header in cases {
         let res = s.client.get(s.url("/api/v1/me")).header("authorization", header).send().await.expect("request");
         assert!(res.headers().contains_key("www-authenticate"), "{header:?}");
@@ -147,6 +163,12 @@ async fn bad_tokens(backend: Backend) {
     }
     let (status, p) = s.get("/api/v1/me", None).await;
     assert_eq!((status, p["code"].as_str()), (401, Some("unauthenticated")));
-    let res = s.client.get(s.url("/api/v1/me")).header("authorization", format!("Bearer {}", "a".repeat(6000))).send().await.expect("request");
+    let res = s
+        .client
+        .get(s.url("/api/v1/me"))
+        .header("authorization", format!("Bearer {}", "a".repeat(6000)))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(res.status(), 401);
 }

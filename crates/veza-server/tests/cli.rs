@@ -39,7 +39,11 @@ fn text(bytes: &[u8]) -> String {
 fn config_check_prints_effective_values_with_secrets_masked() {
     let out = veza(
         &["config", "check"],
-        &[("VEZA_DATABASE_URL", "postgres://veza:hunter2@db.internal:5432/veza"), ("VEZA_JWT_PRIVATE_KEY", "c2VjcmV0LWtleQ=="), ("VEZA_PUBLIC_URL", "https://music.example.org/")],
+        &[
+            ("VEZA_DATABASE_URL", "postgres://veza:hunter2@db.internal:5432/veza"),
+            ("VEZA_JWT_PRIVATE_KEY", "c2VjcmV0LWtleQ=="),
+            ("VEZA_PUBLIC_URL", "https://music.example.org/"),
+        ],
         None,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -94,17 +98,26 @@ async fn migrate_then_serve_and_create_users_from_the_command_line() {
         let out = veza(&["migrate"], &env, None);
         assert!(out.status.success(), "migrating twice is a no-op: {}", text(&out.stderr));
 
-        let weak = veza(&["admin", "create-user", "--username", "boss", "--email", "boss@example.com", "--role", "admin"], &env, Some("password\n"));
+        let weak = veza(
+            &["admin", "create-user", "--username", "boss", "--email", "boss@example.com", "--role", "admin"],
+            &env,
+            Some("password\n"),
+        );
         assert!(!weak.status.success());
         assert!(text(&weak.stderr).contains("password:"), "{}", text(&weak.stderr));
         let none = veza(&["admin", "create-user", "--username", "boss", "--email", "boss@example.com"], &env, Some(""));
         assert!(text(&none.stderr).contains("standard input"), "{}", text(&none.stderr));
-        let ok = veza(&["admin", "create-user", "--username", "boss", "--email", "boss@example.com", "--role", "admin"], &env, Some("a-long-admin-passphrase\n"));
+        let ok = veza(
+            &["admin", "create-user", "--username", "boss", "--email", "boss@example.com", "--role", "admin"],
+            &env,
+            Some("a-long-admin-passphrase\n"),
+        );
         assert!(ok.status.success(), "{}", text(&ok.stderr));
         assert!(text(&ok.stdout).starts_with("created admin boss with id "), "{}", text(&ok.stdout));
 
         let s = TestServer::start_with(BIN, db, &[]).await;
-        let (status, body) = s.post("/api/v1/auth/login", &json!({"login": "boss", "password": "a-long-admin-passphrase"}), None).await;
+        let (status, body) =
+            s.post("/api/v1/auth/login", &json!({"login": "boss", "password": "a-long-admin-passphrase"}), None).await;
         assert_eq!((status, body["user"]["role"].as_str()), (200, Some("admin")), "{backend:?}: {body}");
     }
 }
@@ -119,7 +132,12 @@ async fn sigterm_drains_in_flight_requests_then_exits_zero() {
     for _ in 0..20 {
         let (client, url) = (s.client.clone(), s.url("/api/v1/auth/login"));
         logins.spawn(async move {
-            client.post(url).json(&json!({"login": "nova", "password": PASSWORD})).send().await.map(|r| r.status().as_u16())
+            client
+                .post(url)
+                .json(&json!({"login": "nova", "password": PASSWORD}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
         });
     }
     let first = logins.join_next().await.expect("a login").expect("task");

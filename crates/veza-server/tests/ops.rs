@@ -38,11 +38,23 @@ async fn metrics_pass_promtool() {
         assert!(text.contains(needle), "missing {needle} in\n{text}");
     }
 
-    let promtool = which("promtool").expect("promtool is needed (Debian package `prometheus`; scripts/test installs it)");
-    let mut child = Command::new(promtool).args(["check", "metrics"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("promtool");
+    let promtool =
+        which("promtool").expect("promtool is needed (Debian package `prometheus`; scripts/test installs it)");
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool");
     child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write");
     let out = child.wait_with_output().expect("promtool output");
-    assert!(out.status.success(), "promtool check metrics failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn which(name: &str) -> Option<std::path::PathBuf> {
@@ -57,7 +69,10 @@ async fn jwks_publishes_the_signing_key() {
     let (status, jwks) = read(res).await;
     assert_eq!(status, 200);
     let key = &jwks["keys"][0];
-    assert_eq!((key["kty"].as_str(), key["crv"].as_str(), key["alg"].as_str(), key["use"].as_str()), (Some("OKP"), Some("Ed25519"), Some("EdDSA"), Some("sig")));
+    assert_eq!(
+        (key["kty"].as_str(), key["crv"].as_str(), key["alg"].as_str(), key["use"].as_str()),
+        (Some("OKP"), Some("Ed25519"), Some("EdDSA"), Some("sig"))
+    );
     assert_eq!(key["x"].as_str().map(str::len), Some(43), "32 bytes, base64url");
 }
 
@@ -69,9 +84,20 @@ async fn openapi_document_is_complete_and_pinned() {
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().expect("paths");
     for p in [
-        "/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/api/v1/auth/logout-all",
-        "/api/v1/me", "/api/v1/me/security-events", "/api/v1/users/{id}", "/api/v1/users/by-username/{name}",
-        "/api/v1/admin/audit", "/healthz", "/readyz", "/metrics", "/.well-known/jwks.json",
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/logout-all",
+        "/api/v1/me",
+        "/api/v1/me/security-events",
+        "/api/v1/users/{id}",
+        "/api/v1/users/by-username/{name}",
+        "/api/v1/admin/audit",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/.well-known/jwks.json",
     ] {
         assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
     }
@@ -92,6 +118,7 @@ async fn docs_ui_works_offline() {
         let res = s.client.get(s.url(asset)).send().await.expect("asset");
         assert_eq!(res.status(), 200, "{asset} is served by Veza itself");
     }
-    let init = s.client.get(s.url("/api/docs/swagger-initializer.js")).send().await.expect("init").text().await.expect("text");
+    let init =
+        s.client.get(s.url("/api/docs/swagger-initializer.js")).send().await.expect("init").text().await.expect("text");
     assert!(init.contains("/api/openapi.json"), "{init}");
 }

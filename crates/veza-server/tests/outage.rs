@@ -31,7 +31,13 @@ async fn postgres_outage_answers_503_and_recovers() {
     assert!(p["detail"].as_str().is_some_and(|d| d.contains("database")), "{p}");
     let (status, p) = s.get("/api/v1/me", Some(&access)).await;
     assert_eq!((status, p["code"].as_str()), (503, Some("service_unavailable")), "{p}");
-    let (status, _) = s.post("/api/v1/auth/register", &json!({"username": "echo", "email": "echo@example.com", "password": PASSWORD}), None).await;
+    let (status, _) = s
+        .post(
+            "/api/v1/auth/register",
+            &json!({"username": "echo", "email": "echo@example.com", "password": PASSWORD}),
+            None,
+        )
+        .await;
     assert_eq!(status, 503);
     assert_eq!(s.get("/healthz", None).await.0, 200, "liveness does not depend on the database");
 
@@ -39,6 +45,12 @@ async fn postgres_outage_answers_503_and_recovers() {
     assert_eq!(s.get("/readyz", None).await.0, 200, "ready again without a restart");
     assert_eq!(s.get("/api/v1/me", Some(&access)).await.0, 200);
     // The registration that failed during the outage left nothing behind.
-    let (status, body) = s.post("/api/v1/auth/register", &json!({"username": "echo", "email": "echo@example.com", "password": PASSWORD}), None).await;
+    let (status, body) = s
+        .post(
+            "/api/v1/auth/register",
+            &json!({"username": "echo", "email": "echo@example.com", "password": PASSWORD}),
+            None,
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
 }

@@ -44,7 +44,14 @@ async fn pyjwt_verifies_veza_tokens_and_veza_refuses_forgeries(backend: Backend)
 
     let key_file = s.data_dir().join("secrets/jwt-ed25519.pk8");
     let session = reg["tokens"]["session_id"].as_str().expect("sid");
-    let forged = python(&["forge", key_file.to_str().expect("utf-8 path"), jwks["keys"][0]["kid"].as_str().expect("kid"), &s.base, user_id, session]);
+    let forged = python(&[
+        "forge",
+        key_file.to_str().expect("utf-8 path"),
+        jwks["keys"][0]["kid"].as_str().expect("kid"),
+        &s.base,
+        user_id,
+        session,
+    ]);
     let me = |token: String| {
         let s = &s;
         async move { s.get("/api/v1/me", Some(&token)).await.0 }
@@ -53,6 +60,10 @@ async fn pyjwt_verifies_veza_tokens_and_veza_refuses_forgeries(backend: Backend)
     assert_eq!(me(forged["valid"].as_str().expect("valid").into()).await, 200);
     // ...so these are refused for their claims, not their signature.
     for case in ["wrong_audience", "wrong_issuer", "expired", "alg_none", "wrong_typ", "unsigned_hs256"] {
-        assert_eq!(me(forged[case].as_str().unwrap_or_else(|| panic!("{case}")).into()).await, 401, "{case} must be refused");
+        assert_eq!(
+            me(forged[case].as_str().unwrap_or_else(|| panic!("{case}")).into()).await,
+            401,
+            "{case} must be refused"
+        );
     }
 }

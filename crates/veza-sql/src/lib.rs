@@ -135,14 +135,15 @@ impl Database {
 
     /// The newest migration applied, or None on an empty database.
     async fn applied_version(&self) -> Result<Option<i64>, SqlError> {
-        let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| match e {
-                // No migrations table yet: nothing applied.
-                sqlx::Error::Database(_) => SqlError::Migration("no migrations applied".into()),
-                e => SqlError::from(e),
-            })?;
+        let row: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| match e {
+                    // No migrations table yet: nothing applied.
+                    sqlx::Error::Database(_) => SqlError::Migration("no migrations applied".into()),
+                    e => SqlError::from(e),
+                })?;
         Ok(row.and_then(|r| r.0))
     }
 

@@ -2,8 +2,8 @@
 //! what the core works with. Timestamps are stored as Unix microseconds.
 
 use time::OffsetDateTime;
-use veza_core::id::{AuditId, SessionId, UserId};
 use veza_core::audit::{AuditAction, AuditEntry};
+use veza_core::id::{AuditId, SessionId, UserId};
 use veza_core::ports::StoreError;
 use veza_core::session::{RevokeReason, Session};
 use veza_core::user::{Email, Profile, Role, User, Username};
@@ -101,7 +101,8 @@ impl TryFrom<SessionRow> for Session {
     }
 }
 
-pub(crate) const AUDIT_COLUMNS: &str = "id, action, actor_id, target_id, ip, user_agent, request_id, detail, created_at";
+pub(crate) const AUDIT_COLUMNS: &str =
+    "id, action, actor_id, target_id, ip, user_agent, request_id, detail, created_at";
 
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct AuditRow {

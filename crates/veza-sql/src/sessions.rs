@@ -65,11 +65,23 @@ impl SessionRepo for Database {
             "SELECT {SESSION_COLUMNS}, t.consumed_at FROM refresh_tokens t \
              JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1"
         );
-        let row = sqlx::query_as::<_, LookupRow>(&sql).bind(token_hash).fetch_optional(&self.pool).await.map_err(store_error)?;
-        row.map(|r| Ok(TokenLookup { consumed: r.consumed_at.is_some(), session: Session::try_from(r.session)? })).transpose()
+        let row = sqlx::query_as::<_, LookupRow>(&sql)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.map(|r| Ok(TokenLookup { consumed: r.consumed_at.is_some(), session: Session::try_from(r.session)? }))
+            .transpose()
     }
 
-    async fn rotate(&self, session: SessionId, old_hash: &str, new_hash: &str, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<bool> {
+    async fn rotate(
+        &self,
+        session: SessionId,
+        old_hash: &str,
+        new_hash: &str,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
         let now = to_micros(now);
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         // Written first, so that SQLite takes the write lock at once (waiting out the busy
@@ -98,29 +110,45 @@ impl SessionRepo for Database {
         Ok(true)
     }
 
-    async fn revoke(&self, session: SessionId, reason: RevokeReason, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<bool> {
+    async fn revoke(
+        &self,
+        session: SessionId,
+        reason: RevokeReason,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let done = sqlx::query("UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL")
-            .bind(to_micros(now))
-            .bind(reason.as_str())
-            .bind(session.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
+        )
+        .bind(to_micros(now))
+        .bind(reason.as_str())
+        .bind(session.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(store_error)?;
         Ok(done.rows_affected() > 0)
     }
 
-    async fn revoke_all(&self, user: UserId, reason: RevokeReason, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<u64> {
+    async fn revoke_all(
+        &self,
+        user: UserId,
+        reason: RevokeReason,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<u64> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let done = sqlx::query("UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND revoked_at IS NULL")
-            .bind(to_micros(now))
-            .bind(reason.as_str())
-            .bind(user.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(to_micros(now))
+        .bind(reason.as_str())
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(store_error)?;
         Ok(done.rows_affected())

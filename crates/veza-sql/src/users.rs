@@ -16,9 +16,17 @@ use crate::sessions::insert_session;
 use crate::Database;
 
 impl Database {
-    async fn user_where(&self, condition: &str, value: impl for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send) -> StoreResult<Option<(User, String)>> {
+    async fn user_where(
+        &self,
+        condition: &str,
+        value: impl for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send,
+    ) -> StoreResult<Option<(User, String)>> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE {condition}");
-        let found = sqlx::query_as::<_, UserRowWithHash>(&sql).bind(value).fetch_optional(&self.pool).await.map_err(store_error)?;
+        let found = sqlx::query_as::<_, UserRowWithHash>(&sql)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
         found.map(|r| Ok((User::try_from(r.user)?, r.password_hash))).transpose()
     }
 }
@@ -72,7 +80,13 @@ impl UserRepo for Database {
         self.user_where(column, login.to_string()).await
     }
 
-    async fn update_profile(&self, id: UserId, p: &Profile, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<Option<User>> {
+    async fn update_profile(
+        &self,
+        id: UserId,
+        p: &Profile,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<User>> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         let links = serde_json::to_string(&p.links).map_err(|e| veza_core::ports::StoreError::Other(e.to_string()))?;
         let updated = sqlx::query(

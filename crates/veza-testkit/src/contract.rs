@@ -55,12 +55,21 @@ fn entry(id: i64, action: AuditAction, actor: Option<i64>, target: Option<i64>, 
 }
 
 fn all_entries(limit: u32) -> AuditQuery {
-    AuditQuery { actor: None, involving: None, action: None, since: None, until: None, page: PageRequest { before: None, limit } }
+    AuditQuery {
+        actor: None,
+        involving: None,
+        action: None,
+        since: None,
+        until: None,
+        page: PageRequest { before: None, limit },
+    }
 }
 
 async fn users<S: Store>(s: &S) {
     let alice = new_user(1, "alice", "Alice@Example.com");
-    UserRepo::create(s, &alice, None, &[entry(1001, AuditAction::UserRegistered, Some(1), Some(1), now())]).await.expect("create alice");
+    UserRepo::create(s, &alice, None, &[entry(1001, AuditAction::UserRegistered, Some(1), Some(1), now())])
+        .await
+        .expect("create alice");
 
     let got = s.by_id(UserId(1)).await.expect("by_id").expect("alice exists");
     assert_eq!(got.username.as_str(), "alice");
@@ -68,7 +77,10 @@ async fn users<S: Store>(s: &S) {
     assert_eq!((got.role, got.disabled, got.email_verified), (Role::User, false, false));
     assert_eq!(got.created_at, alice.created_at, "timestamps round-trip to the microsecond");
     assert!(s.by_id(UserId(999)).await.expect("by_id").is_none());
-    assert_eq!(s.by_username(&Username::parse("ALICE").expect("u")).await.expect("by_username").map(|u| u.id), Some(UserId(1)));
+    assert_eq!(
+        s.by_username(&Username::parse("ALICE").expect("u")).await.expect("by_username").map(|u| u.id),
+        Some(UserId(1))
+    );
 
     let (u, hash) = s.credentials("alice@example.com").await.expect("credentials").expect("by email");
     assert_eq!((u.id, hash.as_str()), (UserId(1), "hash-of-alice"));
@@ -77,7 +89,8 @@ async fn users<S: Store>(s: &S) {
 
     // Uniqueness, and a failed create leaves nothing behind (its audit entry included).
     let dup_name = new_user(2, "alice", "other@example.com");
-    let err = UserRepo::create(s, &dup_name, None, &[entry(1002, AuditAction::UserRegistered, None, None, now())]).await;
+    let err =
+        UserRepo::create(s, &dup_name, None, &[entry(1002, AuditAction::UserRegistered, None, None, now())]).await;
     assert!(matches!(err, Err(StoreError::Conflict("username"))), "{err:?}");
     let dup_email = new_user(3, "alice2", "ALICE@example.COM");
     assert!(matches!(UserRepo::create(s, &dup_email, None, &[]).await, Err(StoreError::Conflict("email"))));
@@ -92,13 +105,18 @@ async fn users<S: Store>(s: &S) {
         links: vec!["https://a.example".into(), "https://b.example/x?y=1".into()],
     };
     let later = now() + Duration::seconds(5);
-    let updated = s.update_profile(UserId(1), &profile, later, &entry(1003, AuditAction::ProfileUpdated, Some(1), Some(1), later))
+    let updated = s
+        .update_profile(UserId(1), &profile, later, &entry(1003, AuditAction::ProfileUpdated, Some(1), Some(1), later))
         .await
         .expect("update")
         .expect("exists");
     assert_eq!((updated.profile.clone(), updated.updated_at), (profile.clone(), later));
     assert_eq!(s.by_id(UserId(1)).await.expect("by_id").expect("alice").profile, profile);
-    assert!(s.update_profile(UserId(999), &profile, later, &entry(1004, AuditAction::ProfileUpdated, None, None, later)).await.expect("update").is_none());
+    assert!(s
+        .update_profile(UserId(999), &profile, later, &entry(1004, AuditAction::ProfileUpdated, None, None, later))
+        .await
+        .expect("update")
+        .is_none());
 
     let mut admin = new_user(4, "root", "root@example.com");
     admin.role = Role::Admin;
@@ -110,7 +128,14 @@ async fn users<S: Store>(s: &S) {
 async fn sessions<S: Store>(s: &S) {
     let t0 = now();
     let bob = new_user(10, "bob", "bob@example.com");
-    let first = NewSession { id: SessionId(100), user_id: UserId(10), token_hash: "h0".into(), created_at: t0, user_agent: Some("ua".into()), ip: Some("::1".into()) };
+    let first = NewSession {
+        id: SessionId(100),
+        user_id: UserId(10),
+        token_hash: "h0".into(),
+        created_at: t0,
+        user_agent: Some("ua".into()),
+        ip: Some("::1".into()),
+    };
     UserRepo::create(s, &bob, Some(&first), &[]).await.expect("create bob with a session");
 
     let found = s.lookup_refresh_token("h0").await.expect("lookup").expect("h0 exists");
@@ -120,22 +145,64 @@ async fn sessions<S: Store>(s: &S) {
     assert!(s.lookup_refresh_token("nope").await.expect("lookup").is_none());
 
     let t1 = t0 + Duration::minutes(1);
-    assert!(s.rotate(SessionId(100), "h0", "h1", t1, &entry(2001, AuditAction::TokenRefreshed, Some(10), Some(10), t1)).await.expect("rotate"));
-    assert!(!s.rotate(SessionId(100), "h0", "h2", t1, &entry(2002, AuditAction::TokenRefreshed, Some(10), Some(10), t1)).await.expect("rotate again"), "a consumed token cannot rotate twice");
+    assert!(s
+        .rotate(SessionId(100), "h0", "h1", t1, &entry(2001, AuditAction::TokenRefreshed, Some(10), Some(10), t1))
+        .await
+        .expect("rotate"));
+    assert!(
+        !s.rotate(SessionId(100), "h0", "h2", t1, &entry(2002, AuditAction::TokenRefreshed, Some(10), Some(10), t1))
+            .await
+            .expect("rotate again"),
+        "a consumed token cannot rotate twice"
+    );
     assert!(s.lookup_refresh_token("h2").await.expect("lookup").is_none(), "the losing rotation stored nothing");
     assert!(s.lookup_refresh_token("h0").await.expect("lookup").expect("h0").consumed);
     let h1 = s.lookup_refresh_token("h1").await.expect("lookup").expect("h1");
     assert_eq!((h1.consumed, h1.session.last_used_at), (false, t1));
 
-    let second = NewSession { id: SessionId(101), user_id: UserId(10), token_hash: "k0".into(), created_at: t1, user_agent: None, ip: None };
-    SessionRepo::create(s, &second, &entry(2003, AuditAction::LoginSucceeded, Some(10), Some(10), t1)).await.expect("second session");
+    let second = NewSession {
+        id: SessionId(101),
+        user_id: UserId(10),
+        token_hash: "k0".into(),
+        created_at: t1,
+        user_agent: None,
+        ip: None,
+    };
+    SessionRepo::create(s, &second, &entry(2003, AuditAction::LoginSucceeded, Some(10), Some(10), t1))
+        .await
+        .expect("second session");
 
-    assert!(s.revoke(SessionId(100), RevokeReason::Reuse, t1, &entry(2004, AuditAction::RefreshTokenReuse, None, Some(10), t1)).await.expect("revoke"));
-    assert!(!s.revoke(SessionId(100), RevokeReason::Logout, t1, &entry(2005, AuditAction::Logout, Some(10), Some(10), t1)).await.expect("revoke again"));
+    assert!(s
+        .revoke(
+            SessionId(100),
+            RevokeReason::Reuse,
+            t1,
+            &entry(2004, AuditAction::RefreshTokenReuse, None, Some(10), t1)
+        )
+        .await
+        .expect("revoke"));
+    assert!(!s
+        .revoke(SessionId(100), RevokeReason::Logout, t1, &entry(2005, AuditAction::Logout, Some(10), Some(10), t1))
+        .await
+        .expect("revoke again"));
     let h1 = s.lookup_refresh_token("h1").await.expect("lookup").expect("h1");
-    assert_eq!((h1.session.revoked_at, h1.session.revoked_reason), (Some(t1), Some(RevokeReason::Reuse)), "the first reason stays");
+    assert_eq!(
+        (h1.session.revoked_at, h1.session.revoked_reason),
+        (Some(t1), Some(RevokeReason::Reuse)),
+        "the first reason stays"
+    );
 
-    assert_eq!(s.revoke_all(UserId(10), RevokeReason::LogoutAll, t1, &entry(2006, AuditAction::LogoutAll, Some(10), Some(10), t1)).await.expect("revoke all"), 1);
+    assert_eq!(
+        s.revoke_all(
+            UserId(10),
+            RevokeReason::LogoutAll,
+            t1,
+            &entry(2006, AuditAction::LogoutAll, Some(10), Some(10), t1)
+        )
+        .await
+        .expect("revoke all"),
+        1
+    );
     assert!(s.lookup_refresh_token("k0").await.expect("lookup").expect("k0").session.revoked_at.is_some());
 }
 
@@ -146,7 +213,10 @@ async fn audit<S: Store>(s: &S) {
         let at = base + Duration::seconds(i);
         AuditRepo::append(s, &entry(3000 + i, action, Some(20 + i % 2), Some(30), at)).await.expect("append");
     }
-    let stored = s.list(&AuditQuery { action: Some(AuditAction::Logout), since: Some(base), ..all_entries(10) }).await.expect("list");
+    let stored = s
+        .list(&AuditQuery { action: Some(AuditAction::Logout), since: Some(base), ..all_entries(10) })
+        .await
+        .expect("list");
     assert_eq!(stored.iter().map(|e| e.id.0).collect::<Vec<_>>(), [3003, 3001], "filtered by action, newest first");
     let e = &stored[0];
     assert_eq!((e.actor, e.target, e.request_id.as_deref()), (Some(UserId(21)), Some(UserId(30)), Some("req-3003")));
@@ -156,11 +226,22 @@ async fn audit<S: Store>(s: &S) {
 
     let by_actor = s.list(&AuditQuery { actor: Some(UserId(20)), ..all_entries(10) }).await.expect("list");
     assert_eq!(by_actor.iter().map(|e| e.id.0).collect::<Vec<_>>(), [3004, 3002, 3000]);
-    let involving = s.list(&AuditQuery { involving: Some(UserId(30)), action: Some(AuditAction::LoginFailed), ..all_entries(10) }).await.expect("list");
+    let involving = s
+        .list(&AuditQuery { involving: Some(UserId(30)), action: Some(AuditAction::LoginFailed), ..all_entries(10) })
+        .await
+        .expect("list");
     assert_eq!(involving.len(), 3, "target matches count as involvement");
 
-    let window = AuditQuery { since: Some(base + Duration::seconds(1)), until: Some(base + Duration::seconds(3)), ..all_entries(10) };
-    assert_eq!(s.list(&window).await.expect("list").iter().map(|e| e.id.0).collect::<Vec<_>>(), [3002, 3001], "since inclusive, until exclusive");
+    let window = AuditQuery {
+        since: Some(base + Duration::seconds(1)),
+        until: Some(base + Duration::seconds(3)),
+        ..all_entries(10)
+    };
+    assert_eq!(
+        s.list(&window).await.expect("list").iter().map(|e| e.id.0).collect::<Vec<_>>(),
+        [3002, 3001],
+        "since inclusive, until exclusive"
+    );
 
     // Pages of two: limit + 1 rows come back, then continue strictly before the last one kept.
     let q = AuditQuery { since: Some(base), ..all_entries(2) };

@@ -48,12 +48,19 @@ impl TestDb {
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("CREATE DATABASE");
         let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
         let url = format!("{base}/{name}");
-        Self { url, backend: Backend::Postgres, dir: tempfile::tempdir().expect("temporary directory"), pg_name: Some(name) }
+        Self {
+            url,
+            backend: Backend::Postgres,
+            dir: tempfile::tempdir().expect("temporary directory"),
+            pg_name: Some(name),
+        }
     }
 
     /// A connected, migrated database handle.
     pub async fn connect(&self) -> veza_sql::Database {
-        let db = veza_sql::Database::connect(&self.url, &veza_sql::PoolConfig::default()).await.expect("connect to test database");
+        let db = veza_sql::Database::connect(&self.url, &veza_sql::PoolConfig::default())
+            .await
+            .expect("connect to test database");
         db.migrate().await.expect("migrate test database");
         db
     }
@@ -77,7 +84,8 @@ impl Drop for TestDb {
             if let Ok(rt) = rt {
                 rt.block_on(async {
                     let mut conn = admin_connection(&admin).await;
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
                 });
             }
         })

@@ -120,7 +120,13 @@ impl TestServer {
 
     /// Registers `name` with a good password; returns the response body (user + tokens).
     pub async fn register(&self, name: &str) -> Value {
-        let (status, body) = self.post("/api/v1/auth/register", &json!({"username": name, "email": format!("{name}@example.com"), "password": PASSWORD}), None).await;
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/register",
+                &json!({"username": name, "email": format!("{name}@example.com"), "password": PASSWORD}),
+                None,
+            )
+            .await;
         assert_eq!(status, 201, "register {name}: {body}");
         body
     }

@@ -77,5 +77,10 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
 
 fn panic_response() -> Response {
     tracing::error!("handler panicked");
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "an unexpected error occurred; it has been logged").into_response()
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "an unexpected error occurred; it has been logged",
+    )
+    .into_response()
 }

@@ -40,7 +40,9 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
-                    .description(Some("An access token from /api/v1/auth/login, /register or /refresh (EdDSA JWT, 15 minutes)"))
+                    .description(Some(
+                        "An access token from /api/v1/auth/login, /register or /refresh (EdDSA JWT, 15 minutes)",
+                    ))
                     .build(),
             ),
         );

@@ -57,7 +57,13 @@ impl ApiError {
             [one] => one.message.clone(),
             many => format!("{} fields are invalid", many.len()),
         };
-        Self { status: StatusCode::UNPROCESSABLE_ENTITY, code: "validation_failed", detail: Some(detail), errors, headers: Vec::new() }
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "validation_failed",
+            detail: Some(detail),
+            errors,
+            headers: Vec::new(),
+        }
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -83,8 +89,10 @@ impl From<CoreError> for ApiError {
             CoreError::Validation(errors) => Self::validation(errors),
             CoreError::InvalidCredentials => Self::new(S::UNAUTHORIZED, "invalid_credentials", e.to_string()),
             CoreError::AccountDisabled => Self::new(S::FORBIDDEN, "account_disabled", e.to_string()),
-            CoreError::InvalidToken(problem) => Self::new(S::UNAUTHORIZED, "invalid_token", format!("token refused: {problem}"))
-                .with_header(header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#),
+            CoreError::InvalidToken(problem) => {
+                Self::new(S::UNAUTHORIZED, "invalid_token", format!("token refused: {problem}"))
+                    .with_header(header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#)
+            }
             CoreError::Unauthenticated => Self::new(S::UNAUTHORIZED, "unauthenticated", e.to_string())
                 .with_header(header::WWW_AUTHENTICATE, "Bearer"),
             CoreError::Forbidden(why) => Self::new(S::FORBIDDEN, "forbidden", why),
@@ -103,7 +111,11 @@ impl From<CoreError> for ApiError {
             }
             CoreError::Internal(why) => {
                 tracing::error!(reason = %why, "internal error");
-                Self::new(S::INTERNAL_SERVER_ERROR, "internal_error", "an unexpected error occurred; it has been logged")
+                Self::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "an unexpected error occurred; it has been logged",
+                )
             }
         }
     }
@@ -112,7 +124,8 @@ impl From<CoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
-        let mut res = (self.status, [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))], body).into_response();
+        let mut res =
+            (self.status, [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))], body).into_response();
         for (name, value) in self.headers {
             res.headers_mut().insert(name, value);
         }

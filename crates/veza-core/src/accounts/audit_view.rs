@@ -20,7 +20,11 @@ impl Accounts {
     }
 
     /// Events where the caller acted or was acted upon.
-    pub async fn security_events(&self, principal: &Principal, mut query: AuditQuery) -> Result<Page<AuditEntry>, CoreError> {
+    pub async fn security_events(
+        &self,
+        principal: &Principal,
+        mut query: AuditQuery,
+    ) -> Result<Page<AuditEntry>, CoreError> {
         self.me(principal).await?;
         query.involving = Some(principal.user_id);
         self.read_audit(query).await

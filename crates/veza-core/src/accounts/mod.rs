@@ -103,7 +103,13 @@ impl Accounts {
         self.deps.clock.now()
     }
 
-    fn audit_entry(&self, action: AuditAction, actor: Option<UserId>, target: Option<UserId>, meta: &RequestMeta) -> AuditEntry {
+    fn audit_entry(
+        &self,
+        action: AuditAction,
+        actor: Option<UserId>,
+        target: Option<UserId>,
+        meta: &RequestMeta,
+    ) -> AuditEntry {
         AuditEntry {
             id: AuditId::new(self.deps.ids.as_ref()),
             action,
@@ -117,7 +123,12 @@ impl Accounts {
         }
     }
 
-    fn access_token(&self, user: &User, session_id: SessionId, now: OffsetDateTime) -> Result<(String, OffsetDateTime), CoreError> {
+    fn access_token(
+        &self,
+        user: &User,
+        session_id: SessionId,
+        now: OffsetDateTime,
+    ) -> Result<(String, OffsetDateTime), CoreError> {
         let expires_at = now + ACCESS_TOKEN_LIFETIME;
         let claims = AccessClaims {
             user_id: user.id,
@@ -144,7 +155,13 @@ impl Accounts {
         };
         let (access_token, access_expires_at) = self.access_token(user, session.id, now)?;
         let refresh_expires_at = session.expires_at().min(now + crate::session::IDLE_LIFETIME);
-        let pair = TokenPair { access_token, access_expires_at, refresh_token: secret.token, refresh_expires_at, session_id: session.id };
+        let pair = TokenPair {
+            access_token,
+            access_expires_at,
+            refresh_token: secret.token,
+            refresh_expires_at,
+            session_id: session.id,
+        };
         Ok((session, pair))
     }
 }

@@ -17,7 +17,12 @@ impl Accounts {
         Ok(user)
     }
 
-    pub async fn update_profile(&self, principal: &Principal, patch: ProfilePatch, meta: &RequestMeta) -> Result<User, CoreError> {
+    pub async fn update_profile(
+        &self,
+        principal: &Principal,
+        patch: ProfilePatch,
+        meta: &RequestMeta,
+    ) -> Result<User, CoreError> {
         patch.validate().map_err(CoreError::Validation)?;
         let user = self.me(principal).await?;
         if patch.is_empty() {

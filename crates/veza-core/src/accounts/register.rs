@@ -32,7 +32,11 @@ impl RegisterInput {
             if username.as_ref().is_some_and(|u| lowered == u.as_str())
                 || email.as_ref().is_some_and(|e| lowered == e.normalized())
             {
-                return Err(FieldError::new("password", "same_as_identity", "password must differ from the username and email"));
+                return Err(FieldError::new(
+                    "password",
+                    "same_as_identity",
+                    "password must differ from the username and email",
+                ));
             }
             Ok(p)
         }));
@@ -54,7 +58,13 @@ impl Accounts {
     }
 
     /// Creates an account with any role, without logging it in (`veza admin create-user`).
-    pub async fn create_user(&self, input: RegisterInput, role: Role, actor: Option<UserId>, meta: &RequestMeta) -> Result<User, CoreError> {
+    pub async fn create_user(
+        &self,
+        input: RegisterInput,
+        role: Role,
+        actor: Option<UserId>,
+        meta: &RequestMeta,
+    ) -> Result<User, CoreError> {
         let (user, new_user) = self.prepare_user(&input, role).await?;
         let mut entry = self.audit_entry(AuditAction::AdminUserCreated, actor, Some(user.id), meta);
         entry.detail.insert("role".into(), role.as_str().into());

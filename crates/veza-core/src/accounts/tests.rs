@@ -19,8 +19,16 @@ fn meta() -> RequestMeta {
 }
 
 async fn actions(f: &FakeAccounts) -> Vec<AuditAction> {
-    let q = AuditQuery { actor: None, involving: None, action: None, since: None, until: None, page: PageRequest { before: None, limit: 100 } };
-    let mut v: Vec<_> = crate::ports::AuditRepo::list(&f.store, &q).await.expect("list").into_iter().map(|e| e.action).collect();
+    let q = AuditQuery {
+        actor: None,
+        involving: None,
+        action: None,
+        since: None,
+        until: None,
+        page: PageRequest { before: None, limit: 100 },
+    };
+    let mut v: Vec<_> =
+        crate::ports::AuditRepo::list(&f.store, &q).await.expect("list").into_iter().map(|e| e.action).collect();
     v.reverse();
     v
 }
@@ -35,7 +43,12 @@ async fn register_then_login_by_username_or_email() {
     f.accounts.login("nova@EXAMPLE.com", "violet-kettle-drum", &meta()).await.expect("by email");
     assert_eq!(
         actions(&f).await,
-        [AuditAction::UserRegistered, AuditAction::LoginSucceeded, AuditAction::LoginSucceeded, AuditAction::LoginSucceeded]
+        [
+            AuditAction::UserRegistered,
+            AuditAction::LoginSucceeded,
+            AuditAction::LoginSucceeded,
+            AuditAction::LoginSucceeded
+        ]
     );
 }
 
@@ -67,8 +80,20 @@ async fn wrong_password_and_unknown_user_look_the_same_but_are_audited_apart() {
     let a = f.accounts.login("nova", "wrong-password!", &meta()).await.expect_err("wrong");
     let b = f.accounts.login("ghost", "violet-kettle-drum", &meta()).await.expect_err("unknown");
     assert_eq!(a.to_string(), b.to_string());
-    let q = AuditQuery { actor: None, involving: None, action: Some(AuditAction::LoginFailed), since: None, until: None, page: PageRequest { before: None, limit: 10 } };
-    let reasons: Vec<_> = crate::ports::AuditRepo::list(&f.store, &q).await.expect("list").iter().map(|e| e.detail["reason"].clone()).collect();
+    let q = AuditQuery {
+        actor: None,
+        involving: None,
+        action: Some(AuditAction::LoginFailed),
+        since: None,
+        until: None,
+        page: PageRequest { before: None, limit: 10 },
+    };
+    let reasons: Vec<_> = crate::ports::AuditRepo::list(&f.store, &q)
+        .await
+        .expect("list")
+        .iter()
+        .map(|e| e.detail["reason"].clone())
+        .collect();
     assert_eq!(reasons, ["unknown_account", "wrong_password"]);
 }
 
@@ -129,7 +154,14 @@ async fn profile_updates_and_audit_access() {
     let patch = ProfilePatch { display_name: Some(Some("Nova".into())), ..Default::default() };
     let user = f.accounts.update_profile(&p, patch, &meta()).await.expect("update");
     assert_eq!(user.profile.display_name.as_deref(), Some("Nova"));
-    let q = AuditQuery { actor: None, involving: None, action: None, since: None, until: None, page: PageRequest { before: None, limit: 10 } };
+    let q = AuditQuery {
+        actor: None,
+        involving: None,
+        action: None,
+        since: None,
+        until: None,
+        page: PageRequest { before: None, limit: 10 },
+    };
     assert!(matches!(f.accounts.audit_log(&p, q.clone()).await, Err(CoreError::Forbidden(_))));
     let mine = f.accounts.security_events(&p, q).await.expect("own events");
     assert_eq!(mine.items[0].action, AuditAction::ProfileUpdated);

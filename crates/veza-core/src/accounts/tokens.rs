@@ -25,7 +25,8 @@ impl Accounts {
         if session.is_expired(now) {
             return Err(CoreError::InvalidToken(TokenProblem::Expired));
         }
-        let user = self.deps.users.by_id(session.user_id).await?.ok_or(CoreError::InvalidToken(TokenProblem::Revoked))?;
+        let user =
+            self.deps.users.by_id(session.user_id).await?.ok_or(CoreError::InvalidToken(TokenProblem::Revoked))?;
         if user.disabled {
             return Err(CoreError::AccountDisabled);
         }
@@ -42,7 +43,13 @@ impl Accounts {
         }
         let (access_token, access_expires_at) = self.access_token(&user, session.id, now)?;
         let refresh_expires_at = session.expires_at.min(now + crate::session::IDLE_LIFETIME);
-        Ok(TokenPair { access_token, access_expires_at, refresh_token: secret.token, refresh_expires_at, session_id: session.id })
+        Ok(TokenPair {
+            access_token,
+            access_expires_at,
+            refresh_token: secret.token,
+            refresh_expires_at,
+            session_id: session.id,
+        })
     }
 
     /// Ends the session the refresh token belongs to. Idempotent: an already-ended session is
@@ -57,7 +64,8 @@ impl Accounts {
 
     /// Ends every session of the caller, this one included.
     pub async fn logout_all(&self, principal: &Principal, meta: &RequestMeta) -> Result<u64, CoreError> {
-        let mut entry = self.audit_entry(AuditAction::LogoutAll, Some(principal.user_id), Some(principal.user_id), meta);
+        let mut entry =
+            self.audit_entry(AuditAction::LogoutAll, Some(principal.user_id), Some(principal.user_id), meta);
         entry.detail.insert("session_id".into(), principal.session_id.to_string().into());
         let n = self.deps.sessions.revoke_all(principal.user_id, RevokeReason::LogoutAll, self.now(), &entry).await?;
         Ok(n)
@@ -74,7 +82,12 @@ impl Accounts {
             .ok_or(CoreError::InvalidToken(TokenProblem::Malformed))
     }
 
-    async fn revoke_for_reuse(&self, session: crate::id::SessionId, user: crate::id::UserId, meta: &RequestMeta) -> Result<(), CoreError> {
+    async fn revoke_for_reuse(
+        &self,
+        session: crate::id::SessionId,
+        user: crate::id::UserId,
+        meta: &RequestMeta,
+    ) -> Result<(), CoreError> {
         let mut entry = self.audit_entry(AuditAction::RefreshTokenReuse, None, Some(user), meta);
         entry.detail.insert("session_id".into(), session.to_string().into());
         tracing::warn!(%session, %user, "refresh token reuse detected; session revoked");

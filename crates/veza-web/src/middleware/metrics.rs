@@ -9,7 +9,9 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 use crate::state::DbPoolStats;
 
@@ -37,11 +39,13 @@ impl Metrics {
         let labels = &["method", "route", "status"];
         let requests = IntCounterVec::new(Opts::new("veza_http_requests_total", "HTTP requests answered."), labels)?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("veza_http_request_duration_seconds", "Time to answer HTTP requests.").buckets(BUCKETS.to_vec()),
+            HistogramOpts::new("veza_http_request_duration_seconds", "Time to answer HTTP requests.")
+                .buckets(BUCKETS.to_vec()),
             labels,
         )?;
         let in_flight = IntGauge::new("veza_http_requests_in_flight", "HTTP requests being answered now.")?;
-        let pool = IntGaugeVec::new(Opts::new("veza_db_pool_connections", "Database pool connections by state."), &["state"])?;
+        let pool =
+            IntGaugeVec::new(Opts::new("veza_db_pool_connections", "Database pool connections by state."), &["state"])?;
         let pool_max = IntGauge::new("veza_db_pool_max_connections", "The database pool's connection limit.")?;
         let build = IntGaugeVec::new(Opts::new("veza_build_info", "Build information; always 1."), &["version"])?;
         build.with_label_values(&[version]).set(1);

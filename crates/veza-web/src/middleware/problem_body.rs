@@ -15,12 +15,15 @@ pub async fn problem_body(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
-    let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    let is_problem =
+        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     if is_problem {
         return res;
     }
     let (code, detail) = match status {
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this route does not accept that method; see the Allow header"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method_not_allowed", "this route does not accept that method; see the Allow header")
+        }
         StatusCode::REQUEST_TIMEOUT => ("request_timeout", "the request took too long and was abandoned"),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is larger than this route accepts"),
         StatusCode::NOT_FOUND => ("not_found", "no such route"),

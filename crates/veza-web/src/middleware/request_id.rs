@@ -16,7 +16,9 @@ const MAX_LEN: usize = 128;
 pub struct RequestId(pub String);
 
 fn acceptable(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+    !id.is_empty()
+        && id.len() <= MAX_LEN
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
 pub async fn request_id(mut req: Request, next: Next) -> Response {

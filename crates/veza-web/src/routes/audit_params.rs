@@ -14,7 +14,7 @@ use crate::wire::{AuditEventResponse, AuditPage};
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
-    /// Only entries by this user id (admin view only; ignored in one's own events).
+    /// Only entries whose actor is this user id.
     pub actor: Option<String>,
     /// Only this action, e.g. `auth.login.failed`.
     pub action: Option<String>,
@@ -35,25 +35,34 @@ impl AuditParams {
             a.parse().map_err(|_| errors.push(FieldError::new("actor", "invalid_id", "actor must be a user id"))).ok()
         });
         let action = self.action.as_deref().and_then(|a| {
-            AuditAction::parse(a).ok_or_else(|| errors.push(FieldError::new("action", "unknown_action", format!("unknown action `{a}`")))).ok()
+            AuditAction::parse(a)
+                .ok_or_else(|| {
+                    errors.push(FieldError::new("action", "unknown_action", format!("unknown action `{a}`")))
+                })
+                .ok()
         });
         let mut time = |name: &str, v: Option<&str>| {
             v.and_then(|t| {
                 OffsetDateTime::parse(t, &Rfc3339)
-                    .map_err(|_| errors.push(FieldError::new(name, "invalid_time", format!("{name} must be an RFC 3339 time"))))
+                    .map_err(|_| {
+                        errors.push(FieldError::new(name, "invalid_time", format!("{name} must be an RFC 3339 time")))
+                    })
                     .ok()
             })
         };
         let since = time("since", self.since.as_deref());
         let until = time("until", self.until.as_deref());
-        let page = PageRequest::parse(self.limit, self.before.as_deref()).map_err(|e| match e {
-            veza_core::CoreError::Validation(fe) => errors.extend(fe),
-            _ => {}
-        });
-        if !errors.is_empty() {
+        let page = match PageRequest::parse(self.limit, self.before.as_deref()) {
+            Ok(page) => Some(page),
+            Err(veza_core::CoreError::Validation(fields)) => {
+                errors.extend(fields);
+                None
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let (true, Some(page)) = (errors.is_empty(), page) else {
             return Err(ApiError::validation(errors));
-        }
-        let page = page.unwrap_or(PageRequest { before: None, limit: veza_core::page::DEFAULT_LIMIT });
+        };
         Ok(AuditQuery { actor, involving: None, action, since, until, page })
     }
 }

@@ -23,7 +23,11 @@ use crate::wire::AuditPage;
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn audit_log(State(state): State<AppState>, Auth(principal): Auth, ApiQuery(params): ApiQuery<AuditParams>) -> ApiResult<Json<AuditPage>> {
+pub async fn audit_log(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiQuery(params): ApiQuery<AuditParams>,
+) -> ApiResult<Json<AuditPage>> {
     let page = state.accounts.audit_log(&principal, params.into_query()?).await?;
     Ok(Json(page.into()))
 }

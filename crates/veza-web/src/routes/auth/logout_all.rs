@@ -18,7 +18,11 @@ use crate::wire::LogoutAllResponse;
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn logout_all(State(state): State<AppState>, Auth(principal): Auth, ClientMeta(meta): ClientMeta) -> ApiResult<Json<LogoutAllResponse>> {
+pub async fn logout_all(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ClientMeta(meta): ClientMeta,
+) -> ApiResult<Json<LogoutAllResponse>> {
     let revoked_sessions = state.accounts.logout_all(&principal, &meta).await?;
     Ok(Json(LogoutAllResponse { revoked_sessions }))
 }

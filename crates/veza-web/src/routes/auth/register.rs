@@ -33,7 +33,9 @@ pub async fn register(
 ) -> ApiResult<impl IntoResponse> {
     let input = RegisterInput { username: body.username, email: body.email, password: body.password };
     let account = state.accounts.register(input, &meta).await?;
-    let tokens = account.tokens.ok_or_else(|| ApiError::from(veza_core::CoreError::Internal("registration issued no tokens".into())))?;
+    let tokens = account
+        .tokens
+        .ok_or_else(|| ApiError::from(veza_core::CoreError::Internal("registration issued no tokens".into())))?;
     let now = state.accounts.deps().clock.now();
     let location = format!("/api/v1/users/{}", account.user.id);
     let body = RegisterResponse { user: MeResponse::from(account.user), tokens: TokenResponse::new(tokens, now) };

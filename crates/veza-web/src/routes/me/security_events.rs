@@ -24,7 +24,11 @@ use crate::wire::AuditPage;
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn security_events(State(state): State<AppState>, Auth(principal): Auth, ApiQuery(params): ApiQuery<AuditParams>) -> ApiResult<Json<AuditPage>> {
+pub async fn security_events(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiQuery(params): ApiQuery<AuditParams>,
+) -> ApiResult<Json<AuditPage>> {
     let page = state.accounts.security_events(&principal, params.into_query()?).await?;
     Ok(Json(page.into()))
 }

@@ -19,7 +19,8 @@ use crate::wire::StatusResponse;
 )]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<StatusResponse>> {
     state.deps.readiness().await.map_err(|reason| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", reason).with_header(axum::http::header::RETRY_AFTER, "5")
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", reason)
+            .with_header(axum::http::header::RETRY_AFTER, "5")
     })?;
     Ok(Json(StatusResponse { status: "ready" }))
 }

@@ -18,6 +18,9 @@ use crate::wire::UserResponse;
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn get_user_by_username(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<UserResponse>> {
+pub async fn get_user_by_username(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<UserResponse>> {
     Ok(Json(state.accounts.user_by_username(&name).await?.into()))
 }
