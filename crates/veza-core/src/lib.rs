@@ -16,5 +16,6 @@ pub mod page;
 pub mod ports;
 pub mod session;
 pub mod user;
+pub mod user_cache;
 
 pub use error::{CoreError, FieldError};

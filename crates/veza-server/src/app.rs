@@ -10,6 +10,8 @@ use async_trait::async_trait;
 use veza_core::accounts::{AccountDeps, Accounts};
 use veza_core::clock::SystemClock;
 use veza_core::id::Snowflake;
+use veza_core::ports::UserRepo;
+use veza_core::user_cache::CachedUsers;
 use veza_crypto::{Argon2Hasher, JwtSigner, TokenAudience};
 use veza_sql::{Database, PoolConfig};
 use veza_web::middleware::metrics::Metrics;
@@ -17,6 +19,9 @@ use veza_web::{AppState, DbPoolStats, Dependencies, HttpConfig};
 
 use crate::config::Config;
 use crate::secrets;
+
+/// Accounts kept in the read cache: about 1 KiB each, so at most ~100 MiB.
+const USER_CACHE_CAPACITY: u64 = 100_000;
 
 /// The audience every access token names: this API, whatever its public URL.
 const TOKEN_AUDIENCE: &str = "veza";
@@ -51,8 +56,12 @@ impl Node {
         let hasher = Argon2Hasher::new(cores * 2)?;
         let ids = Snowflake::new(config.node_id).map_err(anyhow::Error::msg)?;
         let store = Arc::new(db.clone());
+        let users: Arc<dyn UserRepo> = match config.user_cache_ttl_ms {
+            0 => store.clone(),
+            ms => Arc::new(CachedUsers::new(store.clone(), Duration::from_millis(ms), USER_CACHE_CAPACITY)),
+        };
         let accounts = Accounts::new(AccountDeps {
-            users: store.clone(),
+            users,
             sessions: store.clone(),
             audit: store,
             hasher: Arc::new(hasher),

@@ -39,6 +39,9 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// How long shutdown waits for in-flight requests before giving up on them.
     pub shutdown_grace_secs: u64,
+    /// How long an account read stays cached in this node (milliseconds; 0 turns the cache
+    /// off). Bounds how stale a profile, role or disabled flag written on *another* node can be.
+    pub user_cache_ttl_ms: u64,
     /// True when `public_url` was not configured but derived from `addr`; `serve` then derives
     /// it again from the address actually bound (which differs when the port is 0).
     #[serde(skip)]
@@ -68,6 +71,7 @@ impl Default for Config {
             body_limit_bytes: 64 * 1024,
             request_timeout_secs: 30,
             shutdown_grace_secs: 30,
+            user_cache_ttl_ms: 2_000,
             public_url_derived: false,
         }
     }

@@ -65,7 +65,10 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
                             let id = req.extensions().get::<RequestId>().map_or("", |r| r.0.as_str());
                             tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
                         })
-                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                        // One line per request is for debugging (RUST_LOG=tower_http=debug); 5xx
+                        // are logged as errors by the default failure handler, and security
+                        // events go to the audit log.
+                        .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
                 )
                 .layer(CatchPanicLayer::custom(|_| panic_response()))
                 .layer(axum::middleware::from_fn(middleware::problem_body::problem_body))
