@@ -1,7 +1,6 @@
 //! Wiring: builds every adapter from the configuration, hands them to the core, and runs the
 //! HTTP server until a shutdown signal has drained in-flight requests.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -120,13 +119,11 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(
-        async move {
-            shutdown_signal().await;
-            tracing::info!("shutdown requested; draining in-flight requests");
-            let _ = stop_tx.send(true);
-        },
-    );
+    let server = veza_web::serve(listener, app, async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested; draining in-flight requests");
+        let _ = stop_tx.send(true);
+    });
     let mut stopped = stop_rx.clone();
     tokio::select! {
         result = server => result.context("HTTP server failed")?,

@@ -78,6 +78,18 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
         .with_state(state)
 }
 
+/// Serves `app` on `listener` until `shutdown` completes, then stops accepting connections and
+/// waits for in-flight requests to finish. Peer addresses reach handlers (for the audit log).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 fn panic_response() -> Response {
     tracing::error!("handler panicked");
     ApiError::new(
