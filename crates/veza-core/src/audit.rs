@@ -18,10 +18,12 @@ pub enum AuditAction {
     LogoutAll,
     ProfileUpdated,
     AdminUserCreated,
+    AdminUserDisabled,
+    AdminUserEnabled,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -31,6 +33,8 @@ impl AuditAction {
         Self::LogoutAll,
         Self::ProfileUpdated,
         Self::AdminUserCreated,
+        Self::AdminUserDisabled,
+        Self::AdminUserEnabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +48,8 @@ impl AuditAction {
             Self::LogoutAll => "auth.logout_all",
             Self::ProfileUpdated => "user.profile_updated",
             Self::AdminUserCreated => "admin.user_created",
+            Self::AdminUserDisabled => "admin.user_disabled",
+            Self::AdminUserEnabled => "admin.user_enabled",
         }
     }
 

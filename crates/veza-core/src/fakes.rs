@@ -193,8 +193,31 @@ impl UserRepo for MemoryStore {
         Ok(Some(user))
     }
 
-    async fn count_with_role(&self, role: Role) -> StoreResult<u64> {
-        Ok(self.state().users.values().filter(|(u, _)| u.role == role).count() as u64)
+    async fn count_active_with_role(&self, role: Role) -> StoreResult<u64> {
+        Ok(self.state().users.values().filter(|(u, _)| u.role == role && !u.disabled).count() as u64)
+    }
+
+    async fn set_disabled(
+        &self,
+        id: UserId,
+        reason: Option<&str>,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<User>> {
+        let mut s = self.state();
+        let Some((user, _)) = s.users.get_mut(&id) else { return Ok(None) };
+        user.disabled = reason.is_some();
+        user.disabled_reason = reason.map(str::to_string);
+        user.updated_at = now;
+        let user = user.clone();
+        if reason.is_some() {
+            for sess in s.sessions.values_mut().filter(|x| x.user_id == id && x.revoked_at.is_none()) {
+                sess.revoked_at = Some(now);
+                sess.revoked_reason = Some(RevokeReason::AccountDisabled);
+            }
+        }
+        s.audit.push(audit.clone());
+        Ok(Some(user))
     }
 }
 

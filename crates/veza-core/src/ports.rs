@@ -58,8 +58,17 @@ pub trait UserRepo: Send + Sync + std::fmt::Debug {
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> StoreResult<Option<User>>;
-    /// How many accounts hold a role (used to protect the last admin).
-    async fn count_with_role(&self, role: Role) -> StoreResult<u64>;
+    /// How many enabled accounts hold a role (used to protect the last admin).
+    async fn count_active_with_role(&self, role: Role) -> StoreResult<u64>;
+    /// Disables an account (`Some(reason)`) or enables it (`None`). Disabling also revokes every
+    /// live session of the account, in the same transaction. `None` when the user does not exist.
+    async fn set_disabled(
+        &self,
+        id: UserId,
+        reason: Option<&str>,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<User>>;
 }
 
 #[async_trait]

@@ -18,6 +18,7 @@ pub enum RevokeReason {
     Logout,
     LogoutAll,
     Reuse,
+    AccountDisabled,
 }
 
 impl RevokeReason {
@@ -26,11 +27,12 @@ impl RevokeReason {
             Self::Logout => "logout",
             Self::LogoutAll => "logout_all",
             Self::Reuse => "refresh_token_reuse",
+            Self::AccountDisabled => "account_disabled",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Logout, Self::LogoutAll, Self::Reuse].into_iter().find(|r| r.as_str() == s)
+        [Self::Logout, Self::LogoutAll, Self::Reuse, Self::AccountDisabled].into_iter().find(|r| r.as_str() == s)
     }
 }
 

@@ -71,8 +71,23 @@ impl UserRepo for CachedUsers {
         Ok(updated)
     }
 
-    async fn count_with_role(&self, role: Role) -> StoreResult<u64> {
-        self.inner.count_with_role(role).await
+    async fn count_active_with_role(&self, role: Role) -> StoreResult<u64> {
+        self.inner.count_active_with_role(role).await
+    }
+
+    async fn set_disabled(
+        &self,
+        id: UserId,
+        reason: Option<&str>,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<User>> {
+        self.cache.invalidate(&id);
+        let updated = self.inner.set_disabled(id, reason, now, audit).await?;
+        if let Some(user) = &updated {
+            self.cache.insert(id, user.clone());
+        }
+        Ok(updated)
     }
 }
 

@@ -63,6 +63,19 @@ enum AdminCommand {
         #[arg(long, default_value = "user", value_parser = ["user", "moderator", "admin"])]
         role: String,
     },
+    /// Disable an account: it can no longer log in, and its sessions end at once.
+    DisableUser {
+        #[arg(long)]
+        username: String,
+        /// Why; recorded in the audit log and shown to administrators.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Enable a disabled account again.
+    EnableUser {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -117,7 +130,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("created {} {} with id {}", user.role.as_str(), user.username.as_str(), user.id);
             Ok(())
         }
+        Command::Admin { command: AdminCommand::DisableUser { username, reason } } => {
+            let user = set_disabled(&config, &username, Some(&reason)).await?;
+            println!("disabled {}; its sessions have ended", user.username.as_str());
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::EnableUser { username } } => {
+            let user = set_disabled(&config, &username, None).await?;
+            println!("enabled {}", user.username.as_str());
+            Ok(())
+        }
     }
+}
+
+async fn set_disabled(config: &Config, username: &str, reason: Option<&str>) -> anyhow::Result<veza_core::user::User> {
+    let node = app::Node::build(config).await?;
+    let meta = RequestMeta::new(None, Some("veza admin"), None);
+    let result = node.accounts.set_disabled(None, username, reason, &meta).await;
+    node.db.close().await;
+    result.map_err(describe_core_error)
 }
 
 fn read_password() -> anyhow::Result<String> {

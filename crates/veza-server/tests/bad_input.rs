@@ -172,3 +172,17 @@ async fn bad_tokens(backend: Backend) {
         .expect("request");
     assert_eq!(res.status(), 401);
 }
+
+/// A client that announces a body and never sends it all cannot hold a request open past the
+/// request timeout: it gets a 408 problem and the connection is closed.
+#[tokio::test]
+async fn stalled_bodies_time_out_with_a_problem() {
+    let db = veza_testkit::db::TestDb::sqlite();
+    let s = TestServer::start_with(BIN, db, &[("VEZA_REQUEST_TIMEOUT_SECS", "1")]).await;
+    let head =
+        "POST /api/v1/auth/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n"
+            .to_string();
+    let (status, p) = raw_tcp(&s, head, vec![b"{\"login\":".to_vec()]).await;
+    assert_eq!((status, p["code"].as_str()), (408, Some("request_timeout")), "{p}");
+    assert_eq!(s.get("/healthz", None).await.0, 200, "the server is fine");
+}

@@ -149,3 +149,44 @@ async fn sigterm_drains_in_flight_requests_then_exits_zero() {
     }
     assert_eq!(s.wait_exit(Duration::from_secs(30)).await, Some(0), "exit code after SIGTERM");
 }
+
+#[tokio::test]
+async fn disabled_accounts_cannot_log_in_refresh_or_read() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    // The cache off, so this test sees the other process's write at once.
+    let s = TestServer::start_with(BIN, db, &[("VEZA_USER_CACHE_TTL_MS", "0")]).await;
+    let reg = s.register("nova").await;
+    let access = reg["tokens"]["access_token"].as_str().expect("token").to_string();
+    let refresh = reg["tokens"]["refresh_token"].as_str().expect("token").to_string();
+    let data = s.data_dir();
+    let env = [("VEZA_DATABASE_URL", s.db.url.as_str()), ("VEZA_DATA_DIR", data.to_str().expect("utf-8"))];
+
+    let out = veza(&["admin", "disable-user", "--username", "nova", "--reason", "spam reports"], &env, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (status, p) = s.post("/api/v1/auth/login", &json!({"login": "nova", "password": PASSWORD}), None).await;
+    assert_eq!((status, p["code"].as_str()), (403, Some("account_disabled")), "{p}");
+    let (status, p) = s.post("/api/v1/auth/refresh", &json!({"refresh_token": refresh}), None).await;
+    assert_eq!((status, p["code"].as_str()), (401, Some("invalid_token")), "its sessions ended: {p}");
+    let (status, p) = s.get("/api/v1/me", Some(&access)).await;
+    assert_eq!((status, p["code"].as_str()), (403, Some("account_disabled")), "{p}");
+    assert_eq!(s.get("/api/v1/users/by-username/nova", None).await.0, 404, "hidden from others");
+    // A wrong password still says only "wrong credentials": being disabled is not revealed.
+    let (status, _) =
+        s.post("/api/v1/auth/login", &json!({"login": "nova", "password": "not-the-password"}), None).await;
+    assert_eq!(status, 401);
+
+    let out = veza(&["admin", "enable-user", "--username", "nova"], &env, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (status, body) = s.post("/api/v1/auth/login", &json!({"login": "nova", "password": PASSWORD}), None).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, events) = s
+        .get(
+            "/api/v1/me/security-events?action=admin.user_disabled",
+            Some(body["tokens"]["access_token"].as_str().expect("t")),
+        )
+        .await;
+    assert_eq!(events["items"][0]["detail"]["reason"], "spam reports");
+
+    let out = veza(&["admin", "disable-user", "--username", "ghost", "--reason", "x"], &env, None);
+    assert!(!out.status.success() && text(&out.stderr).contains("not found"), "{}", text(&out.stderr));
+}

@@ -14,6 +14,14 @@ async fn health_and_readiness() {
     let s = TestServer::start(BIN, Backend::Sqlite).await;
     assert_eq!(s.get("/healthz", None).await, (200, serde_json::json!({"status": "ok"})));
     assert_eq!(s.get("/readyz", None).await, (200, serde_json::json!({"status": "ready"})));
+    // VEZA_LOG_FORMAT=json (set by the test kit): one JSON object per line.
+    let log = s.log_text();
+    let lines: Vec<serde_json::Value> =
+        log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    assert!(
+        lines.iter().any(|l| l["message"] == "veza listening" && l["level"] == "INFO" && l["timestamp"].is_string()),
+        "{log}"
+    );
 }
 
 #[tokio::test]

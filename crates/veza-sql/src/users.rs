@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use veza_core::audit::AuditEntry;
 use veza_core::id::UserId;
 use veza_core::ports::{StoreResult, UserRepo};
-use veza_core::session::NewSession;
+use veza_core::session::{NewSession, RevokeReason};
 use veza_core::user::{NewUser, Profile, Role, User, Username};
 
 use crate::audit::insert_audit;
@@ -113,8 +113,50 @@ impl UserRepo for Database {
         User::try_from(row).map(Some)
     }
 
-    async fn count_with_role(&self, role: Role) -> StoreResult<u64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = $1")
+    async fn set_disabled(
+        &self,
+        id: UserId,
+        reason: Option<&str>,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<User>> {
+        let now = to_micros(now);
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        // Disabling again keeps the first disabled_at and records the new reason.
+        let statement = match reason {
+            Some(reason) => sqlx::query(
+                "UPDATE users SET disabled_at = COALESCE(disabled_at, $1), disabled_reason = $2, updated_at = $3 WHERE id = $4",
+            )
+            .bind(now)
+            .bind(reason),
+            None => sqlx::query(
+                "UPDATE users SET disabled_at = NULL, disabled_reason = NULL, updated_at = $1 WHERE id = $2",
+            ),
+        };
+        let updated = statement.bind(now).bind(id.0).execute(&mut *tx).await.map_err(store_error)?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        if reason.is_some() {
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(RevokeReason::AccountDisabled.as_str())
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        }
+        insert_audit(&mut tx, audit).await?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row = sqlx::query_as::<_, UserRow>(&sql).bind(id.0).fetch_one(&mut *tx).await.map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        User::try_from(row).map(Some)
+    }
+
+    async fn count_active_with_role(&self, role: Role) -> StoreResult<u64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = $1 AND disabled_at IS NULL")
             .bind(role.as_str())
             .fetch_one(&self.pool)
             .await

@@ -121,8 +121,46 @@ async fn users<S: Store>(s: &S) {
     let mut admin = new_user(4, "root", "root@example.com");
     admin.role = Role::Admin;
     UserRepo::create(s, &admin, None, &[]).await.expect("create admin");
-    assert_eq!(s.count_with_role(Role::Admin).await.expect("count"), 1);
-    assert_eq!(s.count_with_role(Role::User).await.expect("count"), 1);
+    assert_eq!(s.count_active_with_role(Role::Admin).await.expect("count"), 1);
+    assert_eq!(s.count_active_with_role(Role::User).await.expect("count"), 1);
+
+    // Disabling ends the account's live sessions in the same transaction; enabling does not
+    // bring them back.
+    let t = now() + Duration::seconds(10);
+    let session = NewSession {
+        id: SessionId(50),
+        user_id: UserId(4),
+        token_hash: "root-h0".into(),
+        created_at: t,
+        user_agent: None,
+        ip: None,
+    };
+    SessionRepo::create(s, &session, &entry(1005, AuditAction::LoginSucceeded, Some(4), Some(4), t))
+        .await
+        .expect("session");
+    let disabled = s
+        .set_disabled(UserId(4), Some("compromised"), t, &entry(1006, AuditAction::AdminUserDisabled, None, Some(4), t))
+        .await
+        .expect("disable")
+        .expect("exists");
+    assert_eq!((disabled.disabled, disabled.disabled_reason.as_deref()), (true, Some("compromised")));
+    assert_eq!(s.count_active_with_role(Role::Admin).await.expect("count"), 0, "disabled accounts do not count");
+    let ended = s.lookup_refresh_token("root-h0").await.expect("lookup").expect("token");
+    assert_eq!(ended.session.revoked_reason, Some(RevokeReason::AccountDisabled));
+    let (u, _) = s.credentials("root").await.expect("credentials").expect("still found");
+    assert!(u.disabled, "login sees the flag");
+    let enabled = s
+        .set_disabled(UserId(4), None, t, &entry(1007, AuditAction::AdminUserEnabled, None, Some(4), t))
+        .await
+        .expect("enable")
+        .expect("exists");
+    assert_eq!((enabled.disabled, enabled.disabled_reason), (false, None));
+    assert!(s.lookup_refresh_token("root-h0").await.expect("lookup").expect("token").session.revoked_at.is_some());
+    assert!(s
+        .set_disabled(UserId(999), Some("x"), t, &entry(1008, AuditAction::AdminUserDisabled, None, None, t))
+        .await
+        .expect("disable")
+        .is_none());
 }
 
 async fn sessions<S: Store>(s: &S) {

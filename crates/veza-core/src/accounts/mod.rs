@@ -2,6 +2,7 @@
 //! audit log. Each takes the caller's [`RequestMeta`] so that what it records says where the
 //! request came from.
 
+mod admin;
 mod audit_view;
 mod login;
 mod profile;

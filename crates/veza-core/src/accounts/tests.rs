@@ -147,6 +147,32 @@ async fn logout_all_ends_every_session() {
 }
 
 #[tokio::test]
+async fn disabled_accounts_cannot_log_in_or_refresh_and_the_last_admin_stays() {
+    let f = FakeAccounts::new();
+    let t = f.accounts.register(input("nova"), &meta()).await.expect("register").tokens.expect("tokens");
+    let err = f.accounts.set_disabled(None, "nova", Some("  "), &meta()).await.expect_err("blank reason");
+    assert!(matches!(err, CoreError::Validation(_)), "{err:?}");
+    let user = f.accounts.set_disabled(None, "nova", Some("spam"), &meta()).await.expect("disable");
+    assert_eq!((user.disabled, user.disabled_reason.as_deref()), (true, Some("spam")));
+    let err = f.accounts.login("nova", "violet-kettle-drum", &meta()).await.expect_err("disabled login");
+    assert!(matches!(err, CoreError::AccountDisabled), "{err:?}");
+    assert!(f.accounts.refresh(&t.refresh_token, &meta()).await.is_err(), "its sessions ended");
+    let principal = f.accounts.authenticate(&t.access_token).expect("the access token itself is still well-formed");
+    assert!(matches!(f.accounts.me(&principal).await, Err(CoreError::AccountDisabled)));
+
+    f.accounts.set_disabled(None, "nova", None, &meta()).await.expect("enable");
+    f.accounts.login("nova", "violet-kettle-drum", &meta()).await.expect("enabled again");
+
+    f.accounts.create_user(input("root"), crate::user::Role::Admin, None, &meta()).await.expect("admin");
+    let err = f.accounts.set_disabled(None, "root", Some("oops"), &meta()).await.expect_err("last admin");
+    assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
+    f.accounts.create_user(input("root2"), crate::user::Role::Admin, None, &meta()).await.expect("second admin");
+    f.accounts.set_disabled(None, "root", Some("left the team"), &meta()).await.expect("no longer the last");
+    let err = f.accounts.set_disabled(None, "ghost", Some("x"), &meta()).await.expect_err("unknown");
+    assert!(matches!(err, CoreError::NotFound(_)), "{err:?}");
+}
+
+#[tokio::test]
 async fn profile_updates_and_audit_access() {
     let f = FakeAccounts::new();
     let acc = f.accounts.register(input("nova"), &meta()).await.expect("register");
