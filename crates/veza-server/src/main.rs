@@ -52,6 +52,8 @@ enum ConfigCommand {
 }
 
 #[derive(Debug, Subcommand)]
+// The variants are the subcommands people type (`veza admin create-user`), so they share a suffix.
+#[allow(clippy::enum_variant_names)]
 enum AdminCommand {
     /// Create an account. The password is read from the first line of standard input.
     CreateUser {
