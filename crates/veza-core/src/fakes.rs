@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::error::{CoreError, TokenProblem};
 use crate::id::{IdGenerator, SessionId, UserId};
 use crate::ports::{AccessClaims, AuditRepo, Jwk, PasswordHasher, SessionRepo, StoreResult, TokenSigner, UserRepo};
-use crate::session::{NewSession, RevokeReason, Session, TokenLookup};
+use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{NewUser, Profile, Role, User, Username};
 
 /// A clock that moves only when told to.
@@ -244,18 +244,21 @@ impl SessionRepo for MemoryStore {
         new_hash: &str,
         now: OffsetDateTime,
         audit: &AuditEntry,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Rotation> {
         let mut s = self.state();
+        if s.sessions.get(&session).is_none_or(|x| x.revoked_at.is_some()) {
+            return Ok(Rotation::SessionRevoked);
+        }
         match s.tokens.get_mut(old_hash) {
             Some((id, consumed)) if *id == session && !*consumed => *consumed = true,
-            _ => return Ok(false),
+            _ => return Ok(Rotation::AlreadyConsumed),
         }
         s.tokens.insert(new_hash.to_string(), (session, false));
         if let Some(sess) = s.sessions.get_mut(&session) {
             sess.last_used_at = now;
         }
         s.audit.push(audit.clone());
-        Ok(true)
+        Ok(Rotation::Rotated)
     }
 
     async fn revoke(

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::{SessionId, UserId};
-use crate::session::{NewSession, RevokeReason, TokenLookup};
+use crate::session::{NewSession, RevokeReason, Rotation, TokenLookup};
 use crate::user::{NewUser, Profile, Role, User, Username};
 
 /// Failures of a store, as the use cases need to tell them apart.
@@ -75,8 +75,8 @@ pub trait UserRepo: Send + Sync + std::fmt::Debug {
 pub trait SessionRepo: Send + Sync + std::fmt::Debug {
     async fn create(&self, session: &NewSession, audit: &AuditEntry) -> StoreResult<()>;
     async fn lookup_refresh_token(&self, token_hash: &str) -> StoreResult<Option<TokenLookup>>;
-    /// Consumes `old_hash` and stores `new_hash` as its successor in the same session. Returns
-    /// false, changing nothing, when `old_hash` was already consumed (a concurrent refresh won).
+    /// Consumes `old_hash` and stores `new_hash` as its successor, atomically and only while the
+    /// session is live and `old_hash` unconsumed; otherwise changes nothing and says why.
     async fn rotate(
         &self,
         session: SessionId,
@@ -84,7 +84,7 @@ pub trait SessionRepo: Send + Sync + std::fmt::Debug {
         new_hash: &str,
         now: OffsetDateTime,
         audit: &AuditEntry,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Rotation>;
     /// Revokes one session; false if it was already revoked.
     async fn revoke(
         &self,

@@ -78,6 +78,16 @@ impl NewSession {
     }
 }
 
+/// The result of trying to exchange a refresh token for its successor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    Rotated,
+    /// The token was consumed meanwhile (a concurrent refresh won): a second use.
+    AlreadyConsumed,
+    /// The session was revoked meanwhile (logout, replay, account disabled).
+    SessionRevoked,
+}
+
 /// What the store knows about a presented refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenLookup {

@@ -36,8 +36,17 @@ impl Argon2Hasher {
     }
 
     async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, CoreError> {
-        let _permit = self.permits.acquire().await.map_err(|e| CoreError::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(f).await.map_err(|e| CoreError::Internal(format!("hashing task failed: {e}")))
+        let permit = self.permits.clone().acquire_owned().await.map_err(|e| CoreError::Internal(e.to_string()))?;
+        // The permit moves into the blocking task: if the request is dropped (client gone,
+        // timeout), the hash still runs to completion and keeps its slot until then, so no more
+        // than `max_concurrent` hashes ever hold memory at once.
+        tokio::task::spawn_blocking(move || {
+            let result = f();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("hashing task failed: {e}")))
     }
 }
 

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use veza_core::audit::AuditEntry;
 use veza_core::id::{SessionId, UserId};
 use veza_core::ports::{SessionRepo, StoreResult};
-use veza_core::session::{NewSession, RevokeReason, Session, TokenLookup};
+use veza_core::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 
 use crate::audit::insert_audit;
 use crate::error::store_error;
@@ -81,11 +81,22 @@ impl SessionRepo for Database {
         new_hash: &str,
         now: OffsetDateTime,
         audit: &AuditEntry,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Rotation> {
         let now = to_micros(now);
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        // Written first, so that SQLite takes the write lock at once (waiting out the busy
-        // timeout) instead of failing to upgrade a read transaction later.
+        // The session row first: it takes SQLite's write lock at once (waiting out the busy
+        // timeout rather than failing to upgrade a read transaction later) and, on PostgreSQL,
+        // locks the row against a concurrent revocation, which then either waits for us or has
+        // already won.
+        let live = sqlx::query("UPDATE sessions SET last_used_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(session.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        if live.rows_affected() != 1 {
+            return Ok(Rotation::SessionRevoked); // dropping `tx` rolls back
+        }
         let consumed = sqlx::query(
             "UPDATE refresh_tokens SET consumed_at = $1 WHERE token_hash = $2 AND session_id = $3 AND consumed_at IS NULL",
         )
@@ -96,18 +107,12 @@ impl SessionRepo for Database {
         .await
         .map_err(store_error)?;
         if consumed.rows_affected() != 1 {
-            return Ok(false); // dropping `tx` rolls back
+            return Ok(Rotation::AlreadyConsumed);
         }
         insert_token(&mut tx, new_hash, session, now).await?;
-        sqlx::query("UPDATE sessions SET last_used_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(session.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        Ok(Rotation::Rotated)
     }
 
     async fn revoke(

@@ -7,7 +7,7 @@ use veza_core::audit::{AuditAction, AuditEntry, AuditQuery};
 use veza_core::id::{AuditId, SessionId, UserId};
 use veza_core::page::PageRequest;
 use veza_core::ports::{AuditRepo, SessionRepo, StoreError, UserRepo};
-use veza_core::session::{NewSession, RevokeReason};
+use veza_core::session::{NewSession, RevokeReason, Rotation};
 use veza_core::user::{Email, NewUser, Profile, Role, Username};
 
 /// Everything a complete store implements.
@@ -183,16 +183,12 @@ async fn sessions<S: Store>(s: &S) {
     assert!(s.lookup_refresh_token("nope").await.expect("lookup").is_none());
 
     let t1 = t0 + Duration::minutes(1);
-    assert!(s
-        .rotate(SessionId(100), "h0", "h1", t1, &entry(2001, AuditAction::TokenRefreshed, Some(10), Some(10), t1))
-        .await
-        .expect("rotate"));
-    assert!(
-        !s.rotate(SessionId(100), "h0", "h2", t1, &entry(2002, AuditAction::TokenRefreshed, Some(10), Some(10), t1))
-            .await
-            .expect("rotate again"),
-        "a consumed token cannot rotate twice"
-    );
+    let rotated_entry = entry(2001, AuditAction::TokenRefreshed, Some(10), Some(10), t1);
+    let rotated = s.rotate(SessionId(100), "h0", "h1", t1, &rotated_entry);
+    assert_eq!(rotated.await.expect("rotate"), Rotation::Rotated);
+    let again_entry = entry(2002, AuditAction::TokenRefreshed, Some(10), Some(10), t1);
+    let again = s.rotate(SessionId(100), "h0", "h2", t1, &again_entry);
+    assert_eq!(again.await.expect("rotate again"), Rotation::AlreadyConsumed, "a consumed token cannot rotate twice");
     assert!(s.lookup_refresh_token("h2").await.expect("lookup").is_none(), "the losing rotation stored nothing");
     assert!(s.lookup_refresh_token("h0").await.expect("lookup").expect("h0").consumed);
     let h1 = s.lookup_refresh_token("h1").await.expect("lookup").expect("h1");
@@ -229,6 +225,11 @@ async fn sessions<S: Store>(s: &S) {
         (Some(t1), Some(RevokeReason::Reuse)),
         "the first reason stays"
     );
+    let late_entry = entry(2007, AuditAction::TokenRefreshed, Some(10), Some(10), t1);
+    let late = s.rotate(SessionId(100), "h1", "h3", t1, &late_entry);
+    assert_eq!(late.await.expect("rotate in a revoked session"), Rotation::SessionRevoked);
+    assert!(s.lookup_refresh_token("h3").await.expect("lookup").is_none(), "no successor stored");
+    assert!(!s.lookup_refresh_token("h1").await.expect("lookup").expect("h1").consumed, "nothing changed");
 
     assert_eq!(
         s.revoke_all(

@@ -3,7 +3,7 @@
 
 use crate::audit::{AuditAction, RequestMeta};
 use crate::error::{CoreError, TokenProblem};
-use crate::session::{RevokeReason, TokenLookup};
+use crate::session::{RevokeReason, Rotation, TokenLookup};
 
 use super::{hash_refresh_token, Accounts, Principal, RefreshSecret, TokenPair};
 
@@ -35,11 +35,15 @@ impl Accounts {
         let mut entry = self.audit_entry(AuditAction::TokenRefreshed, Some(user.id), Some(user.id), meta);
         entry.detail.insert("session_id".into(), session.id.to_string().into());
         let old_hash = hash_refresh_token(refresh_token);
-        if !self.deps.sessions.rotate(session.id, &old_hash, &secret.hash, now, &entry).await? {
-            // Another request consumed the same token between our read and our write: that is
-            // a second use of one token, handled exactly like a replay.
-            self.revoke_for_reuse(session.id, session.user_id, meta).await?;
-            return Err(CoreError::InvalidToken(TokenProblem::Reused));
+        match self.deps.sessions.rotate(session.id, &old_hash, &secret.hash, now, &entry).await? {
+            Rotation::Rotated => {}
+            Rotation::AlreadyConsumed => {
+                // Another request consumed the same token between our read and our write: a
+                // second use of one token, handled exactly like a replay.
+                self.revoke_for_reuse(session.id, session.user_id, meta).await?;
+                return Err(CoreError::InvalidToken(TokenProblem::Reused));
+            }
+            Rotation::SessionRevoked => return Err(CoreError::InvalidToken(TokenProblem::Revoked)),
         }
         let (access_token, access_expires_at) = self.access_token(&user, session.id, now)?;
         let refresh_expires_at = session.expires_at.min(now + crate::session::IDLE_LIFETIME);
