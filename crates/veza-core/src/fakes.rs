@@ -15,7 +15,7 @@ use crate::error::{CoreError, TokenProblem};
 use crate::id::{IdGenerator, SessionId, UserId};
 use crate::ports::{AccessClaims, AuditRepo, Jwk, PasswordHasher, SessionRepo, StoreResult, TokenSigner, UserRepo};
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
-use crate::user::{NewUser, Profile, Role, User, Username};
+use crate::user::{NewUser, Profile, ProfilePatch, Role, User, Username};
 
 /// A clock that moves only when told to.
 #[derive(Debug)]
@@ -180,13 +180,13 @@ impl UserRepo for MemoryStore {
     async fn update_profile(
         &self,
         id: UserId,
-        profile: &Profile,
+        patch: &ProfilePatch,
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> StoreResult<Option<User>> {
         let mut s = self.state();
         let Some((user, _)) = s.users.get_mut(&id) else { return Ok(None) };
-        user.profile = profile.clone();
+        user.profile = patch.apply(&user.profile);
         user.updated_at = now;
         let user = user.clone();
         s.audit.push(audit.clone());

@@ -12,7 +12,7 @@ use crate::audit::{AuditEntry, AuditQuery};
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::{SessionId, UserId};
 use crate::session::{NewSession, RevokeReason, Rotation, TokenLookup};
-use crate::user::{NewUser, Profile, Role, User, Username};
+use crate::user::{NewUser, ProfilePatch, Role, User, Username};
 
 /// Failures of a store, as the use cases need to tell them apart.
 #[derive(Debug, thiserror::Error)]
@@ -50,11 +50,13 @@ pub trait UserRepo: Send + Sync + std::fmt::Debug {
     async fn by_username(&self, username: &Username) -> StoreResult<Option<User>>;
     /// Finds an account and its password hash by lowercase username or normalized email.
     async fn credentials(&self, login: &str) -> StoreResult<Option<(User, String)>>;
-    /// Replaces the profile; `None` when the user does not exist.
+    /// Writes the fields the (normalized) patch contains and leaves the others as they are in the
+    /// store, so concurrent edits of different fields both survive. `None` when the user does
+    /// not exist.
     async fn update_profile(
         &self,
         id: UserId,
-        profile: &Profile,
+        patch: &ProfilePatch,
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> StoreResult<Option<User>>;

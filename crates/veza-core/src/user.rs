@@ -250,6 +250,21 @@ impl ProfilePatch {
         }
     }
 
+    /// The same patch with text trimmed and blank text turned into "clear this field": the
+    /// form stores write.
+    pub fn normalized(&self) -> Self {
+        let norm = |v: &Option<Option<String>>| {
+            v.as_ref().map(|inner| inner.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
+        };
+        Self {
+            display_name: norm(&self.display_name),
+            bio: norm(&self.bio),
+            avatar_url: norm(&self.avatar_url),
+            location: norm(&self.location),
+            links: self.links.clone(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }

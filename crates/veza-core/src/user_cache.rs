@@ -16,7 +16,7 @@ use crate::audit::AuditEntry;
 use crate::id::UserId;
 use crate::ports::{StoreResult, UserRepo};
 use crate::session::NewSession;
-use crate::user::{NewUser, Profile, Role, User, Username};
+use crate::user::{NewUser, ProfilePatch, Role, User, Username};
 
 #[derive(Debug)]
 pub struct CachedUsers {
@@ -59,12 +59,12 @@ impl UserRepo for CachedUsers {
     async fn update_profile(
         &self,
         id: UserId,
-        profile: &Profile,
+        patch: &ProfilePatch,
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> StoreResult<Option<User>> {
         self.cache.invalidate(&id);
-        let updated = self.inner.update_profile(id, profile, now, audit).await?;
+        let updated = self.inner.update_profile(id, patch, now, audit).await?;
         if let Some(user) = &updated {
             self.cache.insert(id, user.clone());
         }
@@ -128,8 +128,8 @@ mod tests {
         (store, cached)
     }
 
-    fn named(name: &str) -> Profile {
-        Profile { display_name: Some(name.into()), ..Profile::default() }
+    fn named(name: &str) -> ProfilePatch {
+        ProfilePatch { display_name: Some(Some(name.into())), ..ProfilePatch::default() }
     }
 
     #[tokio::test]

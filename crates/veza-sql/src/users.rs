@@ -5,9 +5,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use veza_core::audit::AuditEntry;
 use veza_core::id::UserId;
-use veza_core::ports::{StoreResult, UserRepo};
+use veza_core::ports::{StoreError, StoreResult, UserRepo};
 use veza_core::session::{NewSession, RevokeReason};
-use veza_core::user::{NewUser, Profile, Role, User, Username};
+use veza_core::user::{NewUser, ProfilePatch, Role, User, Username};
 
 use crate::audit::insert_audit;
 use crate::error::store_error;
@@ -83,26 +83,43 @@ impl UserRepo for Database {
     async fn update_profile(
         &self,
         id: UserId,
-        p: &Profile,
+        patch: &ProfilePatch,
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> StoreResult<Option<User>> {
+        // Only the columns the patch names: two clients editing different fields at once must
+        // not overwrite each other with what they read before.
+        let mut sets: Vec<String> = Vec::new();
+        let mut texts: Vec<Option<String>> = Vec::new();
+        let columns = [
+            ("display_name", &patch.display_name),
+            ("bio", &patch.bio),
+            ("avatar_url", &patch.avatar_url),
+            ("location", &patch.location),
+        ];
+        for (column, value) in columns {
+            if let Some(value) = value {
+                texts.push(value.clone());
+                sets.push(format!("{column} = ${}", texts.len()));
+            }
+        }
+        if let Some(links) = &patch.links {
+            texts.push(Some(serde_json::to_string(links).map_err(|e| StoreError::Other(e.to_string()))?));
+            sets.push(format!("links = ${}", texts.len()));
+        }
+        let n = texts.len();
+        let sql = format!(
+            "UPDATE users SET {}updated_at = ${} WHERE id = ${}",
+            sets.iter().map(|s| format!("{s}, ")).collect::<String>(),
+            n + 1,
+            n + 2
+        );
+        let mut query = sqlx::query(&sql);
+        for text in texts {
+            query = query.bind(text);
+        }
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let links = serde_json::to_string(&p.links).map_err(|e| veza_core::ports::StoreError::Other(e.to_string()))?;
-        let updated = sqlx::query(
-            "UPDATE users SET display_name = $1, bio = $2, avatar_url = $3, location = $4, links = $5, updated_at = $6 \
-             WHERE id = $7",
-        )
-        .bind(p.display_name.as_deref())
-        .bind(p.bio.as_deref())
-        .bind(p.avatar_url.as_deref())
-        .bind(p.location.as_deref())
-        .bind(links)
-        .bind(to_micros(now))
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(store_error)?;
+        let updated = query.bind(to_micros(now)).bind(id.0).execute(&mut *tx).await.map_err(store_error)?;
         if updated.rows_affected() == 0 {
             return Ok(None);
         }

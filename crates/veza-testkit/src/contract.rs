@@ -8,7 +8,7 @@ use veza_core::id::{AuditId, SessionId, UserId};
 use veza_core::page::PageRequest;
 use veza_core::ports::{AuditRepo, SessionRepo, StoreError, UserRepo};
 use veza_core::session::{NewSession, RevokeReason, Rotation};
-use veza_core::user::{Email, NewUser, Profile, Role, Username};
+use veza_core::user::{Email, NewUser, Profile, ProfilePatch, Role, Username};
 
 /// Everything a complete store implements.
 pub trait Store: UserRepo + SessionRepo + AuditRepo {}
@@ -104,19 +104,28 @@ async fn users<S: Store>(s: &S) {
         location: Some("Zürich".into()),
         links: vec!["https://a.example".into(), "https://b.example/x?y=1".into()],
     };
+    let full = ProfilePatch {
+        display_name: Some(profile.display_name.clone()),
+        bio: Some(profile.bio.clone()),
+        avatar_url: Some(None),
+        location: Some(profile.location.clone()),
+        links: Some(profile.links.clone()),
+    };
     let later = now() + Duration::seconds(5);
-    let updated = s
-        .update_profile(UserId(1), &profile, later, &entry(1003, AuditAction::ProfileUpdated, Some(1), Some(1), later))
-        .await
-        .expect("update")
-        .expect("exists");
+    let edited = |n| entry(n, AuditAction::ProfileUpdated, Some(1), Some(1), later);
+    let updated = s.update_profile(UserId(1), &full, later, &edited(1003)).await.expect("update").expect("exists");
     assert_eq!((updated.profile.clone(), updated.updated_at), (profile.clone(), later));
     assert_eq!(s.by_id(UserId(1)).await.expect("by_id").expect("alice").profile, profile);
-    assert!(s
-        .update_profile(UserId(999), &profile, later, &entry(1004, AuditAction::ProfileUpdated, None, None, later))
-        .await
-        .expect("update")
-        .is_none());
+
+    // A patch writes only its own fields: what another client changed meanwhile survives.
+    let bio_only = ProfilePatch { bio: Some(None), ..ProfilePatch::default() };
+    let updated = s.update_profile(UserId(1), &bio_only, later, &edited(1004)).await.expect("update").expect("exists");
+    assert_eq!(updated.profile, Profile { bio: None, ..profile.clone() });
+    let links_only = ProfilePatch { links: Some(vec![]), ..ProfilePatch::default() };
+    let updated =
+        s.update_profile(UserId(1), &links_only, later, &edited(1005)).await.expect("update").expect("exists");
+    assert_eq!((updated.profile.links.len(), updated.profile.location.as_deref()), (0, Some("Zürich")));
+    assert!(s.update_profile(UserId(999), &full, later, &edited(1006)).await.expect("update").is_none());
 
     let mut admin = new_user(4, "root", "root@example.com");
     admin.role = Role::Admin;
@@ -135,11 +144,11 @@ async fn users<S: Store>(s: &S) {
         user_agent: None,
         ip: None,
     };
-    SessionRepo::create(s, &session, &entry(1005, AuditAction::LoginSucceeded, Some(4), Some(4), t))
+    SessionRepo::create(s, &session, &entry(1105, AuditAction::LoginSucceeded, Some(4), Some(4), t))
         .await
         .expect("session");
     let disabled = s
-        .set_disabled(UserId(4), Some("compromised"), t, &entry(1006, AuditAction::AdminUserDisabled, None, Some(4), t))
+        .set_disabled(UserId(4), Some("compromised"), t, &entry(1106, AuditAction::AdminUserDisabled, None, Some(4), t))
         .await
         .expect("disable")
         .expect("exists");
@@ -150,14 +159,14 @@ async fn users<S: Store>(s: &S) {
     let (u, _) = s.credentials("root").await.expect("credentials").expect("still found");
     assert!(u.disabled, "login sees the flag");
     let enabled = s
-        .set_disabled(UserId(4), None, t, &entry(1007, AuditAction::AdminUserEnabled, None, Some(4), t))
+        .set_disabled(UserId(4), None, t, &entry(1107, AuditAction::AdminUserEnabled, None, Some(4), t))
         .await
         .expect("enable")
         .expect("exists");
     assert_eq!((enabled.disabled, enabled.disabled_reason), (false, None));
     assert!(s.lookup_refresh_token("root-h0").await.expect("lookup").expect("token").session.revoked_at.is_some());
     assert!(s
-        .set_disabled(UserId(999), Some("x"), t, &entry(1008, AuditAction::AdminUserDisabled, None, None, t))
+        .set_disabled(UserId(999), Some("x"), t, &entry(1108, AuditAction::AdminUserDisabled, None, None, t))
         .await
         .expect("disable")
         .is_none());

@@ -28,10 +28,13 @@ impl Accounts {
         if patch.is_empty() {
             return Ok(user);
         }
-        let profile = patch.apply(&user.profile);
         let mut entry = self.audit_entry(AuditAction::ProfileUpdated, Some(user.id), Some(user.id), meta);
         entry.detail.insert("fields".into(), patch.field_names().into());
-        self.deps.users.update_profile(user.id, &profile, self.now(), &entry).await?.ok_or(CoreError::Unauthenticated)
+        self.deps
+            .users
+            .update_profile(user.id, &patch.normalized(), self.now(), &entry)
+            .await?
+            .ok_or(CoreError::Unauthenticated)
     }
 
     /// A user's public profile. Disabled accounts are hidden.
