@@ -19,8 +19,9 @@ impl FieldError {
     }
 }
 
-/// Why a token was refused. Kept coarse on purpose: clients learn "log in again", not which check
-/// failed, but the audit log and tracing get the precise reason.
+/// Why a token was refused. Clients are told which of these it was — an expired token means
+/// "refresh", a reused one "your session was ended for safety" — but never which claim or
+/// signature check failed inside "malformed".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenProblem {
     Malformed,

@@ -42,8 +42,10 @@ pub(crate) fn store_error(e: sqlx::Error) -> StoreError {
                 return StoreError::Conflict(field);
             }
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-            // SQLite: 5 = SQLITE_BUSY, 6 = SQLITE_LOCKED (still locked after the busy timeout).
-            if is_transient_sqlstate(&code) || code == "5" || code == "6" {
+            // SQLite reports extended codes; their low byte is the primary one: 5 = SQLITE_BUSY,
+            // 6 = SQLITE_LOCKED (still locked after the busy timeout), e.g. 517 BUSY_SNAPSHOT.
+            let sqlite_busy = code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+            if is_transient_sqlstate(&code) || sqlite_busy {
                 StoreError::Unavailable(db.message().to_string())
             } else {
                 StoreError::Other(db.message().to_string())

@@ -140,8 +140,13 @@ impl Database {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(|e| match e {
-                    // No migrations table yet: nothing applied.
-                    sqlx::Error::Database(_) => SqlError::Migration("no migrations applied".into()),
+                    // No migrations table yet (SQLite: "no such table"; PostgreSQL: 42P01
+                    // undefined_table): nothing applied. Any other error is just an error.
+                    sqlx::Error::Database(db)
+                        if db.code().as_deref() == Some("42P01") || db.message().contains("no such table") =>
+                    {
+                        SqlError::Migration("no migrations applied".into())
+                    }
                     e => SqlError::from(e),
                 })?;
         Ok(row.and_then(|r| r.0))
@@ -158,7 +163,11 @@ impl Database {
                 expected.unwrap_or(0)
             )),
             Err(SqlError::Migration(_)) => Err("database has no schema yet; run `veza migrate`".into()),
-            Err(e) => Err(format!("database unreachable: {e}")),
+            Err(e) => {
+                // The driver's words (host names, roles) go to the log, not to the public answer.
+                tracing::warn!(error = %e, "readiness check: database unreachable");
+                Err("database unreachable".into())
+            }
         }
     }
 

@@ -9,8 +9,9 @@ use crate::user::Role;
 use super::{Accounts, Principal};
 
 impl Accounts {
-    /// The audit log, filtered. Administrators only; the role is checked against the database,
-    /// not the token, so a demoted admin loses access at once.
+    /// The audit log, filtered. Administrators only; the role is checked against the account, not
+    /// the token, so a demoted admin loses access within the user cache's lifetime (2 s by
+    /// default; at once on the node that made the change).
     pub async fn audit_log(&self, principal: &Principal, query: AuditQuery) -> Result<Page<AuditEntry>, CoreError> {
         let user = self.me(principal).await?;
         if user.role != Role::Admin {

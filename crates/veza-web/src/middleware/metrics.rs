@@ -92,15 +92,31 @@ fn method_label(m: &Method) -> &'static str {
 pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = method_label(req.method());
-    metrics.in_flight.inc();
+    // A guard, so that a request dropped mid-way (client gone) still leaves the gauge.
+    let in_flight = InFlight::enter(&metrics.in_flight);
     let res = next.run(req).await;
-    metrics.in_flight.dec();
+    drop(in_flight);
     let route = res.extensions().get::<RouteTemplate>().map_or("unmatched", |r| r.0.as_str());
     let status = res.status();
     let labels = [method, route, status.as_str()];
     metrics.requests.with_label_values(&labels).inc();
     metrics.latency.with_label_values(&labels).observe(start.elapsed().as_secs_f64());
     res
+}
+
+struct InFlight<'a>(&'a IntGauge);
+
+impl<'a> InFlight<'a> {
+    fn enter(gauge: &'a IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// Inner layer (a route layer, so it sees the matched path).
