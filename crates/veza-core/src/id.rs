@@ -134,11 +134,28 @@ macro_rules! define_id {
     };
 }
 
+/// A regular expression matching exactly the decimal strings of 1–19 digits whose value fits in
+/// an `i64` (what `FromStr` for IDs and cursors accepts), so an OpenAPI client or fuzzer can tell
+/// a valid ID from an invalid one without guessing.
+pub fn decimal_i64_pattern() -> String {
+    let max = i64::MAX.to_string(); // 19 digits
+    let mut alternatives = vec![format!("[0-9]{{1,{}}}", max.len() - 1)];
+    for (i, digit) in max.bytes().enumerate() {
+        if digit > b'0' {
+            let rest = max.len() - i - 1;
+            let tail = if rest > 0 { format!("[0-9]{{{rest}}}") } else { String::new() };
+            alternatives.push(format!("{}[0-{}]{tail}", &max[..i], char::from(digit - 1)));
+        }
+    }
+    alternatives.push(max);
+    format!("^({})$", alternatives.join("|"))
+}
+
 fn id_schema(name: &str) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
     ObjectBuilder::new()
         .schema_type(SchemaType::Type(Type::String))
-        .pattern(Some("^[0-9]{1,19}$"))
+        .pattern(Some(decimal_i64_pattern()))
         .description(Some(format!("{name}: a 64-bit snowflake as a decimal string")))
         .examples(["1234567890123456789"])
         .into()
@@ -178,6 +195,21 @@ mod tests {
     #[test]
     fn node_out_of_range_is_refused() {
         assert!(Snowflake::new(MAX_NODE + 1).is_err());
+    }
+
+    #[test]
+    fn the_id_pattern_matches_exactly_what_parses() {
+        // A regex engine is not a dependency of the core, so check the pattern's structure on
+        // the boundary values by hand: each alternative is a prefix of i64::MAX, one smaller
+        // digit, then any digits.
+        let p = decimal_i64_pattern();
+        assert!(p.starts_with("^([0-9]{1,18}|[0-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|"), "{p}");
+        assert!(p.ends_with("|922337203685477580[0-6]|9223372036854775807)$"), "{p}");
+        assert!(!p.contains("[0--"), "no alternative for a 0 digit: {p}");
+        for s in ["0", "9223372036854775807", "0000000000000000001"] {
+            assert!(s.parse::<UserId>().is_ok(), "{s}");
+        }
+        assert!("9223372036854775808".parse::<UserId>().is_err());
     }
 
     #[test]

@@ -39,8 +39,9 @@ impl Role {
     }
 }
 
-/// 3–32 characters of `[a-z0-9_.]`. Input is lowercased first, so usernames are unique
-/// regardless of case and always stored in one spelling.
+/// 3–32 characters of `[A-Za-z0-9_.]`, stored lowercased, so usernames are unique regardless of
+/// case and always spelled one way. Nothing is trimmed: what the client sends is checked as sent,
+/// exactly as the OpenAPI pattern `^[A-Za-z0-9_.]{3,32}$` says.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Username(String);
 
@@ -49,7 +50,7 @@ impl Username {
     pub const MAX: usize = 32;
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let name = raw.trim().to_ascii_lowercase();
+        let name = raw.to_ascii_lowercase();
         let err = |code, msg: String| Err(FieldError::new("username", code, msg));
         let len = name.chars().count();
         if len < Self::MIN {
@@ -69,9 +70,11 @@ impl Username {
     }
 }
 
-/// An email address as the user typed it (trimmed), compared case-insensitively through
-/// [`Email::normalized`]. The rules are deliberately conservative: one `@`, a dotted domain, no
-/// spaces or control characters, RFC 5321's length limits.
+/// An email address as the user typed it, compared case-insensitively through
+/// [`Email::normalized`]. The rules are deliberately conservative and exactly those of the
+/// OpenAPI pattern: a local part of 1–64 characters without `@`, spaces, control characters or
+/// `<>",;`; a dotted ASCII domain of letters, digits and inner hyphens (internationalised
+/// domains in their `xn--` form); at most 254 characters in all.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
@@ -79,18 +82,22 @@ impl Email {
     pub const MAX: usize = 254; // RFC 5321 path limit minus the angle brackets
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let email = raw.trim();
+        let email = raw;
         let invalid = |msg: &str| Err(FieldError::new("email", "invalid", msg.to_string()));
         if email.is_empty() {
             return invalid("email is required");
         }
-        if email.len() > Self::MAX {
-            return Err(FieldError::new("email", "too_long", format!("email must be at most {} bytes", Self::MAX)));
+        if email.chars().count() > Self::MAX {
+            return Err(FieldError::new(
+                "email",
+                "too_long",
+                format!("email must be at most {} characters", Self::MAX),
+            ));
         }
         let Some((local, domain)) = email.rsplit_once('@') else {
             return invalid("email must contain '@'");
         };
-        if local.is_empty() || local.len() > 64 || local.contains('@') {
+        if local.is_empty() || local.chars().count() > 64 || local.contains('@') {
             return invalid("the part before '@' must be 1 to 64 characters without another '@'");
         }
         if email.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';')) {
@@ -102,7 +109,7 @@ impl Email {
                 && l.len() <= 63
                 && !l.starts_with('-')
                 && !l.ends_with('-')
-                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+                && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
         };
         if labels.len() < 2 || !labels.iter().all(label_ok) {
             return invalid("the domain after '@' must look like example.com");
@@ -292,7 +299,7 @@ impl ProfilePatch {
 }
 
 fn check_text(field: &str, value: &str, max: usize, multiline: bool) -> Result<(), FieldError> {
-    if value.trim().chars().count() > max {
+    if value.chars().count() > max {
         return Err(FieldError::new(field, "too_long", format!("{field} must be at most {max} characters")));
     }
     let bad = value.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t')));
@@ -303,8 +310,8 @@ fn check_text(field: &str, value: &str, max: usize, multiline: bool) -> Result<(
 }
 
 fn check_url(field: &str, url: &str) -> Result<(), FieldError> {
-    if url.len() > URL_MAX {
-        return Err(FieldError::new(field, "too_long", format!("URL must be at most {URL_MAX} bytes")));
+    if url.chars().count() > URL_MAX {
+        return Err(FieldError::new(field, "too_long", format!("URL must be at most {URL_MAX} characters")));
     }
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     let host_ok = rest.is_some_and(|r| {
@@ -354,7 +361,8 @@ mod tests {
 
     #[test]
     fn usernames() {
-        assert_eq!(Username::parse(" Alice.B_2 ").expect("valid").as_str(), "alice.b_2");
+        assert_eq!(Username::parse("Alice.B_2").expect("valid").as_str(), "alice.b_2");
+        assert_eq!(Username::parse(" alice").expect_err("space").code, "invalid_chars");
         for (raw, code) in [
             ("ab", "too_short"),
             (&"a".repeat(33)[..], "too_long"),
@@ -370,9 +378,20 @@ mod tests {
     fn emails() {
         assert!(Email::parse("Someone@Example.ORG").is_ok());
         assert_eq!(Email::parse("A@B.io").expect("valid").normalized(), "a@b.io");
-        for bad in
-            ["", "plain", "a@b", "a@@b.com", "a b@c.com", "@b.com", "a@.com", "a@b..com", "a@-b.com", "a<x>@b.com"]
-        {
+        for bad in [
+            "",
+            "plain",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "@b.com",
+            "a@.com",
+            "a@b..com",
+            "a@-b.com",
+            "a<x>@b.com",
+            " a@b.com",
+            "a@bü.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
         assert_eq!(Email::parse(&format!("{}@b.com", "a".repeat(300))).expect_err("long").code, "too_long");

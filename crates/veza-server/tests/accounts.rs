@@ -207,23 +207,7 @@ async fn security_events_and_admin_audit(backend: Backend) {
     assert_eq!((status, p["code"].as_str()), (403, Some("forbidden")));
 
     // An admin made from the command line, against the same database.
-    let out = std::process::Command::new(BIN)
-        .args(["admin", "create-user", "--username", "root", "--email", "root@example.com", "--role", "admin"])
-        .env("VEZA_DATA_DIR", s.data_dir())
-        .env("VEZA_DATABASE_URL", &s.db.url)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().expect("stdin").write_all(b"admin-password-long-enough\n")?;
-            child.wait_with_output()
-        })
-        .expect("run create-user");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (_, admin) =
-        s.post("/api/v1/auth/login", &json!({"login": "root", "password": "admin-password-long-enough"}), None).await;
+    let admin = s.admin("root").await;
     let admin_access = token(&admin, "access_token");
 
     let (status, log) = s.get(&format!("/api/v1/admin/audit?actor={nova_id}&limit=1"), Some(&admin_access)).await;

@@ -39,6 +39,10 @@ async fn malformed_bodies(backend: Backend) {
         ("text/plain", "{}", 415, "unsupported_media_type"),
         ("application/x-www-form-urlencoded", "username=abc", 415, "unsupported_media_type"),
         ("application/json", "\u{feff}{}", 400, "malformed_json"),
+        ("application/json", "{} {}", 400, "malformed_json"),
+        // serde would accept a struct written as an array; the API takes objects only.
+        ("application/json", "[\"abc\", \"a@b.co\", \"long-enough-pw\"]", 422, "invalid_body"),
+        ("application/json", "null", 422, "invalid_body"),
     ];
     for (ct, body, status, code) in cases {
         let (got, p) = raw(&s, "/api/v1/auth/register", ct, body.to_string()).await;
@@ -82,6 +86,8 @@ async fn hostile_fields(backend: Backend) {
         let (status, p) = s.patch("/api/v1/me", &body, Some(&access)).await;
         assert_eq!((status, p["errors"][0]["field"].as_str()), (422, Some(field)), "{body}: {p}");
     }
+    let (status, p) = s.patch("/api/v1/me", &json!([null, null]), Some(&access)).await;
+    assert_eq!((status, p["code"].as_str()), (422, Some("invalid_body")), "{p}");
     let (status, p) = s.patch("/api/v1/me", &json!({"display_name": 42}), Some(&access)).await;
     assert_eq!((status, p["code"].as_str()), (422, Some("invalid_body")));
     // Nothing half-applied: the profile is as it was.

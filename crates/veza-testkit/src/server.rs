@@ -13,6 +13,8 @@ use crate::db::{Backend, TestDb};
 #[derive(Debug)]
 pub struct TestServer {
     pub base: String,
+    /// The `veza` binary this server runs, for [`TestServer::cli`].
+    pub bin: String,
     pub client: reqwest::Client,
     pub db: TestDb,
     pub log: PathBuf,
@@ -60,7 +62,7 @@ impl TestServer {
             panic!("veza did not start: {line:?}\n--- log ---\n{}", std::fs::read_to_string(&log).unwrap_or_default());
         };
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
-        Self { base, client, db, log, child }
+        Self { base, client, db, log, child, bin: bin.to_string() }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -87,6 +89,36 @@ impl TestServer {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Runs a `veza` command (e.g. `admin create-user`) against this server's database and data
+    /// dir, feeding `stdin`, and returns its output.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        use std::io::Write;
+        let mut child = Command::new(&self.bin)
+            .args(args)
+            .env("VEZA_DATA_DIR", self.data_dir())
+            .env("VEZA_DATABASE_URL", &self.db.url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run veza");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child.wait_with_output().expect("veza output")
+    }
+
+    /// Creates an administrator from the command line and logs in; returns the login response.
+    pub async fn admin(&self, name: &str) -> Value {
+        let password = "admin-password-long-enough";
+        let out = self.cli(
+            &["admin", "create-user", "--username", name, "--email", &format!("{name}@example.com"), "--role", "admin"],
+            &format!("{password}\n"),
+        );
+        assert!(out.status.success(), "create-user: {}", String::from_utf8_lossy(&out.stderr));
+        let (status, body) = self.post("/api/v1/auth/login", &json!({"login": name, "password": password}), None).await;
+        assert_eq!(status, 200, "admin login: {body}");
+        body
     }
 
     pub fn log_text(&self) -> String {

@@ -6,6 +6,7 @@ use utoipa::{Modify, OpenApi};
 use veza_core::FieldError;
 
 use crate::problem::Problem;
+use crate::routes::audit_params::AuditActionName;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,7 +18,7 @@ use crate::problem::Problem;
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
     ),
     modifiers(&BearerAuth),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, AuditActionName)),
     tags(
         (name = "auth", description = "Registration, login, token refresh and logout"),
         (name = "me", description = "The caller's own account"),

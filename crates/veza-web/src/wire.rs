@@ -16,10 +16,15 @@ use veza_core::user::{ProfilePatch, Role, User};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    /// 3–32 characters of `a-z`, `0-9`, `_`, `.`; case-insensitive (stored lowercase).
-    #[schema(min_length = 3, max_length = 32, example = "nova")]
+    /// 3–32 characters of `A-Z`, `a-z`, `0-9`, `_`, `.`; case-insensitive (stored lowercase).
+    #[schema(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.]{3,32}$", example = "nova")]
     pub username: String,
-    #[schema(max_length = 254, example = "nova@example.com")]
+    /// Domains are ASCII (internationalised ones in their `xn--` form).
+    #[schema(
+        max_length = 254,
+        pattern = "^[^\\s@<>\",;\\u0000-\\u001f\\u007f-\\u009f]{1,64}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$",
+        example = "nova@example.com"
+    )]
     pub email: String,
     /// 8–128 characters of any kind; common passwords are refused.
     #[schema(min_length = 8, max_length = 128, example = "violet-kettle-drum")]
@@ -169,23 +174,46 @@ impl From<User> for UserResponse {
 #[serde(deny_unknown_fields)]
 pub struct UpdateProfileRequest {
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 64)]
+    #[schema(value_type = Option<String>, max_length = 64, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub display_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 1000)]
+    #[schema(value_type = Option<String>, max_length = 1000, pattern = "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*$")]
     pub bio: Option<Option<String>>,
     /// An http(s) URL.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 2048)]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^https?://[^\\s/?#@\\u0000-\\u001f\\u007f-\\u009f]+([/?#][^\\s\\u0000-\\u001f\\u007f-\\u009f]*)?$")]
     pub avatar_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 100)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub location: Option<Option<String>>,
     /// Up to 5 http(s) URLs; `null` or `[]` removes them all.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Vec<String>>, max_items = 5)]
+    #[schema(value_type = Option<Vec<HttpUrl>>, max_items = 5)]
     pub links: Option<Option<Vec<String>>>,
 }
+
+/// The URL rule of `veza_core::user`, as a pattern: http(s), a host without `@`, no spaces and
+/// no control characters. `avatar_url` above repeats it (attributes take only literals); a test
+/// keeps the two equal.
+pub const HTTP_URL_PATTERN: &str =
+    "^https?://[^\\s/?#@\\u0000-\\u001f\\u007f-\\u009f]+([/?#][^\\s\\u0000-\\u001f\\u007f-\\u009f]*)?$";
+
+/// An http(s) URL (schema only: the items of `links`).
+#[derive(Debug)]
+pub struct HttpUrl;
+
+impl utoipa::PartialSchema for HttpUrl {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .max_length(Some(veza_core::user::URL_MAX))
+            .pattern(Some(HTTP_URL_PATTERN))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for HttpUrl {}
 
 /// Tells "field absent" (outer `None`, via `default`) from "field is null" (`Some(None)`).
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
@@ -257,4 +285,15 @@ pub struct StatusResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JwksResponse {
     pub keys: Vec<Jwk>,
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    #[test]
+    fn avatar_url_and_links_share_one_url_pattern() {
+        let schema = serde_json::to_value(super::UpdateProfileRequest::schema()).expect("schema");
+        assert_eq!(schema["properties"]["avatar_url"]["pattern"], super::HTTP_URL_PATTERN, "{schema}");
+    }
 }
