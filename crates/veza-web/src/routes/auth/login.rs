@@ -15,7 +15,13 @@ use crate::wire::{LoginRequest, LoginResponse, MeResponse, TokenResponse};
     post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in", body = LoginResponse),
+        (status = 200, description = "Logged in", body = LoginResponse,
+            links(
+                ("GetUser" = (operation_id = "get_user", parameters(("id" = "$response.body#/user/id")))),
+                ("GetUserByUsername" = (operation_id = "get_user_by_username", parameters(("name" = "$response.body#/user/username")))),
+                ("Refresh" = (operation_id = "refresh", request_body = json!({"refresh_token": "{$response.body#/tokens/refresh_token}"}))),
+                ("Logout" = (operation_id = "logout", request_body = json!({"refresh_token": "{$response.body#/tokens/refresh_token}"}))),
+            )),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong login or password", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled", body = Problem, content_type = "application/problem+json"),

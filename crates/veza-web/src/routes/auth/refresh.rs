@@ -16,7 +16,10 @@ use crate::wire::{RefreshRequest, TokenResponse};
     post, path = "/api/v1/auth/refresh", tag = "auth",
     request_body = RefreshRequest,
     responses(
-        (status = 200, description = "New tokens", body = TokenResponse),
+        (status = 200, description = "New tokens", body = TokenResponse,
+            links(
+                ("RefreshAgain" = (operation_id = "refresh", request_body = json!({"refresh_token": "{$response.body#/refresh_token}"}))),
+            )),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled", body = Problem, content_type = "application/problem+json"),

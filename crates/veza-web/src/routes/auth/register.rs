@@ -17,7 +17,13 @@ use crate::wire::{MeResponse, RegisterRequest, RegisterResponse, TokenResponse};
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Account created; the user is logged in", body = RegisterResponse,
-            headers(("Location" = String, description = "The new user's URL"))),
+            headers(("Location" = String, description = "The new user's URL")),
+            links(
+                ("GetUser" = (operation_id = "get_user", parameters(("id" = "$response.body#/user/id")))),
+                ("GetUserByUsername" = (operation_id = "get_user_by_username", parameters(("name" = "$response.body#/user/username")))),
+                ("Refresh" = (operation_id = "refresh", request_body = json!({"refresh_token": "{$response.body#/tokens/refresh_token}"}))),
+                ("Logout" = (operation_id = "logout", request_body = json!({"refresh_token": "{$response.body#/tokens/refresh_token}"}))),
+            )),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Username or email taken", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
