@@ -20,10 +20,11 @@ pub enum AuditAction {
     AdminUserCreated,
     AdminUserDisabled,
     AdminUserEnabled,
+    AdminUserRoleChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -35,6 +36,7 @@ impl AuditAction {
         Self::AdminUserCreated,
         Self::AdminUserDisabled,
         Self::AdminUserEnabled,
+        Self::AdminUserRoleChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +52,7 @@ impl AuditAction {
             Self::AdminUserCreated => "admin.user_created",
             Self::AdminUserDisabled => "admin.user_disabled",
             Self::AdminUserEnabled => "admin.user_enabled",
+            Self::AdminUserRoleChanged => "admin.user_role_changed",
         }
     }
 

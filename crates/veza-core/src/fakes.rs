@@ -15,7 +15,7 @@ use crate::error::{CoreError, TokenProblem};
 use crate::id::{IdGenerator, SessionId, UserId};
 use crate::ports::{AccessClaims, AuditRepo, Jwk, PasswordHasher, SessionRepo, StoreResult, TokenSigner, UserRepo};
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
-use crate::user::{NewUser, Profile, ProfilePatch, Role, User, Username};
+use crate::user::{AccountChange, AccountState, NewUser, Profile, ProfilePatch, Role, User, UserQuery, Username};
 
 /// A clock that moves only when told to.
 #[derive(Debug)]
@@ -197,27 +197,52 @@ impl UserRepo for MemoryStore {
         Ok(self.state().users.values().filter(|(u, _)| u.role == role && !u.disabled).count() as u64)
     }
 
-    async fn set_disabled(
+    async fn change_account(
         &self,
         id: UserId,
-        reason: Option<&str>,
+        change: &AccountChange,
         now: OffsetDateTime,
-        audit: &AuditEntry,
+        audit: &[AuditEntry],
     ) -> StoreResult<Option<User>> {
         let mut s = self.state();
         let Some((user, _)) = s.users.get_mut(&id) else { return Ok(None) };
-        user.disabled = reason.is_some();
-        user.disabled_reason = reason.map(str::to_string);
+        if let Some(role) = change.role {
+            user.role = role;
+        }
+        if let Some(disabled) = &change.disabled {
+            user.disabled = disabled.is_some();
+            user.disabled_reason = disabled.clone();
+        }
         user.updated_at = now;
         let user = user.clone();
-        if reason.is_some() {
+        if matches!(change.disabled, Some(Some(_))) {
             for sess in s.sessions.values_mut().filter(|x| x.user_id == id && x.revoked_at.is_none()) {
                 sess.revoked_at = Some(now);
                 sess.revoked_reason = Some(RevokeReason::AccountDisabled);
             }
         }
-        s.audit.push(audit.clone());
+        s.audit.extend(audit.iter().cloned());
         Ok(Some(user))
+    }
+
+    async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<User>> {
+        let s = self.state();
+        let search = q.search.as_deref().map(str::to_lowercase);
+        let mut users: Vec<User> = s
+            .users
+            .values()
+            .map(|(u, _)| u)
+            .filter(|u| {
+                search.as_deref().is_none_or(|t| u.username.as_str().contains(t) || u.email.normalized().contains(t))
+            })
+            .filter(|u| q.role.is_none_or(|r| u.role == r))
+            .filter(|u| q.state.is_none_or(|st| u.disabled == (st == AccountState::Disabled)))
+            .filter(|u| q.page.before.is_none_or(|b| u.id.0 < b))
+            .cloned()
+            .collect();
+        users.sort_by_key(|u| std::cmp::Reverse(u.id));
+        users.truncate(q.page.limit as usize + 1);
+        Ok(users)
     }
 }
 

@@ -12,7 +12,7 @@ use crate::audit::{AuditEntry, AuditQuery};
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::{SessionId, UserId};
 use crate::session::{NewSession, RevokeReason, Rotation, TokenLookup};
-use crate::user::{NewUser, ProfilePatch, Role, User, Username};
+use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, Username};
 
 /// Failures of a store, as the use cases need to tell them apart.
 #[derive(Debug, thiserror::Error)]
@@ -62,15 +62,18 @@ pub trait UserRepo: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Option<User>>;
     /// How many enabled accounts hold a role (used to protect the last admin).
     async fn count_active_with_role(&self, role: Role) -> StoreResult<u64>;
-    /// Disables an account (`Some(reason)`) or enables it (`None`). Disabling also revokes every
-    /// live session of the account, in the same transaction. `None` when the user does not exist.
-    async fn set_disabled(
+    /// Applies an administrator's change — role, disabled state, or both — with its audit
+    /// entries, in one transaction. Disabling also revokes every live session of the account.
+    /// `None` when the user does not exist.
+    async fn change_account(
         &self,
         id: UserId,
-        reason: Option<&str>,
+        change: &AccountChange,
         now: OffsetDateTime,
-        audit: &AuditEntry,
+        audit: &[AuditEntry],
     ) -> StoreResult<Option<User>>;
+    /// Up to `query.page.limit + 1` accounts, newest first.
+    async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<User>>;
 }
 
 #[async_trait]

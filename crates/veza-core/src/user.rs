@@ -355,6 +355,35 @@ pub struct NewUser {
     pub created_at: OffsetDateTime,
 }
 
+/// An administrator's change to an account; `None` fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountChange {
+    pub role: Option<Role>,
+    /// `Some(Some(reason))` disables the account (ending its sessions), `Some(None)` enables it.
+    pub disabled: Option<Option<String>>,
+}
+
+/// Whether an account is enabled, for filtering lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountState {
+    Enabled,
+    Disabled,
+}
+
+/// A filtered, paged read of the accounts, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserQuery {
+    /// A case-insensitive substring of the username or the email.
+    pub search: Option<String>,
+    pub role: Option<Role>,
+    pub state: Option<AccountState>,
+    pub page: crate::page::PageRequest,
+}
+
+/// The longest search string accepted.
+pub const SEARCH_MAX: usize = 100;
+
 #[cfg(test)]
 mod tests {
     use super::*;

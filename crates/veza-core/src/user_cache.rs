@@ -16,7 +16,7 @@ use crate::audit::AuditEntry;
 use crate::id::UserId;
 use crate::ports::{StoreResult, UserRepo};
 use crate::session::NewSession;
-use crate::user::{NewUser, ProfilePatch, Role, User, Username};
+use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, Username};
 
 #[derive(Debug)]
 pub struct CachedUsers {
@@ -75,19 +75,23 @@ impl UserRepo for CachedUsers {
         self.inner.count_active_with_role(role).await
     }
 
-    async fn set_disabled(
+    async fn change_account(
         &self,
         id: UserId,
-        reason: Option<&str>,
+        change: &AccountChange,
         now: OffsetDateTime,
-        audit: &AuditEntry,
+        audit: &[AuditEntry],
     ) -> StoreResult<Option<User>> {
         self.cache.invalidate(&id);
-        let updated = self.inner.set_disabled(id, reason, now, audit).await?;
+        let updated = self.inner.change_account(id, change, now, audit).await?;
         if let Some(user) = &updated {
             self.cache.insert(id, user.clone());
         }
         Ok(updated)
+    }
+
+    async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<User>> {
+        self.inner.list_users(query).await
     }
 }
 

@@ -7,6 +7,7 @@ use veza_core::audit::{AuditEntry, AuditQuery};
 use veza_core::ports::{AuditRepo, StoreResult};
 
 use crate::error::store_error;
+use crate::filter::{Filter, Param};
 use crate::rows::{to_micros, AuditRow, AUDIT_COLUMNS};
 use crate::Database;
 
@@ -30,42 +31,6 @@ pub(crate) async fn insert_audit(conn: &mut AnyConnection, e: &AuditEntry) -> St
     Ok(())
 }
 
-/// A bind value for a dynamically assembled filter.
-enum Param {
-    Int(i64),
-    Text(&'static str),
-}
-
-/// WHERE clauses joined by AND, each `?` numbered as `$N` in order. SQLite numbers `$N`
-/// parameters by first appearance, so a value used twice is bound twice rather than reused.
-#[derive(Default)]
-struct Filter {
-    clauses: Vec<String>,
-    params: Vec<Param>,
-}
-
-impl Filter {
-    fn add(&mut self, clause: &str, values: impl IntoIterator<Item = Param>) {
-        let mut numbered = String::with_capacity(clause.len() + 4);
-        for (i, part) in clause.split('?').enumerate() {
-            if i > 0 {
-                numbered.push_str(&format!("${}", self.params.len() + i));
-            }
-            numbered.push_str(part);
-        }
-        self.params.extend(values);
-        self.clauses.push(numbered);
-    }
-
-    fn where_clause(&self) -> String {
-        if self.clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", self.clauses.join(" AND "))
-        }
-    }
-}
-
 #[async_trait]
 impl AuditRepo for Database {
     async fn append(&self, entry: &AuditEntry) -> StoreResult<()> {
@@ -82,7 +47,7 @@ impl AuditRepo for Database {
             f.add("(actor_id = ? OR target_id = ?)", [Param::Int(user.0), Param::Int(user.0)]);
         }
         if let Some(action) = q.action {
-            f.add("action = ?", [Param::Text(action.as_str())]);
+            f.add("action = ?", [Param::Text(action.as_str().to_string())]);
         }
         if let Some(since) = q.since {
             f.add("created_at >= ?", [Param::Int(to_micros(since))]);
@@ -100,10 +65,7 @@ impl AuditRepo for Database {
         );
         let mut query = sqlx::query_as::<_, AuditRow>(&sql);
         for p in f.params {
-            query = match p {
-                Param::Int(v) => query.bind(v),
-                Param::Text(v) => query.bind(v),
-            };
+            query = p.bind(query);
         }
         let rows = query.fetch_all(&self.pool).await.map_err(store_error)?;
         rows.into_iter().map(AuditEntry::try_from).collect()

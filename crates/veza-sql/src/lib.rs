@@ -8,6 +8,7 @@
 
 mod audit;
 mod error;
+mod filter;
 mod rows;
 mod sessions;
 mod users;

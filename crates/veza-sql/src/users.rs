@@ -7,10 +7,11 @@ use veza_core::audit::AuditEntry;
 use veza_core::id::UserId;
 use veza_core::ports::{StoreError, StoreResult, UserRepo};
 use veza_core::session::{NewSession, RevokeReason};
-use veza_core::user::{NewUser, ProfilePatch, Role, User, Username};
+use veza_core::user::{AccountChange, AccountState, NewUser, ProfilePatch, Role, User, UserQuery, Username};
 
 use crate::audit::insert_audit;
 use crate::error::store_error;
+use crate::filter::{contains_pattern, Filter, Param};
 use crate::rows::{to_micros, UserRow, USER_COLUMNS};
 use crate::sessions::insert_session;
 use crate::Database;
@@ -130,46 +131,104 @@ impl UserRepo for Database {
         User::try_from(row).map(Some)
     }
 
-    async fn set_disabled(
+    async fn change_account(
         &self,
         id: UserId,
-        reason: Option<&str>,
+        change: &AccountChange,
         now: OffsetDateTime,
-        audit: &AuditEntry,
+        audit: &[AuditEntry],
     ) -> StoreResult<Option<User>> {
         let now = to_micros(now);
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        // Disabling again keeps the first disabled_at and records the new reason.
-        let statement = match reason {
-            Some(reason) => sqlx::query(
-                "UPDATE users SET disabled_at = COALESCE(disabled_at, $1), disabled_reason = $2, updated_at = $3 WHERE id = $4",
-            )
+        // Touch the row first: it proves the account exists and takes the write lock.
+        let found = sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
             .bind(now)
-            .bind(reason),
-            None => sqlx::query(
-                "UPDATE users SET disabled_at = NULL, disabled_reason = NULL, updated_at = $1 WHERE id = $2",
-            ),
-        };
-        let updated = statement.bind(now).bind(id.0).execute(&mut *tx).await.map_err(store_error)?;
-        if updated.rows_affected() == 0 {
-            return Ok(None);
-        }
-        if reason.is_some() {
-            sqlx::query(
-                "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(RevokeReason::AccountDisabled.as_str())
             .bind(id.0)
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
+        if found.rows_affected() == 0 {
+            return Ok(None);
         }
-        insert_audit(&mut tx, audit).await?;
+        if let Some(role) = change.role {
+            sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+                .bind(role.as_str())
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        }
+        match &change.disabled {
+            // Disabling again keeps the first disabled_at and records the new reason.
+            Some(Some(reason)) => {
+                sqlx::query(
+                    "UPDATE users SET disabled_at = COALESCE(disabled_at, $1), disabled_reason = $2 WHERE id = $3",
+                )
+                .bind(now)
+                .bind(reason.as_str())
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+                sqlx::query(
+                    "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(RevokeReason::AccountDisabled.as_str())
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+            }
+            Some(None) => {
+                sqlx::query("UPDATE users SET disabled_at = NULL, disabled_reason = NULL WHERE id = $1")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+            }
+            None => {}
+        }
+        for entry in audit {
+            insert_audit(&mut tx, entry).await?;
+        }
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row = sqlx::query_as::<_, UserRow>(&sql).bind(id.0).fetch_one(&mut *tx).await.map_err(store_error)?;
         tx.commit().await.map_err(store_error)?;
         User::try_from(row).map(Some)
+    }
+
+    async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<User>> {
+        let mut f = Filter::default();
+        if let Some(search) = &q.search {
+            let pattern = contains_pattern(&search.to_lowercase());
+            f.add(
+                "(username LIKE ? ESCAPE '\\' OR email_normalized LIKE ? ESCAPE '\\')",
+                [Param::Text(pattern.clone()), Param::Text(pattern)],
+            );
+        }
+        if let Some(role) = q.role {
+            f.add("role = ?", [Param::Text(role.as_str().to_string())]);
+        }
+        match q.state {
+            Some(AccountState::Enabled) => f.add("disabled_at IS NULL", []),
+            Some(AccountState::Disabled) => f.add("disabled_at IS NOT NULL", []),
+            None => {}
+        }
+        if let Some(before) = q.page.before {
+            f.add("id < ?", [Param::Int(before)]);
+        }
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users {} ORDER BY id DESC LIMIT {}",
+            f.where_clause(),
+            i64::from(q.page.limit) + 1
+        );
+        let mut query = sqlx::query_as::<_, UserRow>(&sql);
+        for p in f.params {
+            query = p.bind(query);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(store_error)?;
+        rows.into_iter().map(User::try_from).collect()
     }
 
     async fn count_active_with_role(&self, role: Role) -> StoreResult<u64> {

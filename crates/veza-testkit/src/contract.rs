@@ -8,7 +8,7 @@ use veza_core::id::{AuditId, SessionId, UserId};
 use veza_core::page::PageRequest;
 use veza_core::ports::{AuditRepo, SessionRepo, StoreError, UserRepo};
 use veza_core::session::{NewSession, RevokeReason, Rotation};
-use veza_core::user::{Email, NewUser, Profile, ProfilePatch, Role, Username};
+use veza_core::user::{AccountChange, AccountState, Email, NewUser, Profile, ProfilePatch, Role, UserQuery, Username};
 
 /// Everything a complete store implements.
 pub trait Store: UserRepo + SessionRepo + AuditRepo {}
@@ -17,6 +17,7 @@ impl<T: UserRepo + SessionRepo + AuditRepo> Store for T {}
 /// Runs every contract check against `store`, which must start empty.
 pub async fn run_all<S: Store>(store: &S) {
     users(store).await;
+    user_lists(store).await;
     sessions(store).await;
     audit(store).await;
 }
@@ -148,7 +149,12 @@ async fn users<S: Store>(s: &S) {
         .await
         .expect("session");
     let disabled = s
-        .set_disabled(UserId(4), Some("compromised"), t, &entry(1106, AuditAction::AdminUserDisabled, None, Some(4), t))
+        .change_account(
+            UserId(4),
+            &disable("compromised"),
+            t,
+            &[entry(1106, AuditAction::AdminUserDisabled, None, Some(4), t)],
+        )
         .await
         .expect("disable")
         .expect("exists");
@@ -159,17 +165,70 @@ async fn users<S: Store>(s: &S) {
     let (u, _) = s.credentials("root").await.expect("credentials").expect("still found");
     assert!(u.disabled, "login sees the flag");
     let enabled = s
-        .set_disabled(UserId(4), None, t, &entry(1107, AuditAction::AdminUserEnabled, None, Some(4), t))
+        .change_account(UserId(4), &enable(), t, &[entry(1107, AuditAction::AdminUserEnabled, None, Some(4), t)])
         .await
         .expect("enable")
         .expect("exists");
     assert_eq!((enabled.disabled, enabled.disabled_reason), (false, None));
     assert!(s.lookup_refresh_token("root-h0").await.expect("lookup").expect("token").session.revoked_at.is_some());
     assert!(s
-        .set_disabled(UserId(999), Some("x"), t, &entry(1108, AuditAction::AdminUserDisabled, None, None, t))
+        .change_account(UserId(999), &disable("x"), t, &[entry(1108, AuditAction::AdminUserDisabled, None, None, t)])
         .await
         .expect("disable")
         .is_none());
+}
+
+fn disable(reason: &str) -> AccountChange {
+    AccountChange { role: None, disabled: Some(Some(reason.into())) }
+}
+
+fn enable() -> AccountChange {
+    AccountChange { role: None, disabled: Some(None) }
+}
+
+fn users_page(limit: u32) -> UserQuery {
+    UserQuery { search: None, role: None, state: None, page: PageRequest { before: None, limit } }
+}
+
+/// Listing accounts: search (LIKE metacharacters taken literally), role and state filters, pages.
+async fn user_lists<S: Store>(s: &S) {
+    let t = now();
+    for (id, name, email) in
+        [(60, "dj_100", "a%b@example.com"), (61, "dj.200", "x@example.com"), (62, "djx100", "y@example.com")]
+    {
+        UserRepo::create(s, &NewUser { created_at: t, ..new_user(id, name, email) }, None, &[]).await.expect("create");
+    }
+    let names = |users: Vec<veza_core::user::User>| {
+        users.into_iter().map(|u| u.username.as_str().to_string()).collect::<Vec<_>>()
+    };
+    let search = |text: &str| UserQuery { search: Some(text.into()), ..users_page(10) };
+    assert_eq!(names(s.list_users(&search("dj_")).await.expect("list")), ["dj_100"], "_ is literal, not a wildcard");
+    assert_eq!(
+        names(s.list_users(&search("a%b")).await.expect("list")),
+        ["dj_100"],
+        "% is literal; emails are searched"
+    );
+    assert_eq!(names(s.list_users(&search("100")).await.expect("list")), ["djx100", "dj_100"], "newest first");
+    assert_eq!(names(s.list_users(&search("DJ.2")).await.expect("list")), ["dj.200"], "case-insensitive");
+
+    let change = AccountChange { role: Some(Role::Moderator), disabled: Some(Some("spam".into())) };
+    let both = s.change_account(UserId(61), &change, t, &[]).await.expect("change").expect("exists");
+    assert_eq!((both.role, both.disabled, both.disabled_reason.as_deref()), (Role::Moderator, true, Some("spam")));
+    let mods = UserQuery { role: Some(Role::Moderator), ..users_page(10) };
+    assert_eq!(names(s.list_users(&mods).await.expect("list")), ["dj.200"]);
+    let disabled = UserQuery { state: Some(AccountState::Disabled), search: Some("dj".into()), ..users_page(10) };
+    assert_eq!(names(s.list_users(&disabled).await.expect("list")), ["dj.200"]);
+    let enabled = UserQuery { state: Some(AccountState::Enabled), search: Some("dj".into()), ..users_page(10) };
+    assert_eq!(names(s.list_users(&enabled).await.expect("list")), ["djx100", "dj_100"]);
+
+    let first = s.list_users(&UserQuery { search: Some("dj".into()), ..users_page(1) }).await.expect("list");
+    assert_eq!(names(first.clone()), ["djx100", "dj.200"], "limit + 1 rows");
+    let rest = UserQuery {
+        search: Some("dj".into()),
+        page: PageRequest { before: Some(first[0].id.0), limit: 1 },
+        ..users_page(1)
+    };
+    assert_eq!(names(s.list_users(&rest).await.expect("list")), ["dj.200", "dj_100"]);
 }
 
 async fn sessions<S: Store>(s: &S) {

@@ -4,7 +4,6 @@
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::error::CoreError;
 use crate::page::Page;
-use crate::user::Role;
 
 use super::{Accounts, Principal};
 
@@ -13,10 +12,7 @@ impl Accounts {
     /// the token, so a demoted admin loses access within the user cache's lifetime (2 s by
     /// default; at once on the node that made the change).
     pub async fn audit_log(&self, principal: &Principal, query: AuditQuery) -> Result<Page<AuditEntry>, CoreError> {
-        let user = self.me(principal).await?;
-        if user.role != Role::Admin {
-            return Err(CoreError::Forbidden("the audit log is for administrators"));
-        }
+        self.require_admin(principal, "the audit log is for administrators").await?;
         self.read_audit(query).await
     }
 
