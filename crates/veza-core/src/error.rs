@@ -57,7 +57,7 @@ pub enum CoreError {
     Forbidden(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
-    #[error("{} is already taken", .0.field)]
+    #[error("{}", .0.message)]
     Conflict(FieldError),
     /// A dependency (the database) cannot be reached; the client should retry later.
     #[error("storage unavailable: {0}")]

@@ -232,6 +232,41 @@ impl From<UpdateProfileRequest> for ProfilePatch {
     }
 }
 
+/// An account as administrators see it: private fields and its state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminUserResponse {
+    #[serde(flatten)]
+    pub account: MeResponse,
+    pub disabled: bool,
+    /// Why it was disabled, when it is.
+    pub disabled_reason: Option<String>,
+}
+
+impl From<User> for AdminUserResponse {
+    fn from(u: User) -> Self {
+        Self { disabled: u.disabled, disabled_reason: u.disabled_reason.clone(), account: MeResponse::from(u) }
+    }
+}
+
+/// A page of accounts, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminUserPage {
+    pub items: Vec<AdminUserResponse>,
+    /// Pass as `before` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `PATCH /api/v1/admin/users/{id}`: fields left out stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminUpdateUserRequest {
+    pub role: Option<Role>,
+    /// A reason disables the account and ends its sessions; `null` enables it again.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 500, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
+    pub disabled_reason: Option<Option<String>>,
+}
+
 /// One audit-log entry.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventResponse {

@@ -28,6 +28,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::get::get_user))
         .routes(routes!(users::by_username::get_user_by_username))
         .routes(routes!(admin::audit::audit_log))
+        .routes(routes!(admin::users::list::list_users))
+        .routes(routes!(admin::users::update::update_user))
 }
 
 /// Liveness, readiness, metrics and keys.

@@ -1,3 +1,4 @@
 //! `/api/v1/admin/…`: administration, for the `admin` role.
 
 pub mod audit;
+pub mod users;

@@ -1,0 +1,4 @@
+//! `/api/v1/admin/users…`: account management for administrators.
+
+pub mod list;
+pub mod update;
