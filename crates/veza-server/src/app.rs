@@ -110,6 +110,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let http = HttpConfig {
         body_limit: config.body_limit_bytes,
         request_timeout: Duration::from_secs(config.request_timeout_secs),
+        trusted_proxies: config.trusted_proxy_nets().map_err(|entry| anyhow::anyhow!("trusted proxy `{entry}`"))?,
     };
     let app = veza_web::app(state, &http);
 

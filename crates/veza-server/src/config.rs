@@ -42,6 +42,9 @@ pub struct Config {
     /// How long an account read stays cached in this node (milliseconds; 0 turns the cache
     /// off). Bounds how stale a profile, role or disabled flag written on *another* node can be.
     pub user_cache_ttl_ms: u64,
+    /// Comma-separated addresses or CIDR ranges of the reverse proxies in front of Veza, whose
+    /// `Forwarded` / `X-Forwarded-For` headers are believed. Empty: believe nobody.
+    pub trusted_proxies: String,
     /// True when `public_url` was not configured but derived from `addr`; `serve` then derives
     /// it again from the address actually bound (which differs when the port is 0).
     #[serde(skip)]
@@ -72,6 +75,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             shutdown_grace_secs: 30,
             user_cache_ttl_ms: 2_000,
+            trusted_proxies: String::new(),
             public_url_derived: false,
         }
     }
@@ -146,10 +150,28 @@ impl Config {
         if self.request_timeout_secs == 0 || self.db_acquire_timeout_secs == 0 {
             return bad("request_timeout_secs", "timeouts must be at least 1 second");
         }
+        if let Err(entry) = self.trusted_proxy_nets() {
+            return bad("trusted_proxies", &format!("`{entry}` is not an IP address or CIDR range such as 10.0.0.0/8"));
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return bad("log_level", "must be a tracing filter such as `info` or `veza=debug,info`");
         }
         Ok(())
+    }
+
+    /// The trusted proxies as networks (a bare address is a /32 or /128); the first entry that
+    /// parses as neither is the error.
+    pub fn trusted_proxy_nets(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| s.to_string())
+            })
+            .collect()
     }
 
     /// The configuration as TOML with secrets masked, for `veza config check`.

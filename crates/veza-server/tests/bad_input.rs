@@ -192,3 +192,39 @@ async fn stalled_bodies_time_out_with_a_problem() {
     assert_eq!((status, p["code"].as_str()), (408, Some("request_timeout")), "{p}");
     assert_eq!(s.get("/healthz", None).await.0, 200, "the server is fine");
 }
+
+/// Forwarding headers name the client only when they come from a trusted proxy; from anyone else
+/// they are ignored, so nobody can write someone else's address into the audit log.
+#[tokio::test]
+async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+    async fn failed_login_ip(s: &TestServer, headers: &[(&str, &str)]) -> String {
+        let mut req =
+            s.client.post(s.url("/api/v1/auth/login")).json(&json!({"login": "nova", "password": "wrong-password"}));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        assert_eq!(req.send().await.expect("login").status(), 401);
+        let reg = s
+            .post("/api/v1/auth/login", &json!({"login": "nova", "password": veza_testkit::server::PASSWORD}), None)
+            .await
+            .1;
+        let token = reg["tokens"]["access_token"].as_str().expect("token").to_string();
+        let (_, events) = s.get("/api/v1/me/security-events?action=auth.login.failed&limit=1", Some(&token)).await;
+        events["items"][0]["ip"].as_str().expect("ip").to_string()
+    }
+    let spoof = [("x-forwarded-for", "203.0.113.7"), ("forwarded", "for=198.51.100.2")];
+
+    let direct = TestServer::start(BIN, Backend::Sqlite).await;
+    direct.register("nova").await;
+    assert_eq!(failed_login_ip(&direct, &spoof).await, "127.0.0.1", "headers from an untrusted peer are ignored");
+
+    let db = veza_testkit::db::TestDb::sqlite();
+    let proxied = TestServer::start_with(BIN, db, &[("VEZA_TRUSTED_PROXIES", "127.0.0.1/32, 10.0.0.0/8")]).await;
+    proxied.register("nova").await;
+    assert_eq!(
+        failed_login_ip(&proxied, &[("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.5")]).await,
+        "203.0.113.7"
+    );
+    assert_eq!(failed_login_ip(&proxied, &spoof).await, "198.51.100.2", "Forwarded wins");
+    assert_eq!(failed_login_ip(&proxied, &[("x-forwarded-for", "garbage")]).await, "127.0.0.1");
+}

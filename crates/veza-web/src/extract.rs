@@ -1,10 +1,8 @@
 //! Extractors that turn every way a request can be malformed into a precise problem+json answer,
 //! and that identify the caller.
 
-use std::net::SocketAddr;
-
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
@@ -12,6 +10,7 @@ use veza_core::accounts::Principal;
 use veza_core::audit::RequestMeta;
 use veza_core::CoreError;
 
+use crate::middleware::client_ip::ClientIp;
 use crate::middleware::request_id::RequestId;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -150,7 +149,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        let ip = parts.extensions.get::<ClientIp>().map(|c| c.0.to_string());
         let ua = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
         let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
         Ok(Self(RequestMeta::new(ip, ua, request_id)))

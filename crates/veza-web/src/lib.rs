@@ -38,12 +38,14 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// A request still running after this is answered 408 and abandoned.
     pub request_timeout: Duration,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         // 64 KiB: the largest JSON body of this API (a profile) is a few KiB.
-        Self { body_limit: 64 * 1024, request_timeout: Duration::from_secs(30) }
+        Self { body_limit: 64 * 1024, request_timeout: Duration::from_secs(30), trusted_proxies: Vec::new() }
     }
 }
 
@@ -58,6 +60,10 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn(middleware::request_id::request_id))
+                .layer(axum::middleware::from_fn_with_state(
+                    std::sync::Arc::new(middleware::client_ip::TrustedProxies(config.trusted_proxies.clone())),
+                    middleware::client_ip::attach,
+                ))
                 .layer(axum::middleware::from_fn_with_state(metrics, middleware::metrics::track))
                 .layer(
                     TraceLayer::new_for_http()
