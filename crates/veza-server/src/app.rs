@@ -14,7 +14,8 @@ use veza_core::user_cache::CachedUsers;
 use veza_crypto::{Argon2Hasher, JwtSigner, TokenAudience};
 use veza_sql::{Database, PoolConfig};
 use veza_web::middleware::metrics::Metrics;
-use veza_web::{AppState, DbPoolStats, Dependencies, HttpConfig};
+use veza_web::middleware::security::OriginPolicy;
+use veza_web::{AppState, DbPoolStats, Dependencies, HeaderValue, HttpConfig};
 
 use crate::config::Config;
 use crate::secrets;
@@ -102,7 +103,14 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     }
     let node = Node::build(&config).await?;
     let metrics = Metrics::new(env!("CARGO_PKG_VERSION")).context("metrics registry")?;
+    let cors_origins: Vec<HeaderValue> = config
+        .cors_origin_list()
+        .map_err(|entry| anyhow::anyhow!("CORS origin `{entry}`"))?
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
     let state = AppState {
+        origins: OriginPolicy::new(&config.public_url, &cors_origins),
         accounts: node.accounts.clone(),
         deps: Arc::new(SqlDependencies(node.db.clone())),
         metrics: Arc::new(metrics),
@@ -111,6 +119,9 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         body_limit: config.body_limit_bytes,
         request_timeout: Duration::from_secs(config.request_timeout_secs),
         trusted_proxies: config.trusted_proxy_nets().map_err(|entry| anyhow::anyhow!("trusted proxy `{entry}`"))?,
+        cors_origins: cors_origins.clone(),
+        max_concurrent_requests: config.max_concurrent_requests,
+        https: config.public_url.starts_with("https://"),
     };
     let app = veza_web::app(state, &http);
 

@@ -45,6 +45,11 @@ pub struct Config {
     /// Comma-separated addresses or CIDR ranges of the reverse proxies in front of Veza, whose
     /// `Forwarded` / `X-Forwarded-For` headers are believed. Empty: believe nobody.
     pub trusted_proxies: String,
+    /// Comma-separated page origins (`https://app.example.org`) allowed to call the API from a
+    /// browser. Empty: none besides Veza's own pages.
+    pub cors_origins: String,
+    /// API requests handled at once; past it, 503 with Retry-After rather than an unbounded queue.
+    pub max_concurrent_requests: usize,
     /// True when `public_url` was not configured but derived from `addr`; `serve` then derives
     /// it again from the address actually bound (which differs when the port is 0).
     #[serde(skip)]
@@ -76,6 +81,8 @@ impl Default for Config {
             shutdown_grace_secs: 30,
             user_cache_ttl_ms: 2_000,
             trusted_proxies: String::new(),
+            cors_origins: String::new(),
+            max_concurrent_requests: 512,
             public_url_derived: false,
         }
     }
@@ -153,6 +160,15 @@ impl Config {
         if let Err(entry) = self.trusted_proxy_nets() {
             return bad("trusted_proxies", &format!("`{entry}` is not an IP address or CIDR range such as 10.0.0.0/8"));
         }
+        if let Err(entry) = self.cors_origin_list() {
+            return bad(
+                "cors_origins",
+                &format!("`{entry}` is not an origin such as https://app.example.org (scheme and host, no path)"),
+            );
+        }
+        if self.max_concurrent_requests == 0 {
+            return bad("max_concurrent_requests", "must be at least 1");
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return bad("log_level", "must be a tracing filter such as `info` or `veza=debug,info`");
         }
@@ -170,6 +186,25 @@ impl Config {
                 s.parse::<ipnet::IpNet>()
                     .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
                     .map_err(|_| s.to_string())
+            })
+            .collect()
+    }
+
+    /// The CORS origins; the first entry that is not exactly an origin is the error.
+    pub fn cors_origin_list(&self) -> Result<Vec<String>, String> {
+        self.cors_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                let is_origin = (s.starts_with("https://") || s.starts_with("http://"))
+                    && veza_web::middleware::security::origin_of(s).as_deref() == Some(s)
+                    && !s.contains(char::is_whitespace);
+                if is_origin {
+                    Ok(s.to_string())
+                } else {
+                    Err(s.to_string())
+                }
             })
             .collect()
     }

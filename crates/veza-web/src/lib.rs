@@ -15,10 +15,13 @@ pub mod wire;
 
 use std::time::Duration;
 
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -26,6 +29,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa_swagger_ui::SwaggerUi;
 
+pub use axum::http::HeaderValue;
 pub use state::{AppState, DbPoolStats, Dependencies};
 
 use crate::middleware::request_id::RequestId;
@@ -40,19 +44,46 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// Proxies whose `Forwarded` / `X-Forwarded-For` headers are believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Page origins allowed to call the API from a browser (CORS).
+    pub cors_origins: Vec<axum::http::HeaderValue>,
+    /// API requests handled at once; beyond it, 503 with `Retry-After` instead of a queue.
+    pub max_concurrent_requests: usize,
+    /// The public URL is https: send HSTS.
+    pub https: bool,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         // 64 KiB: the largest JSON body of this API (a profile) is a few KiB.
-        Self { body_limit: 64 * 1024, request_timeout: Duration::from_secs(30), trusted_proxies: Vec::new() }
+        Self {
+            body_limit: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+            trusted_proxies: Vec::new(),
+            cors_origins: Vec::new(),
+            max_concurrent_requests: 512,
+            https: false,
+        }
     }
 }
 
 /// The whole HTTP application.
 pub fn app(state: AppState, config: &HttpConfig) -> Router {
-    let (router, doc) = routes::api().merge(routes::ops()).split_for_parts();
+    // Load shedding guards the API only: health, readiness and metrics must stay reachable when
+    // the API is saturated, or monitoring goes blind exactly when it matters. The limit is one
+    // semaphore for all routes (`Router::layer` gives each route its own copy of a layer).
+    let api = routes::api().layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(middleware::security::overloaded))
+            .layer(LoadShedLayer::new())
+            .layer(GlobalConcurrencyLimitLayer::new(config.max_concurrent_requests.max(1))),
+    );
+    let (router, doc) = api.merge(routes::ops()).split_for_parts();
     let metrics = state.metrics.clone();
+    let https = config.https;
+    let router = match middleware::security::cors(&config.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
     router
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
         .route_layer(axum::middleware::from_fn(middleware::metrics::record_route))
@@ -60,6 +91,7 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn(middleware::request_id::request_id))
+                .layer(axum::middleware::from_fn(move |req, next| middleware::security::headers(https, req, next)))
                 .layer(axum::middleware::from_fn_with_state(
                     std::sync::Arc::new(middleware::client_ip::TrustedProxies(config.trusted_proxies.clone())),
                     middleware::client_ip::attach,

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use veza_core::accounts::Accounts;
 
 use crate::middleware::metrics::Metrics;
+use crate::middleware::security::OriginPolicy;
 
 /// Database pool occupancy, for `/metrics`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,4 +30,6 @@ pub struct AppState {
     pub accounts: Accounts,
     pub deps: Arc<dyn Dependencies>,
     pub metrics: Arc<Metrics>,
+    /// Which page origins may open a WebSocket (for the gateway's upgrade check).
+    pub origins: OriginPolicy,
 }

@@ -5,3 +5,4 @@ pub mod client_ip;
 pub mod metrics;
 pub mod problem_body;
 pub mod request_id;
+pub mod security;
