@@ -131,11 +131,17 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    let server = veza_web::serve(listener, app, async move {
-        shutdown_signal().await;
-        tracing::info!("shutdown requested; draining in-flight requests");
-        let _ = stop_tx.send(true);
-    });
+    let header_timeout = Duration::from_secs(config.header_read_timeout_secs);
+    let server = veza_web::serve(
+        listener,
+        app,
+        async move {
+            shutdown_signal().await;
+            tracing::info!("shutdown requested; draining in-flight requests");
+            let _ = stop_tx.send(true);
+        },
+        header_timeout,
+    );
     let mut stopped = stop_rx.clone();
     tokio::select! {
         result = server => result.context("HTTP server failed")?,

@@ -37,6 +37,8 @@ pub struct Config {
     /// Largest accepted JSON request body.
     pub body_limit_bytes: usize,
     pub request_timeout_secs: u64,
+    /// A client must send a request's headers within this many seconds (slowloris defence).
+    pub header_read_timeout_secs: u64,
     /// How long shutdown waits for in-flight requests before giving up on them.
     pub shutdown_grace_secs: u64,
     /// How long an account read stays cached in this node (milliseconds; 0 turns the cache
@@ -78,6 +80,7 @@ impl Default for Config {
             db_acquire_timeout_secs: 3,
             body_limit_bytes: 64 * 1024,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
             shutdown_grace_secs: 30,
             user_cache_ttl_ms: 2_000,
             trusted_proxies: String::new(),
@@ -153,6 +156,9 @@ impl Config {
         }
         if self.body_limit_bytes < 1024 {
             return bad("body_limit_bytes", "must be at least 1024");
+        }
+        if self.header_read_timeout_secs == 0 {
+            return bad("header_read_timeout_secs", "must be at least 1 second");
         }
         if self.request_timeout_secs == 0 || self.db_acquire_timeout_secs == 0 {
             return bad("request_timeout_secs", "timeouts must be at least 1 second");

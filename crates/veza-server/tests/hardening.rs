@@ -92,3 +92,20 @@ async fn a_full_server_sheds_api_load_but_stays_observable() {
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 408"), "the staller is cut off");
     assert_eq!(s.get("/api/v1/users/1", None).await.0, 404, "capacity is back");
 }
+
+/// A client that trickles its headers is cut off after the header-read timeout instead of holding
+/// a connection (and a task) for as long as it likes; everyone else is served meanwhile.
+#[tokio::test]
+async fn slowloris_clients_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::start_with(BIN, TestDb::sqlite(), &[("VEZA_HEADER_READ_TIMEOUT_SECS", "1")]).await;
+    let mut slow = tokio::net::TcpStream::connect(s.base.trim_start_matches("http://")).await.expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-never-ending: ").await.expect("write");
+    assert_eq!(s.get("/healthz", None).await.0, 200, "others are served while it dawdles");
+    let mut rest = Vec::new();
+    // Bounded only so that a regression fails instead of hanging the suite.
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(20), slow.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the server never closed the slow connection");
+    let text = String::from_utf8_lossy(&rest);
+    assert!(text.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+}

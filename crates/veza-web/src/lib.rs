@@ -117,15 +117,55 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting connections and
-/// waits for in-flight requests to finish. Peer addresses reach handlers (for the audit log).
+/// waits for in-flight requests to finish. A client must deliver a request's headers within
+/// `header_read_timeout` (a slowloris client trickling bytes cannot hold a connection open), and
+/// peer addresses reach handlers as `ConnectInfo` (for the client address and the audit log).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    header_read_timeout: Duration,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto;
+    use tower::ServiceExt;
+
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                // Out of file descriptors and the like: log, breathe, keep serving the others.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = app.clone().map_request(move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            req.map(axum::body::Body::new)
+        });
+        let conn = builder.serve_connection_with_upgrades(
+            TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(service),
+        );
+        let conn = graceful.watch(conn.into_owned());
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener); // refuse new connections while the open ones drain
+    graceful.shutdown().await;
+    Ok(())
 }
 
 fn panic_response() -> Response {
