@@ -21,10 +21,13 @@ pub enum AuditAction {
     AdminUserDisabled,
     AdminUserEnabled,
     AdminUserRoleChanged,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    ApiKeyUsed,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 15] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -37,6 +40,9 @@ impl AuditAction {
         Self::AdminUserDisabled,
         Self::AdminUserEnabled,
         Self::AdminUserRoleChanged,
+        Self::ApiKeyCreated,
+        Self::ApiKeyRevoked,
+        Self::ApiKeyUsed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +59,9 @@ impl AuditAction {
             Self::AdminUserDisabled => "admin.user_disabled",
             Self::AdminUserEnabled => "admin.user_enabled",
             Self::AdminUserRoleChanged => "admin.user_role_changed",
+            Self::ApiKeyCreated => "api_key.created",
+            Self::ApiKeyRevoked => "api_key.revoked",
+            Self::ApiKeyUsed => "api_key.used",
         }
     }
 

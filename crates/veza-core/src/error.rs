@@ -55,6 +55,9 @@ pub enum CoreError {
     Unauthenticated,
     #[error("not allowed: {0}")]
     Forbidden(&'static str),
+    /// An API key was used for something its scopes do not cover; names the missing scope.
+    #[error("this API key lacks the `{0}` scope")]
+    MissingScope(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{}", .0.message)]

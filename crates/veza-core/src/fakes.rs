@@ -9,11 +9,14 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::accounts::{AccountDeps, Accounts};
+use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::clock::Clock;
 use crate::error::{CoreError, TokenProblem};
-use crate::id::{IdGenerator, SessionId, UserId};
-use crate::ports::{AccessClaims, AuditRepo, Jwk, PasswordHasher, SessionRepo, StoreResult, TokenSigner, UserRepo};
+use crate::id::{ApiKeyId, IdGenerator, SessionId, UserId};
+use crate::ports::{
+    AccessClaims, ApiKeyRepo, AuditRepo, Jwk, PasswordHasher, SessionRepo, StoreResult, TokenSigner, UserRepo,
+};
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, AccountState, NewUser, Profile, ProfilePatch, Role, User, UserQuery, Username};
 
@@ -104,6 +107,7 @@ struct State {
     /// token hash → (session, consumed)
     tokens: HashMap<String, (SessionId, bool)>,
     audit: Vec<AuditEntry>,
+    api_keys: HashMap<ApiKeyId, (ApiKey, String)>,
 }
 
 /// Users, sessions and the audit log in one lock, so each call is atomic like a transaction.
@@ -220,6 +224,9 @@ impl UserRepo for MemoryStore {
                 sess.revoked_at = Some(now);
                 sess.revoked_reason = Some(RevokeReason::AccountDisabled);
             }
+            for (key, _) in s.api_keys.values_mut().filter(|(k, _)| k.user_id == id && k.revoked_at.is_none()) {
+                key.revoked_at = Some(now);
+            }
         }
         s.audit.extend(audit.iter().cloned());
         Ok(Some(user))
@@ -326,6 +333,59 @@ impl SessionRepo for MemoryStore {
 }
 
 #[async_trait]
+impl ApiKeyRepo for MemoryStore {
+    async fn create(&self, key: &NewApiKey, audit: &AuditEntry) -> StoreResult<()> {
+        let mut s = self.state();
+        s.api_keys.insert(key.key.id, (key.key.clone(), key.secret_hash.clone()));
+        s.audit.push(audit.clone());
+        Ok(())
+    }
+
+    async fn for_user(&self, user: UserId) -> StoreResult<Vec<ApiKey>> {
+        let s = self.state();
+        let mut keys: Vec<ApiKey> = s
+            .api_keys
+            .values()
+            .map(|(k, _)| k)
+            .filter(|k| k.user_id == user && k.revoked_at.is_none())
+            .cloned()
+            .collect();
+        keys.sort_by_key(|k| std::cmp::Reverse(k.id));
+        Ok(keys)
+    }
+
+    async fn get(&self, id: ApiKeyId) -> StoreResult<Option<(ApiKey, String)>> {
+        Ok(self.state().api_keys.get(&id).cloned())
+    }
+
+    async fn revoke(&self, id: ApiKeyId, user: UserId, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut s = self.state();
+        match s.api_keys.get_mut(&id) {
+            Some((key, _)) if key.user_id == user && key.revoked_at.is_none() => key.revoked_at = Some(now),
+            _ => return Ok(false),
+        }
+        s.audit.push(audit.clone());
+        Ok(true)
+    }
+
+    async fn record_use(
+        &self,
+        id: ApiKeyId,
+        now: OffsetDateTime,
+        ip: Option<&str>,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()> {
+        let mut s = self.state();
+        if let Some((key, _)) = s.api_keys.get_mut(&id) {
+            key.last_used_at = Some(now);
+            key.last_used_ip = ip.map(str::to_string);
+        }
+        s.audit.extend(audit.cloned());
+        Ok(())
+    }
+}
+
+#[async_trait]
 impl AuditRepo for MemoryStore {
     async fn append(&self, entry: &AuditEntry) -> StoreResult<()> {
         self.state().audit.push(entry.clone());
@@ -365,6 +425,7 @@ impl FakeAccounts {
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         let accounts = Accounts::new(AccountDeps {
             users: Arc::new(store.clone()),
+            api_keys: Arc::new(store.clone()),
             sessions: Arc::new(store.clone()),
             audit: Arc::new(store.clone()),
             hasher: Arc::new(FakeHasher),

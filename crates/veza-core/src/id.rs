@@ -173,6 +173,10 @@ define_id!(
     /// One entry of the audit log.
     AuditId
 );
+define_id!(
+    /// A scoped API key.
+    ApiKeyId
+);
 
 #[cfg(test)]
 mod tests {

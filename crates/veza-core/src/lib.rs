@@ -7,6 +7,7 @@
 //! [`fakes`], which is how the unit tests here exercise them.
 
 pub mod accounts;
+pub mod api_key;
 pub mod audit;
 pub mod clock;
 pub mod error;

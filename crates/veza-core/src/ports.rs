@@ -8,9 +8,10 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::error::{CoreError, FieldError, TokenProblem};
-use crate::id::{SessionId, UserId};
+use crate::id::{ApiKeyId, SessionId, UserId};
 use crate::session::{NewSession, RevokeReason, Rotation, TokenLookup};
 use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, Username};
 
@@ -63,7 +64,8 @@ pub trait UserRepo: Send + Sync + std::fmt::Debug {
     /// How many enabled accounts hold a role (used to protect the last admin).
     async fn count_active_with_role(&self, role: Role) -> StoreResult<u64>;
     /// Applies an administrator's change — role, disabled state, or both — with its audit
-    /// entries, in one transaction. Disabling also revokes every live session of the account.
+    /// entries, in one transaction. Disabling also revokes every live session and API key of the
+    /// account.
     /// `None` when the user does not exist.
     async fn change_account(
         &self,
@@ -106,6 +108,25 @@ pub trait SessionRepo: Send + Sync + std::fmt::Debug {
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait ApiKeyRepo: Send + Sync + std::fmt::Debug {
+    async fn create(&self, key: &NewApiKey, audit: &AuditEntry) -> StoreResult<()>;
+    /// A user's keys that are not revoked, newest first (expired ones included, marked so).
+    async fn for_user(&self, user: UserId) -> StoreResult<Vec<ApiKey>>;
+    /// A key and its secret's hash.
+    async fn get(&self, id: ApiKeyId) -> StoreResult<Option<(ApiKey, String)>>;
+    /// Revokes a key of `user`; false when there is no such live key of theirs.
+    async fn revoke(&self, id: ApiKeyId, user: UserId, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<bool>;
+    /// Records a use: time and address, and the audit entry when the use is worth one.
+    async fn record_use(
+        &self,
+        id: ApiKeyId,
+        now: OffsetDateTime,
+        ip: Option<&str>,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]

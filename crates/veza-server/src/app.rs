@@ -62,6 +62,7 @@ impl Node {
         };
         let accounts = Accounts::new(AccountDeps {
             users,
+            api_keys: store.clone(),
             sessions: store.clone(),
             audit: store,
             hasher: Arc::new(hasher),

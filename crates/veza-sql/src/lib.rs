@@ -6,6 +6,7 @@
 //! rest) and queries use `$N` placeholders, which SQLite also understands. Only the migrations
 //! differ per database. This is the only crate that names sqlx.
 
+mod api_keys;
 mod audit;
 mod error;
 mod filter;

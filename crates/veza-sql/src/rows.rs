@@ -2,8 +2,9 @@
 //! what the core works with. Timestamps are stored as Unix microseconds.
 
 use time::OffsetDateTime;
+use veza_core::api_key::{scopes_from_text, ApiKey};
 use veza_core::audit::{AuditAction, AuditEntry};
-use veza_core::id::{AuditId, SessionId, UserId};
+use veza_core::id::{ApiKeyId, AuditId, SessionId, UserId};
 use veza_core::ports::StoreError;
 use veza_core::session::{RevokeReason, Session};
 use veza_core::user::{Email, Profile, Role, User, Username};
@@ -98,6 +99,41 @@ impl TryFrom<SessionRow> for Session {
             user_agent: r.user_agent,
             ip: r.ip,
         })
+    }
+}
+
+pub(crate) const API_KEY_COLUMNS: &str =
+    "id, user_id, name, scopes, secret_hash, created_at, expires_at, revoked_at, last_used_at, last_used_ip";
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ApiKeyRow {
+    id: i64,
+    user_id: i64,
+    name: String,
+    scopes: String,
+    secret_hash: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    last_used_at: Option<i64>,
+    last_used_ip: Option<String>,
+}
+
+impl ApiKeyRow {
+    /// The key and its secret hash.
+    pub(crate) fn into_key(self) -> Result<(ApiKey, String), StoreError> {
+        let key = ApiKey {
+            id: ApiKeyId(self.id),
+            user_id: UserId(self.user_id),
+            name: self.name,
+            scopes: scopes_from_text(&self.scopes).ok_or_else(|| corrupt("API key scopes", &self.scopes))?,
+            created_at: from_micros(self.created_at)?,
+            expires_at: self.expires_at.map(from_micros).transpose()?,
+            revoked_at: self.revoked_at.map(from_micros).transpose()?,
+            last_used_at: self.last_used_at.map(from_micros).transpose()?,
+            last_used_ip: self.last_used_ip,
+        };
+        Ok((key, self.secret_hash))
     }
 }
 

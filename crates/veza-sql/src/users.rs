@@ -179,6 +179,12 @@ impl UserRepo for Database {
                 .execute(&mut *tx)
                 .await
                 .map_err(store_error)?;
+                sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
             }
             Some(None) => {
                 sqlx::query("UPDATE users SET disabled_at = NULL, disabled_reason = NULL WHERE id = $1")

@@ -3,22 +3,24 @@
 //! tests use cannot drift from the real stores.
 
 use time::{Duration, OffsetDateTime};
+use veza_core::api_key::{ApiKey, NewApiKey, Scope};
 use veza_core::audit::{AuditAction, AuditEntry, AuditQuery};
-use veza_core::id::{AuditId, SessionId, UserId};
+use veza_core::id::{ApiKeyId, AuditId, SessionId, UserId};
 use veza_core::page::PageRequest;
-use veza_core::ports::{AuditRepo, SessionRepo, StoreError, UserRepo};
+use veza_core::ports::{ApiKeyRepo, AuditRepo, SessionRepo, StoreError, UserRepo};
 use veza_core::session::{NewSession, RevokeReason, Rotation};
 use veza_core::user::{AccountChange, AccountState, Email, NewUser, Profile, ProfilePatch, Role, UserQuery, Username};
 
 /// Everything a complete store implements.
-pub trait Store: UserRepo + SessionRepo + AuditRepo {}
-impl<T: UserRepo + SessionRepo + AuditRepo> Store for T {}
+pub trait Store: UserRepo + SessionRepo + AuditRepo + ApiKeyRepo {}
+impl<T: UserRepo + SessionRepo + AuditRepo + ApiKeyRepo> Store for T {}
 
 /// Runs every contract check against `store`, which must start empty.
 pub async fn run_all<S: Store>(store: &S) {
     users(store).await;
     user_lists(store).await;
     sessions(store).await;
+    api_keys(store).await;
     audit(store).await;
 }
 
@@ -274,19 +276,24 @@ async fn sessions<S: Store>(s: &S) {
         .await
         .expect("second session");
 
-    assert!(s
-        .revoke(
-            SessionId(100),
-            RevokeReason::Reuse,
-            t1,
-            &entry(2004, AuditAction::RefreshTokenReuse, None, Some(10), t1)
-        )
-        .await
-        .expect("revoke"));
-    assert!(!s
-        .revoke(SessionId(100), RevokeReason::Logout, t1, &entry(2005, AuditAction::Logout, Some(10), Some(10), t1))
-        .await
-        .expect("revoke again"));
+    assert!(SessionRepo::revoke(
+        s,
+        SessionId(100),
+        RevokeReason::Reuse,
+        t1,
+        &entry(2004, AuditAction::RefreshTokenReuse, None, Some(10), t1)
+    )
+    .await
+    .expect("revoke"));
+    assert!(!SessionRepo::revoke(
+        s,
+        SessionId(100),
+        RevokeReason::Logout,
+        t1,
+        &entry(2005, AuditAction::Logout, Some(10), Some(10), t1)
+    )
+    .await
+    .expect("revoke again"));
     let h1 = s.lookup_refresh_token("h1").await.expect("lookup").expect("h1");
     assert_eq!(
         (h1.session.revoked_at, h1.session.revoked_reason),
@@ -311,6 +318,57 @@ async fn sessions<S: Store>(s: &S) {
         1
     );
     assert!(s.lookup_refresh_token("k0").await.expect("lookup").expect("k0").session.revoked_at.is_some());
+}
+
+async fn api_keys<S: Store>(s: &S) {
+    let t = now();
+    UserRepo::create(s, &new_user(70, "keyholder", "keys@example.com"), None, &[]).await.expect("owner");
+    let key = |id: i64, name: &str, expires_at| NewApiKey {
+        key: ApiKey {
+            id: ApiKeyId(id),
+            user_id: UserId(70),
+            name: name.into(),
+            scopes: vec![Scope::ProfileRead, Scope::TracksWrite],
+            created_at: t,
+            expires_at,
+            revoked_at: None,
+            last_used_at: None,
+            last_used_ip: None,
+        },
+        secret_hash: format!("hash-{id}"),
+    };
+    let created = |n| entry(n, AuditAction::ApiKeyCreated, Some(70), Some(70), t);
+    ApiKeyRepo::create(s, &key(700, "ci", None), &created(4000)).await.expect("create");
+    ApiKeyRepo::create(s, &key(701, "deploy ✓", Some(t + Duration::days(30))), &created(4001)).await.expect("create");
+
+    let (found, hash) = s.get(ApiKeyId(701)).await.expect("get").expect("exists");
+    assert_eq!((found.clone(), hash.as_str()), (key(701, "deploy ✓", Some(t + Duration::days(30))).key, "hash-701"));
+    assert!(s.get(ApiKeyId(799)).await.expect("get").is_none());
+    let names: Vec<String> = s.for_user(UserId(70)).await.expect("list").into_iter().map(|k| k.name).collect();
+    assert_eq!(names, ["deploy ✓", "ci"], "newest first");
+
+    let used = t + Duration::minutes(5);
+    s.record_use(
+        ApiKeyId(700),
+        used,
+        Some("2001:db8::7"),
+        Some(&entry(4002, AuditAction::ApiKeyUsed, Some(70), Some(70), used)),
+    )
+    .await
+    .expect("use");
+    let (k, _) = s.get(ApiKeyId(700)).await.expect("get").expect("exists");
+    assert_eq!((k.last_used_at, k.last_used_ip.as_deref()), (Some(used), Some("2001:db8::7")));
+
+    let revoked = entry(4003, AuditAction::ApiKeyRevoked, Some(70), Some(70), t);
+    assert!(!ApiKeyRepo::revoke(s, ApiKeyId(700), UserId(1), t, &revoked).await.expect("revoke"), "only the owner's");
+    assert!(ApiKeyRepo::revoke(s, ApiKeyId(700), UserId(70), t, &revoked).await.expect("revoke"));
+    assert!(!ApiKeyRepo::revoke(s, ApiKeyId(700), UserId(70), t, &revoked).await.expect("revoke twice"));
+    assert_eq!(s.for_user(UserId(70)).await.expect("list").len(), 1, "revoked keys are not listed");
+    assert!(s.get(ApiKeyId(700)).await.expect("get").expect("kept").0.revoked_at.is_some(), "but kept");
+
+    // Disabling the owner revokes the rest at once.
+    s.change_account(UserId(70), &disable("gone"), t, &[]).await.expect("disable");
+    assert!(s.get(ApiKeyId(701)).await.expect("get").expect("kept").0.revoked_at.is_some());
 }
 
 async fn audit<S: Store>(s: &S) {

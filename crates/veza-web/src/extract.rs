@@ -115,7 +115,8 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     }
 }
 
-/// The authenticated caller, from `Authorization: Bearer <access token>`.
+/// The authenticated caller: `Authorization: Bearer <access token>` for a person, or an API key
+/// as `Authorization: Bearer vz_…` or `X-API-Key: vz_…` for a script.
 #[derive(Debug, Clone)]
 pub struct Auth(pub Principal);
 
@@ -123,21 +124,30 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let value = parts.headers.get(header::AUTHORIZATION).ok_or(CoreError::Unauthenticated)?;
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    "the Authorization header must be `Bearer <access token>`",
-                )
-                .with_header(header::WWW_AUTHENTICATE, "Bearer")
-            })?;
-        Ok(Self(state.accounts.authenticate(token)?))
+        let malformed = || {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "the Authorization header must be `Bearer <access token or API key>`",
+            )
+            .with_header(header::WWW_AUTHENTICATE, "Bearer")
+        };
+        let credential = match (parts.headers.get(header::AUTHORIZATION), parts.headers.get("x-api-key")) {
+            (Some(value), _) => value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .map(str::trim)
+                .ok_or_else(malformed)?,
+            (None, Some(key)) => key.to_str().map_err(|_| malformed())?.trim(),
+            (None, None) => return Err(CoreError::Unauthenticated.into()),
+        };
+        if credential.starts_with(veza_core::api_key::PREFIX) {
+            let credential = credential.to_string();
+            let ClientMeta(meta) = ClientMeta::from_request_parts(parts, state).await.unwrap_or_else(|e| match e {});
+            return Ok(Self(state.accounts.authenticate_api_key(&credential, &meta).await?));
+        }
+        Ok(Self(state.accounts.authenticate(credential)?))
     }
 }
 

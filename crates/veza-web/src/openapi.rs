@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document's frame: title, security schemes, tags and shared schemas. The
 //! paths themselves come from each handler's `#[utoipa::path]`, collected by the route table.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use veza_core::FieldError;
 
@@ -42,10 +42,20 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "An access token from /api/v1/auth/login, /register or /refresh (EdDSA JWT, 15 minutes)",
+                        "An access token from /api/v1/auth/login, /register or /refresh (EdDSA JWT, 15 minutes), \
+                         or an API key (`vz_…`)",
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "An API key from /api/v1/me/api-keys (`vz_<id>_<secret>`), also accepted as `Authorization: Bearer`. \
+                 The scopes each operation needs are listed in its security requirement: profile:read, \
+                 profile:write, tracks:read, tracks:write, chat:read, chat:write, admin.",
+            ))),
         );
     }
 }

@@ -96,6 +96,7 @@ impl From<CoreError> for ApiError {
             CoreError::Unauthenticated => Self::new(S::UNAUTHORIZED, "unauthenticated", e.to_string())
                 .with_header(header::WWW_AUTHENTICATE, "Bearer"),
             CoreError::Forbidden(why) => Self::new(S::FORBIDDEN, "forbidden", why),
+            CoreError::MissingScope(_) => Self::new(S::FORBIDDEN, "insufficient_scope", e.to_string()),
             CoreError::NotFound(what) => Self::not_found(what),
             CoreError::Conflict(field) => Self {
                 status: S::CONFLICT,

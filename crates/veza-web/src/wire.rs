@@ -7,8 +7,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use veza_core::accounts::TokenPair;
+use veza_core::api_key::{ApiKey, Scope};
 use veza_core::audit::AuditEntry;
-use veza_core::id::{AuditId, SessionId, UserId};
+use veza_core::id::{ApiKeyId, AuditId, SessionId, UserId};
 use veza_core::ports::Jwk;
 use veza_core::user::{ProfilePatch, Role, User};
 
@@ -265,6 +266,82 @@ pub struct AdminUpdateUserRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 500, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub disabled_reason: Option<Option<String>>,
+}
+
+/// `POST /api/v1/me/api-keys`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKeyRequest {
+    /// What the key is for, to recognise it later.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "nightly backup"
+    )]
+    pub name: String,
+    /// At least one; `admin` only for administrators.
+    #[schema(min_items = 1)]
+    pub scopes: Vec<Scope>,
+    /// Days until the key stops working; never when absent.
+    #[schema(minimum = 1, maximum = 3650)]
+    pub expires_in_days: Option<ExpiryDays>,
+}
+
+/// 1–3650 whole days, checked while parsing. Read as a number rather than `u32`: JSON Schema
+/// counts `30.0` as the integer 30, so the API must too.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(try_from = "f64")]
+#[schema(value_type = u32, minimum = 1, maximum = 3650)]
+pub struct ExpiryDays(pub u32);
+
+impl TryFrom<f64> for ExpiryDays {
+    type Error = String;
+
+    fn try_from(days: f64) -> Result<Self, String> {
+        if days.fract() == 0.0 && (1.0..=3650.0).contains(&days) {
+            Ok(Self(days as u32))
+        } else {
+            Err(format!("expires_in_days must be a whole number from 1 to 3650, not {days}"))
+        }
+    }
+}
+
+/// An API key, without its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyResponse {
+    pub id: ApiKeyId,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    pub last_used_ip: Option<String>,
+}
+
+impl From<ApiKey> for ApiKeyResponse {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            scopes: k.scopes,
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+            last_used_at: k.last_used_at,
+            last_used_ip: k.last_used_ip,
+        }
+    }
+}
+
+/// A new key and its secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedApiKeyResponse {
+    pub key: ApiKeyResponse,
+    /// `vz_<id>_<secret>`: send as `Authorization: Bearer …` or `X-API-Key: …`.
+    pub secret: String,
 }
 
 /// One audit-log entry.

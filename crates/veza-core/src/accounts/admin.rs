@@ -3,6 +3,7 @@
 //! transaction that makes it, disabling ends the account's sessions, and the last enabled
 //! administrator can be neither demoted nor disabled — someone must stay able to undo mistakes.
 
+use crate::api_key::Scope;
 use crate::audit::{AuditAction, RequestMeta};
 use crate::error::{CoreError, FieldError};
 use crate::id::UserId;
@@ -18,7 +19,8 @@ impl Accounts {
     /// The caller's account, if it is an enabled administrator. Checked against the account,
     /// not the token's role claim.
     pub(super) async fn require_admin(&self, principal: &Principal, what: &'static str) -> Result<User, CoreError> {
-        let user = self.me(principal).await?;
+        principal.require(Scope::Admin)?;
+        let user = self.account(principal).await?;
         if user.role != Role::Admin {
             return Err(CoreError::Forbidden(what));
         }

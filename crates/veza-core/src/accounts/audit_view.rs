@@ -22,7 +22,7 @@ impl Accounts {
         principal: &Principal,
         mut query: AuditQuery,
     ) -> Result<Page<AuditEntry>, CoreError> {
-        self.me(principal).await?;
+        self.me(principal).await?; // profile:read, and the account is enabled
         query.involving = Some(principal.user_id);
         self.read_audit(query).await
     }

@@ -3,6 +3,7 @@
 //! request came from.
 
 mod admin;
+mod api_keys;
 mod audit_view;
 mod login;
 mod profile;
@@ -17,11 +18,12 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::api_key::Scope;
 use crate::audit::{AuditAction, AuditEntry, RequestMeta};
 use crate::clock::Clock;
 use crate::error::CoreError;
-use crate::id::{AuditId, IdGenerator, SessionId, UserId};
-use crate::ports::{AccessClaims, AuditRepo, PasswordHasher, SessionRepo, TokenSigner, UserRepo};
+use crate::id::{ApiKeyId, AuditId, IdGenerator, SessionId, UserId};
+use crate::ports::{AccessClaims, ApiKeyRepo, AuditRepo, PasswordHasher, SessionRepo, TokenSigner, UserRepo};
 use crate::session::{NewSession, ACCESS_TOKEN_LIFETIME};
 use crate::user::{Role, User};
 
@@ -31,6 +33,7 @@ pub use register::{NewAccount, RegisterInput};
 #[derive(Debug, Clone)]
 pub struct AccountDeps {
     pub users: Arc<dyn UserRepo>,
+    pub api_keys: Arc<dyn ApiKeyRepo>,
     pub sessions: Arc<dyn SessionRepo>,
     pub audit: Arc<dyn AuditRepo>,
     pub hasher: Arc<dyn PasswordHasher>,
@@ -44,12 +47,41 @@ pub struct Accounts {
     deps: AccountDeps,
 }
 
-/// The caller of an authenticated request, taken from a verified access token.
+/// The caller of an authenticated request: a person through a session, or a script through an
+/// API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub user_id: UserId,
-    pub session_id: SessionId,
     pub role: Role,
+    pub credential: Credential,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A verified access token of this session: every scope the role allows.
+    Session(SessionId),
+    /// An API key, limited to its scopes.
+    ApiKey { id: ApiKeyId, scopes: Vec<Scope> },
+}
+
+impl Principal {
+    /// Allows a session, or an API key holding `scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), CoreError> {
+        match &self.credential {
+            Credential::Session(_) => Ok(()),
+            Credential::ApiKey { scopes, .. } if scopes.contains(&scope) => Ok(()),
+            Credential::ApiKey { .. } => Err(CoreError::MissingScope(scope.as_str())),
+        }
+    }
+
+    /// Some operations are for people only (managing keys and sessions): a key could otherwise
+    /// mint keys beyond its own scopes.
+    pub fn require_session(&self, what: &'static str) -> Result<SessionId, CoreError> {
+        match self.credential {
+            Credential::Session(id) => Ok(id),
+            Credential::ApiKey { .. } => Err(CoreError::Forbidden(what)),
+        }
+    }
 }
 
 /// What a successful login, registration or refresh hands the client.
@@ -73,14 +105,14 @@ impl RefreshSecret {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
-        let hash = hash_refresh_token(&token);
+        let hash = hash_secret(&token);
         Self { token, hash }
     }
 }
 
-/// SHA-256 suffices here (no slow hash needed): the input is 256 bits of randomness, not a
-/// human-chosen password.
-pub fn hash_refresh_token(token: &str) -> String {
+/// The stored form of a random secret (refresh tokens, API keys): SHA-256 in hex. A fast hash
+/// suffices (no argon2): the input is 256 random bits, not a human-chosen password.
+pub fn hash_secret(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -97,7 +129,7 @@ impl Accounts {
     /// Verifies an access token and returns who holds it.
     pub fn authenticate(&self, access_token: &str) -> Result<Principal, CoreError> {
         let claims = self.deps.tokens.verify(access_token).map_err(CoreError::InvalidToken)?;
-        Ok(Principal { user_id: claims.user_id, session_id: claims.session_id, role: claims.role })
+        Ok(Principal { user_id: claims.user_id, role: claims.role, credential: Credential::Session(claims.session_id) })
     }
 
     fn now(&self) -> OffsetDateTime {

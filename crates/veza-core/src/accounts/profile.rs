@@ -1,5 +1,6 @@
 //! Reading accounts and editing one's own profile.
 
+use crate::api_key::Scope;
 use crate::audit::{AuditAction, RequestMeta};
 use crate::error::CoreError;
 use crate::id::UserId;
@@ -10,6 +11,12 @@ use super::{Accounts, Principal};
 impl Accounts {
     /// The caller's own account. A disabled account is refused even with a valid access token.
     pub async fn me(&self, principal: &Principal) -> Result<User, CoreError> {
+        principal.require(Scope::ProfileRead)?;
+        self.account(principal).await
+    }
+
+    /// The caller's account, enabled, whatever the credential's scopes.
+    pub(super) async fn account(&self, principal: &Principal) -> Result<User, CoreError> {
         let user = self.deps.users.by_id(principal.user_id).await?.ok_or(CoreError::Unauthenticated)?;
         if user.disabled {
             return Err(CoreError::AccountDisabled);
@@ -23,8 +30,9 @@ impl Accounts {
         patch: ProfilePatch,
         meta: &RequestMeta,
     ) -> Result<User, CoreError> {
+        principal.require(Scope::ProfileWrite)?;
         patch.validate().map_err(CoreError::Validation)?;
-        let user = self.me(principal).await?;
+        let user = self.account(principal).await?;
         if patch.is_empty() {
             return Ok(user);
         }

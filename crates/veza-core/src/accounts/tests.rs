@@ -3,6 +3,7 @@
 use time::Duration;
 
 use crate::audit::{AuditAction, AuditQuery, RequestMeta};
+use crate::clock::Clock;
 use crate::error::{CoreError, TokenProblem};
 use crate::fakes::FakeAccounts;
 use crate::page::PageRequest;
@@ -176,7 +177,11 @@ async fn disabled_accounts_cannot_log_in_or_refresh_and_the_last_admin_stays() {
 async fn profile_updates_and_audit_access() {
     let f = FakeAccounts::new();
     let acc = f.accounts.register(input("nova"), &meta()).await.expect("register");
-    let p = Principal { user_id: acc.user.id, session_id: acc.tokens.expect("t").session_id, role: acc.user.role };
+    let p = Principal {
+        user_id: acc.user.id,
+        role: acc.user.role,
+        credential: super::Credential::Session(acc.tokens.expect("t").session_id),
+    };
     let patch = ProfilePatch { display_name: Some(Some("Nova".into())), ..Default::default() };
     let user = f.accounts.update_profile(&p, patch, &meta()).await.expect("update");
     assert_eq!(user.profile.display_name.as_deref(), Some("Nova"));
@@ -192,4 +197,76 @@ async fn profile_updates_and_audit_access() {
     let mine = f.accounts.security_events(&p, q).await.expect("own events");
     assert_eq!(mine.items[0].action, AuditAction::ProfileUpdated);
     assert_eq!(mine.items[0].detail["fields"], serde_json::json!(["display_name"]));
+}
+
+#[tokio::test]
+async fn api_keys_act_within_their_scopes_and_their_owners_rights() {
+    use crate::api_key::Scope;
+    let f = FakeAccounts::new();
+    let acc = f.accounts.register(input("nova"), &meta()).await.expect("register");
+    let session = f.accounts.authenticate(&acc.tokens.expect("tokens").access_token).expect("session");
+    let err =
+        f.accounts.create_api_key(&session, "ops", vec![Scope::Admin], None, &meta()).await.expect_err("admin scope");
+    assert!(matches!(err, CoreError::Validation(ref e) if e[0].code == "beyond_role"), "{err:?}");
+    let past = f.clock.now() - Duration::minutes(1);
+    assert!(f.accounts.create_api_key(&session, "ops", vec![Scope::ProfileRead], Some(past), &meta()).await.is_err());
+
+    let created = f
+        .accounts
+        .create_api_key(&session, " reader ", vec![Scope::ProfileRead, Scope::ProfileRead], None, &meta())
+        .await
+        .expect("create");
+    let prefix = format!("vz_{}_", created.key.id);
+    assert!(created.secret.starts_with(&prefix) && created.secret.len() == prefix.len() + 43, "256 bits, base64url");
+    assert_eq!((created.key.name.as_str(), created.key.scopes.clone()), ("reader", vec![Scope::ProfileRead]));
+
+    let key = f.accounts.authenticate_api_key(&created.secret, &meta()).await.expect("valid key");
+    assert_eq!(f.accounts.me(&key).await.expect("profile:read").username.as_str(), "nova");
+    let err = f.accounts.update_profile(&key, ProfilePatch::default(), &meta()).await.expect_err("no profile:write");
+    assert!(matches!(err, CoreError::MissingScope("profile:write")), "{err:?}");
+    assert!(matches!(
+        f.accounts.create_api_key(&key, "x", vec![Scope::ProfileRead], None, &meta()).await,
+        Err(CoreError::Forbidden(_))
+    ));
+    assert!(matches!(f.accounts.logout_all(&key, &meta()).await, Err(CoreError::Forbidden(_))));
+
+    let tampered = format!("{}x", &created.secret[..created.secret.len() - 1]);
+    assert!(matches!(
+        f.accounts.authenticate_api_key(&tampered, &meta()).await,
+        Err(CoreError::InvalidToken(TokenProblem::Malformed))
+    ));
+    f.accounts.revoke_api_key(&session, created.key.id, &meta()).await.expect("revoke");
+    assert!(matches!(
+        f.accounts.authenticate_api_key(&created.secret, &meta()).await,
+        Err(CoreError::InvalidToken(TokenProblem::Revoked))
+    ));
+    assert!(matches!(f.accounts.revoke_api_key(&session, created.key.id, &meta()).await, Err(CoreError::NotFound(_))));
+
+    // Expiry, and a key dies with its owner's account.
+    let soon = f.clock.now() + Duration::hours(1);
+    let expiring = f
+        .accounts
+        .create_api_key(&session, "short", vec![Scope::ProfileRead], Some(soon), &meta())
+        .await
+        .expect("create");
+    let lasting =
+        f.accounts.create_api_key(&session, "long", vec![Scope::ProfileRead], None, &meta()).await.expect("create");
+    f.clock.advance(Duration::hours(2));
+    assert!(matches!(
+        f.accounts.authenticate_api_key(&expiring.secret, &meta()).await,
+        Err(CoreError::InvalidToken(TokenProblem::Expired))
+    ));
+    f.accounts.set_disabled(None, "nova", Some("abuse"), &meta()).await.expect("disable");
+    assert!(f.accounts.authenticate_api_key(&lasting.secret, &meta()).await.is_err());
+    let used: Vec<_> = actions(&f).await.into_iter().filter(|a| a.as_str().starts_with("api_key")).collect();
+    assert_eq!(
+        used,
+        [
+            AuditAction::ApiKeyCreated,
+            AuditAction::ApiKeyUsed,
+            AuditAction::ApiKeyRevoked,
+            AuditAction::ApiKeyCreated,
+            AuditAction::ApiKeyCreated
+        ]
+    );
 }

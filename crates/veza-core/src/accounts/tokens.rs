@@ -5,7 +5,7 @@ use crate::audit::{AuditAction, RequestMeta};
 use crate::error::{CoreError, TokenProblem};
 use crate::session::{RevokeReason, Rotation, TokenLookup};
 
-use super::{hash_refresh_token, Accounts, Principal, RefreshSecret, TokenPair};
+use super::{hash_secret, Accounts, Principal, RefreshSecret, TokenPair};
 
 /// Refresh tokens we issue are 43 characters; anything much longer is not worth hashing.
 const REFRESH_TOKEN_MAX: usize = 128;
@@ -34,7 +34,7 @@ impl Accounts {
         let secret = RefreshSecret::generate();
         let mut entry = self.audit_entry(AuditAction::TokenRefreshed, Some(user.id), Some(user.id), meta);
         entry.detail.insert("session_id".into(), session.id.to_string().into());
-        let old_hash = hash_refresh_token(refresh_token);
+        let old_hash = hash_secret(refresh_token);
         match self.deps.sessions.rotate(session.id, &old_hash, &secret.hash, now, &entry).await? {
             Rotation::Rotated => {}
             Rotation::AlreadyConsumed => {
@@ -68,9 +68,10 @@ impl Accounts {
 
     /// Ends every session of the caller, this one included.
     pub async fn logout_all(&self, principal: &Principal, meta: &RequestMeta) -> Result<u64, CoreError> {
+        let session_id = principal.require_session("API keys cannot end sessions")?;
         let mut entry =
             self.audit_entry(AuditAction::LogoutAll, Some(principal.user_id), Some(principal.user_id), meta);
-        entry.detail.insert("session_id".into(), principal.session_id.to_string().into());
+        entry.detail.insert("session_id".into(), session_id.to_string().into());
         let n = self.deps.sessions.revoke_all(principal.user_id, RevokeReason::LogoutAll, self.now(), &entry).await?;
         Ok(n)
     }
@@ -81,7 +82,7 @@ impl Accounts {
         }
         self.deps
             .sessions
-            .lookup_refresh_token(&hash_refresh_token(refresh_token))
+            .lookup_refresh_token(&hash_secret(refresh_token))
             .await?
             .ok_or(CoreError::InvalidToken(TokenProblem::Malformed))
     }

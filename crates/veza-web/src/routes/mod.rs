@@ -25,6 +25,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout_all::logout_all))
         .routes(routes!(me::get::get_me, me::update::update_me))
         .routes(routes!(me::security_events::security_events))
+        .routes(routes!(me::api_keys::create::create_api_key, me::api_keys::list::list_api_keys))
+        .routes(routes!(me::api_keys::revoke::revoke_api_key))
         .routes(routes!(users::get::get_user))
         .routes(routes!(users::by_username::get_user_by_username))
         .routes(routes!(admin::audit::audit_log))

@@ -12,7 +12,7 @@ use crate::wire::AuditPage;
 /// The audit log, newest first, filtered by actor, action and time.
 #[utoipa::path(
     get, path = "/api/v1/admin/audit", tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = ["admin"])),
     params(AuditParams),
     responses(
         (status = 200, description = "A page of entries", body = AuditPage),

@@ -11,7 +11,7 @@ use crate::wire::MeResponse;
 /// The caller's account.
 #[utoipa::path(
     get, path = "/api/v1/me", tag = "me",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = ["profile:read"])),
     responses(
         (status = 200, description = "The caller's account", body = MeResponse),
         (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),

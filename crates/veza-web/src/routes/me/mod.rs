@@ -1,5 +1,6 @@
 //! `/api/v1/me…`: the caller's own account.
 
+pub mod api_keys;
 pub mod get;
 pub mod security_events;
 pub mod update;

@@ -13,7 +13,7 @@ use crate::wire::AuditPage;
 /// newest first.
 #[utoipa::path(
     get, path = "/api/v1/me/security-events", tag = "me",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = ["profile:read"])),
     params(AuditParams),
     responses(
         (status = 200, description = "A page of events", body = AuditPage),

@@ -11,7 +11,7 @@ use crate::wire::{MeResponse, UpdateProfileRequest};
 /// Edit the caller's public profile.
 #[utoipa::path(
     patch, path = "/api/v1/me", tag = "me",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = ["profile:write"])),
     request_body = UpdateProfileRequest,
     responses(
         (status = 200, description = "The updated account", body = MeResponse),

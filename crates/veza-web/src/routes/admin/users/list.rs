@@ -33,7 +33,7 @@ pub struct ListUsersParams {
 /// Accounts, newest first: search, filter by role and state.
 #[utoipa::path(
     get, path = "/api/v1/admin/users", tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = ["admin"])),
     params(ListUsersParams),
     responses(
         (status = 200, description = "A page of accounts", body = AdminUserPage),

@@ -16,7 +16,7 @@ use crate::wire::{AdminUpdateUserRequest, AdminUserResponse};
 /// error `last_admin`).
 #[utoipa::path(
     patch, path = "/api/v1/admin/users/{id}", tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = ["admin"])),
     params(("id" = UserId, Path, description = "The account's id")),
     request_body = AdminUpdateUserRequest,
     responses(
