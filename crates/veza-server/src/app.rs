@@ -13,11 +13,12 @@ use veza_core::ports::UserRepo;
 use veza_core::user_cache::CachedUsers;
 use veza_crypto::{Argon2Hasher, JwtSigner, TokenAudience};
 use veza_sql::{Database, PoolConfig};
+use veza_web::middleware::client_ip::{ForwardedHeader, TrustedProxies};
 use veza_web::middleware::metrics::Metrics;
 use veza_web::middleware::security::OriginPolicy;
 use veza_web::{AppState, DbPoolStats, Dependencies, HeaderValue, HttpConfig};
 
-use crate::config::Config;
+use crate::config::{Config, ForwardedHeaderName};
 use crate::secrets;
 
 /// Accounts kept in the read cache: about 1 KiB each, so at most ~100 MiB.
@@ -119,7 +120,13 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let http = HttpConfig {
         body_limit: config.body_limit_bytes,
         request_timeout: Duration::from_secs(config.request_timeout_secs),
-        trusted_proxies: config.trusted_proxy_nets().map_err(|entry| anyhow::anyhow!("trusted proxy `{entry}`"))?,
+        trusted_proxies: TrustedProxies {
+            nets: config.trusted_proxy_nets().map_err(|entry| anyhow::anyhow!("trusted proxy `{entry}`"))?,
+            header: match config.forwarded_header {
+                ForwardedHeaderName::XForwardedFor => ForwardedHeader::XForwardedFor,
+                ForwardedHeaderName::Forwarded => ForwardedHeader::Forwarded,
+            },
+        },
         cors_origins: cors_origins.clone(),
         max_concurrent_requests: config.max_concurrent_requests,
         https: config.public_url.starts_with("https://"),

@@ -47,6 +47,8 @@ pub struct Config {
     /// Comma-separated addresses or CIDR ranges of the reverse proxies in front of Veza, whose
     /// `Forwarded` / `X-Forwarded-For` headers are believed. Empty: believe nobody.
     pub trusted_proxies: String,
+    /// The one header those proxies write: `x-forwarded-for` or `forwarded`. The other is ignored.
+    pub forwarded_header: ForwardedHeaderName,
     /// Comma-separated page origins (`https://app.example.org`) allowed to call the API from a
     /// browser. Empty: none besides Veza's own pages.
     pub cors_origins: String,
@@ -56,6 +58,13 @@ pub struct Config {
     /// it again from the address actually bound (which differs when the port is 0).
     #[serde(skip)]
     pub public_url_derived: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeaderName {
+    XForwardedFor,
+    Forwarded,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +93,7 @@ impl Default for Config {
             shutdown_grace_secs: 30,
             user_cache_ttl_ms: 2_000,
             trusted_proxies: String::new(),
+            forwarded_header: ForwardedHeaderName::XForwardedFor,
             cors_origins: String::new(),
             max_concurrent_requests: 512,
             public_url_derived: false,

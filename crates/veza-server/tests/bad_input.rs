@@ -225,6 +225,13 @@ async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
         failed_login_ip(&proxied, &[("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.5")]).await,
         "203.0.113.7"
     );
-    assert_eq!(failed_login_ip(&proxied, &spoof).await, "198.51.100.2", "Forwarded wins");
+    assert_eq!(failed_login_ip(&proxied, &spoof).await, "203.0.113.7", "Forwarded is not the configured header");
+    let only_forwarded = [("forwarded", "for=198.51.100.2")];
+    assert_eq!(failed_login_ip(&proxied, &only_forwarded).await, "127.0.0.1", "a client's own Forwarded is ignored");
+
+    let env = [("VEZA_TRUSTED_PROXIES", "127.0.0.1"), ("VEZA_FORWARDED_HEADER", "forwarded")];
+    let rfc7239 = TestServer::start_with(BIN, veza_testkit::db::TestDb::sqlite(), &env).await;
+    rfc7239.register("nova").await;
+    assert_eq!(failed_login_ip(&rfc7239, &spoof).await, "198.51.100.2");
     assert_eq!(failed_login_ip(&proxied, &[("x-forwarded-for", "garbage")]).await, "127.0.0.1");
 }

@@ -25,11 +25,15 @@ async fn schemathesis_finds_nothing(backend: Backend) {
     let st = Path::new(&python).with_file_name("schemathesis");
     let examples = std::env::var("VEZA_FUZZ_EXAMPLES").unwrap_or_else(|_| "30".into());
     let seed = std::env::var("VEZA_FUZZ_SEED").unwrap_or_else(|_| "1".into());
+    // Run from a scratch directory: schemathesis keeps a replay cache in its working directory,
+    // which must neither land in the source tree nor replay an earlier run's cases.
+    let scratch = tempfile::tempdir().expect("scratch directory");
+    let config = format!("{SCRIPTS}/schemathesis.toml");
     let out = Command::new(&st)
-        .current_dir(SCRIPTS)
+        .current_dir(scratch.path())
         .env("SCHEMATHESIS_HOOKS", "schemathesis_hooks")
         .env("PYTHONPATH", SCRIPTS)
-        .args(["--no-color", "--config-file", "schemathesis.toml", "run", &s.url("/api/openapi.json")])
+        .args(["--no-color", "--config-file", &config, "run", &s.url("/api/openapi.json")])
         .args(["--url", &s.base, "--max-examples", &examples, "--seed", &seed])
         .args(["-H", &format!("Authorization: Bearer {token}")])
         .output()

@@ -102,10 +102,17 @@ async fn slowloris_clients_are_cut_off() {
     let mut slow = tokio::net::TcpStream::connect(s.base.trim_start_matches("http://")).await.expect("connect");
     slow.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-never-ending: ").await.expect("write");
     assert_eq!(s.get("/healthz", None).await.0, 200, "others are served while it dawdles");
-    let mut rest = Vec::new();
-    // Bounded only so that a regression fails instead of hanging the suite.
-    let closed = tokio::time::timeout(std::time::Duration::from_secs(20), slow.read_to_end(&mut rest)).await;
-    assert!(closed.is_ok(), "the server never closed the slow connection");
-    let text = String::from_utf8_lossy(&rest);
-    assert!(text.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    // A client that connects and says nothing at all, and one that sends only the first bytes of
+    // an HTTP/2 preface: both are cut off too.
+    let mut silent = tokio::net::TcpStream::connect(s.base.trim_start_matches("http://")).await.expect("connect");
+    let mut preface = tokio::net::TcpStream::connect(s.base.trim_start_matches("http://")).await.expect("connect");
+    preface.write_all(b"PRI * HTTP/2.0\r\n").await.expect("write");
+    for conn in [&mut slow, &mut silent, &mut preface] {
+        let mut rest = Vec::new();
+        // Bounded only so that a regression fails instead of hanging the suite.
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(20), conn.read_to_end(&mut rest)).await;
+        assert!(closed.is_ok(), "the server never closed a dawdling connection");
+        let text = String::from_utf8_lossy(&rest);
+        assert!(text.is_empty() || text.starts_with("HTTP/1.1 4"), "{text}");
+    }
 }

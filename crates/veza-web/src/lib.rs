@@ -42,8 +42,8 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// A request still running after this is answered 408 and abandoned.
     pub request_timeout: Duration,
-    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers are believed.
-    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Proxies whose forwarding header is believed, and which header they write.
+    pub trusted_proxies: middleware::client_ip::TrustedProxies,
     /// Page origins allowed to call the API from a browser (CORS).
     pub cors_origins: Vec<axum::http::HeaderValue>,
     /// API requests handled at once; beyond it, 503 with `Retry-After` instead of a queue.
@@ -58,7 +58,7 @@ impl Default for HttpConfig {
         Self {
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(30),
-            trusted_proxies: Vec::new(),
+            trusted_proxies: Default::default(),
             cors_origins: Vec::new(),
             max_concurrent_requests: 512,
             https: false,
@@ -93,7 +93,7 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
                 .layer(axum::middleware::from_fn(middleware::request_id::request_id))
                 .layer(axum::middleware::from_fn(move |req, next| middleware::security::headers(https, req, next)))
                 .layer(axum::middleware::from_fn_with_state(
-                    std::sync::Arc::new(middleware::client_ip::TrustedProxies(config.trusted_proxies.clone())),
+                    std::sync::Arc::new(config.trusted_proxies.clone()),
                     middleware::client_ip::attach,
                 ))
                 .layer(axum::middleware::from_fn_with_state(metrics, middleware::metrics::track))
@@ -126,13 +126,16 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     header_read_timeout: Duration,
 ) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use hyper_util::server::conn::auto;
+    use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::ServiceExt;
 
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // HTTP/1.1 (with upgrades, for WebSockets) only: HTTP/2 comes through the reverse proxy, and
+    // detecting the protocol first would read each connection with no timeout at all. hyper's
+    // header-read timeout covers a connection from its first byte on.
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -147,24 +150,34 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        while connections.try_join_next().is_some() {} // reap finished connections
         let _ = stream.set_nodelay(true);
         let service = app.clone().map_request(move |mut req: axum::extract::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
             req.map(axum::body::Body::new)
         });
-        let conn = builder.serve_connection_with_upgrades(
-            TokioIo::new(stream),
-            hyper_util::service::TowerToHyperService::new(service),
-        );
-        let conn = graceful.watch(conn.into_owned());
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), hyper_util::service::TowerToHyperService::new(service))
+            .with_upgrades();
+        let mut stop = stop_rx.clone();
+        connections.spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            let result = tokio::select! {
+                result = conn.as_mut() => result,
+                // Shutting down: finish the request in flight, answer nothing new, then close.
+                () = async { let _ = stop.wait_for(|stop| *stop).await; } => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
         });
     }
     drop(listener); // refuse new connections while the open ones drain
-    graceful.shutdown().await;
+    let _ = stop_tx.send(true);
+    while connections.join_next().await.is_some() {}
     Ok(())
 }
 

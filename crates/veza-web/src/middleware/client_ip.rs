@@ -1,7 +1,9 @@
-//! The client's address. `Forwarded` (RFC 7239) and `X-Forwarded-For` are believed only when the
-//! peer is a configured trusted proxy, and then only as far back as the chain stays inside
-//! trusted proxies: the client is the rightmost address not among them. Anyone else can write
-//! those headers, so from an untrusted peer they are ignored and the peer address is the client.
+//! The client's address. The forwarding header the proxies write — `X-Forwarded-For` or
+//! `Forwarded` (RFC 7239), one of them, as configured — is believed only when the peer is a
+//! configured trusted proxy, and then only as far back as the chain stays inside trusted proxies:
+//! the client is the rightmost address not among them. The other header is never read: a proxy
+//! that writes one passes the other through from the client untouched. From an untrusted peer
+//! both are ignored and the peer address is the client.
 //! Computed once per request and stored as a [`ClientIp`] extension for the audit log and, later,
 //! the rate limiter.
 
@@ -18,14 +20,25 @@ use ipnet::IpNet;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
-/// Proxies whose forwarding headers are believed.
+/// Which header the trusted proxies write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    #[default]
+    XForwardedFor,
+    Forwarded,
+}
+
+/// Proxies whose forwarding header is believed, and which header that is.
 #[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(pub Vec<IpNet>);
+pub struct TrustedProxies {
+    pub nets: Vec<IpNet>,
+    pub header: ForwardedHeader,
+}
 
 impl TrustedProxies {
     fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
-        self.0.iter().any(|net| net.contains(&ip))
+        self.nets.iter().any(|net| net.contains(&ip))
     }
 }
 
@@ -46,8 +59,10 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) ->
     if !trusted.contains(peer) {
         return peer;
     }
-    // Forwarded wins when present: it is the standard, and a proxy that writes it means it.
-    let chain = forwarded_chain(headers).or_else(|| x_forwarded_for_chain(headers));
+    let chain = match trusted.header {
+        ForwardedHeader::XForwardedFor => x_forwarded_for_chain(headers),
+        ForwardedHeader::Forwarded => forwarded_chain(headers),
+    };
     let Some(chain) = chain else { return peer };
     // Walk from the nearest hop outwards; stop at the first address we do not trust, or at the
     // first entry we cannot read (beyond it, anything could have been written by anyone).
@@ -128,7 +143,14 @@ mod tests {
     }
 
     fn trusted(nets: &[&str]) -> TrustedProxies {
-        TrustedProxies(nets.iter().map(|n| n.parse().expect("cidr")).collect())
+        TrustedProxies {
+            nets: nets.iter().map(|n| n.parse().expect("cidr")).collect(),
+            header: ForwardedHeader::XForwardedFor,
+        }
+    }
+
+    fn trusted_forwarded(nets: &[&str]) -> TrustedProxies {
+        TrustedProxies { header: ForwardedHeader::Forwarded, ..trusted(nets) }
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -154,11 +176,26 @@ mod tests {
 
     #[test]
     fn forwarded_is_parsed_with_ports_brackets_and_quotes() {
-        let t = trusted(&["10.0.0.0/8"]);
+        let t = trusted_forwarded(&["10.0.0.0/8"]);
         let h = headers(&[("forwarded", r#"for=6.6.6.6, for="[2001:db8::1]:4711";proto=https, For=10.1.1.1"#)]);
         assert_eq!(client_ip(ip("10.0.0.1"), &h, &t), ip("2001:db8::1"));
         let h = headers(&[("forwarded", "for=192.0.2.60:8080;by=10.0.0.1"), ("x-forwarded-for", "6.6.6.6")]);
-        assert_eq!(client_ip(ip("10.0.0.1"), &h, &t), ip("192.0.2.60"), "Forwarded wins over X-Forwarded-For");
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &t), ip("192.0.2.60"));
+    }
+
+    #[test]
+    fn only_the_configured_header_is_read() {
+        // The proxy writes X-Forwarded-For; a client's own Forwarded passes through it untouched.
+        let h = headers(&[("forwarded", "for=10.0.0.9"), ("x-forwarded-for", "203.0.113.7")]);
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted(&["10.0.0.0/8"])), ip("203.0.113.7"));
+        let h = headers(&[("forwarded", "for=198.51.100.1")]);
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &h, &trusted(&["10.0.0.0/8"])),
+            ip("10.0.0.1"),
+            "no X-Forwarded-For: the peer"
+        );
+        let h = headers(&[("x-forwarded-for", "198.51.100.1")]);
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted_forwarded(&["10.0.0.0/8"])), ip("10.0.0.1"));
     }
 
     #[test]

@@ -44,7 +44,12 @@ pub fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins.iter().cloned()))
             .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::PUT, Method::DELETE])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("x-request-id")])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-request-id"),
+                HeaderName::from_static("x-api-key"),
+            ])
             .expose_headers([HeaderName::from_static("x-request-id"), header::LOCATION, header::RETRY_AFTER])
             .max_age(Duration::from_secs(600)),
     )
