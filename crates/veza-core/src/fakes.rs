@@ -209,6 +209,13 @@ impl UserRepo for MemoryStore {
         audit: &[AuditEntry],
     ) -> StoreResult<Option<User>> {
         let mut s = self.state();
+        let Some((target, _)) = s.users.get(&id) else { return Ok(None) };
+        let was_active_admin = target.role == Role::Admin && !target.disabled;
+        let stops = change.role.is_some_and(|r| r != Role::Admin) || matches!(change.disabled, Some(Some(_)));
+        let active_admins = s.users.values().filter(|(u, _)| u.role == Role::Admin && !u.disabled).count();
+        if was_active_admin && stops && active_admins <= 1 {
+            return Err(crate::ports::StoreError::LastAdmin);
+        }
         let Some((user, _)) = s.users.get_mut(&id) else { return Ok(None) };
         if let Some(role) = change.role {
             user.role = role;
@@ -260,6 +267,10 @@ impl SessionRepo for MemoryStore {
         insert_session(&mut s, session);
         s.audit.push(audit.clone());
         Ok(())
+    }
+
+    async fn session(&self, id: SessionId) -> StoreResult<Option<Session>> {
+        Ok(self.state().sessions.get(&id).cloned())
     }
 
     async fn lookup_refresh_token(&self, token_hash: &str) -> StoreResult<Option<TokenLookup>> {

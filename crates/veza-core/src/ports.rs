@@ -12,7 +12,7 @@ use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::{ApiKeyId, SessionId, UserId};
-use crate::session::{NewSession, RevokeReason, Rotation, TokenLookup};
+use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, Username};
 
 /// Failures of a store, as the use cases need to tell them apart.
@@ -21,6 +21,9 @@ pub enum StoreError {
     /// A unique field is taken; the payload names it (`username`, `email`).
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// The change would leave no enabled administrator; nothing was changed.
+    #[error("the last enabled administrator cannot be demoted or disabled")]
+    LastAdmin,
     /// The store cannot be reached or timed out: retrying later may work.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -35,6 +38,7 @@ impl From<StoreError> for CoreError {
             StoreError::Conflict(field) => {
                 CoreError::Conflict(FieldError::new(field, "taken", format!("this {field} is already taken")))
             }
+            StoreError::LastAdmin => CoreError::Conflict(FieldError::new("role", "last_admin", e_last_admin())),
             StoreError::Unavailable(m) => CoreError::Unavailable(m),
             StoreError::Other(m) => CoreError::Internal(m),
         }
@@ -43,11 +47,20 @@ impl From<StoreError> for CoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+pub(crate) fn e_last_admin() -> &'static str {
+    "the last enabled administrator can be neither demoted nor disabled; promote another first"
+}
+
 #[async_trait]
 pub trait UserRepo: Send + Sync + std::fmt::Debug {
     /// Stores a new account, optionally with its first session, and the audit entries, atomically.
     async fn create(&self, user: &NewUser, session: Option<&NewSession>, audit: &[AuditEntry]) -> StoreResult<()>;
     async fn by_id(&self, id: UserId) -> StoreResult<Option<User>>;
+    /// Like [`UserRepo::by_id`], but never from a cache: for decisions that must see the latest
+    /// write of any node (administrative changes).
+    async fn by_id_fresh(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.by_id(id).await
+    }
     async fn by_username(&self, username: &Username) -> StoreResult<Option<User>>;
     /// Finds an account and its password hash by lowercase username or normalized email.
     async fn credentials(&self, login: &str) -> StoreResult<Option<(User, String)>>;
@@ -65,7 +78,9 @@ pub trait UserRepo: Send + Sync + std::fmt::Debug {
     async fn count_active_with_role(&self, role: Role) -> StoreResult<u64>;
     /// Applies an administrator's change — role, disabled state, or both — with its audit
     /// entries, in one transaction. Disabling also revokes every live session and API key of the
-    /// account.
+    /// account. Refuses with [`StoreError::LastAdmin`], changing nothing, when no enabled
+    /// administrator would remain — decided inside the transaction, so that two concurrent
+    /// demotions cannot both pass.
     /// `None` when the user does not exist.
     async fn change_account(
         &self,
@@ -82,6 +97,7 @@ pub trait UserRepo: Send + Sync + std::fmt::Debug {
 pub trait SessionRepo: Send + Sync + std::fmt::Debug {
     async fn create(&self, session: &NewSession, audit: &AuditEntry) -> StoreResult<()>;
     async fn lookup_refresh_token(&self, token_hash: &str) -> StoreResult<Option<TokenLookup>>;
+    async fn session(&self, id: SessionId) -> StoreResult<Option<Session>>;
     /// Consumes `old_hash` and stores `new_hash` as its successor, atomically and only while the
     /// session is live and `old_hash` unconsumed; otherwise changes nothing and says why.
     async fn rotate(

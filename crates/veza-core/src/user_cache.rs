@@ -22,12 +22,38 @@ use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, U
 pub struct CachedUsers {
     inner: Arc<dyn UserRepo>,
     cache: moka::sync::Cache<UserId, User>,
+    /// Bumped by every write. A read that started before a write must not put what it read into
+    /// the cache after that write: it may be the state the write replaced.
+    writes: std::sync::atomic::AtomicU64,
 }
 
 impl CachedUsers {
     /// Keeps up to `capacity` accounts for at most `ttl` each.
     pub fn new(inner: Arc<dyn UserRepo>, ttl: Duration, capacity: u64) -> Self {
-        Self { inner, cache: moka::sync::Cache::builder().max_capacity(capacity).time_to_live(ttl).build() }
+        Self {
+            inner,
+            cache: moka::sync::Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
+            writes: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Before a write: no read in flight may fill the cache from now on.
+    fn begin_write(&self, id: UserId) {
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.cache.invalidate(&id);
+    }
+
+    /// After a write: the written state, bumping again so reads that overlapped stay out.
+    fn end_write(&self, id: UserId, written: Option<&User>) {
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        match written {
+            Some(user) => self.cache.insert(id, user.clone()),
+            None => self.cache.invalidate(&id),
+        }
     }
 }
 
@@ -41,11 +67,18 @@ impl UserRepo for CachedUsers {
         if let Some(user) = self.cache.get(&id) {
             return Ok(Some(user));
         }
+        let before = self.generation();
         let found = self.inner.by_id(id).await?;
         if let Some(user) = &found {
-            self.cache.insert(id, user.clone());
+            if self.generation() == before {
+                self.cache.insert(id, user.clone());
+            }
         }
         Ok(found)
+    }
+
+    async fn by_id_fresh(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.inner.by_id_fresh(id).await
     }
 
     async fn by_username(&self, username: &Username) -> StoreResult<Option<User>> {
@@ -63,12 +96,10 @@ impl UserRepo for CachedUsers {
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> StoreResult<Option<User>> {
-        self.cache.invalidate(&id);
-        let updated = self.inner.update_profile(id, patch, now, audit).await?;
-        if let Some(user) = &updated {
-            self.cache.insert(id, user.clone());
-        }
-        Ok(updated)
+        self.begin_write(id);
+        let updated = self.inner.update_profile(id, patch, now, audit).await;
+        self.end_write(id, updated.as_ref().ok().and_then(Option::as_ref));
+        updated
     }
 
     async fn count_active_with_role(&self, role: Role) -> StoreResult<u64> {
@@ -82,12 +113,10 @@ impl UserRepo for CachedUsers {
         now: OffsetDateTime,
         audit: &[AuditEntry],
     ) -> StoreResult<Option<User>> {
-        self.cache.invalidate(&id);
-        let updated = self.inner.change_account(id, change, now, audit).await?;
-        if let Some(user) = &updated {
-            self.cache.insert(id, user.clone());
-        }
-        Ok(updated)
+        self.begin_write(id);
+        let updated = self.inner.change_account(id, change, now, audit).await;
+        self.end_write(id, updated.as_ref().ok().and_then(Option::as_ref));
+        updated
     }
 
     async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<User>> {

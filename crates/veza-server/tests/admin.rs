@@ -15,7 +15,11 @@ fn names(page: &Value) -> Vec<String> {
     page["items"].as_array().expect("items").iter().map(|u| u["username"].as_str().expect("name").to_string()).collect()
 }
 
-on_both_databases!(admins_list_and_change_accounts, the_last_admin_stays_and_bad_changes_are_refused);
+on_both_databases!(
+    admins_list_and_change_accounts,
+    the_last_admin_stays_and_bad_changes_are_refused,
+    two_admins_demoting_each_other_leave_one
+);
 
 async fn admins_list_and_change_accounts(backend: Backend) {
     let s = TestServer::start(BIN, backend).await;
@@ -112,4 +116,28 @@ async fn the_last_admin_stays_and_bad_changes_are_refused(backend: Backend) {
     assert_eq!((status, p["code"].as_str()), (400, Some("invalid_query")));
     let (status, p) = s.get("/api/v1/admin/users?limit=500", Some(&admin)).await;
     assert_eq!((status, p["errors"][0]["field"].as_str()), (422, Some("limit")));
+}
+
+/// The last-admin rule holds under concurrency: two admins demoting each other at the same moment
+/// cannot both succeed, whatever the interleaving.
+async fn two_admins_demoting_each_other_leave_one(backend: Backend) {
+    let s = TestServer::start(BIN, backend).await;
+    let a = s.admin("alpha").await;
+    let b = s.admin("bravo").await;
+    let (path_a, path_b) = (
+        format!("/api/v1/admin/users/{}", a["user"]["id"].as_str().expect("id")),
+        format!("/api/v1/admin/users/{}", b["user"]["id"].as_str().expect("id")),
+    );
+    let (token_a, token_b) = (access(&a), access(&b));
+    let demote = json!({"role": "user"});
+    for round in 0..5 {
+        let (ra, rb) =
+            tokio::join!(s.patch(&path_b, &demote, Some(&token_a)), s.patch(&path_a, &demote, Some(&token_b)));
+        let mut statuses = [ra.0, rb.0];
+        statuses.sort_unstable();
+        assert!(statuses == [200, 403] || statuses == [200, 409], "round {round}: {ra:?} {rb:?}");
+        // Whoever is still admin promotes the other again for the next round.
+        let (admin, other) = if ra.0 == 200 { (&token_a, &path_b) } else { (&token_b, &path_a) };
+        assert_eq!(s.patch(other, &json!({"role": "admin"}), Some(admin)).await.0, 200);
+    }
 }

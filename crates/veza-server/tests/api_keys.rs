@@ -163,3 +163,14 @@ async fn keys_may_expire() {
         assert!((29..=30).contains(&days), "{days}");
     }
 }
+
+#[tokio::test]
+async fn a_token_of_an_ended_session_cannot_mint_a_key() {
+    let s = TestServer::start(BIN, Backend::Sqlite).await;
+    let session = access(&s.register("nova").await);
+    assert_eq!(s.post("/api/v1/auth/logout-all", &json!({}), Some(&session)).await.0, 200);
+    // The access token itself is still unexpired, but its session is over.
+    let (status, p) =
+        s.post("/api/v1/me/api-keys", &json!({"name": "late", "scopes": ["profile:read"]}), Some(&session)).await;
+    assert_eq!((status, p["code"].as_str()), (401, Some("invalid_token")), "{p}");
+}

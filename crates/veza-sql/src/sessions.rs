@@ -60,6 +60,13 @@ impl SessionRepo for Database {
         tx.commit().await.map_err(store_error)
     }
 
+    async fn session(&self, id: SessionId) -> StoreResult<Option<Session>> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = $1");
+        let row =
+            sqlx::query_as::<_, SessionRow>(&sql).bind(id.0).fetch_optional(&self.pool).await.map_err(store_error)?;
+        row.map(Session::try_from).transpose()
+    }
+
     async fn lookup_refresh_token(&self, token_hash: &str) -> StoreResult<Option<TokenLookup>> {
         let sql = format!(
             "SELECT {SESSION_COLUMNS}, t.consumed_at FROM refresh_tokens t \

@@ -14,7 +14,7 @@ use crate::error::store_error;
 use crate::filter::{contains_pattern, Filter, Param};
 use crate::rows::{to_micros, UserRow, USER_COLUMNS};
 use crate::sessions::insert_session;
-use crate::Database;
+use crate::{Database, Dialect};
 
 impl Database {
     async fn user_where(
@@ -139,8 +139,17 @@ impl UserRepo for Database {
         audit: &[AuditEntry],
     ) -> StoreResult<Option<User>> {
         let now = to_micros(now);
+        let stops_an_admin = change.role.is_some_and(|r| r != Role::Admin) || matches!(change.disabled, Some(Some(_)));
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        // Touch the row first: it proves the account exists and takes the write lock.
+        if stops_an_admin && self.dialect == Dialect::Postgres {
+            // Lock every enabled admin's row, in one order: a concurrent demotion of another admin
+            // waits here, then sees this one's result. (SQLite has one writer at a time already.)
+            sqlx::query("SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL ORDER BY id FOR UPDATE")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        }
+        // Touch the row: it proves the account exists and, on SQLite, takes the write lock.
         let found = sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id.0)
@@ -194,6 +203,16 @@ impl UserRepo for Database {
                     .map_err(store_error)?;
             }
             None => {}
+        }
+        if stops_an_admin {
+            let (left,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+            if left == 0 {
+                return Err(StoreError::LastAdmin); // dropping `tx` rolls everything back
+            }
         }
         for entry in audit {
             insert_audit(&mut tx, entry).await?;

@@ -150,6 +150,23 @@ async fn users<S: Store>(s: &S) {
     SessionRepo::create(s, &session, &entry(1105, AuditAction::LoginSucceeded, Some(4), Some(4), t))
         .await
         .expect("session");
+    let found = s.session(SessionId(50)).await.expect("session").expect("exists");
+    assert_eq!((found.user_id, found.revoked_at), (UserId(4), None));
+    assert!(s.session(SessionId(59)).await.expect("session").is_none());
+
+    // The only enabled admin can be neither disabled nor demoted; the refusal changes nothing.
+    let (oops, oops_entry) = (disable("oops"), [entry(1100, AuditAction::AdminUserDisabled, None, Some(4), t)]);
+    let refused = s.change_account(UserId(4), &oops, t, &oops_entry);
+    assert!(matches!(refused.await, Err(StoreError::LastAdmin)));
+    let demote = AccountChange { role: Some(Role::User), disabled: None };
+    assert!(matches!(s.change_account(UserId(4), &demote, t, &[]).await, Err(StoreError::LastAdmin)));
+    let root = s.by_id(UserId(4)).await.expect("by_id").expect("root");
+    assert_eq!((root.role, root.disabled), (Role::Admin, false));
+    assert!(s.session(SessionId(50)).await.expect("session").expect("exists").revoked_at.is_none(), "no session ended");
+    let mut second = new_user(5, "root2", "root2@example.com");
+    second.role = Role::Admin;
+    UserRepo::create(s, &second, None, &[]).await.expect("second admin");
+
     let disabled = s
         .change_account(
             UserId(4),
@@ -161,7 +178,7 @@ async fn users<S: Store>(s: &S) {
         .expect("disable")
         .expect("exists");
     assert_eq!((disabled.disabled, disabled.disabled_reason.as_deref()), (true, Some("compromised")));
-    assert_eq!(s.count_active_with_role(Role::Admin).await.expect("count"), 0, "disabled accounts do not count");
+    assert_eq!(s.count_active_with_role(Role::Admin).await.expect("count"), 1, "disabled accounts do not count");
     let ended = s.lookup_refresh_token("root-h0").await.expect("lookup").expect("token");
     assert_eq!(ended.session.revoked_reason, Some(RevokeReason::AccountDisabled));
     let (u, _) = s.credentials("root").await.expect("credentials").expect("still found");

@@ -2,8 +2,9 @@
 //! its docs UI. It drives the core's use cases and knows nothing of SQL or where configuration
 //! comes from; the binary hands it an [`AppState`] and an [`HttpConfig`].
 //!
-//! Every request passes, outermost first: request id → metrics → tracing span → panic guard →
-//! problem+json for bodiless errors → timeout → body limit → routing → extractors → handler.
+//! Every request passes, outermost first: request id → security headers → client address →
+//! metrics → tracing span → panic guard → problem+json for bodiless errors → timeout → body limit
+//! → CORS → routing → (API routes only) load shedding → extractors → handler.
 
 pub mod extract;
 pub mod middleware;

@@ -8,6 +8,7 @@ use crate::audit::{AuditAction, RequestMeta};
 use crate::error::{CoreError, FieldError};
 use crate::id::UserId;
 use crate::page::Page;
+use crate::ports::StoreError;
 use crate::user::{AccountChange, Role, User, UserQuery, Username, SEARCH_MAX};
 
 use super::{Accounts, Principal};
@@ -53,7 +54,7 @@ impl Accounts {
         meta: &RequestMeta,
     ) -> Result<User, CoreError> {
         let admin = self.require_admin(principal, "managing users is for administrators").await?;
-        let user = self.deps.users.by_id(id).await?.ok_or(CoreError::NotFound("user"))?;
+        let user = self.deps.users.by_id_fresh(id).await?.ok_or(CoreError::NotFound("user"))?;
         self.change_account(Some(admin.id), user, change, meta).await
     }
 
@@ -82,21 +83,7 @@ impl Accounts {
         if let Some(Some(reason)) = &change.disabled {
             change.disabled = Some(Some(parse_reason(reason)?));
         }
-        let demoted = change.role.is_some_and(|r| r != Role::Admin);
         let disabling = matches!(change.disabled, Some(Some(_)));
-        if user.role == Role::Admin
-            && !user.disabled
-            && (demoted || disabling)
-            && self.deps.users.count_active_with_role(Role::Admin).await? <= 1
-        {
-            let field = if disabling { "disabled_reason" } else { "role" };
-            return Err(CoreError::Conflict(FieldError::new(
-                field,
-                "last_admin",
-                "the last enabled administrator can be neither demoted nor disabled; promote another first",
-            )));
-        }
-
         let mut entries = Vec::new();
         if let Some(role) = change.role.filter(|r| *r != user.role) {
             let mut e = self.audit_entry(AuditAction::AdminUserRoleChanged, actor, Some(user.id), meta);
@@ -118,7 +105,16 @@ impl Accounts {
         if entries.is_empty() {
             return Ok(user); // nothing changes: nothing to record
         }
-        self.deps.users.change_account(user.id, &change, self.now(), &entries).await?.ok_or(CoreError::NotFound("user"))
+        match self.deps.users.change_account(user.id, &change, self.now(), &entries).await {
+            Ok(Some(user)) => Ok(user),
+            Ok(None) => Err(CoreError::NotFound("user")),
+            // The store decides, inside its transaction; we only name the field that caused it.
+            Err(StoreError::LastAdmin) => {
+                let field = if disabling { "disabled_reason" } else { "role" };
+                Err(CoreError::Conflict(FieldError::new(field, "last_admin", crate::ports::e_last_admin())))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

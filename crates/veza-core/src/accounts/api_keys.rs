@@ -38,9 +38,15 @@ impl Accounts {
         expires_at: Option<OffsetDateTime>,
         meta: &RequestMeta,
     ) -> Result<CreatedApiKey, CoreError> {
-        principal.require_session("API keys cannot create API keys")?;
+        let session_id = principal.require_session("API keys cannot create API keys")?;
         let owner = self.account(principal).await?;
         let now = self.now();
+        // A key outlives the access token that made it, so the session behind that token must
+        // still be live: a token stolen from a session since ended cannot mint a lasting key.
+        let session = self.deps.sessions.session(session_id).await?;
+        if session.is_none_or(|s| s.revoked_at.is_some() || s.is_expired(now)) {
+            return Err(CoreError::InvalidToken(TokenProblem::Revoked));
+        }
         let mut v = Validator::default();
         let name = v.check(parse_name(name));
         let scopes = v.check(parse_scopes(scopes, owner.role));
