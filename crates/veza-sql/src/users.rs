@@ -159,6 +159,17 @@ impl UserRepo for Database {
         if found.rows_affected() == 0 {
             return Ok(None);
         }
+        // Only a change that takes an enabled admin out of that role can leave none.
+        let mut was_active_admin = false;
+        if stops_an_admin {
+            let (role, disabled_at): (String, Option<i64>) =
+                sqlx::query_as("SELECT role, disabled_at FROM users WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+            was_active_admin = role == Role::Admin.as_str() && disabled_at.is_none();
+        }
         if let Some(role) = change.role {
             sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
                 .bind(role.as_str())
@@ -204,7 +215,7 @@ impl UserRepo for Database {
             }
             None => {}
         }
-        if stops_an_admin {
+        if was_active_admin {
             let (left,): (i64,) =
                 sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL")
                     .fetch_one(&mut *tx)

@@ -130,6 +130,13 @@ async fn users<S: Store>(s: &S) {
     assert_eq!((updated.profile.links.len(), updated.profile.location.as_deref()), (0, Some("Zürich")));
     assert!(s.update_profile(UserId(999), &full, later, &edited(1006)).await.expect("update").is_none());
 
+    // With no administrator at all, ordinary accounts can still be disabled and enabled.
+    let t0 = now();
+    let off = s.change_account(UserId(1), &disable("test"), t0, &[]).await.expect("disable a user").expect("exists");
+    assert!(off.disabled);
+    let on = s.change_account(UserId(1), &enable(), t0, &[]).await.expect("enable a user").expect("exists");
+    assert!(!on.disabled);
+
     let mut admin = new_user(4, "root", "root@example.com");
     admin.role = Role::Admin;
     UserRepo::create(s, &admin, None, &[]).await.expect("create admin");
