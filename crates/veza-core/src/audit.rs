@@ -24,10 +24,12 @@ pub enum AuditAction {
     ApiKeyCreated,
     ApiKeyRevoked,
     ApiKeyUsed,
+    SessionRevoked,
+    OtherSessionsRevoked,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 17] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -43,6 +45,8 @@ impl AuditAction {
         Self::ApiKeyCreated,
         Self::ApiKeyRevoked,
         Self::ApiKeyUsed,
+        Self::SessionRevoked,
+        Self::OtherSessionsRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +66,8 @@ impl AuditAction {
             Self::ApiKeyCreated => "api_key.created",
             Self::ApiKeyRevoked => "api_key.revoked",
             Self::ApiKeyUsed => "api_key.used",
+            Self::SessionRevoked => "auth.session.revoked",
+            Self::OtherSessionsRevoked => "auth.session.others_revoked",
         }
     }
 

@@ -269,6 +269,32 @@ impl SessionRepo for MemoryStore {
         Ok(())
     }
 
+    async fn revoke_others(
+        &self,
+        user: UserId,
+        keep: SessionId,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<u64> {
+        let mut s = self.state();
+        let mut n = 0;
+        for sess in s.sessions.values_mut().filter(|x| x.user_id == user && x.id != keep && x.revoked_at.is_none()) {
+            sess.revoked_at = Some(now);
+            sess.revoked_reason = Some(RevokeReason::Revoked);
+            n += 1;
+        }
+        s.audit.push(audit.clone());
+        Ok(n)
+    }
+
+    async fn sessions_of(&self, user: UserId) -> StoreResult<Vec<Session>> {
+        let s = self.state();
+        let mut list: Vec<Session> =
+            s.sessions.values().filter(|x| x.user_id == user && x.revoked_at.is_none()).cloned().collect();
+        list.sort_by_key(|x| std::cmp::Reverse(x.id));
+        Ok(list)
+    }
+
     async fn session(&self, id: SessionId) -> StoreResult<Option<Session>> {
         Ok(self.state().sessions.get(&id).cloned())
     }

@@ -124,6 +124,16 @@ pub trait SessionRepo: Send + Sync + std::fmt::Debug {
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> StoreResult<u64>;
+    /// Revokes every live session of a user but `keep`; returns how many.
+    async fn revoke_others(
+        &self,
+        user: UserId,
+        keep: SessionId,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<u64>;
+    /// A user's sessions that are not revoked, newest first (expired ones included).
+    async fn sessions_of(&self, user: UserId) -> StoreResult<Vec<Session>>;
 }
 
 #[async_trait]

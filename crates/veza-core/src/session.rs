@@ -19,6 +19,8 @@ pub enum RevokeReason {
     LogoutAll,
     Reuse,
     AccountDisabled,
+    /// Ended by its owner from another session.
+    Revoked,
 }
 
 impl RevokeReason {
@@ -28,11 +30,14 @@ impl RevokeReason {
             Self::LogoutAll => "logout_all",
             Self::Reuse => "refresh_token_reuse",
             Self::AccountDisabled => "account_disabled",
+            Self::Revoked => "revoked_by_owner",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Logout, Self::LogoutAll, Self::Reuse, Self::AccountDisabled].into_iter().find(|r| r.as_str() == s)
+        [Self::Logout, Self::LogoutAll, Self::Reuse, Self::AccountDisabled, Self::Revoked]
+            .into_iter()
+            .find(|r| r.as_str() == s)
     }
 }
 

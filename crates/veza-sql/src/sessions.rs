@@ -60,6 +60,38 @@ impl SessionRepo for Database {
         tx.commit().await.map_err(store_error)
     }
 
+    async fn revoke_others(
+        &self,
+        user: UserId,
+        keep: SessionId,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND id <> $4 AND revoked_at IS NULL",
+        )
+        .bind(to_micros(now))
+        .bind(RevokeReason::Revoked.as_str())
+        .bind(user.0)
+        .bind(keep.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn sessions_of(&self, user: UserId) -> StoreResult<Vec<Session>> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL ORDER BY s.id DESC"
+        );
+        let rows =
+            sqlx::query_as::<_, SessionRow>(&sql).bind(user.0).fetch_all(&self.pool).await.map_err(store_error)?;
+        rows.into_iter().map(Session::try_from).collect()
+    }
+
     async fn session(&self, id: SessionId) -> StoreResult<Option<Session>> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = $1");
         let row =

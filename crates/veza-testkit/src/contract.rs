@@ -20,6 +20,7 @@ pub async fn run_all<S: Store>(store: &S) {
     users(store).await;
     user_lists(store).await;
     sessions(store).await;
+    session_management(store).await;
     api_keys(store).await;
     audit(store).await;
 }
@@ -342,6 +343,33 @@ async fn sessions<S: Store>(s: &S) {
         1
     );
     assert!(s.lookup_refresh_token("k0").await.expect("lookup").expect("k0").session.revoked_at.is_some());
+}
+
+/// Listing and ending sessions other than the current one.
+async fn session_management<S: Store>(s: &S) {
+    let t = now();
+    UserRepo::create(s, &new_user(80, "roamer", "roamer@example.com"), None, &[]).await.expect("user");
+    for (id, ua) in [(800, "laptop"), (801, "phone"), (802, "tablet")] {
+        let session = NewSession {
+            id: SessionId(id),
+            user_id: UserId(80),
+            token_hash: format!("r{id}"),
+            created_at: t,
+            user_agent: Some(ua.into()),
+            ip: None,
+        };
+        SessionRepo::create(s, &session, &entry(5000 + id, AuditAction::LoginSucceeded, Some(80), Some(80), t))
+            .await
+            .expect("session");
+    }
+    let agents =
+        |list: Vec<veza_core::session::Session>| list.into_iter().filter_map(|x| x.user_agent).collect::<Vec<_>>();
+    assert_eq!(agents(s.sessions_of(UserId(80)).await.expect("list")), ["tablet", "phone", "laptop"], "newest first");
+    let e = entry(5900, AuditAction::OtherSessionsRevoked, Some(80), Some(80), t);
+    assert_eq!(s.revoke_others(UserId(80), SessionId(801), t, &e).await.expect("revoke others"), 2);
+    assert_eq!(agents(s.sessions_of(UserId(80)).await.expect("list")), ["phone"], "revoked sessions are not listed");
+    let ended = s.session(SessionId(800)).await.expect("session").expect("kept");
+    assert_eq!(ended.revoked_reason, Some(RevokeReason::Revoked));
 }
 
 async fn api_keys<S: Store>(s: &S) {

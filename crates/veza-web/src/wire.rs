@@ -11,6 +11,7 @@ use veza_core::api_key::{ApiKey, Scope};
 use veza_core::audit::AuditEntry;
 use veza_core::id::{ApiKeyId, AuditId, SessionId, UserId};
 use veza_core::ports::Jwk;
+use veza_core::session::Session;
 use veza_core::user::{ProfilePatch, Role, User};
 
 /// `POST /api/v1/auth/register`
@@ -94,11 +95,44 @@ pub struct LoginResponse {
     pub tokens: TokenResponse,
 }
 
-/// `POST /api/v1/auth/logout-all`
+/// `POST /api/v1/auth/logout-all` and `POST /api/v1/me/sessions/revoke-others`
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LogoutAllResponse {
-    /// How many sessions were ended, this one included.
+    /// How many sessions were ended.
     pub revoked_sessions: u64,
+}
+
+/// A login session: one device or browser where the account is logged in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResponse {
+    pub id: SessionId,
+    /// This is the session making the request.
+    pub current: bool,
+    pub user_agent: Option<String>,
+    /// The address it logged in from.
+    pub ip: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When its refresh token was last used.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_used_at: OffsetDateTime,
+    /// When it ends unless refreshed (7 days idle, 30 days at most).
+    #[serde(with = "time::serde::rfc3339")]
+    pub ends_at: OffsetDateTime,
+}
+
+impl SessionResponse {
+    pub fn new(s: Session, current: Option<SessionId>) -> Self {
+        Self {
+            current: current == Some(s.id),
+            ends_at: s.ends_at(),
+            id: s.id,
+            user_agent: s.user_agent,
+            ip: s.ip,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+        }
+    }
 }
 
 /// The caller's own account, private fields included.

@@ -8,6 +8,7 @@ mod audit_view;
 mod login;
 mod profile;
 mod register;
+mod sessions;
 mod tokens;
 
 use std::sync::Arc;

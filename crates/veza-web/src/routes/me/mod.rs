@@ -3,4 +3,5 @@
 pub mod api_keys;
 pub mod get;
 pub mod security_events;
+pub mod sessions;
 pub mod update;
