@@ -197,10 +197,6 @@ impl UserRepo for MemoryStore {
         Ok(Some(user))
     }
 
-    async fn count_active_with_role(&self, role: Role) -> StoreResult<u64> {
-        Ok(self.state().users.values().filter(|(u, _)| u.role == role && !u.disabled).count() as u64)
-    }
-
     async fn change_account(
         &self,
         id: UserId,

@@ -74,8 +74,6 @@ pub trait UserRepo: Send + Sync + std::fmt::Debug {
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> StoreResult<Option<User>>;
-    /// How many enabled accounts hold a role (used to protect the last admin).
-    async fn count_active_with_role(&self, role: Role) -> StoreResult<u64>;
     /// Applies an administrator's change — role, disabled state, or both — with its audit
     /// entries, in one transaction. Disabling also revokes every live session and API key of the
     /// account. Refuses with [`StoreError::LastAdmin`], changing nothing, when no enabled

@@ -16,7 +16,7 @@ use crate::audit::AuditEntry;
 use crate::id::UserId;
 use crate::ports::{StoreResult, UserRepo};
 use crate::session::NewSession;
-use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, Username};
+use crate::user::{AccountChange, NewUser, ProfilePatch, User, UserQuery, Username};
 
 #[derive(Debug)]
 pub struct CachedUsers {
@@ -102,10 +102,6 @@ impl UserRepo for CachedUsers {
         updated
     }
 
-    async fn count_active_with_role(&self, role: Role) -> StoreResult<u64> {
-        self.inner.count_active_with_role(role).await
-    }
-
     async fn change_account(
         &self,
         id: UserId,
@@ -130,7 +126,7 @@ mod tests {
     use crate::audit::AuditAction;
     use crate::fakes::MemoryStore;
     use crate::id::AuditId;
-    use crate::user::Email;
+    use crate::user::{Email, Role};
 
     fn entry() -> AuditEntry {
         AuditEntry {

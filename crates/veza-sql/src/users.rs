@@ -266,13 +266,4 @@ impl UserRepo for Database {
         let rows = query.fetch_all(&self.pool).await.map_err(store_error)?;
         rows.into_iter().map(User::try_from).collect()
     }
-
-    async fn count_active_with_role(&self, role: Role) -> StoreResult<u64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = $1 AND disabled_at IS NULL")
-            .bind(role.as_str())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(store_error)?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
 }
