@@ -44,6 +44,35 @@ async fn insert_token(conn: &mut AnyConnection, hash: &str, session: SessionId, 
     Ok(())
 }
 
+/// Which live sessions a revocation ends.
+pub(crate) enum Revoke {
+    One(SessionId),
+    AllOf(UserId),
+    AllOfExcept(UserId, SessionId),
+}
+
+/// Ends the live sessions in `scope` inside the caller's transaction; returns how many. The one
+/// statement every way of ending sessions goes through (logout, logout-all, disabling, replay).
+pub(crate) async fn revoke_sessions(
+    conn: &mut AnyConnection,
+    scope: Revoke,
+    reason: RevokeReason,
+    now: i64,
+) -> StoreResult<u64> {
+    let (condition, a, b) = match scope {
+        Revoke::One(id) => ("id = $3", id.0, None),
+        Revoke::AllOf(user) => ("user_id = $3", user.0, None),
+        Revoke::AllOfExcept(user, keep) => ("user_id = $3 AND id <> $4", user.0, Some(keep.0)),
+    };
+    let sql =
+        format!("UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE {condition} AND revoked_at IS NULL");
+    let mut query = sqlx::query(&sql).bind(now).bind(reason.as_str()).bind(a);
+    if let Some(b) = b {
+        query = query.bind(b);
+    }
+    Ok(query.execute(conn).await.map_err(store_error)?.rows_affected())
+}
+
 #[derive(sqlx::FromRow)]
 struct LookupRow {
     #[sqlx(flatten)]
@@ -67,20 +96,7 @@ impl SessionRepo for Database {
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let done = sqlx::query(
-            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND id <> $4 AND revoked_at IS NULL",
-        )
-        .bind(to_micros(now))
-        .bind(RevokeReason::Revoked.as_str())
-        .bind(user.0)
-        .bind(keep.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(done.rows_affected())
+        self.revoke_audited(Revoke::AllOfExcept(user, keep), RevokeReason::Revoked, now, audit).await
     }
 
     async fn sessions_of(&self, user: UserId) -> StoreResult<Vec<Session>> {
@@ -161,19 +177,7 @@ impl SessionRepo for Database {
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let done = sqlx::query(
-            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
-        )
-        .bind(to_micros(now))
-        .bind(reason.as_str())
-        .bind(session.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(done.rows_affected() > 0)
+        Ok(self.revoke_audited(Revoke::One(session), reason, now, audit).await? > 0)
     }
 
     async fn revoke_all(
@@ -183,18 +187,23 @@ impl SessionRepo for Database {
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> StoreResult<u64> {
+        self.revoke_audited(Revoke::AllOf(user), reason, now, audit).await
+    }
+}
+
+impl Database {
+    /// A revocation and its audit entry, in one transaction.
+    async fn revoke_audited(
+        &self,
+        scope: Revoke,
+        reason: RevokeReason,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> StoreResult<u64> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let done = sqlx::query(
-            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND revoked_at IS NULL",
-        )
-        .bind(to_micros(now))
-        .bind(reason.as_str())
-        .bind(user.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(store_error)?;
+        let n = revoke_sessions(&mut tx, scope, reason, to_micros(now)).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(store_error)?;
-        Ok(done.rows_affected())
+        Ok(n)
     }
 }

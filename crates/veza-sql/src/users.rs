@@ -13,7 +13,7 @@ use crate::audit::insert_audit;
 use crate::error::store_error;
 use crate::filter::{contains_pattern, Filter, Param};
 use crate::rows::{to_micros, UserRow, USER_COLUMNS};
-use crate::sessions::insert_session;
+use crate::sessions::{insert_session, revoke_sessions, Revoke};
 use crate::{Database, Dialect};
 
 impl Database {
@@ -190,15 +190,7 @@ impl UserRepo for Database {
                 .execute(&mut *tx)
                 .await
                 .map_err(store_error)?;
-                sqlx::query(
-                    "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND revoked_at IS NULL",
-                )
-                .bind(now)
-                .bind(RevokeReason::AccountDisabled.as_str())
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(store_error)?;
+                revoke_sessions(&mut tx, Revoke::AllOf(id), RevokeReason::AccountDisabled, now).await?;
                 sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
                     .bind(now)
                     .bind(id.0)

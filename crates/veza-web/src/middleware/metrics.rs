@@ -31,7 +31,7 @@ pub struct Metrics {
 /// The matched route, copied into the response by an inner layer so the outer metrics layer
 /// (which runs before routing) can label by it.
 #[derive(Debug, Clone)]
-struct RouteTemplate(String);
+struct RouteTemplate(MatchedPath);
 
 impl Metrics {
     pub fn new(version: &str) -> Result<Self, prometheus::Error> {
@@ -121,7 +121,8 @@ impl Drop for InFlight<'_> {
 
 /// Inner layer (a route layer, so it sees the matched path).
 pub async fn record_route(req: Request, next: Next) -> Response {
-    let template = req.extensions().get::<MatchedPath>().map(|p| RouteTemplate(p.as_str().to_string()));
+    // MatchedPath is reference-counted: cloning it copies no string.
+    let template = req.extensions().get::<MatchedPath>().cloned().map(RouteTemplate);
     let mut res = next.run(req).await;
     if let Some(t) = template {
         res.extensions_mut().insert(t);
