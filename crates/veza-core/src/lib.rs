@@ -15,6 +15,7 @@ pub mod fakes;
 pub mod id;
 pub mod page;
 pub mod ports;
+pub mod rate_limit;
 pub mod session;
 pub mod user;
 pub mod user_cache;

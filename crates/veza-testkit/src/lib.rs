@@ -4,4 +4,5 @@
 pub mod contract;
 pub mod db;
 pub mod proxy;
+pub mod redis;
 pub mod server;

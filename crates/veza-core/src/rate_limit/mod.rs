@@ -1,0 +1,386 @@
+//! Rate limiting: the policies, the levels they apply at, and the [`RateLimiter`] port.
+//!
+//! Every policy is a GCRA ("generic cell rate algorithm") quota: `limit` requests per `period`,
+//! all of which may come at once (the burst is the limit), refilling one every `period / limit`.
+//! A request is checked against up to three buckets, most specific first — its route's bucket
+//! (login, register…), its caller's (per IP when anonymous, per user, per API key), then the
+//! global ceiling — and is refused by the first one that is empty. Buckets after the refusing one
+//! are not charged, so a flood from one address does not eat into the global ceiling.
+//!
+//! Two adapters implement the port: [`local::LocalRateLimiter`] (in-process, the `governor`
+//! crate) and the Redis one in `veza-redis` (shared by every node, one atomic script per
+//! request). [`Failover`] puts the second in front of the first and decides what happens when
+//! Redis is away.
+
+pub mod local;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use crate::id::{ApiKeyId, UserId};
+
+/// A quota: `limit` requests per `period`, with bursts up to `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// The bucket's name, shown to clients in `X-RateLimit-Bucket` and `RateLimit-Policy`.
+    pub name: &'static str,
+    pub limit: u32,
+    pub period: Duration,
+}
+
+impl Policy {
+    /// Parses `"10/1m"`: a count, a slash, and a period of whole seconds, minutes or hours
+    /// (`30s`, `1m`, `1h`). The error says what is wrong.
+    pub fn parse(name: &'static str, text: &str) -> Result<Self, String> {
+        let bad = || format!("`{text}` is not a quota such as `10/1m` (a count per period in s, m or h) or `off`");
+        let (count, period) = text.trim().split_once('/').ok_or_else(bad)?;
+        let limit: u32 = count.trim().parse().map_err(|_| bad())?;
+        let period = period.trim();
+        let (digits, unit) = period.split_at(period.len().saturating_sub(1));
+        let amount: u64 = if digits.is_empty() { 1 } else { digits.parse().map_err(|_| bad())? };
+        let seconds = match unit {
+            "s" => amount,
+            "m" => amount.saturating_mul(60),
+            "h" => amount.saturating_mul(3600),
+            _ => return Err(bad()),
+        };
+        if limit == 0 || seconds == 0 {
+            return Err(format!("`{text}`: the count and the period must both be at least 1"));
+        }
+        if seconds > 86_400 {
+            return Err(format!("`{text}`: the period can be at most a day (24h)"));
+        }
+        let policy = Self { name, limit, period: Duration::from_secs(seconds) };
+        if policy.interval() < Duration::from_micros(1) {
+            return Err(format!("`{text}`: more than one request per microsecond cannot be limited"));
+        }
+        Ok(policy)
+    }
+
+    /// The time one request "costs": the bucket refills one request per interval.
+    pub fn interval(&self) -> Duration {
+        self.period / self.limit
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}s", self.limit, self.period.as_secs())
+    }
+}
+
+/// The routes that have a bucket of their own, on top of their caller's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteBucket {
+    Login,
+    Register,
+    Refresh,
+}
+
+impl RouteBucket {
+    pub const ALL: [RouteBucket; 3] = [RouteBucket::Login, RouteBucket::Register, RouteBucket::Refresh];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RouteBucket::Login => "login",
+            RouteBucket::Register => "register",
+            RouteBucket::Refresh => "refresh",
+        }
+    }
+}
+
+/// Who a request counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// Not authenticated (or a credential that did not verify): its client address.
+    Anonymous(IpAddr),
+    User(UserId),
+    ApiKey(ApiKeyId),
+}
+
+/// The level a bucket is kept at, shown to clients in `X-RateLimit-Scope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Ip,
+    User,
+    ApiKey,
+    Global,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Ip => "ip",
+            Scope::User => "user",
+            Scope::ApiKey => "api_key",
+            Scope::Global => "global",
+        }
+    }
+}
+
+/// Every configured policy. `None` turns a level off.
+#[derive(Debug, Clone, Default)]
+pub struct Policies {
+    pub global: Option<Policy>,
+    pub anonymous: Option<Policy>,
+    pub user: Option<Policy>,
+    pub api_key: Option<Policy>,
+    pub routes: Vec<(RouteBucket, Policy)>,
+}
+
+/// One bucket to charge: the policy, and whose bucket under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub policy: Policy,
+    pub scope: Scope,
+    /// The bucket's owner within the policy: an address, a user or key id, or empty for the
+    /// global bucket.
+    pub subject: String,
+}
+
+impl Check {
+    /// A storage key unique to this bucket: `login:ip:203.0.113.9`.
+    pub fn key(&self) -> String {
+        format!("{}:{}:{}", self.policy.name, self.scope.as_str(), self.subject)
+    }
+}
+
+impl Policies {
+    /// The buckets a request from `caller` to a route in `bucket` is charged against, in order.
+    pub fn plan(&self, caller: Caller, bucket: Option<RouteBucket>) -> Vec<Check> {
+        let (scope, subject, level) = match caller {
+            Caller::Anonymous(ip) => (Scope::Ip, ip.to_string(), &self.anonymous),
+            Caller::User(id) => (Scope::User, id.to_string(), &self.user),
+            Caller::ApiKey(id) => (Scope::ApiKey, id.to_string(), &self.api_key),
+        };
+        let route = bucket.and_then(|b| self.routes.iter().find(|(r, _)| *r == b)).map(|(_, p)| p);
+        let mut checks = Vec::with_capacity(3);
+        if let Some(policy) = route {
+            checks.push(Check { policy: policy.clone(), scope, subject: subject.clone() });
+        }
+        if let Some(policy) = level {
+            checks.push(Check { policy: policy.clone(), scope, subject });
+        }
+        if let Some(policy) = &self.global {
+            checks.push(Check { policy: policy.clone(), scope: Scope::Global, subject: String::new() });
+        }
+        checks
+    }
+
+    /// Every policy, for building a limiter that knows them all.
+    pub fn all(&self) -> Vec<Policy> {
+        let levels = [&self.global, &self.anonymous, &self.user, &self.api_key];
+        levels.into_iter().flatten().chain(self.routes.iter().map(|(_, p)| p)).cloned().collect()
+    }
+}
+
+/// What one bucket said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Let through; `remaining` more requests may follow at once, and the bucket is full again
+    /// after `reset_after`.
+    Allowed { remaining: u32, reset_after: Duration },
+    /// Refused: the next request can pass after `retry_after`; the bucket is full again after
+    /// `reset_after`.
+    Limited { retry_after: Duration, reset_after: Duration },
+}
+
+impl Outcome {
+    pub fn remaining(&self) -> u32 {
+        match self {
+            Outcome::Allowed { remaining, .. } => *remaining,
+            Outcome::Limited { .. } => 0,
+        }
+    }
+
+    pub fn reset_after(&self) -> Duration {
+        match self {
+            Outcome::Allowed { reset_after, .. } | Outcome::Limited { reset_after, .. } => *reset_after,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LimiterError {
+    /// The shared store cannot be reached or answered too late.
+    #[error("rate limiter unavailable: {0}")]
+    Unavailable(String),
+    /// A check named a policy the limiter was not built with: a wiring bug.
+    #[error("no limiter for policy `{0}`")]
+    UnknownPolicy(&'static str),
+}
+
+/// Charges requests against buckets.
+#[async_trait]
+pub trait RateLimiter: Send + Sync + fmt::Debug {
+    /// Charges one request against each check in order and stops at the first refusal: the
+    /// result has one outcome per check made, and only the last can be [`Outcome::Limited`].
+    /// An empty result means nothing was limited (a limiter told to let everything through).
+    async fn check(&self, checks: &[Check]) -> Result<Vec<Outcome>, LimiterError>;
+}
+
+/// What to do when the shared limiter is unreachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Limit in-process: every node enforces the policies on its own (the default).
+    Local,
+    /// Let every request through unlimited.
+    Allow,
+    /// Refuse every limited request (503).
+    Deny,
+}
+
+/// How long a failed shared limiter is left alone before it is tried again; in between, each
+/// request takes the failure path at once instead of waiting for a timeout.
+const RETRY_SHARED_AFTER: Duration = Duration::from_secs(1);
+
+/// The shared limiter in front, with a local one (or a fixed answer) when it fails.
+#[derive(Debug)]
+pub struct Failover {
+    shared: Arc<dyn RateLimiter>,
+    local: Arc<dyn RateLimiter>,
+    on_failure: OnFailure,
+    /// Set while the shared limiter is considered down: when to try it again.
+    down_until: Mutex<Option<Instant>>,
+}
+
+impl Failover {
+    pub fn new(shared: Arc<dyn RateLimiter>, local: Arc<dyn RateLimiter>, on_failure: OnFailure) -> Self {
+        Self { shared, local, on_failure, down_until: Mutex::new(None) }
+    }
+
+    async fn degraded(&self, checks: &[Check], error: LimiterError) -> Result<Vec<Outcome>, LimiterError> {
+        match self.on_failure {
+            OnFailure::Local => self.local.check(checks).await,
+            OnFailure::Allow => Ok(Vec::new()),
+            OnFailure::Deny => Err(error),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.down_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl RateLimiter for Failover {
+    async fn check(&self, checks: &[Check]) -> Result<Vec<Outcome>, LimiterError> {
+        let resting = (*self.lock()).is_some_and(|until| Instant::now() < until);
+        if resting {
+            return self.degraded(checks, LimiterError::Unavailable("shared limiter is down".into())).await;
+        }
+        match self.shared.check(checks).await {
+            Ok(outcomes) => {
+                if self.lock().take().is_some() {
+                    tracing::info!("shared rate limiter reachable again; limits are shared across nodes");
+                }
+                Ok(outcomes)
+            }
+            Err(e) => {
+                let first = self.lock().replace(Instant::now() + RETRY_SHARED_AFTER).is_none();
+                if first {
+                    tracing::warn!(error = %e, fallback = ?self.on_failure, "shared rate limiter failed");
+                }
+                self.degraded(checks, e).await
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    fn policy(name: &'static str, text: &str) -> Policy {
+        Policy::parse(name, text).unwrap()
+    }
+
+    #[test]
+    fn parses_quotas() {
+        assert_eq!(policy("login", "10/1m"), Policy { name: "login", limit: 10, period: Duration::from_secs(60) });
+        assert_eq!(policy("x", " 5 / 2h ").period, Duration::from_secs(7200));
+        assert_eq!(policy("x", "100/s").period, Duration::from_secs(1));
+        assert_eq!(policy("x", "10/1m").interval(), Duration::from_secs(6));
+        assert_eq!(policy("x", "10/1m").to_string(), "10/60s");
+        for bad in ["", "10", "ten/1m", "10/1d", "0/1m", "10/0s", "-1/1m", "10/25h", "2000000/1s", "10/m1"] {
+            assert!(Policy::parse("x", bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn plans_most_specific_first() {
+        let policies = Policies {
+            global: Some(policy("global", "1000/1s")),
+            anonymous: Some(policy("anonymous", "60/1m")),
+            user: Some(policy("user", "600/1m")),
+            api_key: None,
+            routes: vec![(RouteBucket::Login, policy("login", "10/1m"))],
+        };
+        let ip: IpAddr = "203.0.113.9".parse().unwrap();
+        let plan = policies.plan(Caller::Anonymous(ip), Some(RouteBucket::Login));
+        let keys: Vec<String> = plan.iter().map(Check::key).collect();
+        assert_eq!(keys, ["login:ip:203.0.113.9", "anonymous:ip:203.0.113.9", "global:global:"]);
+
+        let user = UserId(42);
+        let plan = policies.plan(Caller::User(user), None);
+        assert_eq!(plan.iter().map(Check::key).collect::<Vec<_>>(), ["user:user:42", "global:global:"]);
+
+        // A level that is off is skipped; a route without a policy adds nothing.
+        let plan = policies.plan(Caller::ApiKey(ApiKeyId(7)), Some(RouteBucket::Register));
+        assert_eq!(plan.iter().map(Check::key).collect::<Vec<_>>(), ["global:global:"]);
+        assert_eq!(policies.all().len(), 4);
+    }
+
+    #[derive(Debug, Default)]
+    struct Flaky {
+        down: AtomicBool,
+        calls: std::sync::atomic::AtomicU32,
+    }
+
+    #[async_trait]
+    impl RateLimiter for Flaky {
+        async fn check(&self, checks: &[Check]) -> Result<Vec<Outcome>, LimiterError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.down.load(Ordering::SeqCst) {
+                return Err(LimiterError::Unavailable("connection refused".into()));
+            }
+            Ok(checks.iter().map(|_| Outcome::Allowed { remaining: 99, reset_after: Duration::ZERO }).collect())
+        }
+    }
+
+    fn one_check() -> Vec<Check> {
+        vec![Check { policy: policy("user", "1/1h"), scope: Scope::User, subject: "1".into() }]
+    }
+
+    #[tokio::test]
+    async fn failover_modes() {
+        let checks = one_check();
+        let shared = Arc::new(Flaky::default());
+        shared.down.store(true, Ordering::SeqCst);
+        let local = Arc::new(local::LocalRateLimiter::new(&[checks[0].policy.clone()]));
+
+        let fo = Failover::new(shared.clone(), local.clone(), OnFailure::Local);
+        let first = fo.check(&checks).await.unwrap();
+        assert!(matches!(first[..], [Outcome::Allowed { remaining: 0, .. }]), "{first:?}");
+        let second = fo.check(&checks).await.unwrap();
+        assert!(matches!(second[..], [Outcome::Limited { .. }]), "the local quota applies: {second:?}");
+        assert_eq!(shared.calls.load(Ordering::SeqCst), 1, "a failed shared limiter rests instead of being retried");
+
+        let allow = Failover::new(shared.clone(), local.clone(), OnFailure::Allow);
+        assert_eq!(allow.check(&checks).await.unwrap(), vec![]);
+        let deny = Failover::new(shared.clone(), local, OnFailure::Deny);
+        assert!(matches!(deny.check(&checks).await, Err(LimiterError::Unavailable(_))));
+
+        // Recovery: once the rest is over, the shared limiter answers again.
+        shared.down.store(false, Ordering::SeqCst);
+        *deny.lock() = Some(Instant::now());
+        let back = deny.check(&checks).await.unwrap();
+        assert!(matches!(back[..], [Outcome::Allowed { remaining: 99, .. }]));
+        assert!(deny.lock().is_none());
+    }
+}

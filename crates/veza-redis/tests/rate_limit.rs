@@ -1,0 +1,91 @@
+//! The Redis limiter against a real Redis: the same GCRA arithmetic as the in-process one,
+//! buckets shared between limiter instances (as between nodes), keys that expire, and a clear
+//! error when Redis is away.
+
+use std::time::Duration;
+
+use veza_core::rate_limit::{Check, LimiterError, Outcome, Policy, RateLimiter, Scope};
+use veza_redis::RedisRateLimiter;
+use veza_testkit::proxy::CuttableProxy;
+use veza_testkit::redis::{redis_addr, redis_url, unique_prefix};
+
+fn check(policy: &str, name: &'static str, subject: &str) -> Check {
+    Check { policy: Policy::parse(name, policy).unwrap(), scope: Scope::Ip, subject: subject.into() }
+}
+
+fn limiter(prefix: &str) -> RedisRateLimiter {
+    redis_addr();
+    RedisRateLimiter::new(&redis_url(), prefix, Duration::from_secs(2)).unwrap()
+}
+
+#[tokio::test]
+async fn burst_refusal_and_sharing() {
+    let prefix = unique_prefix();
+    let (a, b) = (limiter(&prefix), limiter(&prefix));
+    let plan = [check("3/1m", "login", "203.0.113.9"), check("1000/1s", "global", "")];
+    // Two limiters (two nodes) share the buckets: a, b, a use up the burst of three.
+    for (node, expected) in [(&a, 2), (&b, 1), (&a, 0)] {
+        let out = node.check(&plan).await.unwrap();
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!(out[0].remaining(), expected);
+        let reset = out[0].reset_after();
+        assert!(reset > Duration::from_secs(20 * (3 - u64::from(expected)) - 1), "{reset:?}");
+    }
+    let out = b.check(&plan).await.unwrap();
+    assert_eq!(out.len(), 1, "the global bucket is not charged for a refused request: {out:?}");
+    let Outcome::Limited { retry_after, reset_after } = out[0] else { panic!("{out:?}") };
+    assert!(retry_after > Duration::from_secs(19) && retry_after <= Duration::from_secs(20), "{retry_after:?}");
+    assert!(reset_after > Duration::from_secs(59) && reset_after <= Duration::from_secs(60), "{reset_after:?}");
+    // The global bucket saw exactly the three allowed requests.
+    let global = a.check(&plan[1..]).await.unwrap();
+    assert_eq!(global[0].remaining(), 1000 - 4);
+    // Another address has its own bucket.
+    let other = a.check(&[check("3/1m", "login", "198.51.100.1")]).await.unwrap();
+    assert_eq!(other[0].remaining(), 2);
+}
+
+#[tokio::test]
+async fn buckets_refill_and_keys_expire() {
+    let prefix = unique_prefix();
+    let limiter = limiter(&prefix);
+    let plan = [check("2/1s", "user", "42")];
+    assert_eq!(limiter.check(&plan).await.unwrap()[0].remaining(), 1);
+    assert_eq!(limiter.check(&plan).await.unwrap()[0].remaining(), 0);
+    assert!(matches!(limiter.check(&plan).await.unwrap()[..], [Outcome::Limited { .. }]));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Full again, and the key is gone once full: Redis holds nothing for idle callers.
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let exists: bool = redis::cmd("EXISTS").arg(format!("{prefix}user:ip:42")).query_async(&mut conn).await.unwrap();
+    assert!(!exists, "a refilled bucket's key has expired");
+    assert_eq!(limiter.check(&plan).await.unwrap()[0].remaining(), 1);
+    let ttl: i64 = redis::cmd("PTTL").arg(format!("{prefix}user:ip:42")).query_async(&mut conn).await.unwrap();
+    assert!(ttl > 0 && ttl <= 500, "a bucket's key lives until it is full again: {ttl} ms");
+}
+
+#[tokio::test]
+async fn unreachable_redis_is_an_error_not_a_hang() {
+    let proxy = CuttableProxy::start(redis_addr()).await;
+    let limiter =
+        RedisRateLimiter::new(&format!("redis://{}/", proxy.addr), &unique_prefix(), Duration::from_millis(300))
+            .unwrap();
+    let plan = [check("5/1m", "anonymous", "192.0.2.1")];
+    assert_eq!(limiter.check(&plan).await.unwrap()[0].remaining(), 4);
+    proxy.cut();
+    let started = std::time::Instant::now();
+    let err = limiter.check(&plan).await.unwrap_err();
+    assert!(matches!(err, LimiterError::Unavailable(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "gave up after the timeout: {:?}", started.elapsed());
+    proxy.restore();
+    // The connection manager reconnects by itself.
+    let mut ok = false;
+    for _ in 0..40 {
+        if let Ok(out) = limiter.check(&plan).await {
+            assert_eq!(out[0].remaining(), 3, "the bucket survived the outage on the Redis side");
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "the limiter did not reconnect after Redis came back");
+}
