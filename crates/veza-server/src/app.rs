@@ -10,15 +10,19 @@ use veza_core::accounts::{AccountDeps, Accounts};
 use veza_core::clock::SystemClock;
 use veza_core::id::Snowflake;
 use veza_core::ports::UserRepo;
+use veza_core::rate_limit::local::LocalRateLimiter;
+use veza_core::rate_limit::{Failover, OnFailure, RateLimiter};
 use veza_core::user_cache::CachedUsers;
 use veza_crypto::{Argon2Hasher, JwtSigner, TokenAudience};
+use veza_redis::RedisRateLimiter;
 use veza_sql::{Database, PoolConfig};
 use veza_web::middleware::client_ip::{ForwardedHeader, TrustedProxies};
 use veza_web::middleware::metrics::Metrics;
+use veza_web::middleware::rate_limit::RateLimits;
 use veza_web::middleware::security::OriginPolicy;
 use veza_web::{AppState, DbPoolStats, Dependencies, HeaderValue, HttpConfig};
 
-use crate::config::{Config, ForwardedHeaderName};
+use crate::config::{Config, ForwardedHeaderName, OnRedisFailure};
 use crate::secrets;
 
 /// Accounts kept in the read cache: about 1 KiB each, so at most ~100 MiB.
@@ -91,6 +95,46 @@ impl Dependencies for SqlDependencies {
     }
 }
 
+/// How often the in-process limiter forgets callers whose buckets are full again.
+const SWEEP_LIMITER_EVERY: Duration = Duration::from_secs(60);
+
+/// The API's rate limits: in-process, or shared through Redis with the in-process limiter (or a
+/// fixed answer) for when Redis is away.
+fn rate_limits(config: &Config) -> anyhow::Result<Option<Arc<RateLimits>>> {
+    if !config.rate_limits {
+        tracing::warn!("rate limiting is off (VEZA_RATE_LIMITS=false)");
+        return Ok(None);
+    }
+    let policies = config.rate_limit_policies().map_err(anyhow::Error::msg)?;
+    let local = Arc::new(LocalRateLimiter::new(&policies.all()));
+    let sweeper = Arc::downgrade(&local);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(SWEEP_LIMITER_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let Some(local) = sweeper.upgrade() else { break };
+            let buckets = local.sweep();
+            tracing::debug!(buckets, "rate-limit buckets in memory");
+        }
+    });
+    let limiter: Arc<dyn RateLimiter> = if config.redis_url.is_empty() {
+        local
+    } else {
+        let timeout = Duration::from_millis(config.rate_limit_redis_timeout_ms);
+        let redis = RedisRateLimiter::new(&config.redis_url, &config.rate_limit_redis_prefix, timeout)
+            .map_err(|e| anyhow::anyhow!("VEZA_REDIS_URL: {e}"))?;
+        let on_failure = match config.rate_limit_on_redis_failure {
+            OnRedisFailure::Local => OnFailure::Local,
+            OnRedisFailure::Allow => OnFailure::Allow,
+            OnRedisFailure::Deny => OnFailure::Deny,
+        };
+        tracing::info!(redis = %crate::config::mask_url_password(&config.redis_url), "rate limits shared through Redis");
+        Arc::new(Failover::new(Arc::new(redis), local, on_failure))
+    };
+    Ok(Some(Arc::new(RateLimits { limiter, policies })))
+}
+
 /// Serves until SIGTERM or Ctrl-C, then stops accepting, lets in-flight requests finish (up to
 /// the grace period) and closes the database.
 pub async fn serve(mut config: Config) -> anyhow::Result<()> {
@@ -116,6 +160,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         accounts: node.accounts.clone(),
         deps: Arc::new(SqlDependencies(node.db.clone())),
         metrics: Arc::new(metrics),
+        rate_limits: rate_limits(&config)?,
     };
     let http = HttpConfig {
         body_limit: config.body_limit_bytes,

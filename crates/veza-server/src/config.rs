@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use veza_core::rate_limit::{Policies, Policy, RouteBucket};
 
 /// Every setting, after defaults, file and environment are merged.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,6 +55,29 @@ pub struct Config {
     pub cors_origins: String,
     /// API requests handled at once; past it, 503 with Retry-After rather than an unbounded queue.
     pub max_concurrent_requests: usize,
+    /// `redis://[:password@]host[:port][/db]`: rate limits shared by every node. Empty: each node
+    /// limits on its own, in memory.
+    pub redis_url: String,
+    /// Rate limiting on (`true`) or off for the whole API.
+    pub rate_limits: bool,
+    /// When Redis cannot be reached: `local` (limit in-process and log), `allow` (no limits),
+    /// or `deny` (answer 503).
+    pub rate_limit_on_redis_failure: OnRedisFailure,
+    /// How long a rate-limit check waits for Redis before taking the failure path.
+    pub rate_limit_redis_timeout_ms: u64,
+    /// Prefix of the rate-limit keys in Redis (to share one Redis between installations).
+    pub rate_limit_redis_prefix: String,
+    /// The quotas, each `count/period` (period in s, m or h: `10/1m`) or `off`. Route buckets
+    /// (login, register, refresh) are charged per caller on top of the caller's own level;
+    /// `anonymous` is per client address (per /64 for IPv6), `user` per account, `api_key` per
+    /// key; `global` is one bucket for the whole cluster.
+    pub rate_limit_global: String,
+    pub rate_limit_anonymous: String,
+    pub rate_limit_user: String,
+    pub rate_limit_api_key: String,
+    pub rate_limit_login: String,
+    pub rate_limit_register: String,
+    pub rate_limit_refresh: String,
     /// True when `public_url` was not configured but derived from `addr`; `serve` then derives
     /// it again from the address actually bound (which differs when the port is 0).
     #[serde(skip)]
@@ -65,6 +89,14 @@ pub struct Config {
 pub enum ForwardedHeaderName {
     XForwardedFor,
     Forwarded,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnRedisFailure {
+    Local,
+    Allow,
+    Deny,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +128,21 @@ impl Default for Config {
             forwarded_header: ForwardedHeaderName::XForwardedFor,
             cors_origins: String::new(),
             max_concurrent_requests: 512,
+            redis_url: String::new(),
+            rate_limits: true,
+            rate_limit_on_redis_failure: OnRedisFailure::Local,
+            rate_limit_redis_timeout_ms: 100,
+            rate_limit_redis_prefix: "veza:rl:".into(),
+            // Per node (or cluster, with Redis). A person browsing makes a few requests a
+            // second at most; scripts get the same through their keys. Login and registration
+            // are the brute-force targets.
+            rate_limit_global: "5000/1s".into(),
+            rate_limit_anonymous: "300/1m".into(),
+            rate_limit_user: "1200/1m".into(),
+            rate_limit_api_key: "1200/1m".into(),
+            rate_limit_login: "10/1m".into(),
+            rate_limit_register: "10/1h".into(),
+            rate_limit_refresh: "60/1m".into(),
             public_url_derived: false,
         }
     }
@@ -185,6 +232,13 @@ impl Config {
         if self.max_concurrent_requests == 0 {
             return bad("max_concurrent_requests", "must be at least 1");
         }
+        if !self.redis_url.is_empty() && !self.redis_url.starts_with("redis://") {
+            return bad("redis_url", "must be a redis:// URL such as redis://127.0.0.1:6379/0, or empty");
+        }
+        if self.rate_limit_redis_timeout_ms == 0 {
+            return bad("rate_limit_redis_timeout_ms", "must be at least 1 millisecond");
+        }
+        self.rate_limit_policies()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return bad("log_level", "must be a tracing filter such as `info` or `veza=debug,info`");
         }
@@ -204,6 +258,36 @@ impl Config {
                     .map_err(|_| s.to_string())
             })
             .collect()
+    }
+
+    /// The rate-limit policies; an unreadable quota is the error, naming its key.
+    pub fn rate_limit_policies(&self) -> Result<Policies, String> {
+        let parse = |key: &str, name: &'static str, text: &str| -> Result<Option<Policy>, String> {
+            if text.trim().eq_ignore_ascii_case("off") {
+                return Ok(None);
+            }
+            Policy::parse(name, text)
+                .map(Some)
+                .map_err(|why| format!("invalid configuration for VEZA_{} ({key}): {why}", key.to_uppercase()))
+        };
+        let mut routes = Vec::new();
+        for bucket in RouteBucket::ALL {
+            let (key, text) = match bucket {
+                RouteBucket::Login => ("rate_limit_login", &self.rate_limit_login),
+                RouteBucket::Register => ("rate_limit_register", &self.rate_limit_register),
+                RouteBucket::Refresh => ("rate_limit_refresh", &self.rate_limit_refresh),
+            };
+            if let Some(policy) = parse(key, bucket.name(), text)? {
+                routes.push((bucket, policy));
+            }
+        }
+        Ok(Policies {
+            global: parse("rate_limit_global", "global", &self.rate_limit_global)?,
+            anonymous: parse("rate_limit_anonymous", "anonymous", &self.rate_limit_anonymous)?,
+            user: parse("rate_limit_user", "user", &self.rate_limit_user)?,
+            api_key: parse("rate_limit_api_key", "api_key", &self.rate_limit_api_key)?,
+            routes,
+        })
     }
 
     /// The CORS origins; the first entry that is not exactly an origin is the error.
@@ -232,6 +316,7 @@ impl Config {
             shown.jwt_private_key = "***".into();
         }
         shown.database_url = mask_url_password(&shown.database_url);
+        shown.redis_url = mask_url_password(&shown.redis_url);
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render configuration: {e}"))
     }
 }
@@ -264,5 +349,24 @@ mod tests {
         c.validate().expect("defaults are valid");
         assert_eq!(c.database_url, "sqlite://./data/veza.db");
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        let policies = c.rate_limit_policies().unwrap();
+        assert_eq!(policies.all().len(), 7);
+    }
+
+    #[test]
+    fn rate_limit_quotas_are_checked_by_key() {
+        let mut c = Config::default();
+        c.fill_derived();
+        c.rate_limit_login = "off".into();
+        c.rate_limit_global = "OFF".into();
+        let policies = c.rate_limit_policies().unwrap();
+        assert!(policies.global.is_none());
+        assert!(policies.routes.iter().all(|(b, _)| *b != RouteBucket::Login));
+        c.rate_limit_register = "lots".into();
+        let err = c.validate().unwrap_err();
+        assert!(err.contains("VEZA_RATE_LIMIT_REGISTER") && err.contains("10/1m"), "{err}");
+        c.rate_limit_register = "10/1h".into();
+        c.redis_url = "http://redis".into();
+        assert!(c.validate().unwrap_err().contains("VEZA_REDIS_URL"));
     }
 }

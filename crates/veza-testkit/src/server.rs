@@ -24,6 +24,18 @@ pub struct TestServer {
 /// Environment variables each test server gets beyond the database and data dir.
 pub type Env<'a> = &'a [(&'a str, &'a str)];
 
+/// Rate limits high enough that no test meets them unless it sets its own (tests register and
+/// log in far faster than people do, all from one address).
+pub const GENEROUS_RATE_LIMITS: Env<'static> = &[
+    ("VEZA_RATE_LIMIT_GLOBAL", "100000/1s"),
+    ("VEZA_RATE_LIMIT_ANONYMOUS", "100000/1s"),
+    ("VEZA_RATE_LIMIT_USER", "100000/1s"),
+    ("VEZA_RATE_LIMIT_API_KEY", "100000/1s"),
+    ("VEZA_RATE_LIMIT_LOGIN", "100000/1s"),
+    ("VEZA_RATE_LIMIT_REGISTER", "100000/1s"),
+    ("VEZA_RATE_LIMIT_REFRESH", "100000/1s"),
+];
+
 impl TestServer {
     /// Starts `bin` (the `veza` binary: `env!("CARGO_BIN_EXE_veza")`) on a fresh database.
     pub async fn start(bin: &str, backend: Backend) -> Self {
@@ -44,7 +56,7 @@ impl TestServer {
             .stdout(Stdio::piped())
             .stderr(log_file)
             .stdin(Stdio::null());
-        for (k, v) in env {
+        for (k, v) in GENEROUS_RATE_LIMITS.iter().chain(env) {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));

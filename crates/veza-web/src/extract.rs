@@ -124,31 +124,49 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let malformed = || {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "the Authorization header must be `Bearer <access token or API key>`",
-            )
-            .with_header(header::WWW_AUTHENTICATE, "Bearer")
+        // The rate limiter authenticates first (it limits per user and per key); reuse its work.
+        let outcome = match parts.extensions.remove::<Authenticated>() {
+            Some(Authenticated(outcome)) => Some(outcome),
+            None => authenticate(parts, state).await,
         };
-        let credential = match (parts.headers.get(header::AUTHORIZATION), parts.headers.get("x-api-key")) {
-            (Some(value), _) => value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                .map(str::trim)
-                .ok_or_else(malformed)?,
-            (None, Some(key)) => key.to_str().map_err(|_| malformed())?.trim(),
-            (None, None) => return Err(CoreError::Unauthenticated.into()),
-        };
-        if credential.starts_with(veza_core::api_key::PREFIX) {
-            let credential = credential.to_string();
-            let ClientMeta(meta) = ClientMeta::from_request_parts(parts, state).await.unwrap_or_else(|e| match e {});
-            return Ok(Self(state.accounts.authenticate_api_key(&credential, &meta).await?));
-        }
-        Ok(Self(state.accounts.authenticate(credential)?))
+        outcome.unwrap_or_else(|| Err(CoreError::Unauthenticated.into())).map(Self)
     }
+}
+
+/// The result of checking the request's credential, left in the request's extensions by
+/// whichever layer checked it first.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Result<Principal, ApiError>);
+
+/// Checks the request's credential: `None` when it carries none, else who it is or why not.
+pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Option<Result<Principal, ApiError>> {
+    let malformed = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "the Authorization header must be `Bearer <access token or API key>`",
+        )
+        .with_header(header::WWW_AUTHENTICATE, "Bearer")
+    };
+    let credential = match (parts.headers.get(header::AUTHORIZATION), parts.headers.get("x-api-key")) {
+        (Some(value), _) => value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(malformed),
+        (None, Some(key)) => key.to_str().map(str::trim).map_err(|_| malformed()),
+        (None, None) => return None,
+    };
+    let credential = match credential {
+        Ok(c) => c.to_string(),
+        Err(e) => return Some(Err(e)),
+    };
+    if credential.starts_with(veza_core::api_key::PREFIX) {
+        let ClientMeta(meta) = ClientMeta::from_request_parts(parts, state).await.unwrap_or_else(|e| match e {});
+        return Some(state.accounts.authenticate_api_key(&credential, &meta).await.map_err(ApiError::from));
+    }
+    Some(state.accounts.authenticate(&credential).map_err(ApiError::from))
 }
 
 /// Where the request came from, for the audit log: peer address, user agent, request id.

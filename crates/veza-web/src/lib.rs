@@ -4,7 +4,7 @@
 //!
 //! Every request passes, outermost first: request id → security headers → client address →
 //! metrics → tracing span → panic guard → problem+json for bodiless errors → timeout → body limit
-//! → CORS → routing → (API routes only) load shedding → extractors → handler.
+//! → CORS → routing → (API routes only) rate limits → load shedding → extractors → handler.
 
 pub mod extract;
 pub mod middleware;
@@ -72,13 +72,17 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
     // Load shedding guards the API only: health, readiness and metrics must stay reachable when
     // the API is saturated, or monitoring goes blind exactly when it matters. The limit is one
     // semaphore for all routes (`Router::layer` gives each route its own copy of a layer).
-    let api = routes::api().layer(
-        ServiceBuilder::new()
-            .layer(HandleErrorLayer::new(middleware::security::overloaded))
-            .layer(LoadShedLayer::new())
-            .layer(GlobalConcurrencyLimitLayer::new(config.max_concurrent_requests.max(1))),
-    );
-    let (router, doc) = api.merge(routes::ops()).split_for_parts();
+    // Rate limits come first: a caller over its limit is refused before it takes a slot.
+    let api = routes::api()
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(middleware::security::overloaded))
+                .layer(LoadShedLayer::new())
+                .layer(GlobalConcurrencyLimitLayer::new(config.max_concurrent_requests.max(1))),
+        )
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit::limit));
+    let (router, mut doc) = api.merge(routes::ops()).split_for_parts();
+    openapi::add_rate_limit_responses(&mut doc);
     let metrics = state.metrics.clone();
     let https = config.https;
     let router = match middleware::security::cors(&config.cors_origins) {

@@ -59,3 +59,56 @@ impl Modify for BearerAuth {
         );
     }
 }
+
+/// Every operation under `/api/v1` passes the rate limiter: each may answer 429, described once
+/// in `components.responses` with its headers and referenced from every operation. Runs on the
+/// assembled document (the route table adds the paths after [`ApiDoc`] is built).
+pub fn add_rate_limit_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder};
+
+    let seconds = |description: &str| {
+        HeaderBuilder::new()
+            .schema(Some(
+                utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer).minimum(Some(0)),
+            ))
+            .description(Some(description))
+            .build()
+    };
+    let text = |description: &str| {
+        HeaderBuilder::new()
+            .schema(Some(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String)))
+            .description(Some(description))
+            .build()
+    };
+    let response = ResponseBuilder::new()
+        .description(
+            "Too many requests: a rate-limit bucket is empty (`code: rate_limited`). Every rate-limited response, \
+             successful or not, carries the X-RateLimit-* headers of the tightest bucket and the IETF RateLimit \
+             and RateLimit-Policy fields for every bucket checked.",
+        )
+        .content(
+            "application/problem+json",
+            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+        )
+        .header("Retry-After", seconds("Seconds until the request can succeed"))
+        .header("X-RateLimit-Limit", seconds("Requests the bucket allows per period"))
+        .header("X-RateLimit-Remaining", seconds("Requests left in the bucket now"))
+        .header("X-RateLimit-Reset", seconds("Unix time (seconds) at which the bucket is full again"))
+        .header("X-RateLimit-Reset-After", text("Seconds, with milliseconds, until the bucket is full again"))
+        .header("X-RateLimit-Bucket", text("The bucket: login, register, refresh, anonymous, user, api_key or global"))
+        .header("X-RateLimit-Scope", text("Whose bucket: ip, user, api_key or global"))
+        .header("RateLimit", text("IETF draft field: each bucket's remaining requests (r) and reset (t)"))
+        .header("RateLimit-Policy", text("IETF draft field: each bucket's quota (q) per window of w seconds"))
+        .build();
+    doc.components.get_or_insert_with(Default::default).responses.insert("RateLimited".into(), RefOr::T(response));
+    for (_, item) in doc.paths.paths.iter_mut().filter(|(path, _)| path.starts_with("/api/v1/")) {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            operation
+                .responses
+                .responses
+                .entry("429".into())
+                .or_insert_with(|| RefOr::Ref(Ref::new("#/components/responses/RateLimited")));
+        }
+    }
+}

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use veza_core::accounts::Accounts;
 
 use crate::middleware::metrics::Metrics;
+use crate::middleware::rate_limit::RateLimits;
 use crate::middleware::security::OriginPolicy;
 
 /// Database pool occupancy, for `/metrics`.
@@ -32,4 +33,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Which page origins may open a WebSocket (for the gateway's upgrade check).
     pub origins: OriginPolicy,
+    /// The API's rate limits; `None` turns limiting off.
+    pub rate_limits: Option<Arc<RateLimits>>,
 }

@@ -153,7 +153,7 @@ impl Policies {
     /// The buckets a request from `caller` to a route in `bucket` is charged against, in order.
     pub fn plan(&self, caller: Caller, bucket: Option<RouteBucket>) -> Vec<Check> {
         let (scope, subject, level) = match caller {
-            Caller::Anonymous(ip) => (Scope::Ip, ip.to_string(), &self.anonymous),
+            Caller::Anonymous(ip) => (Scope::Ip, address_bucket(ip), &self.anonymous),
             Caller::User(id) => (Scope::User, id.to_string(), &self.user),
             Caller::ApiKey(id) => (Scope::ApiKey, id.to_string(), &self.api_key),
         };
@@ -175,6 +175,22 @@ impl Policies {
     pub fn all(&self) -> Vec<Policy> {
         let levels = [&self.global, &self.anonymous, &self.user, &self.api_key];
         levels.into_iter().flatten().chain(self.routes.iter().map(|(_, p)| p)).cloned().collect()
+    }
+}
+
+/// The bucket an address counts in: itself for IPv4 (and IPv4-mapped IPv6), its /64 for IPv6,
+/// since one IPv6 subscriber is handed a whole /64 and could otherwise rotate through it.
+fn address_bucket(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{net}/64")
+            }
+        },
     }
 }
 
@@ -325,6 +341,11 @@ mod tests {
         let plan = policies.plan(Caller::Anonymous(ip), Some(RouteBucket::Login));
         let keys: Vec<String> = plan.iter().map(Check::key).collect();
         assert_eq!(keys, ["login:ip:203.0.113.9", "anonymous:ip:203.0.113.9", "global:global:"]);
+
+        let v6: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        assert_eq!(policies.plan(Caller::Anonymous(v6), None)[0].subject, "2001:db8:1:2::/64");
+        let mapped: IpAddr = "::ffff:203.0.113.9".parse().unwrap();
+        assert_eq!(policies.plan(Caller::Anonymous(mapped), None)[0].subject, "203.0.113.9");
 
         let user = UserId(42);
         let plan = policies.plan(Caller::User(user), None);

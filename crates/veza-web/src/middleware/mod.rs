@@ -1,8 +1,9 @@
-//! Cross-cutting request handling: request ids, metrics, and giving every error a
-//! problem+json body.
+//! Cross-cutting request handling: request ids, client addresses, metrics, rate limits,
+//! browser protections, and giving every error a problem+json body.
 
 pub mod client_ip;
 pub mod metrics;
 pub mod problem_body;
+pub mod rate_limit;
 pub mod request_id;
 pub mod security;

@@ -50,7 +50,12 @@ pub fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
                 HeaderName::from_static("x-request-id"),
                 HeaderName::from_static("x-api-key"),
             ])
-            .expose_headers([HeaderName::from_static("x-request-id"), header::LOCATION, header::RETRY_AFTER])
+            .expose_headers(
+                [HeaderName::from_static("x-request-id"), header::LOCATION, header::RETRY_AFTER]
+                    .into_iter()
+                    .chain(super::rate_limit::HEADERS)
+                    .collect::<Vec<_>>(),
+            )
             .max_age(Duration::from_secs(600)),
     )
 }

@@ -8,9 +8,11 @@ pub mod me;
 pub mod ops;
 pub mod users;
 
+use axum::http::Method;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use veza_core::rate_limit::RouteBucket;
 
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
@@ -35,6 +37,17 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::audit::audit_log))
         .routes(routes!(admin::users::list::list_users))
         .routes(routes!(admin::users::update::update_user))
+}
+
+/// The route's own rate-limit bucket, charged on top of its caller's: the routes an attacker
+/// would hammer (guessing passwords, creating accounts, replaying refresh tokens).
+pub fn bucket_of(method: &Method, path: &str) -> Option<RouteBucket> {
+    match (method.as_str(), path) {
+        ("POST", "/api/v1/auth/login") => Some(RouteBucket::Login),
+        ("POST", "/api/v1/auth/register") => Some(RouteBucket::Register),
+        ("POST", "/api/v1/auth/refresh") => Some(RouteBucket::Refresh),
+        _ => None,
+    }
 }
 
 /// Liveness, readiness, metrics and keys.
