@@ -22,6 +22,11 @@ trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
 # Veza with its defaults (SQLite), logs to a file. Both Veza processes share one public URL, the
 # token issuer, as the nodes of a cluster do.
 export VEZA_PUBLIC_URL=http://veza.bench
+# Quotas no run reaches: this measures the request path, limiter included, not the limits
+# (bench/rate_limits.sh measures those).
+HIGH=1000000/1s
+export VEZA_RATE_LIMIT_GLOBAL=$HIGH VEZA_RATE_LIMIT_ANONYMOUS=$HIGH VEZA_RATE_LIMIT_USER=$HIGH \
+    VEZA_RATE_LIMIT_LOGIN=$HIGH VEZA_RATE_LIMIT_REGISTER=$HIGH
 VEZA_ADDR=127.0.0.1:0 VEZA_DATA_DIR="$WORK/data" "$BIN/veza" serve >"$WORK/veza.out" 2>"$WORK/veza.log" &
 until grep -q listening "$WORK/veza.out" 2>/dev/null; do sleep 0.1; done
 VEZA=$(sed -n 's/^veza listening on //p' "$WORK/veza.out")

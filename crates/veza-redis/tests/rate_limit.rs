@@ -89,3 +89,29 @@ async fn unreachable_redis_is_an_error_not_a_hang() {
     }
     assert!(ok, "the limiter did not reconnect after Redis came back");
 }
+
+#[tokio::test]
+async fn concurrent_checks_are_batched_without_losing_count() {
+    let prefix = unique_prefix();
+    let limiter = std::sync::Arc::new(limiter(&prefix));
+    // 500 checks at once against a bucket of 300 (and each one's own bucket): exactly 300 pass,
+    // however the driver groups them.
+    let mut all = tokio::task::JoinSet::new();
+    for i in 0..500 {
+        let limiter = limiter.clone();
+        all.spawn(async move {
+            let plan = [check("1000/1m", "user", &format!("u{i}")), check("300/1h", "global", "")];
+            limiter.check(&plan).await.unwrap()
+        });
+    }
+    let outcomes = all.join_all().await;
+    let passed =
+        outcomes.iter().filter(|o| matches!(o[..], [Outcome::Allowed { .. }, Outcome::Allowed { .. }])).count();
+    let refused =
+        outcomes.iter().filter(|o| matches!(o[..], [Outcome::Allowed { .. }, Outcome::Limited { .. }])).count();
+    assert_eq!((passed, refused), (300, 200));
+    let mut left: Vec<u32> = outcomes.iter().filter(|o| o.len() == 2).map(|o| o[1].remaining()).collect();
+    left.sort_unstable();
+    left.dedup();
+    assert_eq!(left.len(), 300, "each admitted request saw a different count: none was lost or doubled");
+}

@@ -5,6 +5,12 @@ mod app;
 mod config;
 mod secrets;
 
+/// mimalloc rather than glibc's malloc: request handling allocates many small, short-lived
+/// objects on every worker thread, where glibc's arenas contend on their locks (measured in
+/// BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;

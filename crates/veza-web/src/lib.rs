@@ -80,7 +80,7 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
                 .layer(LoadShedLayer::new())
                 .layer(GlobalConcurrencyLimitLayer::new(config.max_concurrent_requests.max(1))),
         )
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit::limit));
+        .layer(axum::middleware::from_fn_with_state(std::sync::Arc::new(state.clone()), middleware::rate_limit::limit));
     let (router, mut doc) = api.merge(routes::ops()).split_for_parts();
     openapi::add_rate_limit_responses(&mut doc);
     let metrics = state.metrics.clone();

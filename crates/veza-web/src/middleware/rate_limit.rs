@@ -40,9 +40,9 @@ pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-poli
 /// Every header this middleware writes, for the CORS exposure list.
 pub const HEADERS: [HeaderName; 8] = [LIMIT, REMAINING, RESET, RESET_AFTER, BUCKET, SCOPE, RATELIMIT, RATELIMIT_POLICY];
 
-/// The middleware. `bucket_of` names the route's own bucket, if it has one.
-pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(limits) = state.rate_limits.clone() else { return next.run(req).await };
+/// The middleware; the state is shared, not cloned, per request.
+pub async fn limit(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let Some(limits) = &state.rate_limits else { return next.run(req).await };
     let (mut parts, body) = req.into_parts();
     let authenticated = authenticate(&mut parts, &state).await;
     let caller = match &authenticated {
@@ -106,6 +106,7 @@ fn write_headers(headers: &mut HeaderMap, checks: &[Check], outcomes: &[Outcome]
     else {
         return;
     };
+    headers.reserve(HEADERS.len());
     let reset_after = outcome.reset_after();
     let reset_at = ceil_secs(now + reset_after);
     headers.insert(LIMIT, HeaderValue::from(check.policy.limit));
