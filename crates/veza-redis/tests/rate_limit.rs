@@ -67,7 +67,7 @@ async fn buckets_refill_and_keys_expire() {
 async fn unreachable_redis_is_an_error_not_a_hang() {
     let proxy = CuttableProxy::start(redis_addr()).await;
     let limiter =
-        RedisRateLimiter::new(&format!("redis://{}/", proxy.addr), &unique_prefix(), Duration::from_millis(300))
+        RedisRateLimiter::new(&format!("redis://{}/", proxy.addr), &unique_prefix(), Duration::from_millis(1000))
             .unwrap();
     let plan = [check("5/1m", "anonymous", "192.0.2.1")];
     assert_eq!(limiter.check(&plan).await.unwrap()[0].remaining(), 4);
@@ -75,7 +75,7 @@ async fn unreachable_redis_is_an_error_not_a_hang() {
     let started = std::time::Instant::now();
     let err = limiter.check(&plan).await.unwrap_err();
     assert!(matches!(err, LimiterError::Unavailable(_)), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(2), "gave up after the timeout: {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(3), "gave up by the timeout: {:?}", started.elapsed());
     proxy.restore();
     // The connection manager reconnects by itself.
     let mut ok = false;

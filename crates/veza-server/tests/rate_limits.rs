@@ -233,7 +233,7 @@ async fn redis_outage_falls_back_as_configured() {
         ("VEZA_REDIS_URL", via_proxy.as_str()),
         ("VEZA_RATE_LIMIT_REDIS_PREFIX", prefix.as_str()),
         ("VEZA_RATE_LIMIT_LOGIN", "3/1m"),
-        ("VEZA_RATE_LIMIT_REDIS_TIMEOUT_MS", "200"),
+        ("VEZA_RATE_LIMIT_REDIS_TIMEOUT_MS", "1000"),
     ];
     // Default: fall back to in-process limits and say so in the log.
     let s = TestServer::start_with(BIN, TestDb::sqlite(), &base).await;
