@@ -116,3 +116,21 @@ async fn slowloris_clients_are_cut_off() {
         assert!(text.is_empty() || text.starts_with("HTTP/1.1 4"), "{text}");
     }
 }
+
+/// Oversized header sections are refused with 431 before any handler runs, and the server goes
+/// on serving.
+#[tokio::test]
+async fn huge_headers_are_refused() {
+    let s = TestServer::start(BIN, Backend::Sqlite).await;
+    let big = "x".repeat(40 * 1024);
+    let res = s.client.get(s.url("/api/v1/users/by-username/nova")).header("x-big", &big).send().await.expect("send");
+    assert_eq!(res.status(), 431);
+    let mut many = s.client.get(s.url("/api/v1/users/by-username/nova"));
+    for i in 0..150 {
+        many = many.header(format!("x-h{i}"), "v");
+    }
+    assert_eq!(many.send().await.expect("send").status(), 431);
+    // Within the limits, a large but sane header is fine.
+    let res = s.client.get(s.url("/healthz")).header("x-fine", "y".repeat(8 * 1024)).send().await.expect("send");
+    assert_eq!(res.status(), 200);
+}

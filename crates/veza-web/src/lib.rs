@@ -4,7 +4,8 @@
 //!
 //! Every request passes, outermost first: request id → security headers → client address →
 //! metrics → tracing span → panic guard → problem+json for bodiless errors → timeout → body limit
-//! → CORS → routing → (API routes only) rate limits → load shedding → extractors → handler.
+//! → CORS → routing → (API routes only) rate limits → per-route body limits → load shedding →
+//! extractors → handler.
 
 pub mod extract;
 pub mod middleware;
@@ -80,6 +81,7 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
                 .layer(LoadShedLayer::new())
                 .layer(GlobalConcurrencyLimitLayer::new(config.max_concurrent_requests.max(1))),
         )
+        .layer(axum::middleware::from_fn(middleware::body_limit::per_route))
         .layer(axum::middleware::from_fn_with_state(std::sync::Arc::new(state.clone()), middleware::rate_limit::limit));
     let (router, mut doc) = api.merge(routes::ops()).split_for_parts();
     openapi::add_rate_limit_responses(&mut doc);
@@ -121,6 +123,11 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
         .with_state(state)
 }
 
+/// The largest request head (request line and headers) read: beyond it, hyper answers 431. A
+/// token or API key and ordinary headers fit many times over; hyper's own bound is its read
+/// buffer, ~400 KiB. (hyper allows 100 headers at most, also answering 431 past them.)
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting connections and
 /// waits for in-flight requests to finish. A client must deliver a request's headers within
 /// `header_read_timeout` (a slowloris client trickling bytes cannot hold a connection open), and
@@ -138,7 +145,7 @@ pub async fn serve(
     // detecting the protocol first would read each connection with no timeout at all. hyper's
     // header-read timeout covers a connection from its first byte on.
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    builder.timer(TokioTimer::new()).header_read_timeout(header_read_timeout).max_header_size(MAX_HEADER_BYTES);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);

@@ -50,6 +50,16 @@ pub fn bucket_of(method: &Method, path: &str) -> Option<RouteBucket> {
     }
 }
 
+/// Largest body the unauthenticated auth routes read: their JSON is a few hundred bytes, and
+/// anyone on the internet can send it, so there is no reason to buffer the general limit.
+pub const AUTH_BODY_LIMIT: usize = 8 * 1024;
+
+/// The route's own body limit, when it is below the general `body_limit` (uploads, when they
+/// come, stream under a limit of their own).
+pub fn body_limit_of(method: &Method, path: &str) -> Option<usize> {
+    (method == Method::POST && path.starts_with("/api/v1/auth/")).then_some(AUTH_BODY_LIMIT)
+}
+
 /// Liveness, readiness, metrics and keys.
 pub fn ops() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
