@@ -26,10 +26,11 @@ pub enum AuditAction {
     ApiKeyUsed,
     SessionRevoked,
     OtherSessionsRevoked,
+    LoginThrottled,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -47,6 +48,7 @@ impl AuditAction {
         Self::ApiKeyUsed,
         Self::SessionRevoked,
         Self::OtherSessionsRevoked,
+        Self::LoginThrottled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +70,7 @@ impl AuditAction {
             Self::ApiKeyUsed => "api_key.used",
             Self::SessionRevoked => "auth.session.revoked",
             Self::OtherSessionsRevoked => "auth.session.others_revoked",
+            Self::LoginThrottled => "auth.login.throttled",
         }
     }
 

@@ -49,6 +49,9 @@ pub enum CoreError {
     InvalidCredentials,
     #[error("this account is disabled")]
     AccountDisabled,
+    /// Too many failed attempts at a secret (for this account or from this address): wait.
+    #[error("too many failed attempts; retry in {} s", .0.as_secs().max(1))]
+    TooManyAttempts(std::time::Duration),
     #[error("token refused: {0}")]
     InvalidToken(TokenProblem),
     #[error("authentication required")]

@@ -465,6 +465,7 @@ impl FakeAccounts {
             tokens: Arc::new(FakeSigner(clock.clone())),
             clock: clock.clone(),
             ids: Arc::new(SequentialIds::default()),
+            guesses: crate::rate_limit::attempts::GuessLimits::local(),
         });
         Self { accounts, store, clock }
     }

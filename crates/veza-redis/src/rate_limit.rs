@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use veza_core::rate_limit::{Check, LimiterError, Outcome, RateLimiter};
 
@@ -53,13 +53,7 @@ impl RedisRateLimiter {
     /// Fails only on a malformed URL: the connection itself is made on first use. Must be called
     /// inside a Tokio runtime (it starts the driver task, which ends when the limiter is dropped).
     pub fn new(url: &str, prefix: &str, timeout: Duration) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("not a Redis URL: {e}"))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_secs(1));
-        let connection = client.get_connection_manager_lazy(config).map_err(|e| format!("cannot use Redis: {e}"))?;
+        let connection = crate::connect(url, timeout)?;
         let (queue, pending) = mpsc::channel(QUEUE);
         tokio::spawn(drive(pending, connection, Arc::new(redis::Script::new(include_str!("gcra.lua")))));
         Ok(Self { queue, prefix: prefix.to_string(), timeout })

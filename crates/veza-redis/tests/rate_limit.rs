@@ -115,3 +115,56 @@ async fn concurrent_checks_are_batched_without_losing_count() {
     left.dedup();
     assert_eq!(left.len(), 300, "each admitted request saw a different count: none was lost or doubled");
 }
+
+mod attempts {
+    use super::*;
+    use veza_core::rate_limit::attempts::{Attempt, AttemptKey, AttemptPolicy, AttemptThrottle};
+    use veza_redis::RedisAttempts;
+
+    fn keys(account: &str) -> Vec<AttemptKey> {
+        vec![
+            AttemptKey { key: format!("password:account:{account}"), policy: AttemptPolicy::PER_ACCOUNT },
+            AttemptKey { key: "password:ip:192.0.2.1".into(), policy: AttemptPolicy::PER_ADDRESS },
+        ]
+    }
+
+    #[tokio::test]
+    async fn parallel_guesses_across_nodes_get_exactly_the_free_tries() {
+        redis_addr();
+        let prefix = unique_prefix();
+        let nodes: Vec<_> = (0..2)
+            .map(|_| std::sync::Arc::new(RedisAttempts::new(&redis_url(), &prefix, Duration::from_secs(2)).unwrap()))
+            .collect();
+        let mut all = tokio::task::JoinSet::new();
+        for i in 0..50 {
+            let node = nodes[i % 2].clone();
+            all.spawn(async move { node.begin(&keys("nova")).await.unwrap() });
+        }
+        let verdicts = all.join_all().await;
+        assert_eq!(verdicts.iter().filter(|v| matches!(v, Attempt::Go { .. })).count(), 5, "{verdicts:?}");
+        let started: Vec<_> = verdicts.iter().filter(|v| matches!(v, Attempt::Go { delay: Some(_) })).collect();
+        assert_eq!(started, [&Attempt::Go { delay: Some(Duration::from_secs(1)) }]);
+        let Some(Attempt::Wait(wait)) = verdicts.iter().find(|v| matches!(v, Attempt::Wait(_))) else { panic!() };
+        assert!(*wait <= Duration::from_secs(1));
+        // After the delay, one more try, which doubles the next delay.
+        tokio::time::sleep(Duration::from_millis(1050)).await;
+        assert_eq!(nodes[0].begin(&keys("nova")).await.unwrap(), Attempt::Go { delay: Some(Duration::from_secs(2)) });
+        assert!(matches!(nodes[1].begin(&keys("nova")).await.unwrap(), Attempt::Wait(_)));
+        // Success: the account is forgiven, the address only the one attempt.
+        nodes[1].forgive(&keys("nova")[0], true).await.unwrap();
+        nodes[1].forgive(&keys("nova")[1], false).await.unwrap();
+        assert_eq!(nodes[0].begin(&keys("nova")).await.unwrap(), Attempt::Go { delay: None });
+        let client = redis::Client::open(redis_url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let failures: i64 = redis::cmd("HGET")
+            .arg(format!("{prefix}password:ip:192.0.2.1"))
+            .arg("f")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(failures, 6, "five, one after the delay, one forgiven, one more");
+        let ttl: i64 =
+            redis::cmd("PTTL").arg(format!("{prefix}password:ip:192.0.2.1")).query_async(&mut conn).await.unwrap();
+        assert!(ttl > 3_500_000 && ttl <= 3_600_000, "idle counters are forgotten after an hour: {ttl}");
+    }
+}

@@ -10,11 +10,12 @@ use veza_core::accounts::{AccountDeps, Accounts};
 use veza_core::clock::SystemClock;
 use veza_core::id::Snowflake;
 use veza_core::ports::UserRepo;
+use veza_core::rate_limit::attempts::{AttemptPolicy, AttemptThrottle, GuessLimits, LocalAttempts};
 use veza_core::rate_limit::local::LocalRateLimiter;
 use veza_core::rate_limit::{Failover, OnFailure, RateLimiter};
 use veza_core::user_cache::CachedUsers;
 use veza_crypto::{Argon2Hasher, JwtSigner, TokenAudience};
-use veza_redis::RedisRateLimiter;
+use veza_redis::{RedisAttempts, RedisRateLimiter};
 use veza_sql::{Database, PoolConfig};
 use veza_web::middleware::client_ip::{ForwardedHeader, TrustedProxies};
 use veza_web::middleware::metrics::Metrics;
@@ -36,6 +37,8 @@ const TOKEN_AUDIENCE: &str = "veza";
 pub struct Node {
     pub db: Database,
     pub accounts: Accounts,
+    /// This node's own brute-force counters (all of them without Redis; the fallback with it).
+    pub guess_counters: Arc<LocalAttempts>,
 }
 
 impl Node {
@@ -61,6 +64,7 @@ impl Node {
         let hasher = Argon2Hasher::new(cores * 2)?;
         let ids = Snowflake::new(config.node_id).map_err(anyhow::Error::msg)?;
         let store = Arc::new(db.clone());
+        let (guesses, guess_counters) = guess_limits(config)?;
         let users: Arc<dyn UserRepo> = match config.user_cache_ttl_ms {
             0 => store.clone(),
             ms => Arc::new(CachedUsers::new(store.clone(), Duration::from_millis(ms), USER_CACHE_CAPACITY)),
@@ -74,8 +78,9 @@ impl Node {
             tokens: Arc::new(signer),
             clock: Arc::new(SystemClock),
             ids: Arc::new(ids),
+            guesses,
         });
-        Ok(Self { db, accounts })
+        Ok(Self { db, accounts, guess_counters })
     }
 }
 
@@ -93,6 +98,30 @@ impl Dependencies for SqlDependencies {
         let s = self.0.pool_stats();
         DbPoolStats { max: s.max, open: s.open, idle: s.idle }
     }
+}
+
+fn on_redis_failure(config: &Config) -> OnFailure {
+    match config.rate_limit_on_redis_failure {
+        OnRedisFailure::Local => OnFailure::Local,
+        OnRedisFailure::Allow => OnFailure::Allow,
+        OnRedisFailure::Deny => OnFailure::Deny,
+    }
+}
+
+/// Brute-force counters: in-process, or shared through Redis with the in-process ones (or a
+/// fixed answer) for when Redis is away. Also returns the in-process counters, to sweep.
+fn guess_limits(config: &Config) -> anyhow::Result<(GuessLimits, Arc<LocalAttempts>)> {
+    let local = Arc::new(LocalAttempts::new());
+    let throttle: Arc<dyn AttemptThrottle> = if config.redis_url.is_empty() {
+        local.clone()
+    } else {
+        let timeout = Duration::from_millis(config.rate_limit_redis_timeout_ms);
+        let redis = RedisAttempts::new(&config.redis_url, &config.rate_limit_redis_prefix, timeout)
+            .map_err(|e| anyhow::anyhow!("VEZA_REDIS_URL: {e}"))?;
+        Arc::new(Failover::<dyn AttemptThrottle>::new(Arc::new(redis), local.clone(), on_redis_failure(config)))
+    };
+    let (per_account, per_address) = config.guess_policies();
+    Ok((GuessLimits { throttle, per_account, per_address }, local))
 }
 
 /// How often the in-process limiter forgets callers whose buckets are full again.
@@ -124,13 +153,8 @@ fn rate_limits(config: &Config) -> anyhow::Result<Option<Arc<RateLimits>>> {
         let timeout = Duration::from_millis(config.rate_limit_redis_timeout_ms);
         let redis = RedisRateLimiter::new(&config.redis_url, &config.rate_limit_redis_prefix, timeout)
             .map_err(|e| anyhow::anyhow!("VEZA_REDIS_URL: {e}"))?;
-        let on_failure = match config.rate_limit_on_redis_failure {
-            OnRedisFailure::Local => OnFailure::Local,
-            OnRedisFailure::Allow => OnFailure::Allow,
-            OnRedisFailure::Deny => OnFailure::Deny,
-        };
         tracing::info!(redis = %crate::config::mask_url_password(&config.redis_url), "rate limits shared through Redis");
-        Arc::new(Failover::new(Arc::new(redis), local, on_failure))
+        Arc::new(Failover::<dyn RateLimiter>::new(Arc::new(redis), local, on_redis_failure(config)))
     };
     Ok(Some(Arc::new(RateLimits { limiter, policies })))
 }
@@ -148,6 +172,16 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         config.public_url = format!("http://{addr}");
     }
     let node = Node::build(&config).await?;
+    let counters = Arc::downgrade(&node.guess_counters);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(SWEEP_LIMITER_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let Some(counters) = counters.upgrade() else { break };
+            counters.sweep(AttemptPolicy::PER_ACCOUNT.forget_after);
+        }
+    });
     let metrics = Metrics::new(env!("CARGO_PKG_VERSION")).context("metrics registry")?;
     let cors_origins: Vec<HeaderValue> = config
         .cors_origin_list()

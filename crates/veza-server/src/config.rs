@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use veza_core::rate_limit::attempts::AttemptPolicy;
 use veza_core::rate_limit::{Policies, Policy, RouteBucket};
 
 /// Every setting, after defaults, file and environment are merged.
@@ -78,6 +79,12 @@ pub struct Config {
     pub rate_limit_login: String,
     pub rate_limit_register: String,
     pub rate_limit_refresh: String,
+    /// Wrong passwords allowed per account before each further try must wait 1 s, 2 s, 4 s…
+    pub login_failures_per_account: u32,
+    /// The same, per client address (any accounts).
+    pub login_failures_per_address: u32,
+    /// The longest wait between tries, in seconds (at most an hour).
+    pub login_max_delay_secs: u64,
     /// True when `public_url` was not configured but derived from `addr`; `serve` then derives
     /// it again from the address actually bound (which differs when the port is 0).
     #[serde(skip)]
@@ -143,6 +150,9 @@ impl Default for Config {
             rate_limit_login: "10/1m".into(),
             rate_limit_register: "10/1h".into(),
             rate_limit_refresh: "60/1m".into(),
+            login_failures_per_account: AttemptPolicy::PER_ACCOUNT.free,
+            login_failures_per_address: AttemptPolicy::PER_ADDRESS.free,
+            login_max_delay_secs: AttemptPolicy::PER_ACCOUNT.max_delay.as_secs(),
             public_url_derived: false,
         }
     }
@@ -239,6 +249,12 @@ impl Config {
             return bad("rate_limit_redis_timeout_ms", "must be at least 1 millisecond");
         }
         self.rate_limit_policies()?;
+        if self.login_failures_per_account == 0 || self.login_failures_per_address == 0 {
+            return bad("login_failures_per_account", "free failures must be at least 1 (per account and per address)");
+        }
+        if !(1..=3600).contains(&self.login_max_delay_secs) {
+            return bad("login_max_delay_secs", "must be between 1 and 3600 seconds");
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return bad("log_level", "must be a tracing filter such as `info` or `veza=debug,info`");
         }
@@ -288,6 +304,14 @@ impl Config {
             api_key: parse("rate_limit_api_key", "api_key", &self.rate_limit_api_key)?,
             routes,
         })
+    }
+
+    /// The brute-force policies for passwords: per account, per address.
+    pub fn guess_policies(&self) -> (AttemptPolicy, AttemptPolicy) {
+        let max_delay = std::time::Duration::from_secs(self.login_max_delay_secs);
+        let account = AttemptPolicy { free: self.login_failures_per_account, max_delay, ..AttemptPolicy::PER_ACCOUNT };
+        let address = AttemptPolicy { free: self.login_failures_per_address, max_delay, ..AttemptPolicy::PER_ADDRESS };
+        (account, address)
     }
 
     /// The CORS origins; the first entry that is not exactly an origin is the error.

@@ -296,3 +296,81 @@ async fn bad_rate_limit_settings_stop_start_up() {
         assert!(stderr.contains(expected), "{key}={value}: {stderr}");
     }
 }
+
+async fn wrong_password(s: &TestServer) -> Answer {
+    send(s.client.post(s.url("/api/v1/auth/login")).json(&json!({"login": "nova", "password": "not-the-password"})))
+        .await
+}
+
+/// Fifty wrong passwords at once, spread over the given nodes: exactly the free tries get an
+/// answer, the rest wait; then the right password waits too, until the delay is served.
+async fn guess_in_parallel(nodes: &[&TestServer]) {
+    let mut all = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let node = nodes[i % nodes.len()];
+        let req = node
+            .client
+            .post(node.url("/api/v1/auth/login"))
+            .json(&json!({"login": "nova", "password": format!("guess-number-{i}")}));
+        all.spawn(async move { send(req).await });
+    }
+    let answers = all.join_all().await;
+    let wrong = answers.iter().filter(|a| a.status == 401).count();
+    let waiting: Vec<_> = answers.iter().filter(|a| a.status == 429).collect();
+    assert_eq!((wrong, waiting.len()), (5, 45), "{answers:?}");
+    for a in &waiting {
+        assert_eq!(a.body["code"], "too_many_attempts", "{a:?}");
+        assert_eq!(a.header("retry-after"), "1");
+    }
+    let right = login(nodes[0], None).await;
+    assert_eq!((right.status, right.body["code"].as_str()), (429, Some("too_many_attempts")), "{right:?}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let right = login(nodes[nodes.len() - 1], None).await;
+    assert_eq!(right.status, 200, "the delay served, the right password works: {right:?}");
+}
+
+#[tokio::test]
+async fn password_guessing_is_throttled_exactly() {
+    let env = [("VEZA_LOGIN_FAILURES_PER_ACCOUNT", "5"), ("VEZA_LOGIN_FAILURES_PER_ADDRESS", "100")];
+    let s = TestServer::start_with(BIN, TestDb::sqlite(), &env).await;
+    let access = access(&s.register("nova").await);
+    guess_in_parallel(&[&s]).await;
+    // The owner sees the guessing in their security events; success reset the count.
+    let (status, events) = s.get("/api/v1/me/security-events", Some(&access)).await;
+    assert_eq!(status, 200);
+    let actions: Vec<&str> = events["items"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "auth.login.failed").count(), 5, "{actions:?}");
+    assert!(actions.contains(&"auth.login.throttled"), "{actions:?}");
+    for _ in 0..4 {
+        assert_eq!(wrong_password(&s).await.status, 401);
+    }
+
+    // Per address: one address guessing at many accounts is held back too.
+    let env = [("VEZA_LOGIN_FAILURES_PER_ACCOUNT", "100"), ("VEZA_LOGIN_FAILURES_PER_ADDRESS", "3")];
+    let s = TestServer::start_with(BIN, TestDb::sqlite(), &env).await;
+    for name in ["a1", "a2", "a3"] {
+        let r =
+            send(s.client.post(s.url("/api/v1/auth/login")).json(&json!({"login": name, "password": "x-y-z-w"}))).await;
+        assert_eq!(r.status, 401);
+    }
+    let r = send(s.client.post(s.url("/api/v1/auth/login")).json(&json!({"login": "a4", "password": "x-y-z-w"}))).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (429, Some("too_many_attempts")), "{r:?}");
+}
+
+#[tokio::test]
+async fn password_guessing_is_counted_across_nodes_through_redis() {
+    redis_addr();
+    let prefix = unique_prefix();
+    let url = redis_url();
+    let env = [
+        ("VEZA_REDIS_URL", url.as_str()),
+        ("VEZA_RATE_LIMIT_REDIS_PREFIX", prefix.as_str()),
+        ("VEZA_LOGIN_FAILURES_PER_ACCOUNT", "5"),
+        ("VEZA_LOGIN_FAILURES_PER_ADDRESS", "100"),
+    ];
+    let a = TestServer::start_with(BIN, TestDb::sqlite(), &env).await;
+    let b = TestServer::start_with(BIN, TestDb::sqlite(), &env).await;
+    a.register("nova").await;
+    b.register("nova").await;
+    guess_in_parallel(&[&a, &b]).await;
+}

@@ -24,8 +24,8 @@ pub struct TestServer {
 /// Environment variables each test server gets beyond the database and data dir.
 pub type Env<'a> = &'a [(&'a str, &'a str)];
 
-/// Rate limits high enough that no test meets them unless it sets its own (tests register and
-/// log in far faster than people do, all from one address).
+/// Rate limits and brute-force allowances high enough that no test meets them unless it sets its
+/// own (tests register, log in and fail to log in far faster than people do, from one address).
 pub const GENEROUS_RATE_LIMITS: Env<'static> = &[
     ("VEZA_RATE_LIMIT_GLOBAL", "100000/1s"),
     ("VEZA_RATE_LIMIT_ANONYMOUS", "100000/1s"),
@@ -34,6 +34,8 @@ pub const GENEROUS_RATE_LIMITS: Env<'static> = &[
     ("VEZA_RATE_LIMIT_LOGIN", "100000/1s"),
     ("VEZA_RATE_LIMIT_REGISTER", "100000/1s"),
     ("VEZA_RATE_LIMIT_REFRESH", "100000/1s"),
+    ("VEZA_LOGIN_FAILURES_PER_ACCOUNT", "100000"),
+    ("VEZA_LOGIN_FAILURES_PER_ADDRESS", "100000"),
 ];
 
 impl TestServer {

@@ -82,7 +82,8 @@ pub fn add_rate_limit_responses(doc: &mut utoipa::openapi::OpenApi) {
     };
     let response = ResponseBuilder::new()
         .description(
-            "Too many requests: a rate-limit bucket is empty (`code: rate_limited`). Every rate-limited response, \
+            "Too many requests: a rate-limit bucket is empty (`code: rate_limited`), or, on login, too many wrong \
+             passwords for this account or from this address (`code: too_many_attempts`). Every rate-limited response, \
              successful or not, carries the X-RateLimit-* headers of the tightest bucket and the IETF RateLimit \
              and RateLimit-Policy fields for every bucket checked.",
         )

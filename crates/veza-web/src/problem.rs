@@ -89,6 +89,12 @@ impl From<CoreError> for ApiError {
             CoreError::Validation(errors) => Self::validation(errors),
             CoreError::InvalidCredentials => Self::new(S::UNAUTHORIZED, "invalid_credentials", e.to_string()),
             CoreError::AccountDisabled => Self::new(S::FORBIDDEN, "account_disabled", e.to_string()),
+            CoreError::TooManyAttempts(wait) => {
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let mut error = Self::new(S::TOO_MANY_REQUESTS, "too_many_attempts", e.to_string());
+                error.headers.push((header::RETRY_AFTER, HeaderValue::from(secs.max(1))));
+                error
+            }
             CoreError::InvalidToken(problem) => {
                 Self::new(S::UNAUTHORIZED, "invalid_token", format!("token refused: {problem}"))
                     .with_header(header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#)

@@ -4,6 +4,7 @@
 
 use crate::audit::{AuditAction, RequestMeta};
 use crate::error::CoreError;
+use crate::rate_limit::attempts::Attempt;
 use crate::user::{Email, Username};
 
 use super::{Accounts, TokenPair};
@@ -15,8 +16,16 @@ const LOGIN_MAX: usize = 254;
 
 impl Accounts {
     /// Logs in with a username or an email address.
+    /// Guesses are throttled per account and per address before the password is even looked at.
     pub async fn login(&self, login: &str, password: &str, meta: &RequestMeta) -> Result<(User, TokenPair), CoreError> {
         let key = normalize_login(login);
+        let guesses = &self.deps.guesses;
+        let counters = guesses.keys("password", key.as_deref(), meta.ip.as_deref());
+        let delay = match guesses.throttle.begin(&counters).await {
+            Ok(Attempt::Go { delay }) => delay,
+            Ok(Attempt::Wait(wait)) => return Err(CoreError::TooManyAttempts(wait)),
+            Err(e) => return Err(CoreError::Unavailable(e.to_string())),
+        };
         let found = match &key {
             Some(key) => self.deps.users.credentials(key).await?,
             None => None,
@@ -36,9 +45,21 @@ impl Accounts {
                     (Some(_), None) => "unknown_account",
                     (Some(_), Some(_)) => "wrong_password",
                 };
-                return Err(self.login_failed(other.map(|u| u.id), reason, meta).await);
+                let target = other.map(|u| u.id);
+                if let Some(delay) = delay {
+                    self.login_throttled(target, delay, meta).await;
+                }
+                return Err(self.login_failed(target, reason, meta).await);
             }
         };
+        // The right password: the account's failures are all forgiven, the address's only this
+        // attempt (or one good account would launder guesses at others).
+        for (i, counter) in counters.iter().enumerate() {
+            let whole = i == 0 && key.is_some();
+            if let Err(e) = guesses.throttle.forgive(counter, whole).await {
+                tracing::warn!(error = %e, "could not settle a failed-login counter");
+            }
+        }
         if user.disabled {
             return Err(self.login_failed_for(&user, meta).await);
         }
@@ -54,6 +75,15 @@ impl Accounts {
     async fn login_failed_for(&self, user: &User, meta: &RequestMeta) -> CoreError {
         self.login_failed(Some(user.id), "account_disabled", meta).await;
         CoreError::AccountDisabled
+    }
+
+    /// Records that failed guesses now make this account (or address) wait.
+    async fn login_throttled(&self, target: Option<UserId>, delay: std::time::Duration, meta: &RequestMeta) {
+        let mut entry = self.audit_entry(AuditAction::LoginThrottled, None, target, meta);
+        entry.detail.insert("delay_secs".into(), delay.as_secs().into());
+        if let Err(e) = self.deps.audit.append(&entry).await {
+            tracing::warn!(error = %e, "could not record a login throttle");
+        }
     }
 
     /// Records a failed login and returns the error to give the client. A failure to record is

@@ -25,6 +25,7 @@ use crate::clock::Clock;
 use crate::error::CoreError;
 use crate::id::{ApiKeyId, AuditId, IdGenerator, SessionId, UserId};
 use crate::ports::{AccessClaims, ApiKeyRepo, AuditRepo, PasswordHasher, SessionRepo, TokenSigner, UserRepo};
+use crate::rate_limit::attempts::GuessLimits;
 use crate::session::{NewSession, ACCESS_TOKEN_LIFETIME};
 use crate::user::{Role, User};
 
@@ -41,6 +42,8 @@ pub struct AccountDeps {
     pub tokens: Arc<dyn TokenSigner>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
+    /// Brute-force protection for passwords (and, as they come, other guessable secrets).
+    pub guesses: GuessLimits,
 }
 
 #[derive(Debug, Clone)]

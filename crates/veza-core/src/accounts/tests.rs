@@ -270,3 +270,36 @@ async fn api_keys_act_within_their_scopes_and_their_owners_rights() {
         ]
     );
 }
+
+#[tokio::test]
+async fn wrong_passwords_make_the_account_wait_and_say_so() {
+    let f = FakeAccounts::new();
+    f.accounts.register(input("nova"), &meta()).await.expect("register");
+    for _ in 0..5 {
+        let err = f.accounts.login("nova", "not-the-password", &meta()).await.expect_err("wrong");
+        assert!(matches!(err, CoreError::InvalidCredentials), "{err:?}");
+    }
+    // The fifth failure started a delay: even the right password waits now, unchecked.
+    let err = f.accounts.login("NOVA", "violet-kettle-drum", &meta()).await.expect_err("throttled");
+    let CoreError::TooManyAttempts(wait) = err else { panic!("{err:?}") };
+    assert!(wait <= std::time::Duration::from_secs(1), "{wait:?}");
+    let logged = actions(&f).await;
+    assert_eq!(logged.iter().filter(|a| **a == AuditAction::LoginFailed).count(), 5);
+    assert_eq!(logged.iter().filter(|a| **a == AuditAction::LoginThrottled).count(), 1);
+    // An account that does not exist is throttled the same way: throttling reveals nothing.
+    for _ in 0..5 {
+        let _ = f.accounts.login("ghost", "whatever-password", &meta()).await;
+    }
+    let err = f.accounts.login("ghost", "whatever-password", &meta()).await.expect_err("throttled");
+    assert!(matches!(err, CoreError::TooManyAttempts(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn good_logins_never_throttle_their_address() {
+    let f = FakeAccounts::new();
+    for i in 0..30 {
+        let name = format!("user{i}");
+        f.accounts.register(input(&name), &meta()).await.expect("register");
+        f.accounts.login(&name, "violet-kettle-drum", &meta()).await.expect("30 people behind one address log in");
+    }
+}

@@ -10,8 +10,9 @@
 //! Two adapters implement the port: [`local::LocalRateLimiter`] (in-process, the `governor`
 //! crate) and the Redis one in `veza-redis` (shared by every node, one atomic script per
 //! request). [`Failover`] puts the second in front of the first and decides what happens when
-//! Redis is away.
+//! Redis is away. [`attempts`] is the brute-force side: escalating delays after failed guesses.
 
+pub mod attempts;
 pub mod local;
 
 use std::fmt;
@@ -180,7 +181,7 @@ impl Policies {
 
 /// The bucket an address counts in: itself for IPv4 (and IPv4-mapped IPv6), its /64 for IPv6,
 /// since one IPv6 subscriber is handed a whole /64 and could otherwise rotate through it.
-fn address_bucket(ip: IpAddr) -> String {
+pub(crate) fn address_bucket(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -254,56 +255,100 @@ pub enum OnFailure {
 /// request takes the failure path at once instead of waiting for a timeout.
 const RETRY_SHARED_AFTER: Duration = Duration::from_secs(1);
 
-/// The shared limiter in front, with a local one (or a fixed answer) when it fails.
+/// The shared limiter (or attempt throttle) in front, with a local one (or a fixed answer) when
+/// it fails.
 #[derive(Debug)]
-pub struct Failover {
-    shared: Arc<dyn RateLimiter>,
-    local: Arc<dyn RateLimiter>,
+pub struct Failover<T: ?Sized> {
+    shared: Arc<T>,
+    local: Arc<T>,
     on_failure: OnFailure,
-    /// Set while the shared limiter is considered down: when to try it again.
+    /// Set while the shared one is considered down: when to try it again.
     down_until: Mutex<Option<Instant>>,
 }
 
-impl Failover {
-    pub fn new(shared: Arc<dyn RateLimiter>, local: Arc<dyn RateLimiter>, on_failure: OnFailure) -> Self {
+impl<T: ?Sized> Failover<T> {
+    pub fn new(shared: Arc<T>, local: Arc<T>, on_failure: OnFailure) -> Self {
         Self { shared, local, on_failure, down_until: Mutex::new(None) }
     }
 
-    async fn degraded(&self, checks: &[Check], error: LimiterError) -> Result<Vec<Outcome>, LimiterError> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.down_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the shared one should be asked now (it is not resting after a failure).
+    fn try_shared(&self) -> bool {
+        (*self.lock()).is_none_or(|until| Instant::now() >= until)
+    }
+
+    fn succeeded(&self) {
+        if self.lock().take().is_some() {
+            tracing::info!("shared rate limiter reachable again; limits are shared across nodes");
+        }
+    }
+
+    fn failed(&self, e: &LimiterError) {
+        let first = self.lock().replace(Instant::now() + RETRY_SHARED_AFTER).is_none();
+        if first {
+            tracing::warn!(error = %e, fallback = ?self.on_failure, "shared rate limiter failed");
+        }
+    }
+}
+
+#[async_trait]
+impl RateLimiter for Failover<dyn RateLimiter> {
+    async fn check(&self, checks: &[Check]) -> Result<Vec<Outcome>, LimiterError> {
+        let mut error = LimiterError::Unavailable("shared limiter is down".into());
+        if self.try_shared() {
+            match self.shared.check(checks).await {
+                Ok(outcomes) => {
+                    self.succeeded();
+                    return Ok(outcomes);
+                }
+                Err(e) => {
+                    self.failed(&e);
+                    error = e;
+                }
+            }
+        }
         match self.on_failure {
             OnFailure::Local => self.local.check(checks).await,
             OnFailure::Allow => Ok(Vec::new()),
             OnFailure::Deny => Err(error),
         }
     }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
-        self.down_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
 }
 
 #[async_trait]
-impl RateLimiter for Failover {
-    async fn check(&self, checks: &[Check]) -> Result<Vec<Outcome>, LimiterError> {
-        let resting = (*self.lock()).is_some_and(|until| Instant::now() < until);
-        if resting {
-            return self.degraded(checks, LimiterError::Unavailable("shared limiter is down".into())).await;
-        }
-        match self.shared.check(checks).await {
-            Ok(outcomes) => {
-                if self.lock().take().is_some() {
-                    tracing::info!("shared rate limiter reachable again; limits are shared across nodes");
+impl attempts::AttemptThrottle for Failover<dyn attempts::AttemptThrottle> {
+    async fn begin(&self, keys: &[attempts::AttemptKey]) -> Result<attempts::Attempt, LimiterError> {
+        let mut error = LimiterError::Unavailable("shared limiter is down".into());
+        if self.try_shared() {
+            match self.shared.begin(keys).await {
+                Ok(verdict) => {
+                    self.succeeded();
+                    return Ok(verdict);
                 }
-                Ok(outcomes)
-            }
-            Err(e) => {
-                let first = self.lock().replace(Instant::now() + RETRY_SHARED_AFTER).is_none();
-                if first {
-                    tracing::warn!(error = %e, fallback = ?self.on_failure, "shared rate limiter failed");
+                Err(e) => {
+                    self.failed(&e);
+                    error = e;
                 }
-                self.degraded(checks, e).await
             }
         }
+        match self.on_failure {
+            OnFailure::Local => self.local.begin(keys).await,
+            OnFailure::Allow => Ok(attempts::Attempt::Go { delay: None }),
+            OnFailure::Deny => Err(error),
+        }
+    }
+
+    async fn forgive(&self, key: &attempts::AttemptKey, whole: bool) -> Result<(), LimiterError> {
+        if self.try_shared() {
+            match self.shared.forgive(key, whole).await {
+                Ok(()) => return Ok(()),
+                Err(e) => self.failed(&e),
+            }
+        }
+        self.local.forgive(key, whole).await
     }
 }
 
@@ -383,18 +428,18 @@ mod tests {
         let checks = one_check();
         let shared = Arc::new(Flaky::default());
         shared.down.store(true, Ordering::SeqCst);
-        let local = Arc::new(local::LocalRateLimiter::new(&[checks[0].policy.clone()]));
+        let local: Arc<dyn RateLimiter> = Arc::new(local::LocalRateLimiter::new(&[checks[0].policy.clone()]));
 
-        let fo = Failover::new(shared.clone(), local.clone(), OnFailure::Local);
+        let fo = Failover::<dyn RateLimiter>::new(shared.clone(), local.clone(), OnFailure::Local);
         let first = fo.check(&checks).await.unwrap();
         assert!(matches!(first[..], [Outcome::Allowed { remaining: 0, .. }]), "{first:?}");
         let second = fo.check(&checks).await.unwrap();
         assert!(matches!(second[..], [Outcome::Limited { .. }]), "the local quota applies: {second:?}");
         assert_eq!(shared.calls.load(Ordering::SeqCst), 1, "a failed shared limiter rests instead of being retried");
 
-        let allow = Failover::new(shared.clone(), local.clone(), OnFailure::Allow);
+        let allow = Failover::<dyn RateLimiter>::new(shared.clone(), local.clone(), OnFailure::Allow);
         assert_eq!(allow.check(&checks).await.unwrap(), vec![]);
-        let deny = Failover::new(shared.clone(), local, OnFailure::Deny);
+        let deny = Failover::<dyn RateLimiter>::new(shared.clone(), local, OnFailure::Deny);
         assert!(matches!(deny.check(&checks).await, Err(LimiterError::Unavailable(_))));
 
         // Recovery: once the rest is over, the shared limiter answers again.
