@@ -108,6 +108,79 @@ struct State {
     tokens: HashMap<String, (SessionId, bool)>,
     audit: Vec<AuditEntry>,
     api_keys: HashMap<ApiKeyId, (ApiKey, String)>,
+    mail: Vec<FakeMail>,
+}
+
+/// A queued message as the fake keeps it.
+#[derive(Debug, Clone)]
+pub struct FakeMail {
+    pub id: i64,
+    pub mail: crate::mail::OutgoingMail,
+    pub attempts: u32,
+    pub due: OffsetDateTime,
+    pub lease_until: Option<OffsetDateTime>,
+    pub sent: bool,
+    pub failed: Option<String>,
+}
+
+impl MemoryStore {
+    /// Every message ever queued, in order.
+    pub fn mail(&self) -> Vec<FakeMail> {
+        self.state().mail.clone()
+    }
+}
+
+#[async_trait]
+impl crate::mail::MailQueue for MemoryStore {
+    async fn enqueue(&self, id: i64, mail: &crate::mail::OutgoingMail, now: OffsetDateTime) -> StoreResult<()> {
+        let m =
+            FakeMail { id, mail: mail.clone(), attempts: 0, due: now, lease_until: None, sent: false, failed: None };
+        self.state().mail.push(m);
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> StoreResult<Option<crate::mail::QueuedMail>> {
+        let mut s = self.state();
+        let next = s
+            .mail
+            .iter_mut()
+            .filter(|m| !m.sent && m.failed.is_none() && m.due <= now && m.lease_until.is_none_or(|l| l < now))
+            .min_by_key(|m| (m.due, m.id));
+        Ok(next.map(|m| {
+            m.lease_until = Some(lease_until);
+            m.attempts += 1;
+            crate::mail::QueuedMail { id: m.id, mail: m.mail.clone(), attempts: m.attempts }
+        }))
+    }
+
+    async fn delivered(&self, id: i64, _now: OffsetDateTime) -> StoreResult<()> {
+        if let Some(m) = self.state().mail.iter_mut().find(|m| m.id == id) {
+            m.sent = true;
+            m.lease_until = None;
+        }
+        Ok(())
+    }
+
+    async fn failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+        _now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        if let Some(m) = self.state().mail.iter_mut().find(|m| m.id == id) {
+            m.lease_until = None;
+            match retry_at {
+                Some(at) => m.due = at,
+                None => m.failed = Some(error.to_string()),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Users, sessions and the audit log in one lock, so each call is atomic like a transaction.
@@ -466,6 +539,7 @@ impl FakeAccounts {
             clock: clock.clone(),
             ids: Arc::new(SequentialIds::default()),
             guesses: crate::rate_limit::attempts::GuessLimits::local(),
+            mail: Arc::new(store.clone()),
         });
         Self { accounts, store, clock }
     }

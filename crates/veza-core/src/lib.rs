@@ -13,6 +13,7 @@ pub mod clock;
 pub mod error;
 pub mod fakes;
 pub mod id;
+pub mod mail;
 pub mod page;
 pub mod ports;
 pub mod rate_limit;

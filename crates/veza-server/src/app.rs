@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use veza_core::accounts::{AccountDeps, Accounts};
 use veza_core::clock::SystemClock;
 use veza_core::id::Snowflake;
+use veza_core::mail::Mailer;
 use veza_core::ports::UserRepo;
 use veza_core::rate_limit::attempts::{AttemptPolicy, AttemptThrottle, GuessLimits, LocalAttempts};
 use veza_core::rate_limit::local::LocalRateLimiter;
@@ -73,12 +74,13 @@ impl Node {
             users,
             api_keys: store.clone(),
             sessions: store.clone(),
-            audit: store,
+            audit: store.clone(),
             hasher: Arc::new(hasher),
             tokens: Arc::new(signer),
             clock: Arc::new(SystemClock),
             ids: Arc::new(ids),
             guesses,
+            mail: store,
         });
         Ok(Self { db, accounts, guess_counters })
     }
@@ -99,6 +101,23 @@ impl Dependencies for SqlDependencies {
         DbPoolStats { max: s.max, open: s.open, idle: s.idle }
     }
 }
+
+/// How queued mail leaves: SMTP when configured, else `.eml` files in `{data dir}/outbox/`.
+fn mailer(config: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
+    let from: lettre::message::Mailbox = config.mail_from.parse().context("VEZA_MAIL_FROM")?;
+    if config.smtp_url.is_empty() {
+        let dir = config.data_dir.join("outbox");
+        tracing::info!(dir = %dir.display(), "mail is written to files (set VEZA_SMTP_URL to send it)");
+        return Ok(Arc::new(veza_mail::FileMailer::new(dir, from)));
+    }
+    let mailer = veza_mail::SmtpMailer::new(&config.smtp_url, from, SMTP_TIMEOUT)
+        .map_err(|e| anyhow::anyhow!("VEZA_SMTP_URL: {e}"))?;
+    tracing::info!(smtp = %crate::config::mask_url_password(&config.smtp_url), "mail is sent through SMTP");
+    Ok(Arc::new(mailer))
+}
+
+/// Longest wait for an SMTP server's answer in one delivery.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn on_redis_failure(config: &Config) -> OnFailure {
     match config.rate_limit_on_redis_failure {
@@ -229,6 +248,19 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         },
         header_timeout,
     );
+    let mut mail_stop = stop_rx.clone();
+    let mail_worker = tokio::spawn(veza_mail::dispatch(
+        Arc::new(node.db.clone()),
+        mailer(&config)?,
+        Arc::new(SystemClock),
+        veza_mail::RetryPolicy {
+            first_delay: Duration::from_millis(config.mail_retry_first_ms),
+            ..veza_mail::RetryPolicy::default()
+        },
+        async move {
+            let _ = mail_stop.wait_for(|s| *s).await;
+        },
+    ));
     let mut stopped = stop_rx.clone();
     tokio::select! {
         result = server => result.context("HTTP server failed")?,
@@ -237,6 +269,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
             tokio::time::sleep(grace).await;
         } => tracing::warn!(?grace, "grace period over; abandoning requests still running"),
     }
+    let _ = mail_worker.await;
     node.db.close().await;
     tracing::info!("stopped");
     Ok(())

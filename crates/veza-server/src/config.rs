@@ -79,6 +79,14 @@ pub struct Config {
     pub rate_limit_login: String,
     pub rate_limit_register: String,
     pub rate_limit_refresh: String,
+    /// `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or `smtps://host:465`. Empty:
+    /// every message is written as an `.eml` file to `{data dir}/outbox/` instead.
+    pub smtp_url: String,
+    /// The sender of Veza's mail, `Name <address>`. Empty: `Veza <no-reply@{public host}>`.
+    pub mail_from: String,
+    /// The first retry of a failed delivery waits this long (ms); each next one twice as long,
+    /// up to an hour; after 10 attempts the message is given up.
+    pub mail_retry_first_ms: u64,
     /// Wrong passwords allowed per account before each further try must wait 1 s, 2 s, 4 s…
     pub login_failures_per_account: u32,
     /// The same, per client address (any accounts).
@@ -150,6 +158,9 @@ impl Default for Config {
             rate_limit_login: "10/1m".into(),
             rate_limit_register: "10/1h".into(),
             rate_limit_refresh: "60/1m".into(),
+            smtp_url: String::new(),
+            mail_from: String::new(),
+            mail_retry_first_ms: 30_000,
             login_failures_per_account: AttemptPolicy::PER_ACCOUNT.free,
             login_failures_per_address: AttemptPolicy::PER_ADDRESS.free,
             login_max_delay_secs: AttemptPolicy::PER_ACCOUNT.max_delay.as_secs(),
@@ -200,6 +211,10 @@ impl Config {
             self.public_url_derived = true;
         }
         self.public_url = self.public_url.trim_end_matches('/').to_string();
+        if self.mail_from.is_empty() {
+            let host = self.public_url.split("://").nth(1).unwrap_or("localhost").split([':', '/']).next();
+            self.mail_from = format!("Veza <no-reply@{}>", host.filter(|h| !h.is_empty()).unwrap_or("localhost"));
+        }
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -249,6 +264,20 @@ impl Config {
             return bad("rate_limit_redis_timeout_ms", "must be at least 1 millisecond");
         }
         self.rate_limit_policies()?;
+        let smtp_ok =
+            self.smtp_url.is_empty() || self.smtp_url.starts_with("smtp://") || self.smtp_url.starts_with("smtps://");
+        if !smtp_ok {
+            return bad(
+                "smtp_url",
+                "must be an smtp:// or smtps:// URL such as smtp://mail.example.org:587?tls=required",
+            );
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return bad("mail_from", "must be an address such as `Veza <no-reply@music.example.org>`");
+        }
+        if self.mail_retry_first_ms == 0 {
+            return bad("mail_retry_first_ms", "must be at least 1 millisecond");
+        }
         if self.login_failures_per_account == 0 || self.login_failures_per_address == 0 {
             return bad("login_failures_per_account", "free failures must be at least 1 (per account and per address)");
         }
@@ -341,6 +370,7 @@ impl Config {
         }
         shown.database_url = mask_url_password(&shown.database_url);
         shown.redis_url = mask_url_password(&shown.redis_url);
+        shown.smtp_url = mask_url_password(&shown.smtp_url);
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render configuration: {e}"))
     }
 }

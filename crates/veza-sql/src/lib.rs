@@ -10,6 +10,7 @@ mod api_keys;
 mod audit;
 mod error;
 mod filter;
+mod mail;
 mod rows;
 mod sessions;
 mod users;

@@ -6,14 +6,15 @@ use time::{Duration, OffsetDateTime};
 use veza_core::api_key::{ApiKey, NewApiKey, Scope};
 use veza_core::audit::{AuditAction, AuditEntry, AuditQuery};
 use veza_core::id::{ApiKeyId, AuditId, SessionId, UserId};
+use veza_core::mail::{MailQueue, OutgoingMail, QueuedMail};
 use veza_core::page::PageRequest;
 use veza_core::ports::{ApiKeyRepo, AuditRepo, SessionRepo, StoreError, UserRepo};
 use veza_core::session::{NewSession, RevokeReason, Rotation};
 use veza_core::user::{AccountChange, AccountState, Email, NewUser, Profile, ProfilePatch, Role, UserQuery, Username};
 
 /// Everything a complete store implements.
-pub trait Store: UserRepo + SessionRepo + AuditRepo + ApiKeyRepo {}
-impl<T: UserRepo + SessionRepo + AuditRepo + ApiKeyRepo> Store for T {}
+pub trait Store: UserRepo + SessionRepo + AuditRepo + ApiKeyRepo + MailQueue {}
+impl<T: UserRepo + SessionRepo + AuditRepo + ApiKeyRepo + MailQueue> Store for T {}
 
 /// Runs every contract check against `store`, which must start empty.
 pub async fn run_all<S: Store>(store: &S) {
@@ -23,6 +24,44 @@ pub async fn run_all<S: Store>(store: &S) {
     session_management(store).await;
     api_keys(store).await;
     audit(store).await;
+    mail_queue(store).await;
+}
+
+async fn mail_queue<S: Store>(store: &S) {
+    let t0 = now();
+    let lease = |t: OffsetDateTime| t + Duration::seconds(60);
+    let mail = |n: u32| OutgoingMail {
+        to: format!("person{n}@example.com"),
+        subject: format!("Subject {n} — ünïcödé"),
+        text: format!("text {n}"),
+        html: format!("<p>html {n}</p>"),
+    };
+    assert_eq!(store.claim(t0, lease(t0)).await.expect("claim"), None, "an empty queue");
+    store.enqueue(9001, &mail(1), t0).await.expect("enqueue");
+    store.enqueue(9002, &mail(2), t0 + Duration::milliseconds(1)).await.expect("enqueue");
+    assert_eq!(store.claim(t0 - Duration::seconds(1), lease(t0)).await.expect("claim"), None, "not due yet");
+
+    let later = t0 + Duration::seconds(1);
+    let first = store.claim(later, lease(later)).await.expect("claim").expect("due");
+    assert_eq!(first, QueuedMail { id: 9001, mail: mail(1), attempts: 1 }, "oldest first, as written");
+    let second = store.claim(later, lease(later)).await.expect("claim").expect("due");
+    assert_eq!(second.id, 9002, "a held message is not handed out twice");
+    assert_eq!(store.claim(later, lease(later)).await.expect("claim"), None);
+
+    // A failure with a retry time comes back then; a worker that died lets go when its lease ends.
+    let retry = later + Duration::seconds(30);
+    store.failed(9001, "451 try later", Some(retry), later).await.expect("failed");
+    assert_eq!(store.claim(later, lease(later)).await.expect("claim"), None);
+    let after_lease = later + Duration::seconds(61);
+    let abandoned = store.claim(after_lease, lease(after_lease)).await.expect("claim").expect("lease over");
+    assert_eq!((abandoned.id, abandoned.attempts), (9002, 2), "due the longest, its worker gone");
+    let again = store.claim(after_lease, lease(after_lease)).await.expect("claim").expect("due");
+    assert_eq!((again.id, again.attempts), (9001, 2), "retried after its delay, the count kept");
+
+    store.delivered(9001, after_lease).await.expect("delivered");
+    store.failed(9002, "550 no such user", None, after_lease).await.expect("failed");
+    let much_later = after_lease + Duration::days(1);
+    assert_eq!(store.claim(much_later, lease(much_later)).await.expect("claim"), None, "sent and failed are done");
 }
 
 fn now() -> OffsetDateTime {

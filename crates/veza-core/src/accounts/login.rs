@@ -45,9 +45,12 @@ impl Accounts {
                     (Some(_), None) => "unknown_account",
                     (Some(_), Some(_)) => "wrong_password",
                 };
-                let target = other.map(|u| u.id);
+                let target = other.as_ref().map(|u| u.id);
                 if let Some(delay) = delay {
                     self.login_throttled(target, delay, meta).await;
+                    if let Some(owner) = &other {
+                        self.tell_owner_about_guessing(owner, delay, meta).await;
+                    }
                 }
                 return Err(self.login_failed(target, reason, meta).await);
             }
@@ -83,6 +86,34 @@ impl Accounts {
         entry.detail.insert("delay_secs".into(), delay.as_secs().into());
         if let Err(e) = self.deps.audit.append(&entry).await {
             tracing::warn!(error = %e, "could not record a login throttle");
+        }
+    }
+
+    /// Mails the owner of an account whose wrong passwords just made it wait. Queued, not sent:
+    /// a mail server's trouble never touches the login; a failure to queue is only logged.
+    async fn tell_owner_about_guessing(&self, owner: &User, delay: std::time::Duration, meta: &RequestMeta) {
+        let now = self.now();
+        let when = now
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap_or_else(|_| now.unix_timestamp().to_string());
+        let mail = crate::mail::from_paragraphs(
+            owner.email.as_str(),
+            "Repeated failed sign-ins to your Veza account",
+            &[
+                format!("Hello {},", owner.username.as_str()),
+                format!(
+                    "Several wrong passwords were just tried for your account, the last from {} at {when}. \
+                     Further attempts must now wait {} seconds, and longer after each new failure.",
+                    meta.ip.as_deref().unwrap_or("an unknown address"),
+                    delay.as_secs().max(1),
+                ),
+                "If this was you, wait a moment and try again. If not, your password held; consider changing \
+                 it if it is used anywhere else, and check your active sessions in your account settings."
+                    .to_string(),
+            ],
+        );
+        if let Err(e) = self.deps.mail.enqueue(self.deps.ids.next_raw(), &mail, now).await {
+            tracing::warn!(error = %e, user = %owner.id, "could not queue a lockout notice");
         }
     }
 

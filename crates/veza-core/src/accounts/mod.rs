@@ -24,6 +24,7 @@ use crate::audit::{AuditAction, AuditEntry, RequestMeta};
 use crate::clock::Clock;
 use crate::error::CoreError;
 use crate::id::{ApiKeyId, AuditId, IdGenerator, SessionId, UserId};
+use crate::mail::MailQueue;
 use crate::ports::{AccessClaims, ApiKeyRepo, AuditRepo, PasswordHasher, SessionRepo, TokenSigner, UserRepo};
 use crate::rate_limit::attempts::GuessLimits;
 use crate::session::{NewSession, ACCESS_TOKEN_LIFETIME};
@@ -44,6 +45,8 @@ pub struct AccountDeps {
     pub ids: Arc<dyn IdGenerator>,
     /// Brute-force protection for passwords (and, as they come, other guessable secrets).
     pub guesses: GuessLimits,
+    /// Where notifications to account owners are queued.
+    pub mail: Arc<dyn MailQueue>,
 }
 
 #[derive(Debug, Clone)]

@@ -286,12 +286,18 @@ async fn wrong_passwords_make_the_account_wait_and_say_so() {
     let logged = actions(&f).await;
     assert_eq!(logged.iter().filter(|a| **a == AuditAction::LoginFailed).count(), 5);
     assert_eq!(logged.iter().filter(|a| **a == AuditAction::LoginThrottled).count(), 1);
+    // The owner is told, once, by mail.
+    let mail = f.store.mail();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].mail.to, "nova@example.com");
+    assert!(mail[0].mail.text.contains("203.0.113.7"), "{}", mail[0].mail.text);
     // An account that does not exist is throttled the same way: throttling reveals nothing.
     for _ in 0..5 {
         let _ = f.accounts.login("ghost", "whatever-password", &meta()).await;
     }
     let err = f.accounts.login("ghost", "whatever-password", &meta()).await.expect_err("throttled");
     assert!(matches!(err, CoreError::TooManyAttempts(_)), "{err:?}");
+    assert_eq!(f.store.mail().len(), 1, "nobody to tell about a missing account");
 }
 
 #[tokio::test]

@@ -1,0 +1,128 @@
+//! Mail end to end: a notice queued by a use case leaves as an `.eml` file in the outbox by
+//! default, and through a real SMTP server (aiosmtpd) when one is configured — including when
+//! that server is down at first: the request that caused the mail is answered at once, and the
+//! message goes out once the server is back.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::json;
+use veza_testkit::db::TestDb;
+use veza_testkit::server::TestServer;
+
+const BIN: &str = env!("CARGO_BIN_EXE_veza");
+
+/// Two wrong passwords make nova's account wait, which mails the owner.
+async fn trigger_lockout_notice(s: &TestServer) {
+    s.register("nova").await;
+    for expected in [401, 401, 429] {
+        let started = std::time::Instant::now();
+        let (status, _) =
+            s.post("/api/v1/auth/login", &json!({"login": "nova", "password": "not-the-password"}), None).await;
+        assert_eq!(status, expected);
+        assert!(started.elapsed() < Duration::from_secs(5), "the login did not wait for the mail");
+    }
+}
+
+const LOCKOUT_ENV: [(&str, &str); 2] =
+    [("VEZA_LOGIN_FAILURES_PER_ACCOUNT", "2"), ("VEZA_LOGIN_FAILURES_PER_ADDRESS", "100")];
+
+/// Waits until `dir` holds a file (other than a partial one) and returns the first.
+async fn first_file(dir: &Path) -> String {
+    for _ in 0..100 {
+        let found = std::fs::read_dir(dir).ok().and_then(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        });
+        if let Some(path) = found {
+            return std::fs::read_to_string(path).expect("read mail");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no mail arrived in {}", dir.display());
+}
+
+fn assert_lockout_notice(message: &str) {
+    for part in [
+        "To: nova@example.com",
+        "From: Veza <no-reply@127.0.0.1>",
+        "Subject: Repeated failed sign-ins to your Veza account",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "127.0.0.1",
+    ] {
+        assert!(message.contains(part), "{part:?} missing from:\n{message}");
+    }
+}
+
+#[tokio::test]
+async fn notices_land_in_the_outbox_by_default() {
+    let s = TestServer::start_with(BIN, TestDb::sqlite(), &LOCKOUT_ENV).await;
+    trigger_lockout_notice(&s).await;
+    let message = first_file(&s.data_dir().join("outbox")).await;
+    assert_lockout_notice(&message);
+    assert!(s.log_text().contains("mail written to the outbox"));
+}
+
+/// aiosmtpd, a real SMTP server, writing what it receives into a Maildir.
+struct Smtpd {
+    child: std::process::Child,
+    maildir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Smtpd {
+    fn start(port: u16) -> Self {
+        let python = std::env::var("VEZA_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let maildir = dir.path().join("Maildir");
+        let child = std::process::Command::new(&python)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run aiosmtpd with {python} (scripts/test installs it): {e}"));
+        Self { child, maildir, _dir: dir }
+    }
+}
+
+impl Drop for Smtpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+#[tokio::test]
+async fn smtp_delivery_survives_a_server_that_comes_up_late() {
+    let port = free_port();
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let env = [LOCKOUT_ENV[0], LOCKOUT_ENV[1], ("VEZA_SMTP_URL", smtp.as_str()), ("VEZA_MAIL_RETRY_FIRST_MS", "200")];
+    let s = TestServer::start_with(BIN, TestDb::sqlite(), &env).await;
+    // Nothing listens yet: the logins are answered anyway, and the notice waits in the queue.
+    trigger_lockout_notice(&s).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(s.log_text().contains("mail delivery failed; will retry"), "{}", s.log_text());
+    let server = Smtpd::start(port);
+    let message = first_file(&server.maildir.join("new")).await;
+    assert_lockout_notice(&message);
+    assert!(!s.data_dir().join("outbox").exists(), "with SMTP configured, nothing goes to files");
+}
+
+#[tokio::test]
+async fn bad_mail_settings_stop_start_up() {
+    for (key, value) in [("VEZA_SMTP_URL", "mail.example.org:25"), ("VEZA_MAIL_FROM", "not an address")] {
+        let out = std::process::Command::new(BIN).args(["config", "check"]).env(key, value).output().expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}={value}: {stderr}");
+        assert!(stderr.contains(key), "{key}={value}: {stderr}");
+    }
+}
