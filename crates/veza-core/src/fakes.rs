@@ -368,6 +368,10 @@ impl SessionRepo for MemoryStore {
         Ok(self.state().sessions.get(&id).cloned())
     }
 
+    async fn known_device(&self, user: UserId, user_agent: Option<&str>) -> StoreResult<bool> {
+        Ok(self.state().sessions.values().any(|x| x.user_id == user && x.user_agent.as_deref() == user_agent))
+    }
+
     async fn lookup_refresh_token(&self, token_hash: &str) -> StoreResult<Option<TokenLookup>> {
         let s = self.state();
         Ok(s.tokens.get(token_hash).and_then(|(id, consumed)| {

@@ -132,6 +132,9 @@ pub trait SessionRepo: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<u64>;
     /// A user's sessions that are not revoked, newest first (expired ones included).
     async fn sessions_of(&self, user: UserId) -> StoreResult<Vec<Session>>;
+    /// Whether any session of the user, in any state, was started with this user agent (`None`:
+    /// without one).
+    async fn known_device(&self, user: UserId, user_agent: Option<&str>) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -27,7 +27,7 @@ async fn trigger_lockout_notice(s: &TestServer) {
 const LOCKOUT_ENV: [(&str, &str); 2] =
     [("VEZA_LOGIN_FAILURES_PER_ACCOUNT", "2"), ("VEZA_LOGIN_FAILURES_PER_ADDRESS", "100")];
 
-/// Waits until `dir` holds a file (other than a partial one) and returns the first.
+/// Waits until `dir` holds a file (other than a partial one) and returns the first, unfolded.
 async fn first_file(dir: &Path) -> String {
     for _ in 0..100 {
         let found = std::fs::read_dir(dir).ok().and_then(|entries| {
@@ -37,7 +37,9 @@ async fn first_file(dir: &Path) -> String {
                 .find(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
         });
         if let Some(path) = found {
-            return std::fs::read_to_string(path).expect("read mail");
+            // Undo quoted-printable's soft line breaks, so that text can be searched for whole.
+            let raw = std::fs::read_to_string(path).expect("read mail");
+            return raw.replace("=\r\n", "").replace("=\n", "");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -125,4 +127,26 @@ async fn bad_mail_settings_stop_start_up() {
         assert_eq!(out.status.code(), Some(2), "{key}={value}: {stderr}");
         assert!(stderr.contains(key), "{key}={value}: {stderr}");
     }
+}
+
+#[tokio::test]
+async fn a_sign_in_from_a_new_device_is_mailed_once() {
+    let s = TestServer::start(BIN, veza_testkit::db::Backend::Sqlite).await;
+    s.register("nova").await;
+    let login = |agent: &'static str| {
+        s.client
+            .post(s.url("/api/v1/auth/login"))
+            .header("user-agent", agent)
+            .json(&json!({"login": "nova", "password": veza_testkit::server::PASSWORD}))
+            .send()
+    };
+    for agent in ["Firefox/140.0 (test laptop)", "Firefox/140.0 (test laptop)"] {
+        assert_eq!(login(agent).await.expect("login").status(), 200);
+    }
+    let message = first_file(&s.data_dir().join("outbox")).await;
+    assert!(message.contains("Subject: New sign-in to your Veza account"), "{message}");
+    assert!(message.contains("Firefox/140.0 (test laptop)"), "{message}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let count = std::fs::read_dir(s.data_dir().join("outbox")).expect("outbox").count();
+    assert_eq!(count, 1, "the second sign-in came from a known device");
 }

@@ -108,6 +108,21 @@ impl SessionRepo for Database {
         rows.into_iter().map(Session::try_from).collect()
     }
 
+    async fn known_device(&self, user: UserId, user_agent: Option<&str>) -> StoreResult<bool> {
+        // `$3` says "without a user agent": NULL never equals NULL in SQL.
+        let row = sqlx::query(
+            "SELECT 1 AS known FROM sessions WHERE user_id = $1 \
+             AND (user_agent = $2 OR ($3 = 1 AND user_agent IS NULL)) LIMIT 1",
+        )
+        .bind(user.0)
+        .bind(user_agent)
+        .bind(i64::from(user_agent.is_none()))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(row.is_some())
+    }
+
     async fn session(&self, id: SessionId) -> StoreResult<Option<Session>> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = $1");
         let row =

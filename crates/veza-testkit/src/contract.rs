@@ -324,6 +324,10 @@ async fn sessions<S: Store>(s: &S) {
     assert_eq!(found.session.expires_at, first.expires_at());
     assert_eq!((found.session.user_agent.as_deref(), found.session.ip.as_deref()), (Some("ua"), Some("::1")));
     assert!(s.lookup_refresh_token("nope").await.expect("lookup").is_none());
+    assert!(s.known_device(UserId(10), Some("ua")).await.expect("known"));
+    assert!(!s.known_device(UserId(10), Some("UA")).await.expect("known"), "user agents compare exactly");
+    assert!(!s.known_device(UserId(10), None).await.expect("known"), "no session without a user agent yet");
+    assert!(!s.known_device(UserId(11), Some("ua")).await.expect("known"), "another user's device");
 
     let t1 = t0 + Duration::minutes(1);
     let rotated_entry = entry(2001, AuditAction::TokenRefreshed, Some(10), Some(10), t1);

@@ -66,11 +66,16 @@ impl Accounts {
         if user.disabled {
             return Err(self.login_failed_for(&user, meta).await);
         }
+        // Asked before this login's own session exists.
+        let known = self.deps.sessions.known_device(user.id, meta.user_agent.as_deref()).await?;
         let (session, tokens) = self.start_session(&user, meta)?;
         let mut entry = self.audit_entry(AuditAction::LoginSucceeded, Some(user.id), Some(user.id), meta);
         entry.detail.insert("session_id".into(), session.id.to_string().into());
         entry.detail.insert("method".into(), "password".into());
         self.deps.sessions.create(&session, &entry).await?;
+        if !known {
+            self.tell_owner_about_new_device(&user, meta).await;
+        }
         Ok((user, tokens))
     }
 
@@ -89,13 +94,35 @@ impl Accounts {
         }
     }
 
+    /// Mails the owner about a sign-in from a device (user agent) none of their sessions ever had.
+    async fn tell_owner_about_new_device(&self, owner: &User, meta: &RequestMeta) {
+        let now = self.now();
+        let device = meta.user_agent.as_deref().unwrap_or("a program that did not say what it is");
+        let mail = crate::mail::from_paragraphs(
+            owner.email.as_str(),
+            "New sign-in to your Veza account",
+            &[
+                format!("Hello {},", owner.username.as_str()),
+                format!(
+                    "Your account was just signed in to from a new device: {device}, at address {}, on {}.",
+                    meta.ip.as_deref().unwrap_or("unknown"),
+                    rfc2822(now),
+                ),
+                "If this was you, there is nothing to do. If not, change your password now and end the sessions \
+                 you do not recognise in your account settings."
+                    .to_string(),
+            ],
+        );
+        if let Err(e) = self.deps.mail.enqueue(self.deps.ids.next_raw(), &mail, now).await {
+            tracing::warn!(error = %e, user = %owner.id, "could not queue a new-device notice");
+        }
+    }
+
     /// Mails the owner of an account whose wrong passwords just made it wait. Queued, not sent:
     /// a mail server's trouble never touches the login; a failure to queue is only logged.
     async fn tell_owner_about_guessing(&self, owner: &User, delay: std::time::Duration, meta: &RequestMeta) {
         let now = self.now();
-        let when = now
-            .format(&time::format_description::well_known::Rfc2822)
-            .unwrap_or_else(|_| now.unix_timestamp().to_string());
+        let when = rfc2822(now);
         let mail = crate::mail::from_paragraphs(
             owner.email.as_str(),
             "Repeated failed sign-ins to your Veza account",
@@ -141,4 +168,9 @@ fn normalize_login(login: &str) -> Option<String> {
     } else {
         Username::parse(login).ok().map(|u| u.as_str().to_string())
     }
+}
+
+/// A time as mail readers expect it: `Tue, 24 Nov 2026 10:30:00 +0000`.
+fn rfc2822(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc2822).unwrap_or_else(|_| t.unix_timestamp().to_string())
 }

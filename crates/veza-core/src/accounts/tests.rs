@@ -309,3 +309,19 @@ async fn good_logins_never_throttle_their_address() {
         f.accounts.login(&name, "violet-kettle-drum", &meta()).await.expect("30 people behind one address log in");
     }
 }
+
+#[tokio::test]
+async fn a_login_from_a_new_device_is_mailed_to_the_owner() {
+    let f = FakeAccounts::new();
+    f.accounts.register(input("nova"), &meta()).await.expect("register");
+    f.accounts.login("nova", "violet-kettle-drum", &meta()).await.expect("same device as at registration");
+    assert!(f.store.mail().is_empty(), "{:?}", f.store.mail());
+    let phone = RequestMeta::new(Some("198.51.100.4".into()), Some("Phone <script>"), None);
+    f.accounts.login("nova", "violet-kettle-drum", &phone).await.expect("new device");
+    f.accounts.login("nova", "violet-kettle-drum", &phone).await.expect("known now");
+    let mail = f.store.mail();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0].mail.subject, "New sign-in to your Veza account");
+    assert!(mail[0].mail.text.contains("Phone <script>") && mail[0].mail.text.contains("198.51.100.4"));
+    assert!(mail[0].mail.html.contains("Phone &lt;script&gt;"), "{}", mail[0].mail.html);
+}
