@@ -80,7 +80,16 @@ async fn a_full_server_sheds_api_load_but_stays_observable() {
     }
     assert!(seen, "the stalled request never showed up as in flight");
 
-    let res = s.client.get(s.url("/api/v1/users/1")).send().await.expect("request");
+    // In flight is counted at the edge; the slot is taken a few layers further in (after the
+    // rate limiter), so give the stalled request a moment to reach it. It holds it for 2 s.
+    let mut res = s.client.get(s.url("/api/v1/users/1")).send().await.expect("request");
+    for _ in 0..50 {
+        if res.status() == 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        res = s.client.get(s.url("/api/v1/users/1")).send().await.expect("request");
+    }
     assert_eq!(res.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
     let (status, p) = read(res).await;
     assert_eq!((status, p["code"].as_str()), (503, Some("overloaded")), "{p}");
