@@ -155,16 +155,9 @@ fn rate_limits(config: &Config) -> anyhow::Result<Option<Arc<RateLimits>>> {
     }
     let policies = config.rate_limit_policies().map_err(anyhow::Error::msg)?;
     let local = Arc::new(LocalRateLimiter::new(&policies.all()));
-    let sweeper = Arc::downgrade(&local);
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(SWEEP_LIMITER_EVERY);
-        every.tick().await;
-        loop {
-            every.tick().await;
-            let Some(local) = sweeper.upgrade() else { break };
-            let buckets = local.sweep();
-            tracing::debug!(buckets, "rate-limit buckets in memory");
-        }
+    sweep_periodically(&local, |local| {
+        let buckets = local.sweep();
+        tracing::debug!(buckets, "rate-limit buckets in memory");
     });
     let limiter: Arc<dyn RateLimiter> = if config.redis_url.is_empty() {
         local
@@ -176,6 +169,20 @@ fn rate_limits(config: &Config) -> anyhow::Result<Option<Arc<RateLimits>>> {
         Arc::new(Failover::<dyn RateLimiter>::new(Arc::new(redis), local, on_redis_failure(config)))
     };
     Ok(Some(Arc::new(RateLimits { limiter, policies })))
+}
+
+/// Runs `sweep` on `target` every [`SWEEP_LIMITER_EVERY`] for as long as it is alive.
+fn sweep_periodically<T: Send + Sync + 'static>(target: &Arc<T>, sweep: fn(&T)) {
+    let target = Arc::downgrade(target);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(SWEEP_LIMITER_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let Some(target) = target.upgrade() else { break };
+            sweep(&target);
+        }
+    });
 }
 
 /// Serves until SIGTERM or Ctrl-C, then stops accepting, lets in-flight requests finish (up to
@@ -191,15 +198,8 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         config.public_url = format!("http://{addr}");
     }
     let node = Node::build(&config).await?;
-    let counters = Arc::downgrade(&node.guess_counters);
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(SWEEP_LIMITER_EVERY);
-        every.tick().await;
-        loop {
-            every.tick().await;
-            let Some(counters) = counters.upgrade() else { break };
-            counters.sweep(AttemptPolicy::PER_ACCOUNT.forget_after);
-        }
+    sweep_periodically(&node.guess_counters, |counters| {
+        counters.sweep(AttemptPolicy::PER_ACCOUNT.forget_after);
     });
     let metrics = Metrics::new(env!("CARGO_PKG_VERSION")).context("metrics registry")?;
     let cors_origins: Vec<HeaderValue> = config
