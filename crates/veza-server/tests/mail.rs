@@ -113,7 +113,11 @@ async fn smtp_delivery_survives_a_server_that_comes_up_late() {
     trigger_lockout_notice(&s).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(s.log_text().contains("mail delivery failed; will retry"), "{}", s.log_text());
-    let server = Smtpd::start(port);
+    let mut server = Smtpd::start(port);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    if let Ok(Some(status)) = server.child.try_wait() {
+        panic!("aiosmtpd exited at once ({status}): is it installed for VEZA_TEST_PYTHON? scripts/test installs it");
+    }
     let message = first_file(&server.maildir.join("new")).await;
     assert_lockout_notice(&message);
     assert!(!s.data_dir().join("outbox").exists(), "with SMTP configured, nothing goes to files");
