@@ -87,22 +87,14 @@ pub async fn dispatch(
                 true
             }
         };
-        if idle {
-            tokio::select! {
-                () = tokio::time::sleep(policy.poll) => {}
-                () = &mut stop => return,
-            }
-        } else if futures_ready(&mut stop) {
-            return;
+        // Busy: straight on to the next message, unless told to stop. Idle: wait a poll.
+        let pause = if idle { policy.poll } else { Duration::ZERO };
+        tokio::select! {
+            biased;
+            () = &mut stop => return,
+            () = tokio::time::sleep(pause) => {}
         }
     }
-}
-
-/// Whether `stop` has already resolved, without waiting for it.
-fn futures_ready(stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>) -> bool {
-    let waker = std::task::Waker::noop();
-    let mut cx = std::task::Context::from_waker(waker);
-    stop.as_mut().poll(&mut cx).is_ready()
 }
 
 #[cfg(test)]

@@ -90,9 +90,8 @@ impl From<CoreError> for ApiError {
             CoreError::InvalidCredentials => Self::new(S::UNAUTHORIZED, "invalid_credentials", e.to_string()),
             CoreError::AccountDisabled => Self::new(S::FORBIDDEN, "account_disabled", e.to_string()),
             CoreError::TooManyAttempts(wait) => {
-                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 let mut error = Self::new(S::TOO_MANY_REQUESTS, "too_many_attempts", e.to_string());
-                error.headers.push((header::RETRY_AFTER, HeaderValue::from(secs.max(1))));
+                error.headers.push((header::RETRY_AFTER, HeaderValue::from(retry_after_secs(wait))));
                 error
             }
             CoreError::InvalidToken(problem) => {
@@ -141,3 +140,8 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// `Retry-After` in whole seconds: rounded up, and at least one.
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}

@@ -292,17 +292,21 @@ impl<T: ?Sized> Failover<T> {
             tracing::warn!(error = %e, fallback = ?self.on_failure, "shared rate limiter failed");
         }
     }
-}
 
-#[async_trait]
-impl RateLimiter for Failover<dyn RateLimiter> {
-    async fn check(&self, checks: &[Check]) -> Result<Vec<Outcome>, LimiterError> {
+    /// The shared answer when it comes; else, by `on_failure`, the local one, `allow`, or the
+    /// error. Futures are lazy: only the one needed runs.
+    async fn decide<R>(
+        &self,
+        shared: impl std::future::Future<Output = Result<R, LimiterError>>,
+        local: impl std::future::Future<Output = Result<R, LimiterError>>,
+        allow: R,
+    ) -> Result<R, LimiterError> {
         let mut error = LimiterError::Unavailable("shared limiter is down".into());
         if self.try_shared() {
-            match self.shared.check(checks).await {
-                Ok(outcomes) => {
+            match shared.await {
+                Ok(answer) => {
                     self.succeeded();
-                    return Ok(outcomes);
+                    return Ok(answer);
                 }
                 Err(e) => {
                     self.failed(&e);
@@ -311,34 +315,24 @@ impl RateLimiter for Failover<dyn RateLimiter> {
             }
         }
         match self.on_failure {
-            OnFailure::Local => self.local.check(checks).await,
-            OnFailure::Allow => Ok(Vec::new()),
+            OnFailure::Local => local.await,
+            OnFailure::Allow => Ok(allow),
             OnFailure::Deny => Err(error),
         }
     }
 }
 
 #[async_trait]
+impl RateLimiter for Failover<dyn RateLimiter> {
+    async fn check(&self, checks: &[Check]) -> Result<Vec<Outcome>, LimiterError> {
+        self.decide(self.shared.check(checks), self.local.check(checks), Vec::new()).await
+    }
+}
+
+#[async_trait]
 impl attempts::AttemptThrottle for Failover<dyn attempts::AttemptThrottle> {
     async fn begin(&self, keys: &[attempts::AttemptKey]) -> Result<attempts::Attempt, LimiterError> {
-        let mut error = LimiterError::Unavailable("shared limiter is down".into());
-        if self.try_shared() {
-            match self.shared.begin(keys).await {
-                Ok(verdict) => {
-                    self.succeeded();
-                    return Ok(verdict);
-                }
-                Err(e) => {
-                    self.failed(&e);
-                    error = e;
-                }
-            }
-        }
-        match self.on_failure {
-            OnFailure::Local => self.local.begin(keys).await,
-            OnFailure::Allow => Ok(attempts::Attempt::Go { delay: None }),
-            OnFailure::Deny => Err(error),
-        }
+        self.decide(self.shared.begin(keys), self.local.begin(keys), attempts::Attempt::Go { delay: None }).await
     }
 
     async fn forgive(&self, key: &attempts::AttemptKey, whole: bool) -> Result<(), LimiterError> {

@@ -18,7 +18,7 @@ use veza_core::rate_limit::{Caller, Check, Outcome, Policies, RateLimiter};
 
 use crate::extract::{authenticate, Authenticated};
 use crate::middleware::client_ip::ClientIp;
-use crate::problem::ApiError;
+use crate::problem::{retry_after_secs, ApiError};
 use crate::state::AppState;
 
 /// The limiter and the policies it enforces.
@@ -78,17 +78,17 @@ pub async fn limit(State(state): State<Arc<AppState>>, req: Request, next: Next)
         _ => None,
     };
     if let Some((check, retry_after)) = refusal {
-        let wait = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        let wait = retry_after_secs(retry_after);
         let detail = format!(
             "too many requests in the `{}` bucket ({} per {} s, per {}); retry in {} s",
             check.policy.name,
             check.policy.limit,
             check.policy.period.as_secs(),
             check.scope.as_str(),
-            wait.max(1),
+            wait,
         );
         let mut res = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail).into_response();
-        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.max(1)));
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
         write_headers(res.headers_mut(), &checks, &outcomes, now);
         return res;
     }
