@@ -27,3 +27,43 @@ def register_refuses_only_password_policy(ctx, response, case):
     )
     if not allowed:
         raise AssertionError(f"schema-valid registration refused with {status}: {body}")
+
+
+SECRET_PATHS = {
+    "/api/v1/auth/email/verify",
+    "/api/v1/auth/password/reset",
+    "/api/v1/auth/login/mfa",
+    "/api/v1/me/password",
+    "/api/v1/me/email",
+    "/api/v1/me/2fa/totp/setup",
+    "/api/v1/me/2fa/totp/enable",
+    "/api/v1/me/2fa/totp/disable",
+    "/api/v1/me/2fa/recovery-codes",
+}
+# A secret the fuzzer cannot know: a token it made up, the wrong current password, a wrong code.
+TOKEN_REFUSALS = {"token_invalid", "token_expired", "token_used"}
+FIELD_REFUSALS = {
+    ("current_password", "incorrect"),
+    ("new_password", "too_common"),
+    ("new_password", "same_as_identity"),
+    ("code", "required"),
+    ("email", "unchanged"),
+}
+
+
+@schemathesis.check
+def secret_operations_refuse_only_for_secrets(ctx, response, case):
+    if case.path not in SECRET_PATHS or case.method.upper() != "POST":
+        return
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return
+    status = response.status_code
+    if status < 400 or status in (401, 403, 409, 429) or status >= 500:
+        return  # wrong code or token (401), API key (403), state conflicts, limits; 5xx elsewhere
+    body = response.json()
+    if status == 400 and body.get("code") in TOKEN_REFUSALS:
+        return
+    errors = body.get("errors", [])
+    if status == 422 and errors and all((e.get("field"), e.get("code")) in FIELD_REFUSALS for e in errors):
+        return
+    raise AssertionError(f"schema-valid {case.path} refused with {status}: {body}")

@@ -27,10 +27,23 @@ pub enum AuditAction {
     SessionRevoked,
     OtherSessionsRevoked,
     LoginThrottled,
+    EmailVerificationSent,
+    EmailVerified,
+    EmailChangeRequested,
+    EmailChanged,
+    PasswordResetRequested,
+    PasswordReset,
+    PasswordChanged,
+    AccountTokenRefused,
+    TotpEnabled,
+    TotpDisabled,
+    RecoveryCodesGenerated,
+    MfaFailed,
+    RecoveryCodeUsed,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 31] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -49,6 +62,19 @@ impl AuditAction {
         Self::SessionRevoked,
         Self::OtherSessionsRevoked,
         Self::LoginThrottled,
+        Self::EmailVerificationSent,
+        Self::EmailVerified,
+        Self::EmailChangeRequested,
+        Self::EmailChanged,
+        Self::PasswordResetRequested,
+        Self::PasswordReset,
+        Self::PasswordChanged,
+        Self::AccountTokenRefused,
+        Self::TotpEnabled,
+        Self::TotpDisabled,
+        Self::RecoveryCodesGenerated,
+        Self::MfaFailed,
+        Self::RecoveryCodeUsed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +97,19 @@ impl AuditAction {
             Self::SessionRevoked => "auth.session.revoked",
             Self::OtherSessionsRevoked => "auth.session.others_revoked",
             Self::LoginThrottled => "auth.login.throttled",
+            Self::EmailVerificationSent => "auth.email.verification_sent",
+            Self::EmailVerified => "auth.email.verified",
+            Self::EmailChangeRequested => "auth.email.change_requested",
+            Self::EmailChanged => "auth.email.changed",
+            Self::PasswordResetRequested => "auth.password.reset_requested",
+            Self::PasswordReset => "auth.password.reset",
+            Self::PasswordChanged => "auth.password.changed",
+            Self::AccountTokenRefused => "auth.account_token.refused",
+            Self::TotpEnabled => "auth.mfa.totp_enabled",
+            Self::TotpDisabled => "auth.mfa.totp_disabled",
+            Self::RecoveryCodesGenerated => "auth.mfa.recovery_codes_generated",
+            Self::MfaFailed => "auth.mfa.failed",
+            Self::RecoveryCodeUsed => "auth.mfa.recovery_code_used",
         }
     }
 

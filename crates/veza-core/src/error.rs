@@ -54,6 +54,12 @@ pub enum CoreError {
     TooManyAttempts(std::time::Duration),
     #[error("token refused: {0}")]
     InvalidToken(TokenProblem),
+    /// A single-use token from a mail or a login step (named by `what`) cannot be redeemed.
+    #[error("{}", account_token_message(what, *problem))]
+    InvalidAccountToken { what: &'static str, problem: TokenProblem },
+    /// A second-factor code (TOTP or recovery code) is wrong or was already used.
+    #[error("the code is wrong or was already used")]
+    InvalidCode,
     #[error("authentication required")]
     Unauthenticated,
     #[error("not allowed: {0}")]
@@ -71,6 +77,14 @@ pub enum CoreError {
     /// A bug or an unexpected state; details go to the log, never to the client.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+fn account_token_message(what: &str, problem: TokenProblem) -> String {
+    match problem {
+        TokenProblem::Expired => format!("this {what} token has expired; ask for a new one"),
+        TokenProblem::Reused => format!("this {what} token was already used; ask for a new one"),
+        TokenProblem::Malformed | TokenProblem::Revoked => format!("this {what} token is not valid"),
+    }
 }
 
 impl CoreError {

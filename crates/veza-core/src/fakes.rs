@@ -8,14 +8,16 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::accounts::{AccountDeps, Accounts};
+use crate::account_token::{AccountToken, CredentialChange, EndSessions, NewAccountToken, TokenPurpose};
+use crate::accounts::{AccountDeps, Accounts, Links};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::clock::Clock;
 use crate::error::{CoreError, TokenProblem};
 use crate::id::{ApiKeyId, IdGenerator, SessionId, UserId};
 use crate::ports::{
-    AccessClaims, ApiKeyRepo, AuditRepo, Jwk, PasswordHasher, SessionRepo, StoreResult, TokenSigner, UserRepo,
+    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, Jwk, MailOf, PasswordHasher,
+    SecondFactorRepo, SessionRepo, StoreResult, TokenSigner, TotpRecord, UserRepo,
 };
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, AccountState, NewUser, Profile, ProfilePatch, Role, User, UserQuery, Username};
@@ -109,6 +111,10 @@ struct State {
     audit: Vec<AuditEntry>,
     api_keys: HashMap<ApiKeyId, (ApiKey, String)>,
     mail: Vec<FakeMail>,
+    account_tokens: HashMap<String, AccountToken>,
+    totp: HashMap<UserId, TotpRecord>,
+    /// user → (code hash, used)
+    recovery_codes: HashMap<UserId, Vec<(String, bool)>>,
 }
 
 /// A queued message as the fake keeps it.
@@ -306,6 +312,45 @@ impl UserRepo for MemoryStore {
         }
         s.audit.extend(audit.iter().cloned());
         Ok(Some(user))
+    }
+
+    async fn change_credentials(
+        &self,
+        id: UserId,
+        change: &CredentialChange,
+        now: OffsetDateTime,
+        audit: &[AuditEntry],
+    ) -> StoreResult<bool> {
+        let mut s = self.state();
+        let changed = apply_credentials(&mut s, id, change, now)?;
+        if changed {
+            s.audit.extend(audit.iter().cloned());
+        }
+        Ok(changed)
+    }
+
+    async fn redeem_token(
+        &self,
+        user: UserId,
+        hash: &str,
+        purpose: TokenPurpose,
+        change: &CredentialChange,
+        now: OffsetDateTime,
+        audit: &[AuditEntry],
+    ) -> StoreResult<bool> {
+        let mut s = self.state();
+        let Some(token) = s.account_tokens.get(hash).cloned() else { return Ok(false) };
+        if token.user_id != user || token.refusal(purpose, now).is_some() {
+            return Ok(false);
+        }
+        if let Some(t) = s.account_tokens.get_mut(hash) {
+            t.consumed_at = Some(now);
+        }
+        if !apply_credentials(&mut s, token.user_id, change, now)? {
+            return Ok(false);
+        }
+        s.audit.extend(audit.iter().cloned());
+        Ok(true)
     }
 
     async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<User>> {
@@ -521,6 +566,242 @@ impl AuditRepo for MemoryStore {
     }
 }
 
+/// What every way of changing credentials does to the state; false when the user is unknown.
+fn apply_credentials(s: &mut State, id: UserId, change: &CredentialChange, now: OffsetDateTime) -> StoreResult<bool> {
+    if let Some(email) = &change.verified_email {
+        let taken = s.users.values().any(|(u, _)| u.id != id && u.email.normalized() == email.normalized());
+        if taken {
+            return Err(crate::ports::StoreError::Conflict("email"));
+        }
+    }
+    let Some((user, hash)) = s.users.get_mut(&id) else { return Ok(false) };
+    if let Some(email) = &change.verified_email {
+        user.email = email.clone();
+        user.email_verified = true;
+        user.updated_at = now;
+    }
+    if let Some(new_hash) = &change.password_hash {
+        *hash = new_hash.clone();
+        user.updated_at = now;
+    }
+    let voids = [
+        (change.verified_email.is_some(), TokenPurpose::VerifyEmail),
+        (change.password_hash.is_some(), TokenPurpose::ResetPassword),
+    ];
+    for (void, purpose) in voids {
+        if void {
+            let live = s.account_tokens.values_mut().filter(|t| t.user_id == id && t.purpose == purpose);
+            for token in live.filter(|t| t.consumed_at.is_none()) {
+                token.consumed_at = Some(now);
+            }
+        }
+    }
+    let ends = |sess: &Session| match change.end_sessions {
+        EndSessions::None => false,
+        EndSessions::All => true,
+        EndSessions::AllBut(keep) => sess.id != keep,
+    };
+    for sess in s.sessions.values_mut().filter(|x| x.user_id == id && x.revoked_at.is_none()) {
+        if ends(sess) {
+            sess.revoked_at = Some(now);
+            sess.revoked_reason = Some(change.reason);
+        }
+    }
+    Ok(true)
+}
+
+#[async_trait]
+impl AccountTokenRepo for MemoryStore {
+    async fn issue(&self, token: &NewAccountToken, mail: Option<MailOf<'_>>, audit: &[AuditEntry]) -> StoreResult<()> {
+        let mut s = self.state();
+        let t = &token.token;
+        if t.purpose.supersedes() {
+            let earlier = s.account_tokens.values_mut().filter(|x| x.user_id == t.user_id && x.purpose == t.purpose);
+            for x in earlier.filter(|x| x.consumed_at.is_none()) {
+                x.consumed_at = Some(t.created_at);
+            }
+        }
+        s.account_tokens.insert(token.hash.clone(), t.clone());
+        if let Some(m) = mail {
+            s.mail.push(FakeMail {
+                id: m.id,
+                mail: m.mail.clone(),
+                attempts: 0,
+                due: t.created_at,
+                lease_until: None,
+                sent: false,
+                failed: None,
+            });
+        }
+        s.audit.extend(audit.iter().cloned());
+        Ok(())
+    }
+
+    async fn find(&self, hash: &str) -> StoreResult<Option<AccountToken>> {
+        Ok(self.state().account_tokens.get(hash).cloned())
+    }
+
+    async fn last_issued(&self, user: UserId, purpose: TokenPurpose) -> StoreResult<Option<OffsetDateTime>> {
+        let s = self.state();
+        Ok(s.account_tokens.values().filter(|t| t.user_id == user && t.purpose == purpose).map(|t| t.created_at).max())
+    }
+}
+
+#[async_trait]
+impl SecondFactorRepo for MemoryStore {
+    async fn totp(&self, user: UserId) -> StoreResult<Option<TotpRecord>> {
+        Ok(self.state().totp.get(&user).cloned())
+    }
+
+    async fn set_pending_totp(&self, user: UserId, sealed_secret: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        let mut s = self.state();
+        if s.totp.get(&user).is_some_and(|t| t.enabled_at.is_some()) {
+            return Ok(false);
+        }
+        let record =
+            TotpRecord { sealed_secret: sealed_secret.into(), created_at: now, enabled_at: None, last_step: 0 };
+        s.totp.insert(user, record);
+        Ok(true)
+    }
+
+    async fn enable_totp(
+        &self,
+        user: UserId,
+        step: i64,
+        recovery_hashes: &[String],
+        change: &CredentialChange,
+        now: OffsetDateTime,
+        audit: &[AuditEntry],
+    ) -> StoreResult<bool> {
+        let mut s = self.state();
+        match s.totp.get_mut(&user) {
+            Some(t) if t.enabled_at.is_none() => {
+                t.enabled_at = Some(now);
+                t.last_step = step;
+            }
+            _ => return Ok(false),
+        }
+        s.recovery_codes.insert(user, recovery_hashes.iter().map(|h| (h.clone(), false)).collect());
+        apply_credentials(&mut s, user, change, now)?;
+        s.audit.extend(audit.iter().cloned());
+        Ok(true)
+    }
+
+    async fn disable_totp(
+        &self,
+        user: UserId,
+        change: &CredentialChange,
+        now: OffsetDateTime,
+        audit: &[AuditEntry],
+    ) -> StoreResult<bool> {
+        let mut s = self.state();
+        if s.totp.get(&user).is_none_or(|t| t.enabled_at.is_none()) {
+            return Ok(false);
+        }
+        s.totp.remove(&user);
+        s.recovery_codes.remove(&user);
+        apply_credentials(&mut s, user, change, now)?;
+        s.audit.extend(audit.iter().cloned());
+        Ok(true)
+    }
+
+    async fn use_totp_step(&self, user: UserId, step: i64) -> StoreResult<bool> {
+        let mut s = self.state();
+        match s.totp.get_mut(&user) {
+            Some(t) if t.enabled_at.is_some() && t.last_step < step => {
+                t.last_step = step;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn use_recovery_code(&self, user: UserId, hash: &str, _now: OffsetDateTime) -> StoreResult<bool> {
+        let mut s = self.state();
+        let codes = s.recovery_codes.get_mut(&user).into_iter().flatten();
+        match codes.into_iter().find(|(h, used)| h == hash && !used) {
+            Some(code) => {
+                code.1 = true;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        hashes: &[String],
+        _now: OffsetDateTime,
+        audit: &[AuditEntry],
+    ) -> StoreResult<()> {
+        let mut s = self.state();
+        s.recovery_codes.insert(user, hashes.iter().map(|h| (h.clone(), false)).collect());
+        s.audit.extend(audit.iter().cloned());
+        Ok(())
+    }
+
+    async fn recovery_codes_left(&self, user: UserId) -> StoreResult<u32> {
+        let s = self.state();
+        let left = s.recovery_codes.get(&user).map_or(0, |c| c.iter().filter(|(_, used)| !used).count());
+        Ok(u32::try_from(left).unwrap_or(u32::MAX))
+    }
+}
+
+/// A stand-in for TOTP: the code of step `n` is `n` plus the secret's first byte, modulo a
+/// million, in six digits; sealing is base64 with a marker.
+#[derive(Debug, Default)]
+pub struct FakeAuthenticator;
+
+impl FakeAuthenticator {
+    pub const STEP_SECS: i64 = 30;
+
+    pub fn code_at(secret: &[u8], step: i64) -> String {
+        format!("{:06}", (step + i64::from(secret[0])) % 1_000_000)
+    }
+
+    pub fn step_of(t: OffsetDateTime) -> i64 {
+        t.unix_timestamp() / Self::STEP_SECS
+    }
+}
+
+impl Authenticator for FakeAuthenticator {
+    fn new_secret(&self) -> Vec<u8> {
+        let mut secret = vec![0u8; 20];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+        secret
+    }
+
+    fn secret_base32(&self, secret: &[u8]) -> String {
+        secret.iter().map(|b| format!("{b:02X}")).collect()
+    }
+
+    fn matching_step(&self, secret: &[u8], code: &str, now: OffsetDateTime) -> Option<i64> {
+        let step = Self::step_of(now);
+        (step - 1..=step + 1).find(|s| Self::code_at(secret, *s) == code)
+    }
+
+    fn provisioning_uri(&self, secret: &[u8], issuer: &str, account: &str) -> String {
+        format!("otpauth://totp/{issuer}:{account}?secret={}&issuer={issuer}", self.secret_base32(secret))
+    }
+
+    fn qr_png(&self, uri: &str) -> Result<Vec<u8>, CoreError> {
+        Ok(uri.as_bytes().to_vec())
+    }
+
+    fn seal(&self, secret: &[u8]) -> Result<String, CoreError> {
+        Ok(format!("sealed:{}", self.secret_base32(secret)))
+    }
+
+    fn open(&self, sealed: &str) -> Result<Vec<u8>, CoreError> {
+        let hex = sealed.strip_prefix("sealed:").ok_or_else(|| CoreError::Internal("not sealed".into()))?;
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|e| CoreError::Internal(e.to_string())))
+            .collect()
+    }
+}
+
 /// A complete in-memory [`Accounts`] and the handles a test needs to poke at it.
 #[derive(Debug)]
 pub struct FakeAccounts {
@@ -544,6 +825,10 @@ impl FakeAccounts {
             ids: Arc::new(SequentialIds::default()),
             guesses: crate::rate_limit::attempts::GuessLimits::local(),
             mail: Arc::new(store.clone()),
+            account_tokens: Arc::new(store.clone()),
+            second_factors: Arc::new(store.clone()),
+            authenticator: Arc::new(FakeAuthenticator),
+            links: Links::new("https://veza.test"),
         });
         Self { accounts, store, clock }
     }

@@ -6,6 +6,7 @@
 //! `veza` binary wires them together. Every use case runs against the in-memory fakes in
 //! [`fakes`], which is how the unit tests here exercise them.
 
+pub mod account_token;
 pub mod accounts;
 pub mod api_key;
 pub mod audit;

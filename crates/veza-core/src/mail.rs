@@ -76,10 +76,22 @@ pub fn html_escape(text: &str) -> String {
     out
 }
 
-/// A message whose HTML body is the text's paragraphs, escaped.
+/// A message whose HTML body is the text's paragraphs, escaped; a paragraph that is nothing but
+/// an http(s) URL becomes a link.
 pub fn from_paragraphs(to: &str, subject: &str, paragraphs: &[String]) -> OutgoingMail {
     let text = paragraphs.join("\n\n");
-    let body: String = paragraphs.iter().map(|p| format!("<p>{}</p>\n", html_escape(p))).collect();
+    let body: String = paragraphs
+        .iter()
+        .map(|p| {
+            let escaped = html_escape(p);
+            let is_url = (p.starts_with("https://") || p.starts_with("http://")) && !p.contains(char::is_whitespace);
+            if is_url {
+                format!("<p><a href=\"{escaped}\">{escaped}</a></p>\n")
+            } else {
+                format!("<p>{escaped}</p>\n")
+            }
+        })
+        .collect();
     let html = format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head><body>\n{body}</body></html>\n",
         html_escape(subject)
@@ -97,5 +109,13 @@ mod tests {
         assert_eq!(m.text, "Tom & \"Jerry\" <script>\n\nbye");
         assert!(m.html.contains("<p>Tom &amp; &quot;Jerry&quot; &lt;script&gt;</p>"), "{}", m.html);
         assert!(m.html.contains("<title>Hi &lt;there&gt;</title>"));
+    }
+
+    #[test]
+    fn a_bare_url_becomes_a_link() {
+        let m =
+            from_paragraphs("a@b.co", "Hi", &["https://x.test/p?token=a&b=\"c".to_string(), "see https://x".into()]);
+        assert!(m.html.contains("<p><a href=\"https://x.test/p?token=a&amp;b=&quot;c\">"), "{}", m.html);
+        assert!(m.html.contains("<p>see https://x</p>"), "{}", m.html);
     }
 }

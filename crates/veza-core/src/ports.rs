@@ -8,10 +8,12 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::account_token::{AccountToken, CredentialChange, NewAccountToken, TokenPurpose};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::{ApiKeyId, SessionId, UserId};
+use crate::mail::OutgoingMail;
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, Username};
 
@@ -89,6 +91,50 @@ pub trait UserRepo: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Option<User>>;
     /// Up to `query.page.limit + 1` accounts, newest first.
     async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<User>>;
+    /// Changes how the account signs in (address, password) and ends the sessions the change
+    /// names, with its audit entries, in one transaction. [`StoreError::Conflict`] when the new
+    /// address belongs to another account. False when the user does not exist.
+    async fn change_credentials(
+        &self,
+        id: UserId,
+        change: &CredentialChange,
+        now: OffsetDateTime,
+        audit: &[AuditEntry],
+    ) -> StoreResult<bool>;
+    /// Consumes the token — only if it is `user`'s, has this purpose, is unconsumed and unexpired at `now` —
+    /// and applies `change` to its owner, with the audit entries, in one transaction. A change
+    /// that sets the address voids the owner's other address tokens; one that sets the password
+    /// voids their other reset tokens. False, changing nothing, when the token was not live
+    /// (a concurrent redemption won).
+    async fn redeem_token(
+        &self,
+        user: UserId,
+        hash: &str,
+        purpose: TokenPurpose,
+        change: &CredentialChange,
+        now: OffsetDateTime,
+        audit: &[AuditEntry],
+    ) -> StoreResult<bool>;
+}
+
+/// A mail to queue in the same transaction as the change that causes it.
+#[derive(Debug, Clone, Copy)]
+pub struct MailOf<'a> {
+    pub id: i64,
+    pub mail: &'a OutgoingMail,
+}
+
+/// The single-use tokens of [`crate::account_token`].
+#[async_trait]
+pub trait AccountTokenRepo: Send + Sync + std::fmt::Debug {
+    /// Stores a token — voiding the user's earlier live ones of the same purpose when the
+    /// purpose [supersedes](TokenPurpose::supersedes) — with the mail that carries it and the
+    /// audit entries, in one transaction.
+    async fn issue(&self, token: &NewAccountToken, mail: Option<MailOf<'_>>, audit: &[AuditEntry]) -> StoreResult<()>;
+    /// A token by its hash, in any state.
+    async fn find(&self, hash: &str) -> StoreResult<Option<AccountToken>>;
+    /// When the user's newest token of this purpose was issued (for resend cooldowns).
+    async fn last_issued(&self, user: UserId, purpose: TokenPurpose) -> StoreResult<Option<OffsetDateTime>>;
 }
 
 #[async_trait]
@@ -161,6 +207,81 @@ pub trait AuditRepo: Send + Sync + std::fmt::Debug {
     async fn append(&self, entry: &AuditEntry) -> StoreResult<()>;
     /// Up to `query.page.limit + 1` entries, newest first (the extra one signals another page).
     async fn list(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// A user's TOTP authenticator, as stored: the secret sealed (encrypted under a server key),
+/// pending until a first code enables it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpRecord {
+    pub sealed_secret: String,
+    pub created_at: OffsetDateTime,
+    pub enabled_at: Option<OffsetDateTime>,
+    /// The last time step whose code was accepted; a code for it or an earlier step is refused.
+    pub last_step: i64,
+}
+
+/// Second factors: the TOTP authenticator and the recovery codes (stored as SHA-256 hashes).
+#[async_trait]
+pub trait SecondFactorRepo: Send + Sync + std::fmt::Debug {
+    async fn totp(&self, user: UserId) -> StoreResult<Option<TotpRecord>>;
+    /// Stores a pending authenticator, replacing an earlier pending one. False, changing
+    /// nothing, when one is already enabled.
+    async fn set_pending_totp(&self, user: UserId, sealed_secret: &str, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Enables the pending authenticator with the step of the code that proved it, replaces the
+    /// recovery codes, ends the sessions `change` names, with the audit entries, in one
+    /// transaction. False when there was no pending authenticator.
+    async fn enable_totp(
+        &self,
+        user: UserId,
+        step: i64,
+        recovery_hashes: &[String],
+        change: &CredentialChange,
+        now: OffsetDateTime,
+        audit: &[AuditEntry],
+    ) -> StoreResult<bool>;
+    /// Removes the authenticator and the recovery codes and ends the sessions `change` names,
+    /// in one transaction. False when 2FA was not enabled.
+    async fn disable_totp(
+        &self,
+        user: UserId,
+        change: &CredentialChange,
+        now: OffsetDateTime,
+        audit: &[AuditEntry],
+    ) -> StoreResult<bool>;
+    /// Accepts a code's step once: true, recording it, only when the step is later than every
+    /// step accepted before (so a code is never accepted twice, even by two requests at once).
+    async fn use_totp_step(&self, user: UserId, step: i64) -> StoreResult<bool>;
+    /// Spends an unused recovery code; false when there is no such unused code.
+    async fn use_recovery_code(&self, user: UserId, hash: &str, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Replaces every recovery code of the user, with the audit entries.
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        hashes: &[String],
+        now: OffsetDateTime,
+        audit: &[AuditEntry],
+    ) -> StoreResult<()>;
+    /// How many unused recovery codes the user has.
+    async fn recovery_codes_left(&self, user: UserId) -> StoreResult<u32>;
+}
+
+/// Time-based one-time passwords (RFC 6238: HMAC-SHA-1, 6 digits, 30-second steps) and the
+/// sealing of their secrets at rest.
+pub trait Authenticator: Send + Sync + std::fmt::Debug {
+    /// A new random secret (160 bits, as RFC 4226 recommends).
+    fn new_secret(&self) -> Vec<u8>;
+    /// The secret in base32, as people type it into an authenticator app.
+    fn secret_base32(&self, secret: &[u8]) -> String;
+    /// The time step whose code `code` is, among the step of `now` and its two neighbours.
+    fn matching_step(&self, secret: &[u8], code: &str, now: OffsetDateTime) -> Option<i64>;
+    /// The `otpauth://totp/…` URI an authenticator app imports.
+    fn provisioning_uri(&self, secret: &[u8], issuer: &str, account: &str) -> String;
+    /// That URI as a QR code, in PNG.
+    fn qr_png(&self, uri: &str) -> Result<Vec<u8>, CoreError>;
+    /// Encrypts a secret for storage.
+    fn seal(&self, secret: &[u8]) -> Result<String, CoreError>;
+    /// Decrypts a sealed secret; an error when it was not sealed with this server's key.
+    fn open(&self, sealed: &str) -> Result<Vec<u8>, CoreError>;
 }
 
 /// Password hashing. Async because a good hash is deliberately slow: adapters run it off the

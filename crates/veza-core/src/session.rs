@@ -21,6 +21,10 @@ pub enum RevokeReason {
     AccountDisabled,
     /// Ended by its owner from another session.
     Revoked,
+    PasswordChanged,
+    EmailChanged,
+    /// Two-factor authentication was turned on or off.
+    SecondFactorChanged,
 }
 
 impl RevokeReason {
@@ -31,13 +35,25 @@ impl RevokeReason {
             Self::Reuse => "refresh_token_reuse",
             Self::AccountDisabled => "account_disabled",
             Self::Revoked => "revoked_by_owner",
+            Self::PasswordChanged => "password_changed",
+            Self::EmailChanged => "email_changed",
+            Self::SecondFactorChanged => "second_factor_changed",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Logout, Self::LogoutAll, Self::Reuse, Self::AccountDisabled, Self::Revoked]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        [
+            Self::Logout,
+            Self::LogoutAll,
+            Self::Reuse,
+            Self::AccountDisabled,
+            Self::Revoked,
+            Self::PasswordChanged,
+            Self::EmailChanged,
+            Self::SecondFactorChanged,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
     }
 }
 

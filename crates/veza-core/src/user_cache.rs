@@ -12,6 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::account_token::{CredentialChange, TokenPurpose};
 use crate::audit::AuditEntry;
 use crate::id::UserId;
 use crate::ports::{StoreResult, UserRepo};
@@ -117,6 +118,34 @@ impl UserRepo for CachedUsers {
 
     async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<User>> {
         self.inner.list_users(query).await
+    }
+
+    async fn change_credentials(
+        &self,
+        id: UserId,
+        change: &CredentialChange,
+        now: OffsetDateTime,
+        audit: &[AuditEntry],
+    ) -> StoreResult<bool> {
+        self.begin_write(id);
+        let changed = self.inner.change_credentials(id, change, now, audit).await;
+        self.end_write(id, None);
+        changed
+    }
+
+    async fn redeem_token(
+        &self,
+        user: UserId,
+        hash: &str,
+        purpose: TokenPurpose,
+        change: &CredentialChange,
+        now: OffsetDateTime,
+        audit: &[AuditEntry],
+    ) -> StoreResult<bool> {
+        self.begin_write(user);
+        let redeemed = self.inner.redeem_token(user, hash, purpose, change, now, audit).await;
+        self.end_write(user, None);
+        redeemed
     }
 }
 

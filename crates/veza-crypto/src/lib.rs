@@ -1,9 +1,12 @@
-//! Cryptographic adapters for the core's ports: [`Argon2Hasher`] for passwords and
-//! [`JwtSigner`] for Ed25519 (EdDSA) access tokens. Kept out of `veza-core` so that the domain's
+//! Cryptographic adapters for the core's ports: [`Argon2Hasher`] for passwords,
+//! [`JwtSigner`] for Ed25519 (EdDSA) access tokens and [`TotpAuthenticator`] for TOTP codes and
+//! the sealing of their secrets. Kept out of `veza-core` so that the domain's
 //! tests run on fast fakes, and in one crate so that all key handling can be reviewed in one place.
 
 mod hasher;
 mod jwt;
+mod totp;
 
 pub use hasher::Argon2Hasher;
 pub use jwt::{generate_ed25519_pkcs8, JwtSigner, KeyError, TokenAudience};
+pub use totp::{SealingKeyError, TotpAuthenticator};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use veza_core::accounts::{AccountDeps, Accounts};
+use veza_core::accounts::{AccountDeps, Accounts, Links};
 use veza_core::clock::SystemClock;
 use veza_core::id::Snowflake;
 use veza_core::mail::Mailer;
@@ -15,7 +15,7 @@ use veza_core::rate_limit::attempts::{AttemptPolicy, AttemptThrottle, GuessLimit
 use veza_core::rate_limit::local::LocalRateLimiter;
 use veza_core::rate_limit::{Failover, OnFailure, RateLimiter};
 use veza_core::user_cache::CachedUsers;
-use veza_crypto::{Argon2Hasher, JwtSigner, TokenAudience};
+use veza_crypto::{Argon2Hasher, JwtSigner, TokenAudience, TotpAuthenticator};
 use veza_redis::{RedisAttempts, RedisRateLimiter};
 use veza_sql::{Database, PoolConfig};
 use veza_web::middleware::client_ip::{ForwardedHeader, TrustedProxies};
@@ -70,6 +70,9 @@ impl Node {
             0 => store.clone(),
             ms => Arc::new(CachedUsers::new(store.clone(), Duration::from_millis(ms), USER_CACHE_CAPACITY)),
         };
+        let totp_key = secrets::totp_sealing_key(&config.totp_key, &config.data_dir)?;
+        let authenticator = TotpAuthenticator::new(&totp_key)?;
+        let app_url = if config.app_url.is_empty() { &config.public_url } else { &config.app_url };
         let accounts = Accounts::new(AccountDeps {
             users,
             api_keys: store.clone(),
@@ -80,7 +83,11 @@ impl Node {
             clock: Arc::new(SystemClock),
             ids: Arc::new(ids),
             guesses,
-            mail: store,
+            mail: store.clone(),
+            account_tokens: store.clone(),
+            second_factors: store,
+            authenticator: Arc::new(authenticator),
+            links: Links::new(app_url),
         });
         Ok(Self { db, accounts, guess_counters })
     }

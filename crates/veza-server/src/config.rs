@@ -79,6 +79,8 @@ pub struct Config {
     pub rate_limit_login: String,
     pub rate_limit_register: String,
     pub rate_limit_refresh: String,
+    /// Password-reset mails asked for, per client address.
+    pub rate_limit_password_reset: String,
     /// `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or `smtps://host:465`. Empty:
     /// every message is written as an `.eml` file to `{data dir}/outbox/` instead.
     pub smtp_url: String,
@@ -93,6 +95,14 @@ pub struct Config {
     pub login_failures_per_address: u32,
     /// The longest wait between tries, in seconds (at most an hour).
     pub login_max_delay_secs: u64,
+    /// The web client's base URL: links in mail (address verification, password reset) open
+    /// its `/verify-email` and `/reset-password` pages, which post the token to the API.
+    /// Empty: the public URL.
+    pub app_url: String,
+    /// The key (base64 of 32 bytes) that seals TOTP secrets in the database; every node of a
+    /// cluster needs the same. Empty means generate one into the data dir on first start.
+    /// Secret: never printed.
+    pub totp_key: String,
     /// True when `public_url` was not configured but derived from `addr`; `serve` then derives
     /// it again from the address actually bound (which differs when the port is 0).
     #[serde(skip)]
@@ -158,12 +168,15 @@ impl Default for Config {
             rate_limit_login: "10/1m".into(),
             rate_limit_register: "10/1h".into(),
             rate_limit_refresh: "60/1m".into(),
+            rate_limit_password_reset: "10/1h".into(),
             smtp_url: String::new(),
             mail_from: String::new(),
             mail_retry_first_ms: 30_000,
             login_failures_per_account: AttemptPolicy::PER_ACCOUNT.free,
             login_failures_per_address: AttemptPolicy::PER_ADDRESS.free,
             login_max_delay_secs: AttemptPolicy::PER_ACCOUNT.max_delay.as_secs(),
+            app_url: String::new(),
+            totp_key: String::new(),
             public_url_derived: false,
         }
     }
@@ -284,6 +297,10 @@ impl Config {
         if !(1..=3600).contains(&self.login_max_delay_secs) {
             return bad("login_max_delay_secs", "must be between 1 and 3600 seconds");
         }
+        let app = self.app_url.strip_prefix("https://").or_else(|| self.app_url.strip_prefix("http://"));
+        if !self.app_url.is_empty() && app.is_none_or(|r| r.is_empty() || r.contains(char::is_whitespace)) {
+            return bad("app_url", "must be an http:// or https:// URL, such as https://app.example.org, or empty");
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return bad("log_level", "must be a tracing filter such as `info` or `veza=debug,info`");
         }
@@ -321,6 +338,7 @@ impl Config {
                 RouteBucket::Login => ("rate_limit_login", &self.rate_limit_login),
                 RouteBucket::Register => ("rate_limit_register", &self.rate_limit_register),
                 RouteBucket::Refresh => ("rate_limit_refresh", &self.rate_limit_refresh),
+                RouteBucket::PasswordReset => ("rate_limit_password_reset", &self.rate_limit_password_reset),
             };
             if let Some(policy) = parse(key, bucket.name(), text)? {
                 routes.push((bucket, policy));
@@ -368,6 +386,9 @@ impl Config {
         if !shown.jwt_private_key.is_empty() {
             shown.jwt_private_key = "***".into();
         }
+        if !shown.totp_key.is_empty() {
+            shown.totp_key = "***".into();
+        }
         shown.database_url = mask_url_password(&shown.database_url);
         shown.redis_url = mask_url_password(&shown.redis_url);
         shown.smtp_url = mask_url_password(&shown.smtp_url);
@@ -404,7 +425,7 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://./data/veza.db");
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         let policies = c.rate_limit_policies().unwrap();
-        assert_eq!(policies.all().len(), 7);
+        assert_eq!(policies.all().len(), 8);
     }
 
     #[test]

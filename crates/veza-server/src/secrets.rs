@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 const JWT_KEY_FILE: &str = "jwt-ed25519.pk8";
+const TOTP_KEY_FILE: &str = "totp-chacha20.key";
 
 /// The token signing key (PKCS#8 DER): from configuration, else from the data dir, else new.
 pub fn jwt_signing_key(configured: &str, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
@@ -27,6 +28,30 @@ pub fn jwt_signing_key(configured: &str, data_dir: &Path) -> anyhow::Result<Vec<
     let key = veza_crypto::generate_ed25519_pkcs8().context("cannot generate a signing key")?;
     write_private(&path, &key)?;
     tracing::info!(path = %path.display(), "generated a new token signing key");
+    Ok(key)
+}
+
+/// The key sealing TOTP secrets (32 bytes): from configuration, else from the data dir, else new.
+pub fn totp_sealing_key(configured: &str, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    const KEY_LEN: usize = veza_crypto::TotpAuthenticator::KEY_LEN;
+    if !configured.is_empty() {
+        let key = STANDARD.decode(configured.trim()).ok().filter(|k| k.len() == KEY_LEN);
+        return key.with_context(|| {
+            format!("invalid configuration for VEZA_TOTP_KEY (totp_key): must be base64 of {KEY_LEN} random bytes")
+        });
+    }
+    let path = secrets_dir(data_dir)?.join(TOTP_KEY_FILE);
+    if path.exists() {
+        check_private(&path)?;
+        let key = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        if key.len() != KEY_LEN {
+            bail!("{} is not a {KEY_LEN}-byte key; restore it from a backup", path.display());
+        }
+        return Ok(key);
+    }
+    let key = veza_crypto::TotpAuthenticator::generate_key().context("cannot generate a TOTP sealing key")?;
+    write_private(&path, &key)?;
+    tracing::info!(path = %path.display(), "generated a new TOTP sealing key");
     Ok(key)
 }
 

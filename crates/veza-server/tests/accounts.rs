@@ -196,7 +196,10 @@ async fn security_events_and_admin_audit(backend: Backend) {
     assert_eq!(status, 200);
     let actions: Vec<&str> =
         events["items"].as_array().expect("items").iter().map(|e| e["action"].as_str().expect("action")).collect();
-    assert_eq!(actions, ["auth.login.failed", "auth.login.succeeded", "user.registered"]);
+    assert_eq!(
+        actions,
+        ["auth.login.failed", "auth.email.verification_sent", "auth.login.succeeded", "user.registered"]
+    );
     let failed = &events["items"][0];
     assert_eq!(
         (failed["detail"]["reason"].as_str(), failed["ip"].as_str()),
@@ -213,12 +216,13 @@ async fn security_events_and_admin_audit(backend: Backend) {
     let admin = s.admin("root").await;
     let admin_access = token(&admin, "access_token");
 
-    let (status, log) = s.get(&format!("/api/v1/admin/audit?actor={nova_id}&limit=1"), Some(&admin_access)).await;
+    // nova acted three times: registered, logged in, was sent a verification mail.
+    let (status, log) = s.get(&format!("/api/v1/admin/audit?actor={nova_id}&limit=2"), Some(&admin_access)).await;
     assert_eq!(status, 200, "{log}");
-    assert_eq!(log["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(log["items"].as_array().map(Vec::len), Some(2));
     let cursor = log["next_cursor"].as_str().expect("a second page exists");
     let (_, rest) =
-        s.get(&format!("/api/v1/admin/audit?actor={nova_id}&limit=1&before={cursor}"), Some(&admin_access)).await;
+        s.get(&format!("/api/v1/admin/audit?actor={nova_id}&limit=2&before={cursor}"), Some(&admin_access)).await;
     let first_page: Vec<&Value> = log["items"].as_array().expect("items").iter().collect();
     assert_eq!(rest["items"].as_array().map(Vec::len), Some(1), "{rest}");
     assert!(rest["items"].as_array().expect("items").iter().all(|e| !first_page.contains(&e)), "pages do not overlap");

@@ -3,11 +3,12 @@
 //! that server is down at first: the request that caused the mail is answered at once, and the
 //! message goes out once the server is back.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::json;
 use veza_testkit::db::TestDb;
+use veza_testkit::outbox;
 use veza_testkit::server::TestServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_veza");
@@ -27,24 +28,7 @@ async fn trigger_lockout_notice(s: &TestServer) {
 const LOCKOUT_ENV: [(&str, &str); 2] =
     [("VEZA_LOGIN_FAILURES_PER_ACCOUNT", "2"), ("VEZA_LOGIN_FAILURES_PER_ADDRESS", "100")];
 
-/// Waits until `dir` holds a file (other than a partial one) and returns the first, unfolded.
-async fn first_file(dir: &Path) -> String {
-    for _ in 0..100 {
-        let found = std::fs::read_dir(dir).ok().and_then(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .find(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        });
-        if let Some(path) = found {
-            // Undo quoted-printable's soft line breaks, so that text can be searched for whole.
-            let raw = std::fs::read_to_string(path).expect("read mail");
-            return raw.replace("=\r\n", "").replace("=\n", "");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no mail arrived in {}", dir.display());
-}
+const LOCKOUT: &str = "Repeated failed sign-ins to your Veza account";
 
 fn assert_lockout_notice(message: &str) {
     for part in [
@@ -64,8 +48,8 @@ fn assert_lockout_notice(message: &str) {
 async fn notices_land_in_the_outbox_by_default() {
     let s = TestServer::start_with(BIN, TestDb::sqlite(), &LOCKOUT_ENV).await;
     trigger_lockout_notice(&s).await;
-    let message = first_file(&s.data_dir().join("outbox")).await;
-    assert_lockout_notice(&message);
+    let message = outbox::wait_for(&s.data_dir().join("outbox"), "nova@example.com", LOCKOUT, 1).await;
+    assert_lockout_notice(&message[0]);
     assert!(s.log_text().contains("mail written to the outbox"));
 }
 
@@ -118,8 +102,8 @@ async fn smtp_delivery_survives_a_server_that_comes_up_late() {
     if let Ok(Some(status)) = server.child.try_wait() {
         panic!("aiosmtpd exited at once ({status}): is it installed for VEZA_TEST_PYTHON? scripts/test installs it");
     }
-    let message = first_file(&server.maildir.join("new")).await;
-    assert_lockout_notice(&message);
+    let message = outbox::wait_for(&server.maildir.join("new"), "nova@example.com", LOCKOUT, 1).await;
+    assert_lockout_notice(&message[0]);
     assert!(!s.data_dir().join("outbox").exists(), "with SMTP configured, nothing goes to files");
 }
 
@@ -147,10 +131,11 @@ async fn a_sign_in_from_a_new_device_is_mailed_once() {
     for agent in ["Firefox/140.0 (test laptop)", "Firefox/140.0 (test laptop)"] {
         assert_eq!(login(agent).await.expect("login").status(), 200);
     }
-    let message = first_file(&s.data_dir().join("outbox")).await;
-    assert!(message.contains("Subject: New sign-in to your Veza account"), "{message}");
-    assert!(message.contains("Firefox/140.0 (test laptop)"), "{message}");
+    let outbox = s.data_dir().join("outbox");
+    let subject = "New sign-in to your Veza account";
+    let message = outbox::wait_for(&outbox, "nova@example.com", subject, 1).await;
+    assert!(message[0].contains("Firefox/140.0 (test laptop)"), "{}", message[0]);
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let count = std::fs::read_dir(s.data_dir().join("outbox")).expect("outbox").count();
+    let count = outbox::messages_to(&outbox, "nova@example.com", subject).len();
     assert_eq!(count, 1, "the second sign-in came from a known device");
 }

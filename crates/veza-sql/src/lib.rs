@@ -6,12 +6,14 @@
 //! rest) and queries use `$N` placeholders, which SQLite also understands. Only the migrations
 //! differ per database. This is the only crate that names sqlx.
 
+mod account_tokens;
 mod api_keys;
 mod audit;
 mod error;
 mod filter;
 mod mail;
 mod rows;
+mod second_factors;
 mod sessions;
 mod users;
 

@@ -3,7 +3,7 @@
 //! SQLite has a single writer. Either way a message is held by at most one worker at a time.
 
 use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 use veza_core::mail::{MailQueue, OutgoingMail, QueuedMail};
 use veza_core::ports::StoreResult;
@@ -15,23 +15,34 @@ use crate::Database;
 /// Longest error text kept for a failed delivery.
 const ERROR_MAX: usize = 1000;
 
+/// Queues a message inside the caller's transaction (or on a plain connection).
+pub(crate) async fn insert_mail(
+    conn: &mut AnyConnection,
+    id: i64,
+    mail: &OutgoingMail,
+    now: OffsetDateTime,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO mail_queue (id, recipient, subject, text_body, html_body, created_at, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(id)
+    .bind(&mail.to)
+    .bind(&mail.subject)
+    .bind(&mail.text)
+    .bind(&mail.html)
+    .bind(to_micros(now))
+    .execute(conn)
+    .await
+    .map_err(store_error)?;
+    Ok(())
+}
+
 #[async_trait]
 impl MailQueue for Database {
     async fn enqueue(&self, id: i64, mail: &OutgoingMail, now: OffsetDateTime) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO mail_queue (id, recipient, subject, text_body, html_body, created_at, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
-        )
-        .bind(id)
-        .bind(&mail.to)
-        .bind(&mail.subject)
-        .bind(&mail.text)
-        .bind(&mail.html)
-        .bind(to_micros(now))
-        .execute(&self.pool)
-        .await
-        .map_err(store_error)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        insert_mail(&mut conn, id, mail, now).await
     }
 
     async fn claim(&self, now: OffsetDateTime, lease_until: OffsetDateTime) -> StoreResult<Option<QueuedMail>> {

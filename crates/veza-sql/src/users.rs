@@ -3,12 +3,14 @@
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
+use veza_core::account_token::{CredentialChange, TokenPurpose};
 use veza_core::audit::AuditEntry;
 use veza_core::id::UserId;
 use veza_core::ports::{StoreError, StoreResult, UserRepo};
 use veza_core::session::{NewSession, RevokeReason};
 use veza_core::user::{AccountChange, AccountState, NewUser, ProfilePatch, Role, User, UserQuery, Username};
 
+use crate::account_tokens::apply_credentials;
 use crate::audit::insert_audit;
 use crate::error::store_error;
 use crate::filter::{contains_pattern, Filter, Param};
@@ -224,6 +226,36 @@ impl UserRepo for Database {
         let row = sqlx::query_as::<_, UserRow>(&sql).bind(id.0).fetch_one(&mut *tx).await.map_err(store_error)?;
         tx.commit().await.map_err(store_error)?;
         User::try_from(row).map(Some)
+    }
+
+    async fn change_credentials(
+        &self,
+        id: UserId,
+        change: &CredentialChange,
+        now: OffsetDateTime,
+        audit: &[AuditEntry],
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        if !apply_credentials(&mut tx, id, change, to_micros(now)).await? {
+            return Ok(false);
+        }
+        for entry in audit {
+            insert_audit(&mut tx, entry).await?;
+        }
+        tx.commit().await.map_err(store_error)?;
+        Ok(true)
+    }
+
+    async fn redeem_token(
+        &self,
+        user: UserId,
+        hash: &str,
+        purpose: TokenPurpose,
+        change: &CredentialChange,
+        now: OffsetDateTime,
+        audit: &[AuditEntry],
+    ) -> StoreResult<bool> {
+        self.redeem(user, hash, purpose, change, now, audit).await
     }
 
     async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<User>> {

@@ -1,8 +1,10 @@
 //! Test support: fresh databases per test ([`db`]), the one contract suite every repository
-//! adapter must pass ([`contract`]), and a real `veza` process on port 0 ([`server`]).
+//! adapter must pass ([`contract`]), a real `veza` process on port 0 ([`server`]) and the mail
+//! it writes ([`outbox`]).
 
 pub mod contract;
 pub mod db;
+pub mod outbox;
 pub mod proxy;
 pub mod redis;
 pub mod server;

@@ -5,6 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
+use veza_core::error::TokenProblem;
 use veza_core::{CoreError, FieldError};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -98,6 +99,15 @@ impl From<CoreError> for ApiError {
                 Self::new(S::UNAUTHORIZED, "invalid_token", format!("token refused: {problem}"))
                     .with_header(header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#)
             }
+            CoreError::InvalidAccountToken { problem, .. } => {
+                let code = match problem {
+                    TokenProblem::Expired => "token_expired",
+                    TokenProblem::Reused => "token_used",
+                    TokenProblem::Malformed | TokenProblem::Revoked => "token_invalid",
+                };
+                Self::new(S::BAD_REQUEST, code, e.to_string())
+            }
+            CoreError::InvalidCode => Self::new(S::UNAUTHORIZED, "invalid_code", e.to_string()),
             CoreError::Unauthenticated => Self::new(S::UNAUTHORIZED, "unauthenticated", e.to_string())
                 .with_header(header::WWW_AUTHENTICATE, "Bearer"),
             CoreError::Forbidden(why) => Self::new(S::FORBIDDEN, "forbidden", why),

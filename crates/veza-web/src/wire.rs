@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
-use veza_core::accounts::TokenPair;
+use veza_core::accounts::{MfaChallenge, TokenPair};
 use veza_core::api_key::{ApiKey, Scope};
 use veza_core::audit::AuditEntry;
 use veza_core::id::{ApiKeyId, AuditId, SessionId, UserId};
@@ -21,12 +21,7 @@ pub struct RegisterRequest {
     /// 3–32 characters of `A-Z`, `a-z`, `0-9`, `_`, `.`; case-insensitive (stored lowercase).
     #[schema(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.]{3,32}$", example = "nova")]
     pub username: String,
-    /// Domains are ASCII (internationalised ones in their `xn--` form).
-    #[schema(
-        max_length = 254,
-        pattern = "^[^\\s@<>\",;\\u0000-\\u001f\\u007f-\\u009f]{1,64}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$",
-        example = "nova@example.com"
-    )]
+    #[schema(value_type = EmailAddress)]
     pub email: String,
     /// 8–128 characters of any kind; common passwords are refused.
     #[schema(min_length = 8, max_length = 128, example = "violet-kettle-drum")]
@@ -93,6 +88,146 @@ pub struct RegisterResponse {
 pub struct LoginResponse {
     pub user: MeResponse,
     pub tokens: TokenResponse,
+}
+
+/// The answer to a right password: logged in, or (with 2FA on) a second step to take.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResult {
+    LoggedIn(Box<LoginResponse>),
+    MfaRequired(MfaRequiredResponse),
+}
+
+/// The password was right and the account has two-factor authentication: send a code with
+/// this token to `POST /api/v1/auth/login/mfa`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaRequiredResponse {
+    /// Always `true`.
+    pub mfa_required: bool,
+    /// Single use, valid for 5 minutes.
+    pub mfa_token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub mfa_token_expires_at: OffsetDateTime,
+    /// What the code may be: `totp` (6 digits from the authenticator app) or `recovery_code`.
+    pub methods: Vec<String>,
+}
+
+impl From<MfaChallenge> for MfaRequiredResponse {
+    fn from(c: MfaChallenge) -> Self {
+        Self {
+            mfa_required: true,
+            mfa_token: c.mfa_token,
+            mfa_token_expires_at: c.expires_at,
+            methods: c.methods.iter().map(|m| m.as_str().to_string()).collect(),
+        }
+    }
+}
+
+/// `POST /api/v1/auth/login/mfa`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginMfaRequest {
+    #[schema(max_length = 256)]
+    pub mfa_token: String,
+    /// A 6-digit code from the authenticator app, or a recovery code.
+    #[schema(max_length = 64, example = "123456")]
+    pub code: String,
+}
+
+/// A single-use token from a mailed link: `POST /api/v1/auth/email/verify`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkTokenRequest {
+    #[schema(max_length = 256)]
+    pub token: String,
+}
+
+/// `POST /api/v1/auth/password/forgot`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotPasswordRequest {
+    #[schema(value_type = EmailAddress)]
+    pub email: String,
+}
+
+/// `POST /api/v1/auth/password/reset`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    /// The token from the reset link.
+    #[schema(max_length = 256)]
+    pub token: String,
+    /// 8–128 characters of any kind; common passwords are refused.
+    #[schema(min_length = 8, max_length = 128)]
+    pub new_password: String,
+}
+
+/// `POST /api/v1/me/password`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    #[schema(max_length = 128)]
+    pub current_password: String,
+    /// 8–128 characters of any kind; common passwords are refused.
+    #[schema(min_length = 8, max_length = 128)]
+    pub new_password: String,
+    /// Required when two-factor authentication is on: a TOTP code or a recovery code.
+    #[schema(max_length = 64)]
+    pub code: Option<String>,
+}
+
+/// `POST /api/v1/me/email`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeEmailRequest {
+    /// The new address; it replaces the current one once the link mailed to it is opened.
+    #[schema(value_type = EmailAddress)]
+    pub email: String,
+    #[schema(max_length = 128)]
+    pub current_password: String,
+}
+
+/// `GET /api/v1/me/2fa`
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecondFactorStatusResponse {
+    pub totp_enabled: bool,
+    pub recovery_codes_left: u32,
+}
+
+/// `POST /api/v1/me/2fa/totp/setup`: shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotpSetupResponse {
+    /// The secret in base32, to type into an app by hand.
+    pub secret: String,
+    /// The `otpauth://totp/…` URI apps import.
+    pub otpauth_uri: String,
+    /// The URI as a QR code: a PNG image, base64-encoded.
+    pub qr_png_base64: String,
+}
+
+/// A TOTP code (6 digits) or, where accepted, a recovery code.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    #[schema(max_length = 64, example = "123456")]
+    pub code: String,
+}
+
+/// `POST /api/v1/me/2fa/totp/disable`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisableTotpRequest {
+    #[schema(max_length = 128)]
+    pub current_password: String,
+    /// A TOTP code or a recovery code.
+    #[schema(max_length = 64)]
+    pub code: String,
+}
+
+/// New recovery codes: shown once; each works once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoveryCodesResponse {
+    pub recovery_codes: Vec<String>,
 }
 
 /// `POST /api/v1/auth/logout-all` and `POST /api/v1/me/sessions/revoke-others`
@@ -232,6 +367,29 @@ pub struct UpdateProfileRequest {
 /// keeps the two equal.
 pub const HTTP_URL_PATTERN: &str =
     "^https?://[^\\s/?#@\\u0000-\\u001f\\u007f-\\u009f]+([/?#][^\\s\\u0000-\\u001f\\u007f-\\u009f]*)?$";
+
+/// The email rule of `veza_core::user::Email`, as a pattern.
+pub const EMAIL_PATTERN: &str = "^[^\\s@<>\",;\\u0000-\\u001f\\u007f-\\u009f]{1,64}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$";
+
+/// An email address (schema only). Domains are ASCII (internationalised ones in their `xn--`
+/// form).
+#[derive(Debug)]
+pub struct EmailAddress;
+
+impl utoipa::PartialSchema for EmailAddress {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .description(Some("An email address; domains are ASCII (internationalised ones in their `xn--` form)."))
+            .max_length(Some(veza_core::user::Email::MAX))
+            .pattern(Some(EMAIL_PATTERN))
+            .examples(["nova@example.com"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EmailAddress {}
 
 /// An http(s) URL (schema only: the items of `links`).
 #[derive(Debug)]

@@ -7,7 +7,16 @@ use crate::error::CoreError;
 use crate::rate_limit::attempts::Attempt;
 use crate::user::{Email, Username};
 
+use super::second_factor::MfaChallenge;
 use super::{Accounts, TokenPair};
+
+/// What a right password leads to.
+#[derive(Debug, Clone)]
+pub enum LoginOutcome {
+    LoggedIn(Box<User>, TokenPair),
+    /// The account has 2FA: the login continues with [`Accounts::login_mfa`].
+    MfaRequired(MfaChallenge),
+}
 use crate::id::UserId;
 use crate::user::User;
 
@@ -17,7 +26,7 @@ const LOGIN_MAX: usize = 254;
 impl Accounts {
     /// Logs in with a username or an email address.
     /// Guesses are throttled per account and per address before the password is even looked at.
-    pub async fn login(&self, login: &str, password: &str, meta: &RequestMeta) -> Result<(User, TokenPair), CoreError> {
+    pub async fn login(&self, login: &str, password: &str, meta: &RequestMeta) -> Result<LoginOutcome, CoreError> {
         let key = normalize_login(login);
         let guesses = &self.deps.guesses;
         let counters = guesses.keys("password", key.as_deref(), meta.ip.as_deref());
@@ -66,17 +75,32 @@ impl Accounts {
         if user.disabled {
             return Err(self.login_failed_for(&user, meta).await);
         }
+        if self.totp_enabled(&user).await? {
+            return Ok(LoginOutcome::MfaRequired(self.mfa_challenge(&user).await?));
+        }
+        let tokens = self.finish_login(&user, "password", meta).await?;
+        Ok(LoginOutcome::LoggedIn(Box::new(user), tokens))
+    }
+
+    /// Starts the session of a login whose every factor was proved, and tells the owner when
+    /// the device is new to the account.
+    pub(super) async fn finish_login(
+        &self,
+        user: &User,
+        method: &str,
+        meta: &RequestMeta,
+    ) -> Result<TokenPair, CoreError> {
         // Asked before this login's own session exists.
         let known = self.deps.sessions.known_device(user.id, meta.user_agent.as_deref()).await?;
-        let (session, tokens) = self.start_session(&user, meta)?;
+        let (session, tokens) = self.start_session(user, meta)?;
         let mut entry = self.audit_entry(AuditAction::LoginSucceeded, Some(user.id), Some(user.id), meta);
         entry.detail.insert("session_id".into(), session.id.to_string().into());
-        entry.detail.insert("method".into(), "password".into());
+        entry.detail.insert("method".into(), method.into());
         self.deps.sessions.create(&session, &entry).await?;
         if !known {
-            self.tell_owner_about_new_device(&user, meta).await;
+            self.tell_owner_about_new_device(user, meta).await;
         }
-        Ok((user, tokens))
+        Ok(tokens)
     }
 
     /// A disabled account learns that it is disabled only after giving the right password.

@@ -5,9 +5,12 @@
 mod admin;
 mod api_keys;
 mod audit_view;
+mod email;
 mod login;
+mod password;
 mod profile;
 mod register;
+mod second_factor;
 mod sessions;
 mod tokens;
 
@@ -19,18 +22,26 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::account_token::{AccountToken, NewAccountToken, TokenPurpose};
 use crate::api_key::Scope;
 use crate::audit::{AuditAction, AuditEntry, RequestMeta};
 use crate::clock::Clock;
 use crate::error::CoreError;
 use crate::id::{ApiKeyId, AuditId, IdGenerator, SessionId, UserId};
 use crate::mail::MailQueue;
-use crate::ports::{AccessClaims, ApiKeyRepo, AuditRepo, PasswordHasher, SessionRepo, TokenSigner, UserRepo};
+use crate::ports::{
+    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, PasswordHasher, SecondFactorRepo,
+    SessionRepo, TokenSigner, UserRepo,
+};
+use crate::rate_limit::attempts::Attempt;
 use crate::rate_limit::attempts::GuessLimits;
 use crate::session::{NewSession, ACCESS_TOKEN_LIFETIME};
 use crate::user::{Role, User};
 
+pub use email::RESEND_COOLDOWN;
+pub use login::LoginOutcome;
 pub use register::{NewAccount, RegisterInput};
+pub use second_factor::{MfaChallenge, SecondFactor, SecondFactorStatus, TotpSetup, RECOVERY_CODES};
 
 /// Everything the account use cases need, supplied by the binary (or a test).
 #[derive(Debug, Clone)]
@@ -47,6 +58,30 @@ pub struct AccountDeps {
     pub guesses: GuessLimits,
     /// Where notifications to account owners are queued.
     pub mail: Arc<dyn MailQueue>,
+    /// Single-use tokens: address verification, password reset, the second login step.
+    pub account_tokens: Arc<dyn AccountTokenRepo>,
+    pub second_factors: Arc<dyn SecondFactorRepo>,
+    /// TOTP codes and the sealing of their secrets.
+    pub authenticator: Arc<dyn Authenticator>,
+    pub links: Links,
+}
+
+/// Where the links in account mails point: pages of the web client, which post the token back
+/// to the API (a link that changed something on a plain GET would be clicked by mail scanners).
+#[derive(Debug, Clone)]
+pub struct Links {
+    /// The web client's base URL, without a trailing slash.
+    pub app_url: String,
+}
+
+impl Links {
+    pub fn new(app_url: &str) -> Self {
+        Self { app_url: app_url.trim_end_matches('/').to_string() }
+    }
+
+    fn page(&self, page: &str, token: &str) -> String {
+        format!("{}/{page}?token={token}", self.app_url)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -181,6 +216,99 @@ impl Accounts {
         Ok((self.deps.tokens.issue(&claims)?, expires_at))
     }
 
+    /// A new single-use token for `user`: the secret to hand out, and what to store.
+    fn new_account_token(
+        &self,
+        purpose: TokenPurpose,
+        user: UserId,
+        email: Option<String>,
+        session_id: Option<SessionId>,
+    ) -> (String, NewAccountToken) {
+        let now = self.now();
+        let secret = RefreshSecret::generate();
+        let token = AccountToken {
+            purpose,
+            user_id: user,
+            email,
+            session_id,
+            created_at: now,
+            expires_at: now + purpose.lifetime(),
+            consumed_at: None,
+        };
+        (secret.token, NewAccountToken { hash: secret.hash, token })
+    }
+
+    /// Looks up a presented single-use token and checks that it can be redeemed for `purpose`
+    /// now; a refusal is audited (against the owner when the token is known) and answered with
+    /// why. Returns the token and its hash.
+    async fn live_token(
+        &self,
+        presented: &str,
+        purpose: TokenPurpose,
+        what: &'static str,
+        meta: &RequestMeta,
+    ) -> Result<(AccountToken, String), CoreError> {
+        use crate::error::TokenProblem;
+        // Real tokens are 43 characters; anything far longer is not worth hashing.
+        let hash = (presented.len() <= 256).then(|| hash_secret(presented));
+        let found = match &hash {
+            Some(hash) => self.deps.account_tokens.find(hash).await?,
+            None => None,
+        };
+        let problem = match &found {
+            None => Some(TokenProblem::Malformed),
+            Some(token) => token.refusal(purpose, self.now()),
+        };
+        match (found, hash, problem) {
+            (Some(token), Some(hash), None) => Ok((token, hash)),
+            (found, _, problem) => {
+                let problem = problem.unwrap_or(TokenProblem::Malformed);
+                let target = found.as_ref().filter(|t| t.purpose == purpose).map(|t| t.user_id);
+                let mut entry = self.audit_entry(AuditAction::AccountTokenRefused, None, target, meta);
+                entry.detail.insert("purpose".into(), purpose.as_str().into());
+                entry.detail.insert("reason".into(), problem.to_string().into());
+                if let Err(e) = self.deps.audit.append(&entry).await {
+                    tracing::warn!(error = %e, "could not record a refused token");
+                }
+                Err(CoreError::InvalidAccountToken { what, problem })
+            }
+        }
+    }
+
+    /// One guess at a secret of `user`'s (`password`, `mfa`) under the brute-force throttle:
+    /// refused while the account or the address must wait; counted in advance; forgiven when
+    /// right (the account's whole count, the address's this one). Returns whether it was right.
+    async fn guarded_guess<F>(&self, secret: &str, user: &User, meta: &RequestMeta, check: F) -> Result<bool, CoreError>
+    where
+        F: std::future::Future<Output = Result<bool, CoreError>>,
+    {
+        let guesses = &self.deps.guesses;
+        let counters = guesses.keys(secret, Some(user.username.as_str()), meta.ip.as_deref());
+        match guesses.throttle.begin(&counters).await {
+            Ok(Attempt::Go { .. }) => {}
+            Ok(Attempt::Wait(wait)) => return Err(CoreError::TooManyAttempts(wait)),
+            Err(e) => return Err(CoreError::Unavailable(e.to_string())),
+        }
+        let right = check.await?;
+        if right {
+            for (i, counter) in counters.iter().enumerate() {
+                if let Err(e) = guesses.throttle.forgive(counter, i == 0).await {
+                    tracing::warn!(error = %e, "could not settle a failed-guess counter");
+                }
+            }
+        }
+        Ok(right)
+    }
+
+    /// Queues a notice to the account's owner; a failure to queue is only logged (the change it
+    /// reports has happened either way).
+    async fn notify(&self, to: &str, subject: &str, paragraphs: &[String]) {
+        let mail = crate::mail::from_paragraphs(to, subject, paragraphs);
+        if let Err(e) = self.deps.mail.enqueue(self.deps.ids.next_raw(), &mail, self.now()).await {
+            tracing::warn!(error = %e, subject, "could not queue a notice");
+        }
+    }
+
     /// A new session for `user` with its first refresh token, and the tokens to return.
     fn start_session(&self, user: &User, meta: &RequestMeta) -> Result<(NewSession, TokenPair), CoreError> {
         let now = self.now();
@@ -214,5 +342,7 @@ fn uuid_like(raw: i64) -> String {
     format!("{raw:x}-{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
+#[cfg(test)]
+mod security_tests;
 #[cfg(test)]
 mod tests;

@@ -27,21 +27,24 @@ impl RegisterInput {
         let mut v = Validator::default();
         let username = v.check(Username::parse(&self.username));
         let email = v.check(Email::parse(&self.email));
-        let password = v.check(Password::parse_new(&self.password, "password").and_then(|p| {
-            let lowered = p.expose().to_lowercase();
-            if username.as_ref().is_some_and(|u| lowered == u.as_str())
-                || email.as_ref().is_some_and(|e| lowered == e.normalized())
-            {
-                return Err(FieldError::new(
-                    "password",
-                    "same_as_identity",
-                    "password must differ from the username and email",
-                ));
-            }
-            Ok(p)
-        }));
+        let password = v.check(new_password(&self.password, "password", username.as_ref(), email.as_ref()));
         v.finish(|| Some((username?, email?, password?)))
     }
+}
+
+/// Checks a new password against the policy and against the account's own names.
+pub(super) fn new_password(
+    raw: &str,
+    field: &str,
+    username: Option<&Username>,
+    email: Option<&Email>,
+) -> Result<Password, FieldError> {
+    let password = Password::parse_new(raw, field)?;
+    let lowered = password.expose().to_lowercase();
+    if username.is_some_and(|u| lowered == u.as_str()) || email.is_some_and(|e| lowered == e.normalized()) {
+        return Err(FieldError::new(field, "same_as_identity", "password must differ from the username and email"));
+    }
+    Ok(password)
 }
 
 impl Accounts {
@@ -54,6 +57,11 @@ impl Accounts {
         login.detail.insert("session_id".into(), session.id.to_string().into());
         login.detail.insert("method".into(), "registration".into());
         self.deps.users.create(&new_user, Some(&session), &[registered, login]).await?;
+        // The account exists either way; a verification mail that could not be queued can be
+        // asked for again.
+        if let Err(e) = self.send_verification(&user, &user.email, Some(session.id), false, meta).await {
+            tracing::warn!(error = %e, user = %user.id, "could not queue the verification mail");
+        }
         Ok(NewAccount { user, tokens: Some(tokens) })
     }
 

@@ -19,6 +19,24 @@ fn meta() -> RequestMeta {
     RequestMeta::new(Some("203.0.113.7".into()), Some("test-agent"), Some("req-1".into()))
 }
 
+/// A password login of an account without 2FA.
+pub(super) async fn password_login(
+    f: &FakeAccounts,
+    login: &str,
+    password: &str,
+    meta: &RequestMeta,
+) -> Result<(crate::user::User, super::TokenPair), CoreError> {
+    match f.accounts.login(login, password, meta).await? {
+        super::LoginOutcome::LoggedIn(user, tokens) => Ok((*user, tokens)),
+        super::LoginOutcome::MfaRequired(_) => panic!("unexpected second step"),
+    }
+}
+
+/// The mail queued with this subject, oldest first.
+fn mail_titled(f: &FakeAccounts, subject: &str) -> Vec<crate::mail::OutgoingMail> {
+    f.store.mail().into_iter().map(|m| m.mail).filter(|m| m.subject == subject).collect()
+}
+
 async fn actions(f: &FakeAccounts) -> Vec<AuditAction> {
     let q = AuditQuery {
         actor: None,
@@ -40,13 +58,14 @@ async fn register_then_login_by_username_or_email() {
     let acc = f.accounts.register(input("Nova"), &meta()).await.expect("register");
     assert_eq!(acc.user.username.as_str(), "nova");
     assert!(acc.tokens.is_some());
-    f.accounts.login("NOVA", "violet-kettle-drum", &meta()).await.expect("by username");
-    f.accounts.login("nova@EXAMPLE.com", "violet-kettle-drum", &meta()).await.expect("by email");
+    password_login(&f, "NOVA", "violet-kettle-drum", &meta()).await.expect("by username");
+    password_login(&f, "nova@EXAMPLE.com", "violet-kettle-drum", &meta()).await.expect("by email");
     assert_eq!(
         actions(&f).await,
         [
             AuditAction::UserRegistered,
             AuditAction::LoginSucceeded,
+            AuditAction::EmailVerificationSent,
             AuditAction::LoginSucceeded,
             AuditAction::LoginSucceeded
         ]
@@ -78,8 +97,8 @@ async fn register_reports_every_bad_field() {
 async fn wrong_password_and_unknown_user_look_the_same_but_are_audited_apart() {
     let f = FakeAccounts::new();
     f.accounts.register(input("nova"), &meta()).await.expect("register");
-    let a = f.accounts.login("nova", "wrong-password!", &meta()).await.expect_err("wrong");
-    let b = f.accounts.login("ghost", "violet-kettle-drum", &meta()).await.expect_err("unknown");
+    let a = password_login(&f, "nova", "wrong-password!", &meta()).await.expect_err("wrong");
+    let b = password_login(&f, "ghost", "violet-kettle-drum", &meta()).await.expect_err("unknown");
     assert_eq!(a.to_string(), b.to_string());
     let q = AuditQuery {
         actor: None,
@@ -128,7 +147,7 @@ async fn sessions_expire_when_idle_and_absolutely() {
     assert!(matches!(err, CoreError::InvalidToken(TokenProblem::Expired)), "{err:?}");
 
     // ...while 7 idle days end a session.
-    let t = f.accounts.login("nova", "violet-kettle-drum", &meta()).await.expect("login").1;
+    let t = password_login(&f, "nova", "violet-kettle-drum", &meta()).await.expect("login").1;
     f.clock.advance(Duration::days(7));
     let err = f.accounts.refresh(&t.refresh_token, &meta()).await.expect_err("idle");
     assert!(matches!(err, CoreError::InvalidToken(TokenProblem::Expired)), "{err:?}");
@@ -139,7 +158,7 @@ async fn logout_all_ends_every_session() {
     let f = FakeAccounts::new();
     let acc = f.accounts.register(input("nova"), &meta()).await.expect("register");
     let a = acc.tokens.expect("tokens");
-    let (_, b) = f.accounts.login("nova", "violet-kettle-drum", &meta()).await.expect("login");
+    let (_, b) = password_login(&f, "nova", "violet-kettle-drum", &meta()).await.expect("login");
     let principal = f.accounts.authenticate(&a.access_token).expect("valid access token");
     assert_eq!(f.accounts.logout_all(&principal, &meta()).await.expect("logout all"), 2);
     for t in [a, b] {
@@ -155,14 +174,14 @@ async fn disabled_accounts_cannot_log_in_or_refresh_and_the_last_admin_stays() {
     assert!(matches!(err, CoreError::Validation(_)), "{err:?}");
     let user = f.accounts.set_disabled(None, "nova", Some("spam"), &meta()).await.expect("disable");
     assert_eq!((user.disabled, user.disabled_reason.as_deref()), (true, Some("spam")));
-    let err = f.accounts.login("nova", "violet-kettle-drum", &meta()).await.expect_err("disabled login");
+    let err = password_login(&f, "nova", "violet-kettle-drum", &meta()).await.expect_err("disabled login");
     assert!(matches!(err, CoreError::AccountDisabled), "{err:?}");
     assert!(f.accounts.refresh(&t.refresh_token, &meta()).await.is_err(), "its sessions ended");
     let principal = f.accounts.authenticate(&t.access_token).expect("the access token itself is still well-formed");
     assert!(matches!(f.accounts.me(&principal).await, Err(CoreError::AccountDisabled)));
 
     f.accounts.set_disabled(None, "nova", None, &meta()).await.expect("enable");
-    f.accounts.login("nova", "violet-kettle-drum", &meta()).await.expect("enabled again");
+    password_login(&f, "nova", "violet-kettle-drum", &meta()).await.expect("enabled again");
 
     f.accounts.create_user(input("root"), crate::user::Role::Admin, None, &meta()).await.expect("admin");
     let err = f.accounts.set_disabled(None, "root", Some("oops"), &meta()).await.expect_err("last admin");
@@ -276,28 +295,28 @@ async fn wrong_passwords_make_the_account_wait_and_say_so() {
     let f = FakeAccounts::new();
     f.accounts.register(input("nova"), &meta()).await.expect("register");
     for _ in 0..5 {
-        let err = f.accounts.login("nova", "not-the-password", &meta()).await.expect_err("wrong");
+        let err = password_login(&f, "nova", "not-the-password", &meta()).await.expect_err("wrong");
         assert!(matches!(err, CoreError::InvalidCredentials), "{err:?}");
     }
     // The fifth failure started a delay: even the right password waits now, unchecked.
-    let err = f.accounts.login("NOVA", "violet-kettle-drum", &meta()).await.expect_err("throttled");
+    let err = password_login(&f, "NOVA", "violet-kettle-drum", &meta()).await.expect_err("throttled");
     let CoreError::TooManyAttempts(wait) = err else { panic!("{err:?}") };
     assert!(wait <= std::time::Duration::from_secs(1), "{wait:?}");
     let logged = actions(&f).await;
     assert_eq!(logged.iter().filter(|a| **a == AuditAction::LoginFailed).count(), 5);
     assert_eq!(logged.iter().filter(|a| **a == AuditAction::LoginThrottled).count(), 1);
     // The owner is told, once, by mail.
-    let mail = f.store.mail();
+    let mail = mail_titled(&f, "Repeated failed sign-ins to your Veza account");
     assert_eq!(mail.len(), 1);
-    assert_eq!(mail[0].mail.to, "nova@example.com");
-    assert!(mail[0].mail.text.contains("203.0.113.7"), "{}", mail[0].mail.text);
+    assert_eq!(mail[0].to, "nova@example.com");
+    assert!(mail[0].text.contains("203.0.113.7"), "{}", mail[0].text);
     // An account that does not exist is throttled the same way: throttling reveals nothing.
     for _ in 0..5 {
-        let _ = f.accounts.login("ghost", "whatever-password", &meta()).await;
+        let _ = password_login(&f, "ghost", "whatever-password", &meta()).await;
     }
-    let err = f.accounts.login("ghost", "whatever-password", &meta()).await.expect_err("throttled");
+    let err = password_login(&f, "ghost", "whatever-password", &meta()).await.expect_err("throttled");
     assert!(matches!(err, CoreError::TooManyAttempts(_)), "{err:?}");
-    assert_eq!(f.store.mail().len(), 1, "nobody to tell about a missing account");
+    assert_eq!(f.store.mail().len(), 2, "a verification and a lockout notice; nobody to tell about a missing account");
 }
 
 #[tokio::test]
@@ -306,7 +325,7 @@ async fn good_logins_never_throttle_their_address() {
     for i in 0..30 {
         let name = format!("user{i}");
         f.accounts.register(input(&name), &meta()).await.expect("register");
-        f.accounts.login(&name, "violet-kettle-drum", &meta()).await.expect("30 people behind one address log in");
+        password_login(&f, &name, "violet-kettle-drum", &meta()).await.expect("30 people behind one address log in");
     }
 }
 
@@ -314,14 +333,14 @@ async fn good_logins_never_throttle_their_address() {
 async fn a_login_from_a_new_device_is_mailed_to_the_owner() {
     let f = FakeAccounts::new();
     f.accounts.register(input("nova"), &meta()).await.expect("register");
-    f.accounts.login("nova", "violet-kettle-drum", &meta()).await.expect("same device as at registration");
-    assert!(f.store.mail().is_empty(), "{:?}", f.store.mail());
+    password_login(&f, "nova", "violet-kettle-drum", &meta()).await.expect("same device as at registration");
+    let new_device = "New sign-in to your Veza account";
+    assert!(mail_titled(&f, new_device).is_empty(), "{:?}", f.store.mail());
     let phone = RequestMeta::new(Some("198.51.100.4".into()), Some("Phone <script>"), None);
-    f.accounts.login("nova", "violet-kettle-drum", &phone).await.expect("new device");
-    f.accounts.login("nova", "violet-kettle-drum", &phone).await.expect("known now");
-    let mail = f.store.mail();
+    password_login(&f, "nova", "violet-kettle-drum", &phone).await.expect("new device");
+    password_login(&f, "nova", "violet-kettle-drum", &phone).await.expect("known now");
+    let mail = mail_titled(&f, new_device);
     assert_eq!(mail.len(), 1, "{mail:?}");
-    assert_eq!(mail[0].mail.subject, "New sign-in to your Veza account");
-    assert!(mail[0].mail.text.contains("Phone <script>") && mail[0].mail.text.contains("198.51.100.4"));
-    assert!(mail[0].mail.html.contains("Phone &lt;script&gt;"), "{}", mail[0].mail.html);
+    assert!(mail[0].text.contains("Phone <script>") && mail[0].text.contains("198.51.100.4"));
+    assert!(mail[0].html.contains("Phone &lt;script&gt;"), "{}", mail[0].html);
 }

@@ -80,16 +80,20 @@ pub enum RouteBucket {
     Login,
     Register,
     Refresh,
+    /// Asking for a password-reset mail.
+    PasswordReset,
 }
 
 impl RouteBucket {
-    pub const ALL: [RouteBucket; 3] = [RouteBucket::Login, RouteBucket::Register, RouteBucket::Refresh];
+    pub const ALL: [RouteBucket; 4] =
+        [RouteBucket::Login, RouteBucket::Register, RouteBucket::Refresh, RouteBucket::PasswordReset];
 
     pub fn name(self) -> &'static str {
         match self {
             RouteBucket::Login => "login",
             RouteBucket::Register => "register",
             RouteBucket::Refresh => "refresh",
+            RouteBucket::PasswordReset => "password_reset",
         }
     }
 }

@@ -22,11 +22,23 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::register::register))
         .routes(routes!(auth::login::login))
+        .routes(routes!(auth::login_mfa::login_mfa))
+        .routes(routes!(auth::verify_email::verify_email))
+        .routes(routes!(auth::forgot_password::forgot_password))
+        .routes(routes!(auth::reset_password::reset_password))
         .routes(routes!(auth::refresh::refresh))
         .routes(routes!(auth::logout::logout))
         .routes(routes!(auth::logout_all::logout_all))
         .routes(routes!(me::get::get_me, me::update::update_me))
         .routes(routes!(me::security_events::security_events))
+        .routes(routes!(me::password::change_password))
+        .routes(routes!(me::email::change_email))
+        .routes(routes!(me::email_verification::resend_verification))
+        .routes(routes!(me::two_factor::status::status))
+        .routes(routes!(me::two_factor::totp_setup::totp_setup))
+        .routes(routes!(me::two_factor::totp_enable::totp_enable))
+        .routes(routes!(me::two_factor::totp_disable::totp_disable))
+        .routes(routes!(me::two_factor::recovery_codes::regenerate_recovery_codes))
         .routes(routes!(me::api_keys::create::create_api_key, me::api_keys::list::list_api_keys))
         .routes(routes!(me::api_keys::revoke::revoke_api_key))
         .routes(routes!(me::sessions::list::list_sessions))
@@ -43,9 +55,10 @@ pub fn api() -> OpenApiRouter<AppState> {
 /// would hammer (guessing passwords, creating accounts, replaying refresh tokens).
 pub fn bucket_of(method: &Method, path: &str) -> Option<RouteBucket> {
     match (method.as_str(), path) {
-        ("POST", "/api/v1/auth/login") => Some(RouteBucket::Login),
+        ("POST", "/api/v1/auth/login" | "/api/v1/auth/login/mfa") => Some(RouteBucket::Login),
         ("POST", "/api/v1/auth/register") => Some(RouteBucket::Register),
         ("POST", "/api/v1/auth/refresh") => Some(RouteBucket::Refresh),
+        ("POST", "/api/v1/auth/password/forgot") => Some(RouteBucket::PasswordReset),
         _ => None,
     }
 }

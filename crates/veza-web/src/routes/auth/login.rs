@@ -2,20 +2,23 @@
 
 use axum::extract::State;
 use axum::Json;
+use veza_core::accounts::LoginOutcome;
 
 use crate::extract::{ApiJson, ClientMeta};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
-use crate::wire::{LoginRequest, LoginResponse, MeResponse, TokenResponse};
+use crate::wire::{LoginRequest, LoginResponse, LoginResult, MeResponse, TokenResponse};
 
 /// Log in with a username or email and a password.
 ///
-/// An unknown account and a wrong password get the same answer after the same work.
+/// An unknown account and a wrong password get the same answer after the same work. For an
+/// account with two-factor authentication the answer is a second step to take
+/// (`mfa_required`), not tokens.
 #[utoipa::path(
     post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in", body = LoginResponse,
+        (status = 200, description = "Logged in, or (`mfa_required`) a code is needed next", body = LoginResult,
             links(
                 ("GetUser" = (operation_id = "get_user", parameters(("id" = "$response.body#/user/id")))),
                 ("GetUserByUsername" = (operation_id = "get_user_by_username", parameters(("name" = "$response.body#/user/username")))),
@@ -25,6 +28,8 @@ use crate::wire::{LoginRequest, LoginResponse, MeResponse, TokenResponse};
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong login or password", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords for this account or from this address: wait for Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -35,8 +40,15 @@ pub async fn login(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
     ApiJson(body): ApiJson<LoginRequest>,
-) -> ApiResult<Json<LoginResponse>> {
-    let (user, tokens) = state.accounts.login(&body.login, &body.password, &meta).await?;
-    let now = state.accounts.deps().clock.now();
-    Ok(Json(LoginResponse { user: MeResponse::from(user), tokens: TokenResponse::new(tokens, now) }))
+) -> ApiResult<Json<LoginResult>> {
+    Ok(Json(match state.accounts.login(&body.login, &body.password, &meta).await? {
+        LoginOutcome::LoggedIn(user, tokens) => {
+            let now = state.accounts.deps().clock.now();
+            LoginResult::LoggedIn(Box::new(LoginResponse {
+                user: MeResponse::from(*user),
+                tokens: TokenResponse::new(tokens, now),
+            }))
+        }
+        LoginOutcome::MfaRequired(challenge) => LoginResult::MfaRequired(challenge.into()),
+    }))
 }

@@ -1,7 +1,11 @@
 //! `/api/v1/me…`: the caller's own account.
 
 pub mod api_keys;
+pub mod email;
+pub mod email_verification;
 pub mod get;
+pub mod password;
 pub mod security_events;
 pub mod sessions;
+pub mod two_factor;
 pub mod update;

@@ -1,0 +1,117 @@
+//! Single-use secrets handed to an account's owner — by mail (address verification, password
+//! reset, magic links) or in a response (the second step of a login with 2FA). Each is 256 random
+//! bits shown once; the store keeps only its SHA-256, with what it is for, whose it is and when it
+//! dies. Redeeming one consumes it in the same transaction as the change it authorizes.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::id::{SessionId, UserId};
+use crate::session::RevokeReason;
+use crate::user::Email;
+
+/// What a token authorizes. Each purpose has its own lifetime, and a token is only ever
+/// redeemed for its own purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenPurpose {
+    /// Proves the owner reads the address in [`AccountToken::email`].
+    VerifyEmail,
+    /// Sets a new password without the old one.
+    ResetPassword,
+    /// The second step of a login whose password was right, for an account with 2FA.
+    MfaLogin,
+}
+
+impl TokenPurpose {
+    pub const ALL: [Self; 3] = [Self::VerifyEmail, Self::ResetPassword, Self::MfaLogin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify_email",
+            Self::ResetPassword => "reset_password",
+            Self::MfaLogin => "mfa_login",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// How long a token of this purpose stays valid.
+    pub fn lifetime(self) -> Duration {
+        match self {
+            Self::VerifyEmail => Duration::hours(24),
+            Self::ResetPassword => Duration::minutes(30),
+            Self::MfaLogin => Duration::minutes(5),
+        }
+    }
+
+    /// Whether issuing a new token voids the owner's earlier unredeemed ones of this purpose: a
+    /// verification link must only ever confirm the address most recently asked for.
+    pub fn supersedes(self) -> bool {
+        matches!(self, Self::VerifyEmail)
+    }
+}
+
+/// A stored token, as the store knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountToken {
+    pub purpose: TokenPurpose,
+    pub user_id: UserId,
+    /// For [`TokenPurpose::VerifyEmail`]: the address it proves (for a change, the new one).
+    pub email: Option<String>,
+    /// The session that asked for the token, when one did (an email change keeps that session
+    /// and ends the others).
+    pub session_id: Option<SessionId>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub consumed_at: Option<OffsetDateTime>,
+}
+
+impl AccountToken {
+    /// Why the token cannot be redeemed for `purpose` at `now`, if it cannot.
+    pub fn refusal(&self, purpose: TokenPurpose, now: OffsetDateTime) -> Option<crate::error::TokenProblem> {
+        use crate::error::TokenProblem;
+        if self.purpose != purpose {
+            Some(TokenProblem::Malformed)
+        } else if self.consumed_at.is_some() {
+            Some(TokenProblem::Reused)
+        } else if now >= self.expires_at {
+            Some(TokenProblem::Expired)
+        } else {
+            None
+        }
+    }
+}
+
+/// A token to store: its hash and what it authorizes.
+#[derive(Debug, Clone)]
+pub struct NewAccountToken {
+    pub hash: String,
+    pub token: AccountToken,
+}
+
+/// Which sessions a credential change ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndSessions {
+    None,
+    All,
+    AllBut(SessionId),
+}
+
+/// A change to how an account signs in, applied in one transaction with its audit entries.
+#[derive(Debug, Clone)]
+pub struct CredentialChange {
+    /// A new address, verified by this very change.
+    pub verified_email: Option<Email>,
+    pub password_hash: Option<String>,
+    pub end_sessions: EndSessions,
+    /// Recorded on the sessions it ends.
+    pub reason: RevokeReason,
+}
+
+impl CredentialChange {
+    /// Ends sessions only.
+    pub fn end_sessions(end_sessions: EndSessions, reason: RevokeReason) -> Self {
+        Self { verified_email: None, password_hash: None, end_sessions, reason }
+    }
+}
