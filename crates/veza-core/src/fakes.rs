@@ -641,9 +641,17 @@ impl AccountTokenRepo for MemoryStore {
         Ok(self.state().account_tokens.get(hash).cloned())
     }
 
-    async fn last_issued(&self, user: UserId, purpose: TokenPurpose) -> StoreResult<Option<OffsetDateTime>> {
+    async fn last_issued(
+        &self,
+        user: UserId,
+        purpose: TokenPurpose,
+        email: Option<&str>,
+    ) -> StoreResult<Option<OffsetDateTime>> {
         let s = self.state();
-        Ok(s.account_tokens.values().filter(|t| t.user_id == user && t.purpose == purpose).map(|t| t.created_at).max())
+        let mine = |t: &&AccountToken| {
+            t.user_id == user && t.purpose == purpose && email.is_none_or(|e| t.email.as_deref() == Some(e))
+        };
+        Ok(s.account_tokens.values().filter(mine).map(|t| t.created_at).max())
     }
 }
 

@@ -133,8 +133,14 @@ pub trait AccountTokenRepo: Send + Sync + std::fmt::Debug {
     async fn issue(&self, token: &NewAccountToken, mail: Option<MailOf<'_>>, audit: &[AuditEntry]) -> StoreResult<()>;
     /// A token by its hash, in any state.
     async fn find(&self, hash: &str) -> StoreResult<Option<AccountToken>>;
-    /// When the user's newest token of this purpose was issued (for resend cooldowns).
-    async fn last_issued(&self, user: UserId, purpose: TokenPurpose) -> StoreResult<Option<OffsetDateTime>>;
+    /// When the user's newest token of this purpose — for this address, when one is given —
+    /// was issued (for resend cooldowns).
+    async fn last_issued(
+        &self,
+        user: UserId,
+        purpose: TokenPurpose,
+        email: Option<&str>,
+    ) -> StoreResult<Option<OffsetDateTime>>;
 }
 
 #[async_trait]

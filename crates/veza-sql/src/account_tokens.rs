@@ -184,14 +184,19 @@ impl AccountTokenRepo for Database {
         row.map(AccountToken::try_from).transpose()
     }
 
-    async fn last_issued(&self, user: UserId, purpose: TokenPurpose) -> StoreResult<Option<OffsetDateTime>> {
-        let (last,): (Option<i64>,) =
-            sqlx::query_as("SELECT MAX(created_at) FROM account_tokens WHERE user_id = $1 AND purpose = $2")
-                .bind(user.0)
-                .bind(purpose.as_str())
-                .fetch_one(&self.pool)
-                .await
-                .map_err(store_error)?;
+    async fn last_issued(
+        &self,
+        user: UserId,
+        purpose: TokenPurpose,
+        email: Option<&str>,
+    ) -> StoreResult<Option<OffsetDateTime>> {
+        let base = "SELECT MAX(created_at) FROM account_tokens WHERE user_id = $1 AND purpose = $2";
+        let with_email = format!("{base} AND email = $3");
+        let query = match email {
+            Some(email) => sqlx::query_as(&with_email).bind(user.0).bind(purpose.as_str()).bind(email),
+            None => sqlx::query_as(base).bind(user.0).bind(purpose.as_str()),
+        };
+        let (last,): (Option<i64>,) = query.fetch_one(&self.pool).await.map_err(store_error)?;
         last.map(from_micros).transpose()
     }
 }

@@ -62,14 +62,21 @@ impl Accounts {
                 "this address is already verified",
             )));
         }
-        self.cooldown(&user, TokenPurpose::VerifyEmail).await?;
+        self.cooldown(&user, TokenPurpose::VerifyEmail, Some(&user.email)).await?;
         self.send_verification(&user, &user.email, Some(session), false, meta).await
     }
 
-    /// Refuses with the time left when the user's last token of `purpose` is younger than the
-    /// resend cooldown.
-    pub(super) async fn cooldown(&self, user: &User, purpose: TokenPurpose) -> Result<(), CoreError> {
-        if let Some(last) = self.deps.account_tokens.last_issued(user.id, purpose).await? {
+    /// Refuses with the time left when the user's last token of `purpose` (to `email`, when
+    /// given) is younger than the resend cooldown: an address gets at most one such mail a
+    /// minute from one account.
+    pub(super) async fn cooldown(
+        &self,
+        user: &User,
+        purpose: TokenPurpose,
+        email: Option<&Email>,
+    ) -> Result<(), CoreError> {
+        let email = email.map(Email::as_str);
+        if let Some(last) = self.deps.account_tokens.last_issued(user.id, purpose, email).await? {
             let left = last + RESEND_COOLDOWN - self.now();
             if left.is_positive() {
                 return Err(CoreError::TooManyAttempts(left.unsigned_abs()));
@@ -97,7 +104,7 @@ impl Accounts {
         if self.deps.users.credentials(&email.normalized()).await?.is_some() {
             return Err(CoreError::Conflict(FieldError::new("email", "taken", "this email is already taken")));
         }
-        self.cooldown(&user, TokenPurpose::VerifyEmail).await?;
+        self.cooldown(&user, TokenPurpose::VerifyEmail, Some(&email)).await?;
         self.send_verification(&user, &email, Some(session), true, meta).await?;
         self.notify(
             user.email.as_str(),

@@ -53,7 +53,7 @@ impl Accounts {
                 return Ok(());
             }
         };
-        if self.cooldown(&user, TokenPurpose::ResetPassword).await.is_err() {
+        if self.cooldown(&user, TokenPurpose::ResetPassword, None).await.is_err() {
             entry.detail.insert("outcome".into(), "cooldown".into());
             self.deps.audit.append(&entry).await?;
             return Ok(());

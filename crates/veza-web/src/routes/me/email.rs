@@ -24,7 +24,7 @@ use crate::wire::ChangeEmailRequest;
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a wrong current password (`current_password`: `incorrect`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong passwords, or a link was sent less than a minute ago: wait for Retry-After", body = Problem, content_type = "application/problem+json",
+        (status = 429, description = "Too many wrong passwords, or a link went to this address less than a minute ago: wait for Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     )
