@@ -343,11 +343,12 @@ impl UserRepo for MemoryStore {
         if token.user_id != user || token.refusal(purpose, now).is_some() {
             return Ok(false);
         }
-        if let Some(t) = s.account_tokens.get_mut(hash) {
-            t.consumed_at = Some(now);
-        }
+        // The change first: it fails (on a taken address) before touching anything.
         if !apply_credentials(&mut s, token.user_id, change, now)? {
             return Ok(false);
+        }
+        if let Some(t) = s.account_tokens.get_mut(hash) {
+            t.consumed_at = Some(now);
         }
         s.audit.extend(audit.iter().cloned());
         Ok(true)

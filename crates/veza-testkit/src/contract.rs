@@ -3,18 +3,24 @@
 //! tests use cannot drift from the real stores.
 
 use time::{Duration, OffsetDateTime};
+use veza_core::account_token::{AccountToken, CredentialChange, EndSessions, NewAccountToken, TokenPurpose};
 use veza_core::api_key::{ApiKey, NewApiKey, Scope};
 use veza_core::audit::{AuditAction, AuditEntry, AuditQuery};
 use veza_core::id::{ApiKeyId, AuditId, SessionId, UserId};
 use veza_core::mail::{MailQueue, OutgoingMail, QueuedMail};
 use veza_core::page::PageRequest;
-use veza_core::ports::{ApiKeyRepo, AuditRepo, SessionRepo, StoreError, UserRepo};
+use veza_core::ports::{
+    AccountTokenRepo, ApiKeyRepo, AuditRepo, MailOf, SecondFactorRepo, SessionRepo, StoreError, UserRepo,
+};
 use veza_core::session::{NewSession, RevokeReason, Rotation};
 use veza_core::user::{AccountChange, AccountState, Email, NewUser, Profile, ProfilePatch, Role, UserQuery, Username};
 
 /// Everything a complete store implements.
-pub trait Store: UserRepo + SessionRepo + AuditRepo + ApiKeyRepo + MailQueue {}
-impl<T: UserRepo + SessionRepo + AuditRepo + ApiKeyRepo + MailQueue> Store for T {}
+pub trait Store:
+    UserRepo + SessionRepo + AuditRepo + ApiKeyRepo + MailQueue + AccountTokenRepo + SecondFactorRepo
+{
+}
+impl<T: UserRepo + SessionRepo + AuditRepo + ApiKeyRepo + MailQueue + AccountTokenRepo + SecondFactorRepo> Store for T {}
 
 /// Runs every contract check against `store`, which must start empty.
 pub async fn run_all<S: Store>(store: &S) {
@@ -25,6 +31,166 @@ pub async fn run_all<S: Store>(store: &S) {
     api_keys(store).await;
     audit(store).await;
     mail_queue(store).await;
+    account_tokens(store).await;
+    second_factors(store).await;
+}
+
+fn account_token(
+    hash: &str,
+    purpose: TokenPurpose,
+    user: i64,
+    email: Option<&str>,
+    at: OffsetDateTime,
+) -> NewAccountToken {
+    NewAccountToken {
+        hash: hash.into(),
+        token: AccountToken {
+            purpose,
+            user_id: UserId(user),
+            email: email.map(str::to_string),
+            session_id: Some(SessionId(900)),
+            created_at: at,
+            expires_at: at + purpose.lifetime(),
+            consumed_at: None,
+        },
+    }
+}
+
+fn new_session(id: i64, user: i64, at: OffsetDateTime) -> NewSession {
+    NewSession {
+        id: SessionId(id),
+        user_id: UserId(user),
+        token_hash: format!("t{id}"),
+        created_at: at,
+        user_agent: None,
+        ip: None,
+    }
+}
+
+async fn account_tokens<S: Store>(s: &S) {
+    let t = now();
+    UserRepo::create(s, &new_user(90, "linkholder", "linkholder@example.com"), Some(&new_session(900, 90, t)), &[])
+        .await
+        .expect("user");
+    SessionRepo::create(s, &new_session(901, 90, t), &entry(9100, AuditAction::LoginSucceeded, Some(90), Some(90), t))
+        .await
+        .expect("second session");
+    UserRepo::create(s, &new_user(91, "squatter", "squatter@example.com"), None, &[]).await.expect("user");
+
+    // Issuing stores the token, its mail and its audit entry together.
+    let mail = OutgoingMail { to: "new@example.com".into(), subject: "s".into(), text: "t".into(), html: "h".into() };
+    let first = account_token("v1", TokenPurpose::VerifyEmail, 90, Some("linkholder@example.com"), t);
+    let e = entry(9101, AuditAction::EmailVerificationSent, Some(90), Some(90), t);
+    s.issue(&first, Some(MailOf { id: 9201, mail: &mail }), &[e]).await.expect("issue");
+    assert_eq!(s.find("v1").await.expect("find"), Some(first.token.clone()));
+    assert_eq!(s.find("nope").await.expect("find"), None);
+    let queued = s.claim(t + Duration::seconds(1), t + Duration::seconds(60)).await.expect("claim").expect("mail");
+    assert_eq!((queued.id, queued.mail.to.as_str()), (9201, "new@example.com"));
+    s.delivered(9201, t).await.expect("delivered");
+
+    // A newer verification token voids the older one; cooldowns read the newest, per address.
+    let later = t + Duration::seconds(5);
+    let second = account_token("v2", TokenPurpose::VerifyEmail, 90, Some("new@example.com"), later);
+    s.issue(&second, None, &[]).await.expect("issue");
+    assert!(s.find("v1").await.expect("find").expect("kept").consumed_at.is_some(), "superseded");
+    let issued = |email| s.last_issued(UserId(90), TokenPurpose::VerifyEmail, email);
+    assert_eq!(issued(None).await.expect("last"), Some(later));
+    assert_eq!(issued(Some("linkholder@example.com")).await.expect("last"), Some(t));
+    assert_eq!(s.last_issued(UserId(90), TokenPurpose::ResetPassword, None).await.expect("last"), None);
+
+    // Redemption: only the owner's live token of that purpose, once; the change lands with it.
+    let change = CredentialChange {
+        verified_email: Some(Email::parse("new@example.com").expect("email")),
+        password_hash: None,
+        end_sessions: EndSessions::AllBut(SessionId(900)),
+        reason: RevokeReason::EmailChanged,
+    };
+    let e = [entry(9102, AuditAction::EmailChanged, Some(90), Some(90), later)];
+    assert!(!s.redeem_token(UserId(90), "v1", TokenPurpose::VerifyEmail, &change, later, &e).await.expect("v1"));
+    assert!(!s.redeem_token(UserId(91), "v2", TokenPurpose::VerifyEmail, &change, later, &e).await.expect("other's"));
+    assert!(!s.redeem_token(UserId(90), "v2", TokenPurpose::ResetPassword, &change, later, &e).await.expect("purpose"));
+    let expired = later + TokenPurpose::VerifyEmail.lifetime();
+    assert!(!s.redeem_token(UserId(90), "v2", TokenPurpose::VerifyEmail, &change, expired, &e).await.expect("expired"));
+    assert!(s.redeem_token(UserId(90), "v2", TokenPurpose::VerifyEmail, &change, later, &e).await.expect("redeem"));
+    assert!(!s.redeem_token(UserId(90), "v2", TokenPurpose::VerifyEmail, &change, later, &e).await.expect("twice"));
+    let user = s.by_id(UserId(90)).await.expect("user").expect("exists");
+    assert_eq!((user.email.as_str(), user.email_verified), ("new@example.com", true));
+    assert!(s.credentials("new@example.com").await.expect("login").is_some(), "found by the new address");
+    let live: Vec<_> = s.sessions_of(UserId(90)).await.expect("sessions").into_iter().map(|x| x.id).collect();
+    assert_eq!(live, [SessionId(900)], "the asking session stays, the other ended");
+    let ended = s.session(SessionId(901)).await.expect("session").expect("kept");
+    assert_eq!(ended.revoked_reason, Some(RevokeReason::EmailChanged));
+    let logged = s.list(&AuditQuery { action: Some(AuditAction::EmailChanged), ..all_entries(10) }).await.expect("log");
+    assert_eq!(logged.len(), 1, "the audit entry came with the change, once");
+
+    // An address another account holds cannot be taken: nothing changes, the token stays live.
+    let third = account_token("v3", TokenPurpose::VerifyEmail, 90, Some("squatter@example.com"), later);
+    s.issue(&third, None, &[]).await.expect("issue");
+    let taken = CredentialChange { verified_email: Some(Email::parse("SQUATTER@example.com").expect("e")), ..change };
+    let err = s.redeem_token(UserId(90), "v3", TokenPurpose::VerifyEmail, &taken, later, &[]).await.expect_err("taken");
+    assert!(matches!(err, StoreError::Conflict("email")), "{err:?}");
+    assert!(s.find("v3").await.expect("find").expect("kept").consumed_at.is_none(), "rolled back");
+
+    // A password change voids outstanding reset tokens and ends the sessions it names.
+    s.issue(&account_token("r1", TokenPurpose::ResetPassword, 90, None, later), None, &[]).await.expect("issue");
+    let change = CredentialChange {
+        verified_email: None,
+        password_hash: Some("new-hash".into()),
+        end_sessions: EndSessions::All,
+        reason: RevokeReason::PasswordChanged,
+    };
+    assert!(s.change_credentials(UserId(90), &change, later, &[]).await.expect("change"));
+    assert!(!s.change_credentials(UserId(999), &change, later, &[]).await.expect("no such user"));
+    assert_eq!(s.credentials("linkholder").await.expect("login").map(|(_, h)| h).as_deref(), Some("new-hash"));
+    assert!(s.find("r1").await.expect("find").expect("kept").consumed_at.is_some(), "reset links die with it");
+    assert!(s.sessions_of(UserId(90)).await.expect("sessions").is_empty());
+}
+
+async fn second_factors<S: Store>(s: &S) {
+    let t = now();
+    UserRepo::create(s, &new_user(95, "twofactor", "twofactor@example.com"), Some(&new_session(950, 95, t)), &[])
+        .await
+        .expect("user");
+    SessionRepo::create(s, &new_session(951, 95, t), &entry(9500, AuditAction::LoginSucceeded, Some(95), Some(95), t))
+        .await
+        .expect("second session");
+    let user = UserId(95);
+    assert_eq!(s.totp(user).await.expect("totp"), None);
+    assert!(s.set_pending_totp(user, "sealed-1", t).await.expect("pending"));
+    assert!(s.set_pending_totp(user, "sealed-2", t).await.expect("a pending secret is replaced"));
+    let ends = CredentialChange::end_sessions(EndSessions::AllBut(SessionId(950)), RevokeReason::SecondFactorChanged);
+    let hashes: Vec<String> = (0..10).map(|i| format!("code-{i}")).collect();
+    let e = [entry(9501, AuditAction::TotpEnabled, Some(95), Some(95), t)];
+    assert!(s.enable_totp(user, 1000, &hashes, &ends, t, &e).await.expect("enable"));
+    assert!(!s.enable_totp(user, 1000, &hashes, &ends, t, &e).await.expect("already on"));
+    let record = s.totp(user).await.expect("totp").expect("stored");
+    assert_eq!((record.sealed_secret.as_str(), record.enabled_at, record.last_step), ("sealed-2", Some(t), 1000));
+    assert!(!s.set_pending_totp(user, "sealed-3", t).await.expect("an enabled one stays"));
+    let ended = s.session(SessionId(951)).await.expect("session").expect("kept");
+    assert_eq!(ended.revoked_reason, Some(RevokeReason::SecondFactorChanged));
+
+    // A step is accepted once, and never one at or before the last accepted.
+    assert!(!s.use_totp_step(user, 1000).await.expect("same step"));
+    assert!(!s.use_totp_step(user, 999).await.expect("older step"));
+    assert!(s.use_totp_step(user, 1001).await.expect("next step"));
+    assert!(!s.use_totp_step(user, 1001).await.expect("twice"));
+
+    assert_eq!(s.recovery_codes_left(user).await.expect("left"), 10);
+    assert!(s.use_recovery_code(user, "code-3", t).await.expect("use"));
+    assert!(!s.use_recovery_code(user, "code-3", t).await.expect("spent"));
+    assert!(!s.use_recovery_code(UserId(90), "code-4", t).await.expect("another user's"));
+    assert_eq!(s.recovery_codes_left(user).await.expect("left"), 9);
+    s.replace_recovery_codes(user, &["fresh".to_string()], t, &[]).await.expect("replace");
+    assert!(!s.use_recovery_code(user, "code-4", t).await.expect("old codes die"));
+    assert_eq!(s.recovery_codes_left(user).await.expect("left"), 1);
+
+    let e = [entry(9502, AuditAction::TotpDisabled, Some(95), Some(95), t)];
+    let keep_all = CredentialChange::end_sessions(EndSessions::None, RevokeReason::SecondFactorChanged);
+    assert!(s.disable_totp(user, &keep_all, t, &e).await.expect("disable"));
+    assert!(!s.disable_totp(user, &keep_all, t, &e).await.expect("already off"));
+    assert_eq!(s.totp(user).await.expect("totp"), None);
+    assert_eq!(s.recovery_codes_left(user).await.expect("left"), 0);
+    assert!(!s.use_totp_step(user, 2000).await.expect("no authenticator"));
 }
 
 async fn mail_queue<S: Store>(store: &S) {
