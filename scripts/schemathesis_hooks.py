@@ -33,6 +33,7 @@ SECRET_PATHS = {
     "/api/v1/auth/email/verify",
     "/api/v1/auth/password/reset",
     "/api/v1/auth/login/mfa",
+    "/api/v1/auth/magic-link/verify",
     "/api/v1/me/password",
     "/api/v1/me/email",
     "/api/v1/me/2fa/totp/setup",
@@ -41,7 +42,7 @@ SECRET_PATHS = {
     "/api/v1/me/2fa/recovery-codes",
 }
 # A secret the fuzzer cannot know: a token it made up, the wrong current password, a wrong code.
-TOKEN_REFUSALS = {"token_invalid", "token_expired", "token_used"}
+TOKEN_REFUSALS = {"token_invalid", "token_expired", "token_used", "token_foreign"}
 FIELD_REFUSALS = {
     ("current_password", "incorrect"),
     ("new_password", "too_common"),

@@ -19,16 +19,19 @@ pub enum TokenPurpose {
     ResetPassword,
     /// The second step of a login whose password was right, for an account with 2FA.
     MfaLogin,
+    /// A login by mailed link, from the client that asked for it.
+    MagicLink,
 }
 
 impl TokenPurpose {
-    pub const ALL: [Self; 3] = [Self::VerifyEmail, Self::ResetPassword, Self::MfaLogin];
+    pub const ALL: [Self; 4] = [Self::VerifyEmail, Self::ResetPassword, Self::MfaLogin, Self::MagicLink];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::VerifyEmail => "verify_email",
             Self::ResetPassword => "reset_password",
             Self::MfaLogin => "mfa_login",
+            Self::MagicLink => "magic_link",
         }
     }
 
@@ -42,6 +45,7 @@ impl TokenPurpose {
             Self::VerifyEmail => Duration::hours(24),
             Self::ResetPassword => Duration::minutes(30),
             Self::MfaLogin => Duration::minutes(5),
+            Self::MagicLink => Duration::minutes(10),
         }
     }
 
@@ -62,6 +66,9 @@ pub struct AccountToken {
     /// The session that asked for the token, when one did (an email change keeps that session
     /// and ends the others).
     pub session_id: Option<SessionId>,
+    /// For [`TokenPurpose::MagicLink`]: the SHA-256 of the nonce handed to the client that
+    /// asked; redeeming the link takes the nonce.
+    pub nonce_hash: Option<String>,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub consumed_at: Option<OffsetDateTime>,

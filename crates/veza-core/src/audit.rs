@@ -40,10 +40,11 @@ pub enum AuditAction {
     RecoveryCodesGenerated,
     MfaFailed,
     RecoveryCodeUsed,
+    MagicLinkRequested,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 31] = [
+    pub const ALL: [Self; 32] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -75,6 +76,7 @@ impl AuditAction {
         Self::RecoveryCodesGenerated,
         Self::MfaFailed,
         Self::RecoveryCodeUsed,
+        Self::MagicLinkRequested,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +112,7 @@ impl AuditAction {
             Self::RecoveryCodesGenerated => "auth.mfa.recovery_codes_generated",
             Self::MfaFailed => "auth.mfa.failed",
             Self::RecoveryCodeUsed => "auth.mfa.recovery_code_used",
+            Self::MagicLinkRequested => "auth.magic_link.requested",
         }
     }
 

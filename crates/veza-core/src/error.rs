@@ -28,6 +28,8 @@ pub enum TokenProblem {
     Expired,
     Revoked,
     Reused,
+    /// A magic link opened by another client than the one that asked for it.
+    Foreign,
 }
 
 impl fmt::Display for TokenProblem {
@@ -37,6 +39,7 @@ impl fmt::Display for TokenProblem {
             Self::Expired => "expired",
             Self::Revoked => "revoked",
             Self::Reused => "already used; the session was revoked",
+            Self::Foreign => "asked for by another client",
         })
     }
 }
@@ -84,6 +87,9 @@ fn account_token_message(what: &str, problem: TokenProblem) -> String {
         TokenProblem::Expired => format!("this {what} token has expired; ask for a new one"),
         TokenProblem::Reused => format!("this {what} token was already used; ask for a new one"),
         TokenProblem::Malformed | TokenProblem::Revoked => format!("this {what} token is not valid"),
+        TokenProblem::Foreign => format!(
+            "this {what} link was asked for from another browser or app; open it where you asked for it, or ask again"
+        ),
     }
 }
 

@@ -81,6 +81,8 @@ pub struct Config {
     pub rate_limit_refresh: String,
     /// Password-reset mails asked for, per client address.
     pub rate_limit_password_reset: String,
+    /// Sign-in links asked for, per client address.
+    pub rate_limit_magic_link: String,
     /// `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or `smtps://host:465`. Empty:
     /// every message is written as an `.eml` file to `{data dir}/outbox/` instead.
     pub smtp_url: String,
@@ -169,6 +171,7 @@ impl Default for Config {
             rate_limit_register: "10/1h".into(),
             rate_limit_refresh: "60/1m".into(),
             rate_limit_password_reset: "10/1h".into(),
+            rate_limit_magic_link: "10/1h".into(),
             smtp_url: String::new(),
             mail_from: String::new(),
             mail_retry_first_ms: 30_000,
@@ -339,6 +342,7 @@ impl Config {
                 RouteBucket::Register => ("rate_limit_register", &self.rate_limit_register),
                 RouteBucket::Refresh => ("rate_limit_refresh", &self.rate_limit_refresh),
                 RouteBucket::PasswordReset => ("rate_limit_password_reset", &self.rate_limit_password_reset),
+                RouteBucket::MagicLink => ("rate_limit_magic_link", &self.rate_limit_magic_link),
             };
             if let Some(policy) = parse(key, bucket.name(), text)? {
                 routes.push((bucket, policy));
@@ -425,7 +429,7 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://./data/veza.db");
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         let policies = c.rate_limit_policies().unwrap();
-        assert_eq!(policies.all().len(), 8);
+        assert_eq!(policies.all().len(), 9);
     }
 
     #[test]

@@ -23,6 +23,7 @@ on_both_databases!(
     password_and_email_changes_end_the_other_sessions,
     totp_codes_from_pyotp_and_the_qr_code_round_trip,
     a_totp_code_is_accepted_once_even_by_parallel_logins,
+    a_magic_link_works_once_and_only_with_its_nonce,
 );
 
 fn access(body: &Value) -> String {
@@ -293,4 +294,36 @@ async fn a_totp_code_is_accepted_once_even_by_parallel_logins(backend: Backend) 
     let statuses = logins.join_all().await;
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|s| *s == 200 || *s == 401), "{statuses:?}");
+}
+
+async fn ask_magic_link(s: &TestServer, email: &str) -> (u16, Value) {
+    s.post("/api/v1/auth/magic-link", &json!({"email": email}), None).await
+}
+
+async fn follow_magic_link(s: &TestServer, token: &str, nonce: &Value) -> (u16, Value) {
+    s.post("/api/v1/auth/magic-link/verify", &json!({"token": token, "nonce": nonce}), None).await
+}
+
+async fn a_magic_link_works_once_and_only_with_its_nonce(backend: Backend) {
+    let s = TestServer::start(BIN, backend).await;
+    s.register("nova").await;
+    let outbox_dir = s.data_dir().join("outbox");
+    let (status, ghost) = ask_magic_link(&s, "ghost@example.com").await;
+    assert_eq!(status, 202, "{ghost}");
+    let (status, asked) = ask_magic_link(&s, NOVA).await;
+    assert_eq!(status, 202, "{asked}");
+    assert!(ghost["nonce"].as_str().is_some_and(|n| n.len() >= 43), "a nonce either way: {ghost}");
+    let mail = outbox::wait_for(&outbox_dir, NOVA, "Sign in to Veza", 1).await;
+    let token = outbox::link_token(&mail[0]);
+    assert!(outbox::messages_to(&outbox_dir, "ghost@example.com", "Sign in to Veza").is_empty());
+
+    let (status, p) = follow_magic_link(&s, &token, &ghost["nonce"]).await;
+    assert_eq!((status, p["code"].as_str()), (400, Some("token_foreign")), "a forwarded link: {p}");
+    let (status, logged_in) = follow_magic_link(&s, &token, &asked["nonce"]).await;
+    assert_eq!(status, 200, "{logged_in}");
+    assert!(logged_in["tokens"]["access_token"].is_string(), "{logged_in}");
+    let (status, p) = follow_magic_link(&s, &token, &asked["nonce"]).await;
+    assert_eq!((status, p["code"].as_str()), (400, Some("token_used")), "{p}");
+    let (status, p) = ask_magic_link(&s, "nope").await;
+    assert_eq!(status, 422, "{p}");
 }

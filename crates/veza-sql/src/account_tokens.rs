@@ -23,6 +23,7 @@ struct TokenRow {
     user_id: i64,
     email: Option<String>,
     session_id: Option<i64>,
+    nonce_hash: Option<String>,
     created_at: i64,
     expires_at: i64,
     consumed_at: Option<i64>,
@@ -38,6 +39,7 @@ impl TryFrom<TokenRow> for AccountToken {
             user_id: UserId(r.user_id),
             email: r.email,
             session_id: r.session_id.map(SessionId),
+            nonce_hash: r.nonce_hash,
             created_at: from_micros(r.created_at)?,
             expires_at: from_micros(r.expires_at)?,
             consumed_at: r.consumed_at.map(from_micros).transpose()?,
@@ -149,14 +151,16 @@ impl AccountTokenRepo for Database {
             void_tokens(&mut tx, t.user_id, t.purpose, to_micros(t.created_at)).await?;
         }
         sqlx::query(
-            "INSERT INTO account_tokens (token_hash, purpose, user_id, email, session_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO account_tokens \
+             (token_hash, purpose, user_id, email, session_id, nonce_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&token.hash)
         .bind(t.purpose.as_str())
         .bind(t.user_id.0)
         .bind(t.email.as_deref())
         .bind(t.session_id.map(|s| s.0))
+        .bind(t.nonce_hash.as_deref())
         .bind(to_micros(t.created_at))
         .bind(to_micros(t.expires_at))
         .execute(&mut *tx)
@@ -174,7 +178,7 @@ impl AccountTokenRepo for Database {
 
     async fn find(&self, hash: &str) -> StoreResult<Option<AccountToken>> {
         let row: Option<TokenRow> = sqlx::query_as(
-            "SELECT purpose, user_id, email, session_id, created_at, expires_at, consumed_at \
+            "SELECT purpose, user_id, email, session_id, nonce_hash, created_at, expires_at, consumed_at \
              FROM account_tokens WHERE token_hash = $1",
         )
         .bind(hash)

@@ -49,6 +49,7 @@ fn account_token(
             user_id: UserId(user),
             email: email.map(str::to_string),
             session_id: Some(SessionId(900)),
+            nonce_hash: Some(format!("nonce-of-{hash}")),
             created_at: at,
             expires_at: at + purpose.lifetime(),
             consumed_at: None,

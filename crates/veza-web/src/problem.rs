@@ -104,6 +104,7 @@ impl From<CoreError> for ApiError {
                     TokenProblem::Expired => "token_expired",
                     TokenProblem::Reused => "token_used",
                     TokenProblem::Malformed | TokenProblem::Revoked => "token_invalid",
+                    TokenProblem::Foreign => "token_foreign",
                 };
                 Self::new(S::BAD_REQUEST, code, e.to_string())
             }

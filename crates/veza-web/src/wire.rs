@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
-use veza_core::accounts::{MfaChallenge, TokenPair};
+use veza_core::accounts::{LoginOutcome, MfaChallenge, TokenPair};
 use veza_core::api_key::{ApiKey, Scope};
 use veza_core::audit::AuditEntry;
 use veza_core::id::{ApiKeyId, AuditId, SessionId, UserId};
@@ -112,6 +112,18 @@ pub struct MfaRequiredResponse {
     pub methods: Vec<String>,
 }
 
+impl LoginResult {
+    pub fn from_outcome(outcome: LoginOutcome, now: OffsetDateTime) -> Self {
+        match outcome {
+            LoginOutcome::LoggedIn(user, tokens) => Self::LoggedIn(Box::new(LoginResponse {
+                user: MeResponse::from(*user),
+                tokens: TokenResponse::new(tokens, now),
+            })),
+            LoginOutcome::MfaRequired(challenge) => Self::MfaRequired(challenge.into()),
+        }
+    }
+}
+
 impl From<MfaChallenge> for MfaRequiredResponse {
     fn from(c: MfaChallenge) -> Self {
         Self {
@@ -148,6 +160,25 @@ pub struct LinkTokenRequest {
 pub struct ForgotPasswordRequest {
     #[schema(value_type = EmailAddress)]
     pub email: String,
+}
+
+/// `POST /api/v1/auth/magic-link`: a nonce to keep until the link is opened.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MagicLinkResponse {
+    /// Present it with the link's token; without it the link signs nobody in.
+    pub nonce: String,
+}
+
+/// `POST /api/v1/auth/magic-link/verify`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MagicLinkVerifyRequest {
+    /// The token from the mailed link.
+    #[schema(max_length = 256)]
+    pub token: String,
+    /// The nonce `POST /api/v1/auth/magic-link` returned to this client.
+    #[schema(max_length = 256)]
+    pub nonce: String,
 }
 
 /// `POST /api/v1/auth/password/reset`

@@ -7,6 +7,7 @@ mod api_keys;
 mod audit_view;
 mod email;
 mod login;
+mod magic_link;
 mod password;
 mod profile;
 mod register;
@@ -40,6 +41,7 @@ use crate::user::{Role, User};
 
 pub use email::RESEND_COOLDOWN;
 pub use login::LoginOutcome;
+pub use magic_link::MagicLinkNonce;
 pub use register::{NewAccount, RegisterInput};
 pub use second_factor::{MfaChallenge, SecondFactor, SecondFactorStatus, TotpSetup, RECOVERY_CODES};
 
@@ -231,6 +233,7 @@ impl Accounts {
             user_id: user,
             email,
             session_id,
+            nonce_hash: None,
             created_at: now,
             expires_at: now + purpose.lifetime(),
             consumed_at: None,

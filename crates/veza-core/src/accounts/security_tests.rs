@@ -257,3 +257,46 @@ async fn wrong_codes_are_throttled_like_passwords() {
     let err = f.accounts.login_mfa(&challenge.mfa_token, &right, &meta()).await.expect_err("throttled");
     assert!(matches!(err, CoreError::TooManyAttempts(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_magic_link_signs_in_only_the_client_that_asked_once_and_within_10_minutes() {
+    let f = FakeAccounts::new();
+    let (principal, _) = register(&f, "nova").await;
+    let nova = Email::parse("nova@example.com").expect("email");
+    let ghost = super::MagicLinkNonce::generate();
+    f.accounts
+        .request_magic_link(&Email::parse("ghost@example.com").expect("e"), ghost.hash, &meta())
+        .await
+        .expect("ghost");
+    assert!(subjects_to(&f, "ghost@example.com").is_empty());
+
+    let asked = super::MagicLinkNonce::generate();
+    f.accounts.request_magic_link(&nova, asked.hash.clone(), &meta()).await.expect("ask");
+    let token = mailed_token(&f, "nova@example.com");
+    let other = super::MagicLinkNonce::generate();
+    let err = f.accounts.login_magic_link(&token, &other.nonce, &meta()).await.expect_err("forwarded link");
+    assert!(matches!(err, CoreError::InvalidAccountToken { problem: TokenProblem::Foreign, .. }), "{err:?}");
+    let outcome = f.accounts.login_magic_link(&token, &asked.nonce, &meta()).await.expect("same client");
+    assert!(matches!(outcome, LoginOutcome::LoggedIn(..)));
+    let err = f.accounts.login_magic_link(&token, &asked.nonce, &meta()).await.expect_err("twice");
+    assert!(matches!(err, CoreError::InvalidAccountToken { problem: TokenProblem::Reused, .. }), "{err:?}");
+
+    // With 2FA on, a link is only the first step.
+    f.accounts.setup_totp(&principal).await.expect("setup");
+    f.accounts.enable_totp(&principal, &code(&f, &principal, 0).await, &meta()).await.expect("on");
+    f.clock.advance(Duration::minutes(2));
+    let asked = super::MagicLinkNonce::generate();
+    f.accounts.request_magic_link(&nova, asked.hash.clone(), &meta()).await.expect("ask");
+    let token = mailed_token(&f, "nova@example.com");
+    let outcome = f.accounts.login_magic_link(&token, &asked.nonce, &meta()).await.expect("first step");
+    assert!(matches!(outcome, LoginOutcome::MfaRequired(_)));
+
+    f.clock.advance(Duration::minutes(2));
+    let asked = super::MagicLinkNonce::generate();
+    f.accounts.request_magic_link(&nova, asked.hash.clone(), &meta()).await.expect("ask");
+    let token = mailed_token(&f, "nova@example.com");
+    f.clock.advance(Duration::minutes(11));
+    let err = f.accounts.login_magic_link(&token, &asked.nonce, &meta()).await.expect_err("expired");
+    assert!(matches!(err, CoreError::InvalidAccountToken { problem: TokenProblem::Expired, .. }), "{err:?}");
+    assert_eq!(logged(&f, AuditAction::MagicLinkRequested).await, 4);
+}

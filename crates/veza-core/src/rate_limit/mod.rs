@@ -82,11 +82,18 @@ pub enum RouteBucket {
     Refresh,
     /// Asking for a password-reset mail.
     PasswordReset,
+    /// Asking for a sign-in link.
+    MagicLink,
 }
 
 impl RouteBucket {
-    pub const ALL: [RouteBucket; 4] =
-        [RouteBucket::Login, RouteBucket::Register, RouteBucket::Refresh, RouteBucket::PasswordReset];
+    pub const ALL: [RouteBucket; 5] = [
+        RouteBucket::Login,
+        RouteBucket::Register,
+        RouteBucket::Refresh,
+        RouteBucket::PasswordReset,
+        RouteBucket::MagicLink,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -94,6 +101,7 @@ impl RouteBucket {
             RouteBucket::Register => "register",
             RouteBucket::Refresh => "refresh",
             RouteBucket::PasswordReset => "password_reset",
+            RouteBucket::MagicLink => "magic_link",
         }
     }
 }

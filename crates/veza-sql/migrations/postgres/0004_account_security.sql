@@ -10,6 +10,7 @@ CREATE TABLE account_tokens (
     session_id  BIGINT,                  -- the session that asked, if any
     created_at  BIGINT  NOT NULL,
     expires_at  BIGINT  NOT NULL,
+    nonce_hash  TEXT,                    -- magic_link: SHA-256 of the asking client's nonce
     consumed_at BIGINT
 );
 CREATE INDEX account_tokens_user ON account_tokens (user_id, purpose, created_at);

@@ -23,6 +23,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::register::register))
         .routes(routes!(auth::login::login))
         .routes(routes!(auth::login_mfa::login_mfa))
+        .routes(routes!(auth::magic_link::magic_link))
+        .routes(routes!(auth::magic_link_verify::magic_link_verify))
         .routes(routes!(auth::verify_email::verify_email))
         .routes(routes!(auth::forgot_password::forgot_password))
         .routes(routes!(auth::reset_password::reset_password))
@@ -59,6 +61,7 @@ pub fn bucket_of(method: &Method, path: &str) -> Option<RouteBucket> {
         ("POST", "/api/v1/auth/register") => Some(RouteBucket::Register),
         ("POST", "/api/v1/auth/refresh") => Some(RouteBucket::Refresh),
         ("POST", "/api/v1/auth/password/forgot") => Some(RouteBucket::PasswordReset),
+        ("POST", "/api/v1/auth/magic-link") => Some(RouteBucket::MagicLink),
         _ => None,
     }
 }

@@ -2,12 +2,11 @@
 
 use axum::extract::State;
 use axum::Json;
-use veza_core::accounts::LoginOutcome;
 
 use crate::extract::{ApiJson, ClientMeta};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
-use crate::wire::{LoginRequest, LoginResponse, LoginResult, MeResponse, TokenResponse};
+use crate::wire::{LoginRequest, LoginResult};
 
 /// Log in with a username or email and a password.
 ///
@@ -41,14 +40,6 @@ pub async fn login(
     ClientMeta(meta): ClientMeta,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResult>> {
-    Ok(Json(match state.accounts.login(&body.login, &body.password, &meta).await? {
-        LoginOutcome::LoggedIn(user, tokens) => {
-            let now = state.accounts.deps().clock.now();
-            LoginResult::LoggedIn(Box::new(LoginResponse {
-                user: MeResponse::from(*user),
-                tokens: TokenResponse::new(tokens, now),
-            }))
-        }
-        LoginOutcome::MfaRequired(challenge) => LoginResult::MfaRequired(challenge.into()),
-    }))
+    let outcome = state.accounts.login(&body.login, &body.password, &meta).await?;
+    Ok(Json(LoginResult::from_outcome(outcome, state.accounts.deps().clock.now())))
 }

@@ -6,6 +6,8 @@ pub mod login;
 pub mod login_mfa;
 pub mod logout;
 pub mod logout_all;
+pub mod magic_link;
+pub mod magic_link_verify;
 pub mod refresh;
 pub mod register;
 pub mod reset_password;
