@@ -181,8 +181,13 @@ async fn enable_totp(s: &TestServer, access: &str) -> (String, Vec<String>) {
     let (status, setup) = s.post("/api/v1/me/2fa/totp/setup", &json!({}), Some(access)).await;
     assert_eq!(status, 200, "{setup}");
     let secret = setup["secret"].as_str().expect("secret").to_string();
-    let (status, enabled) =
-        s.post("/api/v1/me/2fa/totp/enable", &json!({"code": code(&secret, 0)}), Some(access)).await;
+    let (status, enabled) = s
+        .post(
+            "/api/v1/me/2fa/totp/enable",
+            &json!({"code": code(&secret, 0), "current_password": PASSWORD}),
+            Some(access),
+        )
+        .await;
     assert_eq!(status, 200, "{enabled}");
     let codes = enabled["recovery_codes"].as_array().expect("codes").iter().map(|c| c.as_str().expect("code").into());
     (secret, codes.collect())
@@ -220,10 +225,13 @@ async fn totp_codes_from_pyotp_and_the_qr_code_round_trip(backend: Backend) {
     let at = now_secs().to_string();
     assert_eq!(pyotp(&["uri", uri, &at]), pyotp(&["code", secret, &at]));
 
-    let (status, p) = s.post("/api/v1/me/2fa/totp/enable", &json!({"code": "000000"}), Some(&this)).await;
+    let (status, p) = s
+        .post("/api/v1/me/2fa/totp/enable", &json!({"code": "000000", "current_password": PASSWORD}), Some(&this))
+        .await;
     assert!(status == 401 && p["code"] == "invalid_code" || code(secret, 0) == "000000", "{p}");
     let first = code(secret, 0);
-    let (status, enabled) = s.post("/api/v1/me/2fa/totp/enable", &json!({"code": first}), Some(&this)).await;
+    let (status, enabled) =
+        s.post("/api/v1/me/2fa/totp/enable", &json!({"code": first, "current_password": PASSWORD}), Some(&this)).await;
     assert_eq!(status, 200, "{enabled}");
     let recovery: Vec<String> =
         enabled["recovery_codes"].as_array().expect("codes").iter().map(|c| c.as_str().expect("c").into()).collect();

@@ -244,6 +244,17 @@ pub struct CodeRequest {
     pub code: String,
 }
 
+/// `POST /api/v1/me/2fa/totp/enable`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnableTotpRequest {
+    #[schema(max_length = 128)]
+    pub current_password: String,
+    /// A 6-digit code from the app just set up.
+    #[schema(max_length = 64, example = "123456")]
+    pub code: String,
+}
+
 /// `POST /api/v1/me/2fa/totp/disable`
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -62,15 +62,23 @@ pub struct SecondFactorStatus {
     pub recovery_codes_left: u32,
 }
 
-/// Ten recovery codes like `k7pq2-x9dmf`: 50 random bits each (lowercase base32 without the
-/// look-alikes 0, 1, l and o). Returned with their stored hashes.
+/// Characters in a recovery code, in groups of [`RECOVERY_GROUP`].
+const RECOVERY_CHARS: usize = 24;
+const RECOVERY_GROUP: usize = 6;
+
+/// Ten recovery codes like `k7pq2x-9dmfa3-hjkq4w-tz8nbe`: 120 random bits each (24 characters of
+/// lowercase base32 without the look-alikes 0, 1, l and o). At that length a plain SHA-256 is a
+/// safe stored form (ASVS 5.0 asks for a slow salted hash only below 112 bits). Returned with
+/// their stored hashes.
 fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
     const ALPHABET: &[u8] = b"23456789abcdefghijkmnpqrstuvwxyz";
     let mut rng = rand::rngs::OsRng;
     let codes: Vec<String> = (0..RECOVERY_CODES)
         .map(|_| {
-            let chars: String = (0..10).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect();
-            format!("{}-{}", &chars[..5], &chars[5..])
+            let chars: Vec<u8> = (0..RECOVERY_CHARS).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())]).collect();
+            let groups: Vec<&str> =
+                chars.chunks(RECOVERY_GROUP).map(|g| std::str::from_utf8(g).unwrap_or_default()).collect();
+            groups.join("-")
         })
         .collect();
     let hashes = codes.iter().map(|c| hash_secret(&normalize_recovery_code(c))).collect();
@@ -89,7 +97,7 @@ fn looks_like_totp(code: &str) -> bool {
     digits.len() == 6 && digits.iter().all(char::is_ascii_digit)
 }
 
-/// Longest code worth checking; recovery codes are 11 characters.
+/// Longest code worth checking; recovery codes are 27 characters.
 const CODE_MAX: usize = 64;
 
 impl Accounts {
@@ -121,16 +129,19 @@ impl Accounts {
         Ok(TotpSetup { secret: auth.secret_base32(&secret), otpauth_uri, qr_png_base64 })
     }
 
-    /// Turns 2FA on with a code from the app given the pending secret, and returns the recovery
-    /// codes (shown this once). Every other session ends.
+    /// Turns 2FA on, given the password and a code from the app holding the pending secret, and
+    /// returns the recovery codes (shown this once). Every other session ends. The password
+    /// keeps a stolen session from tying the account to an attacker's authenticator.
     pub async fn enable_totp(
         &self,
         principal: &Principal,
+        password: &str,
         code: &str,
         meta: &RequestMeta,
     ) -> Result<Vec<String>, CoreError> {
         let session = principal.require_session("enabling two-factor authentication")?;
         let user = self.account(principal).await?;
+        self.reauthenticate(&user, password, meta).await?;
         let record = match self.deps.second_factors.totp(user.id).await? {
             Some(r) if r.enabled_at.is_some() => return Err(already_enabled()),
             Some(r) => r,
@@ -374,7 +385,7 @@ mod tests {
         assert_eq!(unique.len(), RECOVERY_CODES);
         let retyped = codes[3].to_uppercase().replace('-', " ");
         assert_eq!(hash_secret(&normalize_recovery_code(&retyped)), hashes[3]);
-        assert!(codes.iter().all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'));
+        assert!(codes.iter().all(|c| c.len() == 27 && c.split('-').all(|g| g.len() == 6)), "{codes:?}");
     }
 
     #[test]
@@ -382,7 +393,7 @@ mod tests {
         assert!(looks_like_totp("123456"));
         assert!(looks_like_totp("123 456"));
         assert!(!looks_like_totp("12345"));
-        assert!(!looks_like_totp("k7pq2-x9dmf"));
+        assert!(!looks_like_totp("k7pq2x-9dmfa3-hjkq4w-tz8nbe"));
         assert!(!looks_like_totp("１２３４５６")); // full-width digits are not ASCII digits
     }
 }

@@ -173,10 +173,10 @@ async fn totp_turns_login_into_two_steps_and_never_accepts_a_code_twice() {
     let (_, other) = super::tests::password_login(&f, "nova", PASSWORD, &meta()).await.expect("second session");
     let setup = f.accounts.setup_totp(&principal).await.expect("setup");
     assert!(setup.otpauth_uri.starts_with("otpauth://totp/Veza:nova?"), "{}", setup.otpauth_uri);
-    let err = f.accounts.enable_totp(&principal, "000000", &meta()).await.expect_err("wrong code");
+    let err = f.accounts.enable_totp(&principal, PASSWORD, "000000", &meta()).await.expect_err("wrong code");
     assert!(matches!(err, CoreError::InvalidCode), "{err:?}");
     let first = code(&f, &principal, 0).await;
-    let recovery = f.accounts.enable_totp(&principal, &first, &meta()).await.expect("enable");
+    let recovery = f.accounts.enable_totp(&principal, PASSWORD, &first, &meta()).await.expect("enable");
     assert_eq!(recovery.len(), 10);
     assert!(f.accounts.refresh(&other.refresh_token, &meta()).await.is_err(), "other sessions end");
     f.accounts.refresh(&this.refresh_token, &meta()).await.expect("this one stays");
@@ -216,7 +216,8 @@ async fn with_totp_on_sensitive_changes_take_a_code_and_turning_it_off_takes_pas
     let f = FakeAccounts::new();
     let (principal, _) = register(&f, "nova").await;
     f.accounts.setup_totp(&principal).await.expect("setup");
-    let recovery = f.accounts.enable_totp(&principal, &code(&f, &principal, 0).await, &meta()).await.expect("on");
+    let recovery =
+        f.accounts.enable_totp(&principal, PASSWORD, &code(&f, &principal, 0).await, &meta()).await.expect("on");
     let err = f.accounts.setup_totp(&principal).await.expect_err("already on");
     assert!(matches!(err, CoreError::Conflict(ref e) if e.code == "already_enabled"), "{err:?}");
 
@@ -244,7 +245,7 @@ async fn wrong_codes_are_throttled_like_passwords() {
     let f = FakeAccounts::new();
     let (principal, _) = register(&f, "nova").await;
     f.accounts.setup_totp(&principal).await.expect("setup");
-    f.accounts.enable_totp(&principal, &code(&f, &principal, 0).await, &meta()).await.expect("on");
+    f.accounts.enable_totp(&principal, PASSWORD, &code(&f, &principal, 0).await, &meta()).await.expect("on");
     let LoginOutcome::MfaRequired(challenge) = f.accounts.login("nova", PASSWORD, &meta()).await.expect("step one")
     else {
         panic!("two steps");
@@ -283,7 +284,7 @@ async fn a_magic_link_signs_in_only_the_client_that_asked_once_and_within_10_min
 
     // With 2FA on, a link is only the first step.
     f.accounts.setup_totp(&principal).await.expect("setup");
-    f.accounts.enable_totp(&principal, &code(&f, &principal, 0).await, &meta()).await.expect("on");
+    f.accounts.enable_totp(&principal, PASSWORD, &code(&f, &principal, 0).await, &meta()).await.expect("on");
     f.clock.advance(Duration::minutes(2));
     let asked = super::MagicLinkNonce::generate();
     f.accounts.request_magic_link(&nova, asked.hash.clone(), &meta()).await.expect("ask");

@@ -6,14 +6,14 @@ use axum::Json;
 use crate::extract::{ApiJson, Auth, ClientMeta};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
-use crate::wire::{CodeRequest, RecoveryCodesResponse};
+use crate::wire::{EnableTotpRequest, RecoveryCodesResponse};
 
-/// Turn two-factor authentication on with a code from the app just set up. Returns ten
-/// recovery codes, shown this once; every other session ends.
+/// Turn two-factor authentication on, given the password and a code from the app just set up.
+/// Returns ten recovery codes, shown this once; every other session ends.
 #[utoipa::path(
     post, path = "/api/v1/me/2fa/totp/enable", tag = "me",
     security(("bearer" = [])),
-    request_body = CodeRequest,
+    request_body = EnableTotpRequest,
     responses(
         (status = 200, description = "On; keep the recovery codes somewhere safe", body = RecoveryCodesResponse),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
@@ -22,7 +22,7 @@ use crate::wire::{CodeRequest, RecoveryCodesResponse};
         (status = 409, description = "Already on, or no setup was started", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a wrong current password (`current_password`: `incorrect`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong attempts: wait for Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
@@ -32,8 +32,8 @@ pub async fn totp_enable(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ClientMeta(meta): ClientMeta,
-    ApiJson(body): ApiJson<CodeRequest>,
+    ApiJson(body): ApiJson<EnableTotpRequest>,
 ) -> ApiResult<Json<RecoveryCodesResponse>> {
-    let recovery_codes = state.accounts.enable_totp(&principal, &body.code, &meta).await?;
+    let recovery_codes = state.accounts.enable_totp(&principal, &body.current_password, &body.code, &meta).await?;
     Ok(Json(RecoveryCodesResponse { recovery_codes }))
 }
