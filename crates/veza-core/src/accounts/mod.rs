@@ -43,7 +43,7 @@ pub use email::RESEND_COOLDOWN;
 pub use login::LoginOutcome;
 pub use magic_link::MagicLinkNonce;
 pub use register::{NewAccount, RegisterInput};
-pub use second_factor::{MfaChallenge, SecondFactor, SecondFactorStatus, TotpSetup, RECOVERY_CODES};
+pub use second_factor::{accept_totp, MfaChallenge, SecondFactor, SecondFactorStatus, TotpSetup, RECOVERY_CODES};
 
 /// Everything the account use cases need, supplied by the binary (or a test).
 #[derive(Debug, Clone)]

@@ -10,6 +10,8 @@ use rand::Rng;
 use crate::account_token::{CredentialChange, EndSessions, TokenPurpose};
 use crate::audit::{AuditAction, RequestMeta};
 use crate::error::{CoreError, FieldError, TokenProblem};
+use crate::id::UserId;
+use crate::ports::{Authenticator, SecondFactorRepo};
 use crate::session::RevokeReason;
 use crate::user::User;
 
@@ -260,14 +262,7 @@ impl Accounts {
                 }
                 if looks_like_totp(code) {
                     method = SecondFactor::Totp;
-                    let Some(record) = factors.totp(user.id).await?.filter(|r| r.enabled_at.is_some()) else {
-                        return Ok(false);
-                    };
-                    let secret = self.deps.authenticator.open(&record.sealed_secret)?;
-                    return match self.deps.authenticator.matching_step(&secret, &strip(code), now) {
-                        Some(step) => Ok(factors.use_totp_step(user.id, step).await?),
-                        None => Ok(false),
-                    };
+                    return accept_totp(factors.as_ref(), self.deps.authenticator.as_ref(), user.id, code, now).await;
                 }
                 let normalized = normalize_recovery_code(code);
                 Ok(!normalized.is_empty() && factors.use_recovery_code(user.id, &hash_secret(&normalized), now).await?)
@@ -354,6 +349,26 @@ impl Accounts {
             ],
         )
         .await;
+    }
+}
+
+/// One TOTP check as every use case runs it, minus the throttle: read the user's enabled
+/// authenticator, open its secret, find the step the code belongs to (now ± 1), and accept that
+/// step once. Public for the benchmark (`bench/account_security.sh`).
+pub async fn accept_totp(
+    factors: &dyn SecondFactorRepo,
+    authenticator: &dyn Authenticator,
+    user: UserId,
+    code: &str,
+    now: time::OffsetDateTime,
+) -> Result<bool, CoreError> {
+    let Some(record) = factors.totp(user).await?.filter(|r| r.enabled_at.is_some()) else {
+        return Ok(false);
+    };
+    let secret = authenticator.open(&record.sealed_secret)?;
+    match authenticator.matching_step(&secret, &strip(code), now) {
+        Some(step) => Ok(factors.use_totp_step(user, step).await?),
+        None => Ok(false),
     }
 }
 
