@@ -106,7 +106,8 @@ async fn main() -> anyhow::Result<()> {
     let mut refresh_tokens = Vec::new();
     for i in 0..USERS.max(tasks) {
         let name = format!("b{run}x{i}");
-        let input = RegisterInput { username: name.clone(), email: format!("{name}@example.com"), password: PASSWORD.into() };
+        let input =
+            RegisterInput { username: name.clone(), email: format!("{name}@example.com"), password: PASSWORD.into() };
         let account = setup.register(input, &meta).await?;
         users.push(account.user.id);
         refresh_tokens.push(account.tokens.expect("tokens").refresh_token);

@@ -301,3 +301,38 @@ async fn a_magic_link_signs_in_only_the_client_that_asked_once_and_within_10_min
     assert!(matches!(err, CoreError::InvalidAccountToken { problem: TokenProblem::Expired, .. }), "{err:?}");
     assert_eq!(logged(&f, AuditAction::MagicLinkRequested).await, 4);
 }
+
+#[tokio::test]
+async fn the_password_policy_is_length_and_commonness_only_and_the_check_is_exact() {
+    let f = FakeAccounts::new();
+    let field_code = |err: CoreError| match err {
+        CoreError::Validation(errors) => errors.iter().map(|e| format!("{}:{}", e.field, e.code)).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    let m = meta();
+    let try_register = |name: &str, password: String| {
+        let input = RegisterInput { username: name.into(), email: format!("{name}@example.com"), password };
+        f.accounts.register(input, &m)
+    };
+    assert_eq!(field_code(try_register("aaa1", "seven77".into()).await.expect_err("short")), ["password:too_short"]);
+    assert_eq!(field_code(try_register("aaa2", "x".repeat(129)).await.expect_err("long")), ["password:too_long"]);
+    assert_eq!(
+        field_code(try_register("aaa3", "password123".into()).await.expect_err("common")),
+        ["password:too_common"]
+    );
+    assert_eq!(
+        field_code(try_register("samename", "SameName".into()).await.expect_err("name")),
+        ["password:same_as_identity"]
+    );
+    // No composition rules: 8 plain characters pass, and so does a long passphrase of any script.
+    try_register("bbb1", "zqxwvutk".into()).await.expect("8 lowercase letters");
+    let long = "ein langer Satz mit Leerzeichen, émojis 🎵 und 漢字 ".repeat(2);
+    assert!(long.chars().count() >= 64);
+    try_register("bbb2", long.clone()).await.expect("a 64+ character passphrase");
+    // Checked exactly as typed: no trimming, no case folding, no truncation.
+    super::tests::password_login(&f, "bbb2", &long, &meta()).await.expect("exact");
+    for near in [long.to_uppercase(), long.trim().to_string(), long.chars().take(60).collect()] {
+        let err = super::tests::password_login(&f, "bbb2", &near, &meta()).await.expect_err("not the same");
+        assert!(matches!(err, CoreError::InvalidCredentials), "{err:?}");
+    }
+}
