@@ -642,6 +642,13 @@ impl AccountTokenRepo for MemoryStore {
         Ok(self.state().account_tokens.get(hash).cloned())
     }
 
+    async fn purge_expired(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let mut s = self.state();
+        let count = s.account_tokens.len();
+        s.account_tokens.retain(|_, t| t.expires_at >= before);
+        Ok((count - s.account_tokens.len()) as u64)
+    }
+
     async fn last_issued(
         &self,
         user: UserId,

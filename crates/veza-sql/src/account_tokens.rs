@@ -188,6 +188,15 @@ impl AccountTokenRepo for Database {
         row.map(AccountToken::try_from).transpose()
     }
 
+    async fn purge_expired(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let purged = sqlx::query("DELETE FROM account_tokens WHERE expires_at < $1")
+            .bind(to_micros(before))
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(purged.rows_affected())
+    }
+
     async fn last_issued(
         &self,
         user: UserId,

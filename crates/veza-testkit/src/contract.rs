@@ -145,6 +145,12 @@ async fn account_tokens<S: Store>(s: &S) {
     assert_eq!(s.credentials("linkholder").await.expect("login").map(|(_, h)| h).as_deref(), Some("new-hash"));
     assert!(s.find("r1").await.expect("find").expect("kept").consumed_at.is_some(), "reset links die with it");
     assert!(s.sessions_of(UserId(90)).await.expect("sessions").is_empty());
+
+    // Expired tokens are purged; live ones stay.
+    let purge_at = later + TokenPurpose::ResetPassword.lifetime() + Duration::seconds(1);
+    assert_eq!(s.purge_expired(purge_at).await.expect("purge"), 1, "the reset token, expired");
+    assert!(s.find("r1").await.expect("find").is_none());
+    assert!(s.find("v3").await.expect("find").is_some(), "a verification token lives a day");
 }
 
 async fn second_factors<S: Store>(s: &S) {
