@@ -410,8 +410,10 @@ pub struct UpdateProfileRequest {
 pub const HTTP_URL_PATTERN: &str =
     "^https?://[^\\s/?#@\\u0000-\\u001f\\u007f-\\u009f]+([/?#][^\\s\\u0000-\\u001f\\u007f-\\u009f]*)?$";
 
-/// The email rule of `veza_core::user::Email`, as a pattern.
-pub const EMAIL_PATTERN: &str = "^[^\\s@<>\",;\\u0000-\\u001f\\u007f-\\u009f]{1,64}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$";
+/// The email rule of `veza_core::user::Email`, as a pattern — all but its 64-character limit on
+/// the local part, which a pattern a fuzzer can generate from cannot state (the schemathesis
+/// hooks accept that one refusal, `local_part_too_long`).
+pub const EMAIL_PATTERN: &str = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$";
 
 /// An email address (schema only). Domains are ASCII (internationalised ones in their `xn--`
 /// form).
