@@ -69,6 +69,9 @@ pub struct AccountToken {
     /// For [`TokenPurpose::MagicLink`]: the SHA-256 of the nonce handed to the client that
     /// asked; redeeming the link takes the nonce.
     pub nonce_hash: Option<String>,
+    /// For [`TokenPurpose::MfaLogin`]: how the first step was proved (`password`, `magic_link`),
+    /// for the audit entry of the finished login.
+    pub first_factor: Option<String>,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub consumed_at: Option<OffsetDateTime>,

@@ -24,6 +24,7 @@ struct TokenRow {
     email: Option<String>,
     session_id: Option<i64>,
     nonce_hash: Option<String>,
+    first_factor: Option<String>,
     created_at: i64,
     expires_at: i64,
     consumed_at: Option<i64>,
@@ -40,6 +41,7 @@ impl TryFrom<TokenRow> for AccountToken {
             email: r.email,
             session_id: r.session_id.map(SessionId),
             nonce_hash: r.nonce_hash,
+            first_factor: r.first_factor,
             created_at: from_micros(r.created_at)?,
             expires_at: from_micros(r.expires_at)?,
             consumed_at: r.consumed_at.map(from_micros).transpose()?,
@@ -152,8 +154,8 @@ impl AccountTokenRepo for Database {
         }
         sqlx::query(
             "INSERT INTO account_tokens \
-             (token_hash, purpose, user_id, email, session_id, nonce_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             (token_hash, purpose, user_id, email, session_id, nonce_hash, first_factor, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&token.hash)
         .bind(t.purpose.as_str())
@@ -161,6 +163,7 @@ impl AccountTokenRepo for Database {
         .bind(t.email.as_deref())
         .bind(t.session_id.map(|s| s.0))
         .bind(t.nonce_hash.as_deref())
+        .bind(t.first_factor.as_deref())
         .bind(to_micros(t.created_at))
         .bind(to_micros(t.expires_at))
         .execute(&mut *tx)
@@ -178,7 +181,7 @@ impl AccountTokenRepo for Database {
 
     async fn find(&self, hash: &str) -> StoreResult<Option<AccountToken>> {
         let row: Option<TokenRow> = sqlx::query_as(
-            "SELECT purpose, user_id, email, session_id, nonce_hash, created_at, expires_at, consumed_at \
+            "SELECT purpose, user_id, email, session_id, nonce_hash, first_factor, created_at, expires_at, consumed_at \
              FROM account_tokens WHERE token_hash = $1",
         )
         .bind(hash)

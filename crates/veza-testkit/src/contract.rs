@@ -50,6 +50,7 @@ fn account_token(
             email: email.map(str::to_string),
             session_id: Some(SessionId(900)),
             nonce_hash: Some(format!("nonce-of-{hash}")),
+            first_factor: Some("password".into()),
             created_at: at,
             expires_at: at + purpose.lifetime(),
             consumed_at: None,

@@ -111,7 +111,7 @@ impl Accounts {
             return Err(CoreError::InvalidAccountToken { what, problem: TokenProblem::Reused });
         }
         if self.totp_enabled(&user).await? {
-            return Ok(LoginOutcome::MfaRequired(self.mfa_challenge(&user).await?));
+            return Ok(LoginOutcome::MfaRequired(self.mfa_challenge(&user, "magic_link").await?));
         }
         let tokens = self.finish_login(&user, "magic_link", meta).await?;
         Ok(LoginOutcome::LoggedIn(Box::new(user), tokens))

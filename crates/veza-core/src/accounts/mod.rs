@@ -234,6 +234,7 @@ impl Accounts {
             email,
             session_id,
             nonce_hash: None,
+            first_factor: None,
             created_at: now,
             expires_at: now + purpose.lifetime(),
             consumed_at: None,

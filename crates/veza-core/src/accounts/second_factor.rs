@@ -291,9 +291,11 @@ impl Accounts {
         CoreError::InvalidCode
     }
 
-    /// The first step of a login with 2FA: a short-lived token for [`Accounts::login_mfa`].
-    pub(super) async fn mfa_challenge(&self, user: &User) -> Result<MfaChallenge, CoreError> {
-        let (secret, token) = self.new_account_token(TokenPurpose::MfaLogin, user.id, None, None);
+    /// The first step of a login with 2FA, proved by `first_factor` (`password`, `magic_link`):
+    /// a short-lived token for [`Accounts::login_mfa`].
+    pub(super) async fn mfa_challenge(&self, user: &User, first_factor: &str) -> Result<MfaChallenge, CoreError> {
+        let (secret, mut token) = self.new_account_token(TokenPurpose::MfaLogin, user.id, None, None);
+        token.token.first_factor = Some(first_factor.to_string());
         let expires_at = token.token.expires_at;
         self.deps.account_tokens.issue(&token, None, &[]).await?;
         Ok(MfaChallenge {
@@ -324,7 +326,8 @@ impl Accounts {
         if !self.deps.users.redeem_token(token.user_id, &hash, purpose, &consume, self.now(), &[]).await? {
             return Err(CoreError::InvalidAccountToken { what, problem: TokenProblem::Reused });
         }
-        let tokens = self.finish_login(&user, &format!("password+{}", method.as_str()), meta).await?;
+        let first = token.first_factor.as_deref().unwrap_or("password");
+        let tokens = self.finish_login(&user, &format!("{first}+{}", method.as_str()), meta).await?;
         Ok((user, tokens))
     }
 

@@ -290,7 +290,18 @@ async fn a_magic_link_signs_in_only_the_client_that_asked_once_and_within_10_min
     f.accounts.request_magic_link(&nova, asked.hash.clone(), &meta()).await.expect("ask");
     let token = mailed_token(&f, "nova@example.com");
     let outcome = f.accounts.login_magic_link(&token, &asked.nonce, &meta()).await.expect("first step");
-    assert!(matches!(outcome, LoginOutcome::MfaRequired(_)));
+    let LoginOutcome::MfaRequired(challenge) = outcome else { panic!("a link is only the first step") };
+    f.accounts.login_mfa(&challenge.mfa_token, &code(&f, &principal, 1).await, &meta()).await.expect("second step");
+    let q = crate::audit::AuditQuery {
+        actor: None,
+        involving: None,
+        action: Some(AuditAction::LoginSucceeded),
+        since: None,
+        until: None,
+        page: crate::page::PageRequest { before: None, limit: 1 },
+    };
+    let last = f.store.list(&q).await.expect("audit").remove(0);
+    assert_eq!(last.detail["method"], "magic_link+totp", "the audit says how both steps were proved");
 
     f.clock.advance(Duration::minutes(2));
     let asked = super::MagicLinkNonce::generate();
