@@ -177,6 +177,10 @@ define_id!(
     /// A scoped API key.
     ApiKeyId
 );
+define_id!(
+    /// A role of a community (its `@everyone` role has the community's id).
+    RoleId
+);
 
 #[cfg(test)]
 mod tests {

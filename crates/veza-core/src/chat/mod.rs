@@ -1,0 +1,4 @@
+//! Chat: communities, roles, channels and messages. So far the permission model, which the
+//! chat use cases will decide every action with.
+
+pub mod permissions;
