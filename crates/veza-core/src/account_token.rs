@@ -117,11 +117,32 @@ pub struct CredentialChange {
     pub end_sessions: EndSessions,
     /// Recorded on the sessions it ends.
     pub reason: RevokeReason,
+    /// The purposes whose outstanding tokens of the account die with the change.
+    pub void_tokens: &'static [TokenPurpose],
 }
 
 impl CredentialChange {
+    /// A new password (set or reset) voids every outstanding link and login step: a link an
+    /// intruder asked for must not outlive the password the owner changed to lock them out.
+    pub const VOIDED_BY_PASSWORD: &'static [TokenPurpose] =
+        &[TokenPurpose::VerifyEmail, TokenPurpose::ResetPassword, TokenPurpose::MagicLink, TokenPurpose::MfaLogin];
+    /// A new address voids the links mailed to the old one.
+    pub const VOIDED_BY_NEW_ADDRESS: &'static [TokenPurpose] =
+        &[TokenPurpose::VerifyEmail, TokenPurpose::ResetPassword, TokenPurpose::MagicLink];
+
     /// Ends sessions only.
     pub fn end_sessions(end_sessions: EndSessions, reason: RevokeReason) -> Self {
-        Self { verified_email: None, password_hash: None, end_sessions, reason }
+        Self { verified_email: None, password_hash: None, end_sessions, reason, void_tokens: &[] }
+    }
+
+    /// A new password hash, voiding outstanding links and ending the sessions named.
+    pub fn password(password_hash: String, end_sessions: EndSessions) -> Self {
+        Self {
+            verified_email: None,
+            password_hash: Some(password_hash),
+            end_sessions,
+            reason: RevokeReason::PasswordChanged,
+            void_tokens: Self::VOIDED_BY_PASSWORD,
+        }
     }
 }

@@ -585,17 +585,9 @@ fn apply_credentials(s: &mut State, id: UserId, change: &CredentialChange, now: 
         *hash = new_hash.clone();
         user.updated_at = now;
     }
-    let voids = [
-        (change.verified_email.is_some(), TokenPurpose::VerifyEmail),
-        (change.password_hash.is_some(), TokenPurpose::ResetPassword),
-    ];
-    for (void, purpose) in voids {
-        if void {
-            let live = s.account_tokens.values_mut().filter(|t| t.user_id == id && t.purpose == purpose);
-            for token in live.filter(|t| t.consumed_at.is_none()) {
-                token.consumed_at = Some(now);
-            }
-        }
+    let voided = |t: &&mut AccountToken| t.user_id == id && change.void_tokens.contains(&t.purpose);
+    for token in s.account_tokens.values_mut().filter(voided).filter(|t| t.consumed_at.is_none()) {
+        token.consumed_at = Some(now);
     }
     let ends = |sess: &Session| match change.end_sessions {
         EndSessions::None => false,
@@ -657,7 +649,9 @@ impl AccountTokenRepo for MemoryStore {
     ) -> StoreResult<Option<OffsetDateTime>> {
         let s = self.state();
         let mine = |t: &&AccountToken| {
-            t.user_id == user && t.purpose == purpose && email.is_none_or(|e| t.email.as_deref() == Some(e))
+            t.user_id == user
+                && t.purpose == purpose
+                && email.is_none_or(|e| t.email.as_deref().map(str::to_lowercase).as_deref() == Some(e))
         };
         Ok(s.account_tokens.values().filter(mine).map(|t| t.created_at).max())
     }

@@ -135,8 +135,8 @@ pub trait AccountTokenRepo: Send + Sync + std::fmt::Debug {
     async fn find(&self, hash: &str) -> StoreResult<Option<AccountToken>>;
     /// Deletes the tokens that expired before `before`; returns how many.
     async fn purge_expired(&self, before: OffsetDateTime) -> StoreResult<u64>;
-    /// When the user's newest token of this purpose — for this address, when one is given —
-    /// was issued (for resend cooldowns).
+    /// When the user's newest token of this purpose — for this address (normalized, compared
+    /// without case), when one is given — was issued (for resend cooldowns).
     async fn last_issued(
         &self,
         user: UserId,

@@ -181,12 +181,7 @@ async fn main() -> anyhow::Result<()> {
     let login_users: Arc<Vec<String>> = Arc::new((0..tasks).map(|i| format!("b{run}x{i}")).collect());
     for user in users.iter().take(tasks) {
         let hash = real.deps().hasher.hash(PASSWORD.into()).await?;
-        let change = CredentialChange {
-            verified_email: None,
-            password_hash: Some(hash),
-            end_sessions: EndSessions::None,
-            reason: RevokeReason::PasswordChanged,
-        };
+        let change = CredentialChange::password(hash, EndSessions::None);
         veza_core::ports::UserRepo::change_credentials(&db, *user, &change, OffsetDateTime::now_utc(), &[]).await?;
         // Users with TOTP would answer with a second step; these log in with the password alone.
         let off = CredentialChange::end_sessions(EndSessions::None, RevokeReason::SecondFactorChanged);

@@ -70,34 +70,37 @@ pub(crate) async fn apply_credentials(
     change: &CredentialChange,
     now: i64,
 ) -> StoreResult<bool> {
-    let found = sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
+    let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE id = $1")
+        .bind(user.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    if found.is_none() {
+        return Ok(false);
+    }
+    if let Some(email) = &change.verified_email {
+        sqlx::query(
+            "UPDATE users SET email = $1, email_normalized = $2, email_verified_at = $3, updated_at = $3 WHERE id = $4",
+        )
+        .bind(email.as_str())
+        .bind(email.normalized())
         .bind(now)
         .bind(user.0)
         .execute(&mut *conn)
         .await
         .map_err(store_error)?;
-    if found.rows_affected() == 0 {
-        return Ok(false);
     }
-    if let Some(email) = &change.verified_email {
-        sqlx::query("UPDATE users SET email = $1, email_normalized = $2, email_verified_at = $3 WHERE id = $4")
-            .bind(email.as_str())
-            .bind(email.normalized())
+    if let Some(hash) = &change.password_hash {
+        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(hash)
             .bind(now)
             .bind(user.0)
             .execute(&mut *conn)
             .await
             .map_err(store_error)?;
-        void_tokens(conn, user, TokenPurpose::VerifyEmail, now).await?;
     }
-    if let Some(hash) = &change.password_hash {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(hash)
-            .bind(user.0)
-            .execute(&mut *conn)
-            .await
-            .map_err(store_error)?;
-        void_tokens(conn, user, TokenPurpose::ResetPassword, now).await?;
+    for purpose in change.void_tokens {
+        void_tokens(conn, user, *purpose, now).await?;
     }
     let scope = match change.end_sessions {
         EndSessions::None => None,
@@ -207,7 +210,7 @@ impl AccountTokenRepo for Database {
         email: Option<&str>,
     ) -> StoreResult<Option<OffsetDateTime>> {
         let base = "SELECT MAX(created_at) FROM account_tokens WHERE user_id = $1 AND purpose = $2";
-        let with_email = format!("{base} AND email = $3");
+        let with_email = format!("{base} AND lower(email) = $3");
         let query = match email {
             Some(email) => sqlx::query_as(&with_email).bind(user.0).bind(purpose.as_str()).bind(email),
             None => sqlx::query_as(base).bind(user.0).bind(purpose.as_str()),

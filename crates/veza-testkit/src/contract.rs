@@ -92,12 +92,17 @@ async fn account_tokens<S: Store>(s: &S) {
 
     // A newer verification token voids the older one; cooldowns read the newest, per address.
     let later = t + Duration::seconds(5);
-    let second = account_token("v2", TokenPurpose::VerifyEmail, 90, Some("new@example.com"), later);
+    let second = account_token("v2", TokenPurpose::VerifyEmail, 90, Some("New@Example.com"), later);
     s.issue(&second, None, &[]).await.expect("issue");
     assert!(s.find("v1").await.expect("find").expect("kept").consumed_at.is_some(), "superseded");
     let issued = |email| s.last_issued(UserId(90), TokenPurpose::VerifyEmail, email);
     assert_eq!(issued(None).await.expect("last"), Some(later));
     assert_eq!(issued(Some("linkholder@example.com")).await.expect("last"), Some(t));
+    assert_eq!(
+        issued(Some("new@example.com")).await.expect("last"),
+        Some(later),
+        "stored as typed, compared without case"
+    );
     assert_eq!(s.last_issued(UserId(90), TokenPurpose::ResetPassword, None).await.expect("last"), None);
 
     // Redemption: only the owner's live token of that purpose, once; the change lands with it.
@@ -106,6 +111,7 @@ async fn account_tokens<S: Store>(s: &S) {
         password_hash: None,
         end_sessions: EndSessions::AllBut(SessionId(900)),
         reason: RevokeReason::EmailChanged,
+        void_tokens: CredentialChange::VOIDED_BY_NEW_ADDRESS,
     };
     let e = [entry(9102, AuditAction::EmailChanged, Some(90), Some(90), later)];
     assert!(!s.redeem_token(UserId(90), "v1", TokenPurpose::VerifyEmail, &change, later, &e).await.expect("v1"));
@@ -135,21 +141,25 @@ async fn account_tokens<S: Store>(s: &S) {
 
     // A password change voids outstanding reset tokens and ends the sessions it names.
     s.issue(&account_token("r1", TokenPurpose::ResetPassword, 90, None, later), None, &[]).await.expect("issue");
-    let change = CredentialChange {
-        verified_email: None,
-        password_hash: Some("new-hash".into()),
-        end_sessions: EndSessions::All,
-        reason: RevokeReason::PasswordChanged,
-    };
+    s.issue(&account_token("m1", TokenPurpose::MagicLink, 90, None, later), None, &[]).await.expect("issue");
+    s.issue(&account_token("v4", TokenPurpose::VerifyEmail, 90, Some("elsewhere@example.com"), later), None, &[])
+        .await
+        .expect("issue");
+    let change = CredentialChange::password("new-hash".into(), EndSessions::All);
     assert!(s.change_credentials(UserId(90), &change, later, &[]).await.expect("change"));
     assert!(!s.change_credentials(UserId(999), &change, later, &[]).await.expect("no such user"));
     assert_eq!(s.credentials("linkholder").await.expect("login").map(|(_, h)| h).as_deref(), Some("new-hash"));
-    assert!(s.find("r1").await.expect("find").expect("kept").consumed_at.is_some(), "reset links die with it");
+    for hash in ["r1", "m1", "v4"] {
+        assert!(
+            s.find(hash).await.expect("find").expect("kept").consumed_at.is_some(),
+            "{hash} died with the password"
+        );
+    }
     assert!(s.sessions_of(UserId(90)).await.expect("sessions").is_empty());
 
     // Expired tokens are purged; live ones stay.
     let purge_at = later + TokenPurpose::ResetPassword.lifetime() + Duration::seconds(1);
-    assert_eq!(s.purge_expired(purge_at).await.expect("purge"), 1, "the reset token, expired");
+    assert_eq!(s.purge_expired(purge_at).await.expect("purge"), 2, "the reset and sign-in tokens, expired");
     assert!(s.find("r1").await.expect("find").is_none());
     assert!(s.find("v3").await.expect("find").is_some(), "a verification token lives a day");
 }

@@ -75,8 +75,8 @@ impl Accounts {
         purpose: TokenPurpose,
         email: Option<&Email>,
     ) -> Result<(), CoreError> {
-        let email = email.map(Email::as_str);
-        if let Some(last) = self.deps.account_tokens.last_issued(user.id, purpose, email).await? {
+        let email = email.map(Email::normalized);
+        if let Some(last) = self.deps.account_tokens.last_issued(user.id, purpose, email.as_deref()).await? {
             let left = last + RESEND_COOLDOWN - self.now();
             if left.is_positive() {
                 return Err(CoreError::TooManyAttempts(left.unsigned_abs()));
@@ -155,6 +155,7 @@ impl Accounts {
             password_hash: None,
             end_sessions,
             reason: RevokeReason::EmailChanged,
+            void_tokens: if changed { CredentialChange::VOIDED_BY_NEW_ADDRESS } else { &[TokenPurpose::VerifyEmail] },
         };
         if !self.deps.users.redeem_token(token.user_id, &hash, purpose, &change, self.now(), &entries).await? {
             return Err(CoreError::InvalidAccountToken { what, problem: TokenProblem::Reused });

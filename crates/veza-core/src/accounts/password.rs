@@ -6,7 +6,6 @@ use crate::account_token::{CredentialChange, EndSessions, TokenPurpose};
 use crate::audit::{AuditAction, RequestMeta};
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::ports::MailOf;
-use crate::session::RevokeReason;
 use crate::user::{Email, Password, User};
 
 use super::register::new_password;
@@ -96,12 +95,7 @@ impl Accounts {
         let password =
             new_password(new, "new_password", Some(&user.username), Some(&user.email)).map_err(CoreError::invalid)?;
         let password_hash = self.deps.hasher.hash(password.expose().to_string()).await?;
-        let change = CredentialChange {
-            verified_email: None,
-            password_hash: Some(password_hash),
-            end_sessions: EndSessions::All,
-            reason: RevokeReason::PasswordChanged,
-        };
+        let change = CredentialChange::password(password_hash, EndSessions::All);
         let entry = self.audit_entry(AuditAction::PasswordReset, Some(user.id), Some(user.id), meta);
         if !self.deps.users.redeem_token(token.user_id, &hash, purpose, &change, self.now(), &[entry]).await? {
             return Err(CoreError::InvalidAccountToken { what, problem: TokenProblem::Reused });
@@ -127,12 +121,7 @@ impl Accounts {
         self.reauthenticate(&user, current, meta).await?;
         self.confirm_second_factor(&user, code, meta).await?;
         let password_hash = self.deps.hasher.hash(password.expose().to_string()).await?;
-        let change = CredentialChange {
-            verified_email: None,
-            password_hash: Some(password_hash),
-            end_sessions: EndSessions::AllBut(session),
-            reason: RevokeReason::PasswordChanged,
-        };
+        let change = CredentialChange::password(password_hash, EndSessions::AllBut(session));
         let entry = self.audit_entry(AuditAction::PasswordChanged, Some(user.id), Some(user.id), meta);
         if !self.deps.users.change_credentials(user.id, &change, self.now(), &[entry]).await? {
             return Err(CoreError::Unauthenticated);
