@@ -56,6 +56,7 @@ FIELD_REFUSALS = {
     ("new_password", "too_common"),
     ("new_password", "same_as_identity"),
     ("code", "required"),
+    ("code", "incorrect"),
     ("email", "unchanged"),
     ("email", "local_part_too_long"),
 }

@@ -17,7 +17,7 @@ use crate::error::{CoreError, TokenProblem};
 use crate::id::{ApiKeyId, IdGenerator, SessionId, UserId};
 use crate::ports::{
     AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, Jwk, MailOf, PasswordHasher,
-    SecondFactorRepo, SessionRepo, StoreResult, TokenSigner, TotpRecord, UserRepo,
+    SecondFactorRepo, SessionRepo, StoreResult, TokenSigner, TotpEnabling, TotpRecord, UserRepo,
 };
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, AccountState, NewUser, Profile, ProfilePatch, Role, User, UserQuery, Username};
@@ -167,6 +167,7 @@ impl crate::mail::MailQueue for MemoryStore {
         if let Some(m) = self.state().mail.iter_mut().find(|m| m.id == id) {
             m.sent = true;
             m.lease_until = None;
+            (m.mail.text, m.mail.html) = (String::new(), String::new());
         }
         Ok(())
     }
@@ -182,7 +183,10 @@ impl crate::mail::MailQueue for MemoryStore {
             m.lease_until = None;
             match retry_at {
                 Some(at) => m.due = at,
-                None => m.failed = Some(error.to_string()),
+                None => {
+                    m.failed = Some(error.to_string());
+                    (m.mail.text, m.mail.html) = (String::new(), String::new());
+                }
             }
         }
         Ok(())
@@ -677,21 +681,20 @@ impl SecondFactorRepo for MemoryStore {
     async fn enable_totp(
         &self,
         user: UserId,
-        step: i64,
-        recovery_hashes: &[String],
+        enabling: &TotpEnabling<'_>,
         change: &CredentialChange,
         now: OffsetDateTime,
         audit: &[AuditEntry],
     ) -> StoreResult<bool> {
         let mut s = self.state();
         match s.totp.get_mut(&user) {
-            Some(t) if t.enabled_at.is_none() => {
+            Some(t) if t.enabled_at.is_none() && t.sealed_secret == enabling.sealed_secret => {
                 t.enabled_at = Some(now);
-                t.last_step = step;
+                t.last_step = enabling.step;
             }
             _ => return Ok(false),
         }
-        s.recovery_codes.insert(user, recovery_hashes.iter().map(|h| (h.clone(), false)).collect());
+        s.recovery_codes.insert(user, enabling.recovery_hashes.iter().map(|h| (h.clone(), false)).collect());
         apply_credentials(&mut s, user, change, now)?;
         s.audit.extend(audit.iter().cloned());
         Ok(true)
@@ -776,10 +779,10 @@ impl FakeAuthenticator {
 }
 
 impl Authenticator for FakeAuthenticator {
-    fn new_secret(&self) -> Vec<u8> {
+    fn new_secret(&self) -> Result<Vec<u8>, CoreError> {
         let mut secret = vec![0u8; 20];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
-        secret
+        Ok(secret)
     }
 
     fn secret_base32(&self, secret: &[u8]) -> String {

@@ -33,8 +33,10 @@ pub trait MailQueue: Send + Sync + std::fmt::Debug {
     /// Takes the oldest message due at `now` that nobody holds, and holds it until `lease_until`
     /// (a worker that dies mid-delivery lets it go that way). `None` when nothing is due.
     async fn claim(&self, now: OffsetDateTime, lease_until: OffsetDateTime) -> StoreResult<Option<QueuedMail>>;
+    /// The message went out: its bodies are erased (they may carry live links), its record kept.
     async fn delivered(&self, id: i64, now: OffsetDateTime) -> StoreResult<()>;
-    /// Delivery failed: try again at `retry_at`, or never (`None`: kept, marked failed).
+    /// Delivery failed: try again at `retry_at`, or never (`None`: kept, marked failed, its
+    /// bodies erased).
     async fn failed(
         &self,
         id: i64,

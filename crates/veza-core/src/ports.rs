@@ -228,6 +228,17 @@ pub struct TotpRecord {
     pub last_step: i64,
 }
 
+/// What turning a pending authenticator on takes.
+#[derive(Debug, Clone, Copy)]
+pub struct TotpEnabling<'a> {
+    /// The secret the first code was checked against.
+    pub sealed_secret: &'a str,
+    /// That code's time step: the first one accepted.
+    pub step: i64,
+    /// The new recovery codes, hashed.
+    pub recovery_hashes: &'a [String],
+}
+
 /// Second factors: the TOTP authenticator and the recovery codes (stored as SHA-256 hashes).
 #[async_trait]
 pub trait SecondFactorRepo: Send + Sync + std::fmt::Debug {
@@ -235,14 +246,14 @@ pub trait SecondFactorRepo: Send + Sync + std::fmt::Debug {
     /// Stores a pending authenticator, replacing an earlier pending one. False, changing
     /// nothing, when one is already enabled.
     async fn set_pending_totp(&self, user: UserId, sealed_secret: &str, now: OffsetDateTime) -> StoreResult<bool>;
-    /// Enables the pending authenticator with the step of the code that proved it, replaces the
-    /// recovery codes, ends the sessions `change` names, with the audit entries, in one
-    /// transaction. False when there was no pending authenticator.
+    /// Enables the pending authenticator — only if its secret is still `sealed_secret`, the one
+    /// the code was checked against — with the step of that code, replaces the recovery codes,
+    /// ends the sessions `change` names, with the audit entries, in one transaction. False when
+    /// there was no such pending authenticator (a newer setup replaced it meanwhile).
     async fn enable_totp(
         &self,
         user: UserId,
-        step: i64,
-        recovery_hashes: &[String],
+        enabling: &TotpEnabling<'_>,
         change: &CredentialChange,
         now: OffsetDateTime,
         audit: &[AuditEntry],
@@ -277,7 +288,7 @@ pub trait SecondFactorRepo: Send + Sync + std::fmt::Debug {
 /// sealing of their secrets at rest.
 pub trait Authenticator: Send + Sync + std::fmt::Debug {
     /// A new random secret (160 bits, as RFC 4226 recommends).
-    fn new_secret(&self) -> Vec<u8>;
+    fn new_secret(&self) -> Result<Vec<u8>, CoreError>;
     /// The secret in base32, as people type it into an authenticator app.
     fn secret_base32(&self, secret: &[u8]) -> String;
     /// The time step whose code `code` is, among the step of `now` and its two neighbours.

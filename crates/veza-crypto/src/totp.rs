@@ -65,14 +65,10 @@ fn same_code(a: &str, b: &str) -> bool {
 }
 
 impl Authenticator for TotpAuthenticator {
-    fn new_secret(&self) -> Vec<u8> {
+    fn new_secret(&self) -> Result<Vec<u8>, CoreError> {
         let mut secret = vec![0u8; SECRET_LEN];
-        // The system generator does not fail on Linux once booted; an all-zero secret would be
-        // refused by the TOTP constructor at setup rather than used.
-        if self.rng.fill(&mut secret).is_err() {
-            tracing::error!("the system random generator failed");
-        }
-        secret
+        self.rng.fill(&mut secret).map_err(|_| CoreError::Internal("the system random generator failed".into()))?;
+        Ok(secret)
     }
 
     fn secret_base32(&self, secret: &[u8]) -> String {
@@ -166,7 +162,7 @@ mod tests {
     #[test]
     fn codes_of_neighbouring_steps_match_and_further_ones_do_not() {
         let a = auth();
-        let secret = a.new_secret();
+        let secret = a.new_secret().expect("secret");
         let totp = TotpAuthenticator::totp(&secret, None, "").expect("totp");
         let now = OffsetDateTime::from_unix_timestamp(1_800_000_015).expect("time");
         let step = 1_800_000_015 / 30;
@@ -195,7 +191,7 @@ mod tests {
     #[test]
     fn the_uri_names_issuer_and_account_and_the_qr_is_a_png() {
         let a = auth();
-        let secret = a.new_secret();
+        let secret = a.new_secret().expect("secret");
         let uri = a.provisioning_uri(&secret, "Veza", "nova");
         assert!(uri.starts_with("otpauth://totp/Veza:nova?secret="), "{uri}");
         assert!(uri.contains(&format!("secret={}", a.secret_base32(&secret))));

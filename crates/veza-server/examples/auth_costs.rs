@@ -15,7 +15,7 @@ use veza_core::accounts::{accept_totp, AccountDeps, Accounts, Links, LoginOutcom
 use veza_core::audit::RequestMeta;
 use veza_core::clock::SystemClock;
 use veza_core::id::Snowflake;
-use veza_core::ports::{Authenticator, PasswordHasher, SecondFactorRepo};
+use veza_core::ports::{Authenticator, PasswordHasher, SecondFactorRepo, TotpEnabling};
 use veza_core::rate_limit::attempts::GuessLimits;
 use veza_core::session::RevokeReason;
 use veza_crypto::{Argon2Hasher, JwtSigner, TokenAudience, TotpAuthenticator};
@@ -132,10 +132,12 @@ async fn main() -> anyhow::Result<()> {
     // code is only ever accepted once.
     let mut secrets = Vec::new();
     for user in &users {
-        let secret = totp.new_secret();
-        db.set_pending_totp(*user, &totp.seal(&secret)?, OffsetDateTime::now_utc()).await?;
+        let secret = totp.new_secret()?;
+        let sealed = totp.seal(&secret)?;
+        db.set_pending_totp(*user, &sealed, OffsetDateTime::now_utc()).await?;
         let keep = CredentialChange::end_sessions(EndSessions::None, RevokeReason::SecondFactorChanged);
-        db.enable_totp(*user, 0, &[], &keep, OffsetDateTime::now_utc(), &[]).await?;
+        let enabling = TotpEnabling { sealed_secret: &sealed, step: 0, recovery_hashes: &[] };
+        db.enable_totp(*user, &enabling, &keep, OffsetDateTime::now_utc(), &[]).await?;
         secrets.push(secret);
     }
     let shared = Arc::new((db.clone(), totp.clone(), users.clone(), secrets.clone()));

@@ -74,7 +74,11 @@ impl MailQueue for Database {
     }
 
     async fn delivered(&self, id: i64, now: OffsetDateTime) -> StoreResult<()> {
-        sqlx::query("UPDATE mail_queue SET sent_at = $2, lease_until = NULL, last_error = NULL WHERE id = $1")
+        // The bodies go: they may carry live links, which must not sit in the database.
+        sqlx::query(
+            "UPDATE mail_queue SET sent_at = $2, lease_until = NULL, last_error = NULL, text_body = '', html_body = '' \
+             WHERE id = $1",
+        )
             .bind(id)
             .bind(to_micros(now))
             .execute(&self.pool)
@@ -93,7 +97,10 @@ impl MailQueue for Database {
         let error: String = error.chars().take(ERROR_MAX).collect();
         let query = match retry_at {
             Some(_) => "UPDATE mail_queue SET next_attempt_at = $3, lease_until = NULL, last_error = $2 WHERE id = $1",
-            None => "UPDATE mail_queue SET failed_at = $3, lease_until = NULL, last_error = $2 WHERE id = $1",
+            None => {
+                "UPDATE mail_queue SET failed_at = $3, lease_until = NULL, last_error = $2, text_body = '', \
+                 html_body = '' WHERE id = $1"
+            }
         };
         sqlx::query(query)
             .bind(id)

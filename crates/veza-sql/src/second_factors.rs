@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use veza_core::account_token::CredentialChange;
 use veza_core::audit::AuditEntry;
 use veza_core::id::UserId;
-use veza_core::ports::{SecondFactorRepo, StoreResult, TotpRecord};
+use veza_core::ports::{SecondFactorRepo, StoreResult, TotpEnabling, TotpRecord};
 
 use crate::account_tokens::apply_credentials;
 use crate::audit::insert_audit;
@@ -72,8 +72,7 @@ impl SecondFactorRepo for Database {
     async fn enable_totp(
         &self,
         user: UserId,
-        step: i64,
-        recovery_hashes: &[String],
+        enabling: &TotpEnabling<'_>,
         change: &CredentialChange,
         now: OffsetDateTime,
         audit: &[AuditEntry],
@@ -81,18 +80,20 @@ impl SecondFactorRepo for Database {
         let now = to_micros(now);
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         let enabled = sqlx::query(
-            "UPDATE totp_authenticators SET enabled_at = $1, last_step = $2 WHERE user_id = $3 AND enabled_at IS NULL",
+            "UPDATE totp_authenticators SET enabled_at = $1, last_step = $2 \
+             WHERE user_id = $3 AND enabled_at IS NULL AND sealed_secret = $4",
         )
         .bind(now)
-        .bind(step)
+        .bind(enabling.step)
         .bind(user.0)
+        .bind(enabling.sealed_secret)
         .execute(&mut *tx)
         .await
         .map_err(store_error)?;
         if enabled.rows_affected() == 0 {
             return Ok(false);
         }
-        set_recovery_codes(&mut tx, user, recovery_hashes, now).await?;
+        set_recovery_codes(&mut tx, user, enabling.recovery_hashes, now).await?;
         apply_credentials(&mut tx, user, change, now).await?;
         for entry in audit {
             insert_audit(&mut tx, entry).await?;

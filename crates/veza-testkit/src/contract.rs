@@ -10,7 +10,7 @@ use veza_core::id::{ApiKeyId, AuditId, SessionId, UserId};
 use veza_core::mail::{MailQueue, OutgoingMail, QueuedMail};
 use veza_core::page::PageRequest;
 use veza_core::ports::{
-    AccountTokenRepo, ApiKeyRepo, AuditRepo, MailOf, SecondFactorRepo, SessionRepo, StoreError, UserRepo,
+    AccountTokenRepo, ApiKeyRepo, AuditRepo, MailOf, SecondFactorRepo, SessionRepo, StoreError, TotpEnabling, UserRepo,
 };
 use veza_core::session::{NewSession, RevokeReason, Rotation};
 use veza_core::user::{AccountChange, AccountState, Email, NewUser, Profile, ProfilePatch, Role, UserQuery, Username};
@@ -179,8 +179,10 @@ async fn second_factors<S: Store>(s: &S) {
     let ends = CredentialChange::end_sessions(EndSessions::AllBut(SessionId(950)), RevokeReason::SecondFactorChanged);
     let hashes: Vec<String> = (0..10).map(|i| format!("code-{i}")).collect();
     let e = [entry(9501, AuditAction::TotpEnabled, Some(95), Some(95), t)];
-    assert!(s.enable_totp(user, 1000, &hashes, &ends, t, &e).await.expect("enable"));
-    assert!(!s.enable_totp(user, 1000, &hashes, &ends, t, &e).await.expect("already on"));
+    let enabling = |sealed_secret| TotpEnabling { sealed_secret, step: 1000, recovery_hashes: &hashes };
+    assert!(!s.enable_totp(user, &enabling("sealed-1"), &ends, t, &e).await.expect("a replaced secret"));
+    assert!(s.enable_totp(user, &enabling("sealed-2"), &ends, t, &e).await.expect("enable"));
+    assert!(!s.enable_totp(user, &enabling("sealed-2"), &ends, t, &e).await.expect("already on"));
     let record = s.totp(user).await.expect("totp").expect("stored");
     assert_eq!((record.sealed_secret.as_str(), record.enabled_at, record.last_step), ("sealed-2", Some(t), 1000));
     assert!(!s.set_pending_totp(user, "sealed-3", t).await.expect("an enabled one stays"));

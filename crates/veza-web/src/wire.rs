@@ -216,6 +216,9 @@ pub struct ChangeEmailRequest {
     pub email: String,
     #[schema(max_length = 128)]
     pub current_password: String,
+    /// Required when two-factor authentication is on: a TOTP code or a recovery code.
+    #[schema(max_length = 64)]
+    pub code: Option<String>,
 }
 
 /// `GET /api/v1/me/2fa`

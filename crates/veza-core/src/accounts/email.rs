@@ -85,19 +85,22 @@ impl Accounts {
         Ok(())
     }
 
-    /// Starts moving the caller's account to `new_email`: checks the password, then mails the
-    /// new address a link and tells the old one. Nothing changes until the link is followed.
+    /// Starts moving the caller's account to `new_email`: checks the password (and, with 2FA on,
+    /// a code: whoever controls the address can reset the password), then mails the new address
+    /// a link and tells the old one. Nothing changes until the link is followed.
     pub async fn request_email_change(
         &self,
         principal: &Principal,
         new_email: &str,
         password: &str,
+        code: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<(), CoreError> {
         let session = principal.require_session("changing the email address")?;
         let email = Email::parse(new_email).map_err(CoreError::invalid)?;
         let user = self.account(principal).await?;
         self.reauthenticate(&user, password, meta).await?;
+        self.confirm_second_factor(&user, code, meta).await?;
         if email.normalized() == user.email.normalized() {
             return Err(CoreError::invalid(FieldError::new("email", "unchanged", "this is already your address")));
         }

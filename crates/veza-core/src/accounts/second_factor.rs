@@ -11,7 +11,7 @@ use crate::account_token::{CredentialChange, EndSessions, TokenPurpose};
 use crate::audit::{AuditAction, RequestMeta};
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::UserId;
-use crate::ports::{Authenticator, SecondFactorRepo};
+use crate::ports::{Authenticator, SecondFactorRepo, TotpEnabling};
 use crate::session::RevokeReason;
 use crate::user::User;
 
@@ -121,7 +121,7 @@ impl Accounts {
         principal.require_session("setting up two-factor authentication")?;
         let user = self.account(principal).await?;
         let auth = &self.deps.authenticator;
-        let secret = auth.new_secret();
+        let secret = auth.new_secret()?;
         let sealed = auth.seal(&secret)?;
         if !self.deps.second_factors.set_pending_totp(user.id, &sealed, self.now()).await? {
             return Err(already_enabled());
@@ -167,7 +167,7 @@ impl Accounts {
             })
             .await?;
         let Some(step) = step.filter(|_| right) else {
-            return Err(self.second_factor_failed(&user, "totp_setup", meta).await);
+            return Err(wrong_code(self.second_factor_failed(&user, "totp_setup", meta).await));
         };
         let (codes, hashes) = new_recovery_codes();
         let change = CredentialChange::end_sessions(EndSessions::AllBut(session), RevokeReason::SecondFactorChanged);
@@ -175,8 +175,13 @@ impl Accounts {
             self.audit_entry(AuditAction::TotpEnabled, Some(user.id), Some(user.id), meta),
             self.audit_entry(AuditAction::RecoveryCodesGenerated, Some(user.id), Some(user.id), meta),
         ];
-        if !self.deps.second_factors.enable_totp(user.id, step, &hashes, &change, now, &entries).await? {
-            return Err(already_enabled());
+        let enabling = TotpEnabling { sealed_secret: &record.sealed_secret, step, recovery_hashes: &hashes };
+        if !self.deps.second_factors.enable_totp(user.id, &enabling, &change, now, &entries).await? {
+            return Err(CoreError::Conflict(FieldError::new(
+                "code",
+                "setup_replaced",
+                "two-factor authentication was enabled or set up again meanwhile; start the setup over",
+            )));
         }
         self.tell_about_second_factor(&user, true, meta).await;
         Ok(codes)
@@ -196,7 +201,7 @@ impl Accounts {
             return Err(not_enabled());
         }
         self.reauthenticate(&user, password, meta).await?;
-        self.check_second_factor(&user, code, meta).await?;
+        self.check_second_factor(&user, code, meta).await.map_err(wrong_code)?;
         let change = CredentialChange::end_sessions(EndSessions::AllBut(session), RevokeReason::SecondFactorChanged);
         let entry = self.audit_entry(AuditAction::TotpDisabled, Some(user.id), Some(user.id), meta);
         if !self.deps.second_factors.disable_totp(user.id, &change, self.now(), &[entry]).await? {
@@ -218,14 +223,15 @@ impl Accounts {
         if !self.totp_enabled(&user).await? {
             return Err(not_enabled());
         }
-        self.check_second_factor(&user, code, meta).await?;
+        self.check_second_factor(&user, code, meta).await.map_err(wrong_code)?;
         let (codes, hashes) = new_recovery_codes();
         let entry = self.audit_entry(AuditAction::RecoveryCodesGenerated, Some(user.id), Some(user.id), meta);
         self.deps.second_factors.replace_recovery_codes(user.id, &hashes, self.now(), &[entry]).await?;
         Ok(codes)
     }
 
-    /// For sensitive changes: when the user has 2FA, a valid code is required.
+    /// For sensitive changes: when the user has 2FA, a valid code is required (a wrong one is the
+    /// field error `code: incorrect`).
     pub(super) async fn confirm_second_factor(
         &self,
         user: &User,
@@ -236,7 +242,7 @@ impl Accounts {
             return Ok(());
         }
         match code {
-            Some(code) => self.check_second_factor(user, code, meta).await.map(|_| ()),
+            Some(code) => self.check_second_factor(user, code, meta).await.map(|_| ()).map_err(wrong_code),
             None => Err(CoreError::invalid(FieldError::new(
                 "code",
                 "required",
@@ -377,6 +383,17 @@ pub async fn accept_totp(
 
 fn strip(code: &str) -> String {
     code.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// For a caller already signed in, a wrong code is a wrong field, not a failed authentication:
+/// a 401 would tell clients their session ended.
+fn wrong_code(e: CoreError) -> CoreError {
+    match e {
+        CoreError::InvalidCode => {
+            CoreError::invalid(FieldError::new("code", "incorrect", "the code is wrong or was already used"))
+        }
+        other => other,
+    }
 }
 
 fn already_enabled() -> CoreError {

@@ -89,15 +89,15 @@ async fn an_email_change_takes_the_password_and_the_new_address_s_link_and_ends_
     let (_, other) = super::tests::password_login(&f, "nova", PASSWORD, &meta()).await.expect("second session");
     f.clock.advance(Duration::minutes(2));
 
-    let err = f.accounts.request_email_change(&principal, "new@example.com", "wrong-password", &meta()).await;
+    let err = f.accounts.request_email_change(&principal, "new@example.com", "wrong-password", None, &meta()).await;
     assert!(matches!(err, Err(CoreError::Validation(ref e)) if e[0].field == "current_password"), "{err:?}");
-    let err = f.accounts.request_email_change(&principal, "NOVA@example.com", PASSWORD, &meta()).await;
+    let err = f.accounts.request_email_change(&principal, "NOVA@example.com", PASSWORD, None, &meta()).await;
     assert!(matches!(err, Err(CoreError::Validation(ref e)) if e[0].code == "unchanged"), "{err:?}");
     register(&f, "vega").await;
-    let err = f.accounts.request_email_change(&principal, "vega@example.com", PASSWORD, &meta()).await;
+    let err = f.accounts.request_email_change(&principal, "vega@example.com", PASSWORD, None, &meta()).await;
     assert!(matches!(err, Err(CoreError::Conflict(_))), "{err:?}");
 
-    f.accounts.request_email_change(&principal, "new@example.com", PASSWORD, &meta()).await.expect("request");
+    f.accounts.request_email_change(&principal, "new@example.com", PASSWORD, None, &meta()).await.expect("request");
     assert_eq!(subjects_to(&f, "new@example.com"), ["Confirm your email address for Veza"]);
     assert!(subjects_to(&f, "nova@example.com").contains(&"Your Veza address is about to change".to_string()));
     let me = f.accounts.me(&principal).await.expect("me");
@@ -174,7 +174,7 @@ async fn totp_turns_login_into_two_steps_and_never_accepts_a_code_twice() {
     let setup = f.accounts.setup_totp(&principal).await.expect("setup");
     assert!(setup.otpauth_uri.starts_with("otpauth://totp/Veza:nova?"), "{}", setup.otpauth_uri);
     let err = f.accounts.enable_totp(&principal, PASSWORD, "000000", &meta()).await.expect_err("wrong code");
-    assert!(matches!(err, CoreError::InvalidCode), "{err:?}");
+    assert!(matches!(err, CoreError::Validation(ref e) if e[0].code == "incorrect"), "{err:?}");
     let first = code(&f, &principal, 0).await;
     let recovery = f.accounts.enable_totp(&principal, PASSWORD, &first, &meta()).await.expect("enable");
     assert_eq!(recovery.len(), 10);
@@ -223,6 +223,10 @@ async fn with_totp_on_sensitive_changes_take_a_code_and_turning_it_off_takes_pas
 
     let err = f.accounts.change_password(&principal, PASSWORD, "a-brand-new-secret", None, &meta()).await;
     assert!(matches!(err, Err(CoreError::Validation(ref e)) if e[0].field == "code"), "{err:?}");
+    let err = f.accounts.request_email_change(&principal, "evil@example.com", PASSWORD, None, &meta()).await;
+    assert!(matches!(err, Err(CoreError::Validation(ref e)) if e[0].field == "code"), "an address change too: {err:?}");
+    let err = f.accounts.request_email_change(&principal, "evil@example.com", PASSWORD, Some("999999"), &meta()).await;
+    assert!(matches!(err, Err(CoreError::Validation(ref e)) if e[0].code == "incorrect"), "{err:?}");
     f.accounts
         .change_password(&principal, PASSWORD, "a-brand-new-secret", Some(&recovery[2]), &meta())
         .await
@@ -230,7 +234,7 @@ async fn with_totp_on_sensitive_changes_take_a_code_and_turning_it_off_takes_pas
 
     let fresh = f.accounts.regenerate_recovery_codes(&principal, &recovery[3], &meta()).await.expect("new codes");
     let err = f.accounts.disable_totp(&principal, "a-brand-new-secret", &recovery[4], &meta()).await;
-    assert!(matches!(err, Err(CoreError::InvalidCode)), "old codes died with regeneration: {err:?}");
+    assert!(matches!(err, Err(CoreError::Validation(ref e)) if e[0].field == "code"), "old codes died: {err:?}");
     let err = f.accounts.disable_totp(&principal, PASSWORD, &fresh[0], &meta()).await;
     assert!(matches!(err, Err(CoreError::Validation(_))), "the old password: {err:?}");
     f.accounts.disable_totp(&principal, "a-brand-new-secret", &fresh[0], &meta()).await.expect("off");

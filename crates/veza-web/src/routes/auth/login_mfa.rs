@@ -17,8 +17,7 @@ use crate::wire::{LoginMfaRequest, LoginResponse, MeResponse, TokenResponse};
     request_body = LoginMfaRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "The login token is unknown, expired or already used (codes `token_invalid`, `token_expired`, `token_used`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON, or the login token is unknown, expired or already used (codes `token_invalid`, `token_expired`, `token_used`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong or already used code (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),

@@ -17,11 +17,11 @@ use crate::wire::ChangePasswordRequest;
     responses(
         (status = 204, description = "Password changed"),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token, or a wrong code (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled, or called with an API key", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, a wrong current password (`current_password`: `incorrect`) or a missing code (`code`: `required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, a wrong current password (`current_password`: `incorrect`) or with 2FA on a missing or wrong code (`code`: `required`, `incorrect`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong attempts: wait for Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
