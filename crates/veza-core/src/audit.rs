@@ -41,10 +41,11 @@ pub enum AuditAction {
     MfaFailed,
     RecoveryCodeUsed,
     MagicLinkRequested,
+    AdminSessionsRevoked,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 32] = [
+    pub const ALL: [Self; 33] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -77,6 +78,7 @@ impl AuditAction {
         Self::MfaFailed,
         Self::RecoveryCodeUsed,
         Self::MagicLinkRequested,
+        Self::AdminSessionsRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +115,7 @@ impl AuditAction {
             Self::MfaFailed => "auth.mfa.failed",
             Self::RecoveryCodeUsed => "auth.mfa.recovery_code_used",
             Self::MagicLinkRequested => "auth.magic_link.requested",
+            Self::AdminSessionsRevoked => "admin.sessions_revoked",
         }
     }
 

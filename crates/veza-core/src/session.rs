@@ -25,6 +25,8 @@ pub enum RevokeReason {
     EmailChanged,
     /// Two-factor authentication was turned on or off.
     SecondFactorChanged,
+    /// Ended by an administrator.
+    EndedByAdmin,
 }
 
 impl RevokeReason {
@@ -38,6 +40,7 @@ impl RevokeReason {
             Self::PasswordChanged => "password_changed",
             Self::EmailChanged => "email_changed",
             Self::SecondFactorChanged => "second_factor_changed",
+            Self::EndedByAdmin => "ended_by_admin",
         }
     }
 
@@ -51,6 +54,7 @@ impl RevokeReason {
             Self::PasswordChanged,
             Self::EmailChanged,
             Self::SecondFactorChanged,
+            Self::EndedByAdmin,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)

@@ -18,7 +18,8 @@ fn names(page: &Value) -> Vec<String> {
 on_both_databases!(
     admins_list_and_change_accounts,
     the_last_admin_stays_and_bad_changes_are_refused,
-    two_admins_demoting_each_other_leave_one
+    two_admins_demoting_each_other_leave_one,
+    admins_end_an_accounts_sessions_without_disabling_it,
 );
 
 async fn admins_list_and_change_accounts(backend: Backend) {
@@ -140,4 +141,28 @@ async fn two_admins_demoting_each_other_leave_one(backend: Backend) {
         let (admin, other) = if ra.0 == 200 { (&token_a, &path_b) } else { (&token_b, &path_a) };
         assert_eq!(s.patch(other, &json!({"role": "admin"}), Some(admin)).await.0, 200);
     }
+}
+
+async fn admins_end_an_accounts_sessions_without_disabling_it(backend: Backend) {
+    let s = TestServer::start(BIN, backend).await;
+    let root = access(&s.admin("root").await);
+    let nova = s.register("nova").await;
+    let (_, second) = s.post("/api/v1/auth/login", &json!({"login": "nova", "password": PASSWORD}), None).await;
+    let nova_id = nova["user"]["id"].as_str().expect("id");
+    let path = format!("/api/v1/admin/users/{nova_id}/sessions");
+
+    let (status, p) = s.delete(&path, Some(&access(&nova))).await;
+    assert_eq!((status, p["code"].as_str()), (403, Some("forbidden")), "{p}");
+    let (status, ended) = s.delete(&path, Some(&root)).await;
+    assert_eq!((status, ended["revoked_sessions"].as_u64()), (200, Some(2)), "{ended}");
+    for body in [&nova, &second] {
+        let refresh = body["tokens"]["refresh_token"].as_str().expect("refresh");
+        assert_eq!(s.post("/api/v1/auth/refresh", &json!({"refresh_token": refresh}), None).await.0, 401);
+    }
+    let (status, _) = s.post("/api/v1/auth/login", &json!({"login": "nova", "password": PASSWORD}), None).await;
+    assert_eq!(status, 200, "the account itself stays enabled");
+    let (status, _) = s.delete("/api/v1/admin/users/123/sessions", Some(&root)).await;
+    assert_eq!(status, 404);
+    let (_, log) = s.get("/api/v1/admin/audit?action=admin.sessions_revoked", Some(&root)).await;
+    assert_eq!(log["items"][0]["target_id"].as_str(), Some(nova_id), "{log}");
 }

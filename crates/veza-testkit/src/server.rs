@@ -166,6 +166,14 @@ impl TestServer {
         read(req.send().await.expect("request")).await
     }
 
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.client.delete(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send().await.expect("request")).await
+    }
+
     /// Registers `name` with a good password; returns the response body (user + tokens).
     pub async fn register(&self, name: &str) -> Value {
         let (status, body) = self

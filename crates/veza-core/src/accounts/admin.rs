@@ -9,6 +9,7 @@ use crate::error::{CoreError, FieldError};
 use crate::id::UserId;
 use crate::page::Page;
 use crate::ports::StoreError;
+use crate::session::RevokeReason;
 use crate::user::{AccountChange, Role, User, UserQuery, Username, SEARCH_MAX};
 
 use super::{Accounts, Principal};
@@ -43,6 +44,20 @@ impl Accounts {
         }
         let rows = self.deps.users.list_users(&query).await?;
         Ok(Page::from_rows(rows, query.page.limit, |u| u.id.0))
+    }
+
+    /// An administrator ends every session of an account (a stolen device, a suspected
+    /// intrusion) without disabling it; returns how many ended.
+    pub async fn end_user_sessions(
+        &self,
+        principal: &Principal,
+        id: UserId,
+        meta: &RequestMeta,
+    ) -> Result<u64, CoreError> {
+        let admin = self.require_admin(principal, "managing users is for administrators").await?;
+        let user = self.deps.users.by_id_fresh(id).await?.ok_or(CoreError::NotFound("user"))?;
+        let entry = self.audit_entry(AuditAction::AdminSessionsRevoked, Some(admin.id), Some(user.id), meta);
+        Ok(self.deps.sessions.revoke_all(user.id, RevokeReason::EndedByAdmin, self.now(), &entry).await?)
     }
 
     /// An administrator changes another account (or their own) through the API.

@@ -51,6 +51,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::audit::audit_log))
         .routes(routes!(admin::users::list::list_users))
         .routes(routes!(admin::users::update::update_user))
+        .routes(routes!(admin::users::sessions::end_user_sessions))
 }
 
 /// The route's own rate-limit bucket, charged on top of its caller's: the routes an attacker
