@@ -69,6 +69,8 @@ pub struct AccountToken {
     /// For [`TokenPurpose::MagicLink`]: the SHA-256 of the nonce handed to the client that
     /// asked; redeeming the link takes the nonce.
     pub nonce_hash: Option<String>,
+    /// The client address that asked for the token, when known.
+    pub requested_from: Option<String>,
     /// For [`TokenPurpose::MfaLogin`]: how the first step was proved (`password`, `magic_link`),
     /// for the audit entry of the finished login.
     pub first_factor: Option<String>,
@@ -91,6 +93,17 @@ impl AccountToken {
             None
         }
     }
+}
+
+/// Which of a user's earlier tokens a resend cooldown counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CooldownKey<'a> {
+    /// All of them.
+    Any,
+    /// Those for this address (normalized; compared without case).
+    Address(&'a str),
+    /// Those asked for from this client address.
+    RequestedFrom(&'a str),
 }
 
 /// A token to store: its hash and what it authorizes.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::account_token::{AccountToken, CredentialChange, EndSessions, NewAccountToken, TokenPurpose};
+use crate::account_token::{AccountToken, CooldownKey, CredentialChange, EndSessions, NewAccountToken, TokenPurpose};
 use crate::accounts::{AccountDeps, Accounts, Links};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
@@ -649,13 +649,17 @@ impl AccountTokenRepo for MemoryStore {
         &self,
         user: UserId,
         purpose: TokenPurpose,
-        email: Option<&str>,
+        key: CooldownKey<'_>,
     ) -> StoreResult<Option<OffsetDateTime>> {
         let s = self.state();
         let mine = |t: &&AccountToken| {
             t.user_id == user
                 && t.purpose == purpose
-                && email.is_none_or(|e| t.email.as_deref().map(str::to_lowercase).as_deref() == Some(e))
+                && match key {
+                    CooldownKey::Any => true,
+                    CooldownKey::Address(e) => t.email.as_deref().map(str::to_lowercase).as_deref() == Some(e),
+                    CooldownKey::RequestedFrom(ip) => t.requested_from.as_deref() == Some(ip),
+                }
         };
         Ok(s.account_tokens.values().filter(mine).map(|t| t.created_at).max())
     }

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::account_token::{AccountToken, CredentialChange, NewAccountToken, TokenPurpose};
+use crate::account_token::{AccountToken, CooldownKey, CredentialChange, NewAccountToken, TokenPurpose};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::error::{CoreError, FieldError, TokenProblem};
@@ -135,13 +135,13 @@ pub trait AccountTokenRepo: Send + Sync + std::fmt::Debug {
     async fn find(&self, hash: &str) -> StoreResult<Option<AccountToken>>;
     /// Deletes the tokens that expired before `before`; returns how many.
     async fn purge_expired(&self, before: OffsetDateTime) -> StoreResult<u64>;
-    /// When the user's newest token of this purpose — for this address (normalized, compared
-    /// without case), when one is given — was issued (for resend cooldowns).
+    /// When the user's newest token of this purpose, among those `key` selects, was issued (for
+    /// resend cooldowns).
     async fn last_issued(
         &self,
         user: UserId,
         purpose: TokenPurpose,
-        email: Option<&str>,
+        key: CooldownKey<'_>,
     ) -> StoreResult<Option<OffsetDateTime>>;
 }
 

@@ -5,7 +5,9 @@
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
-use veza_core::account_token::{AccountToken, CredentialChange, EndSessions, NewAccountToken, TokenPurpose};
+use veza_core::account_token::{
+    AccountToken, CooldownKey, CredentialChange, EndSessions, NewAccountToken, TokenPurpose,
+};
 use veza_core::audit::AuditEntry;
 use veza_core::id::{SessionId, UserId};
 use veza_core::ports::{AccountTokenRepo, MailOf, StoreError, StoreResult};
@@ -25,6 +27,7 @@ struct TokenRow {
     session_id: Option<i64>,
     nonce_hash: Option<String>,
     first_factor: Option<String>,
+    requested_from: Option<String>,
     created_at: i64,
     expires_at: i64,
     consumed_at: Option<i64>,
@@ -42,6 +45,7 @@ impl TryFrom<TokenRow> for AccountToken {
             session_id: r.session_id.map(SessionId),
             nonce_hash: r.nonce_hash,
             first_factor: r.first_factor,
+            requested_from: r.requested_from,
             created_at: from_micros(r.created_at)?,
             expires_at: from_micros(r.expires_at)?,
             consumed_at: r.consumed_at.map(from_micros).transpose()?,
@@ -157,8 +161,9 @@ impl AccountTokenRepo for Database {
         }
         sqlx::query(
             "INSERT INTO account_tokens \
-             (token_hash, purpose, user_id, email, session_id, nonce_hash, first_factor, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             (token_hash, purpose, user_id, email, session_id, nonce_hash, first_factor, requested_from, \
+              created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&token.hash)
         .bind(t.purpose.as_str())
@@ -167,6 +172,7 @@ impl AccountTokenRepo for Database {
         .bind(t.session_id.map(|s| s.0))
         .bind(t.nonce_hash.as_deref())
         .bind(t.first_factor.as_deref())
+        .bind(t.requested_from.as_deref())
         .bind(to_micros(t.created_at))
         .bind(to_micros(t.expires_at))
         .execute(&mut *tx)
@@ -184,7 +190,8 @@ impl AccountTokenRepo for Database {
 
     async fn find(&self, hash: &str) -> StoreResult<Option<AccountToken>> {
         let row: Option<TokenRow> = sqlx::query_as(
-            "SELECT purpose, user_id, email, session_id, nonce_hash, first_factor, created_at, expires_at, consumed_at \
+            "SELECT purpose, user_id, email, session_id, nonce_hash, first_factor, requested_from, created_at, expires_at, \
+             consumed_at \
              FROM account_tokens WHERE token_hash = $1",
         )
         .bind(hash)
@@ -207,14 +214,19 @@ impl AccountTokenRepo for Database {
         &self,
         user: UserId,
         purpose: TokenPurpose,
-        email: Option<&str>,
+        key: CooldownKey<'_>,
     ) -> StoreResult<Option<OffsetDateTime>> {
         let base = "SELECT MAX(created_at) FROM account_tokens WHERE user_id = $1 AND purpose = $2";
-        let with_email = format!("{base} AND lower(email) = $3");
-        let query = match email {
-            Some(email) => sqlx::query_as(&with_email).bind(user.0).bind(purpose.as_str()).bind(email),
-            None => sqlx::query_as(base).bind(user.0).bind(purpose.as_str()),
+        let (condition, value) = match key {
+            CooldownKey::Any => ("", None),
+            CooldownKey::Address(email) => (" AND lower(email) = $3", Some(email)),
+            CooldownKey::RequestedFrom(ip) => (" AND requested_from = $3", Some(ip)),
         };
+        let sql = format!("{base}{condition}");
+        let mut query = sqlx::query_as(&sql).bind(user.0).bind(purpose.as_str());
+        if let Some(value) = value {
+            query = query.bind(value);
+        }
         let (last,): (Option<i64>,) = query.fetch_one(&self.pool).await.map_err(store_error)?;
         last.map(from_micros).transpose()
     }

@@ -3,7 +3,9 @@
 //! tests use cannot drift from the real stores.
 
 use time::{Duration, OffsetDateTime};
-use veza_core::account_token::{AccountToken, CredentialChange, EndSessions, NewAccountToken, TokenPurpose};
+use veza_core::account_token::{
+    AccountToken, CooldownKey, CredentialChange, EndSessions, NewAccountToken, TokenPurpose,
+};
 use veza_core::api_key::{ApiKey, NewApiKey, Scope};
 use veza_core::audit::{AuditAction, AuditEntry, AuditQuery};
 use veza_core::id::{ApiKeyId, AuditId, SessionId, UserId};
@@ -51,6 +53,7 @@ fn account_token(
             session_id: Some(SessionId(900)),
             nonce_hash: Some(format!("nonce-of-{hash}")),
             first_factor: Some("password".into()),
+            requested_from: Some(format!("198.51.100.{}", hash.len())),
             created_at: at,
             expires_at: at + purpose.lifetime(),
             consumed_at: None,
@@ -95,15 +98,17 @@ async fn account_tokens<S: Store>(s: &S) {
     let second = account_token("v2", TokenPurpose::VerifyEmail, 90, Some("New@Example.com"), later);
     s.issue(&second, None, &[]).await.expect("issue");
     assert!(s.find("v1").await.expect("find").expect("kept").consumed_at.is_some(), "superseded");
-    let issued = |email| s.last_issued(UserId(90), TokenPurpose::VerifyEmail, email);
-    assert_eq!(issued(None).await.expect("last"), Some(later));
-    assert_eq!(issued(Some("linkholder@example.com")).await.expect("last"), Some(t));
+    let issued = |key| s.last_issued(UserId(90), TokenPurpose::VerifyEmail, key);
+    assert_eq!(issued(CooldownKey::Any).await.expect("last"), Some(later));
+    assert_eq!(issued(CooldownKey::Address("linkholder@example.com")).await.expect("last"), Some(t));
     assert_eq!(
-        issued(Some("new@example.com")).await.expect("last"),
+        issued(CooldownKey::Address("new@example.com")).await.expect("last"),
         Some(later),
         "stored as typed, compared without case"
     );
-    assert_eq!(s.last_issued(UserId(90), TokenPurpose::ResetPassword, None).await.expect("last"), None);
+    assert_eq!(s.last_issued(UserId(90), TokenPurpose::ResetPassword, CooldownKey::Any).await.expect("last"), None);
+    assert_eq!(issued(CooldownKey::RequestedFrom("198.51.100.2")).await.expect("last"), Some(later), "by asker");
+    assert_eq!(issued(CooldownKey::RequestedFrom("203.0.113.1")).await.expect("last"), None);
 
     // Redemption: only the owner's live token of that purpose, once; the change lands with it.
     let change = CredentialChange {

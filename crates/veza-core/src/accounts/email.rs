@@ -4,7 +4,7 @@
 
 use time::Duration;
 
-use crate::account_token::{CredentialChange, EndSessions, TokenPurpose};
+use crate::account_token::{CooldownKey, CredentialChange, EndSessions, TokenPurpose};
 use crate::audit::{AuditAction, RequestMeta};
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::SessionId;
@@ -29,7 +29,7 @@ impl Accounts {
         meta: &RequestMeta,
     ) -> Result<(), CoreError> {
         let purpose = TokenPurpose::VerifyEmail;
-        let (secret, token) = self.new_account_token(purpose, user.id, Some(email.as_str().to_string()), session);
+        let (secret, token) = self.new_account_token(purpose, user.id, Some(email.as_str().to_string()), session, meta);
         let hours = purpose.lifetime().whole_hours();
         let mut paragraphs = vec![format!("Hello {},", user.username.as_str())];
         paragraphs.push(if change {
@@ -62,21 +62,20 @@ impl Accounts {
                 "this address is already verified",
             )));
         }
-        self.cooldown(&user, TokenPurpose::VerifyEmail, Some(&user.email)).await?;
+        self.cooldown(&user, TokenPurpose::VerifyEmail, CooldownKey::Address(&user.email.normalized())).await?;
         self.send_verification(&user, &user.email, Some(session), false, meta).await
     }
 
-    /// Refuses with the time left when the user's last token of `purpose` (to `email`, when
-    /// given) is younger than the resend cooldown: an address gets at most one such mail a
-    /// minute from one account.
+    /// Refuses with the time left when the user's last token of `purpose` that `key` selects is
+    /// younger than the resend cooldown: an address gets at most one such mail a minute from
+    /// one account.
     pub(super) async fn cooldown(
         &self,
         user: &User,
         purpose: TokenPurpose,
-        email: Option<&Email>,
+        key: CooldownKey<'_>,
     ) -> Result<(), CoreError> {
-        let email = email.map(Email::normalized);
-        if let Some(last) = self.deps.account_tokens.last_issued(user.id, purpose, email.as_deref()).await? {
+        if let Some(last) = self.deps.account_tokens.last_issued(user.id, purpose, key).await? {
             let left = last + RESEND_COOLDOWN - self.now();
             if left.is_positive() {
                 return Err(CoreError::TooManyAttempts(left.unsigned_abs()));
@@ -107,7 +106,7 @@ impl Accounts {
         if self.deps.users.credentials(&email.normalized()).await?.is_some() {
             return Err(CoreError::Conflict(FieldError::new("email", "taken", "this email is already taken")));
         }
-        self.cooldown(&user, TokenPurpose::VerifyEmail, Some(&email)).await?;
+        self.cooldown(&user, TokenPurpose::VerifyEmail, CooldownKey::Address(&email.normalized())).await?;
         self.send_verification(&user, &email, Some(session), true, meta).await?;
         self.notify(
             user.email.as_str(),

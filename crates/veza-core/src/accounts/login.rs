@@ -76,7 +76,7 @@ impl Accounts {
             return Err(self.login_failed_for(&user, meta).await);
         }
         if self.totp_enabled(&user).await? {
-            return Ok(LoginOutcome::MfaRequired(self.mfa_challenge(&user, "password").await?));
+            return Ok(LoginOutcome::MfaRequired(self.mfa_challenge(&user, "password", meta).await?));
         }
         let tokens = self.finish_login(&user, "password", meta).await?;
         Ok(LoginOutcome::LoggedIn(Box::new(user), tokens))

@@ -2,7 +2,7 @@
 //! client that asked for it, so a link forwarded to (or intercepted by) someone else logs nobody
 //! in; 2FA still applies. Asking never tells whether an address has an account.
 
-use crate::account_token::{CredentialChange, EndSessions, TokenPurpose};
+use crate::account_token::{CooldownKey, CredentialChange, EndSessions, TokenPurpose};
 use crate::audit::{AuditAction, RequestMeta};
 use crate::error::{CoreError, TokenProblem};
 use crate::ports::MailOf;
@@ -40,13 +40,16 @@ impl Accounts {
         meta: &RequestMeta,
     ) -> Result<(), CoreError> {
         let purpose = TokenPurpose::MagicLink;
+        let from = meta.ip.as_deref().map_or(CooldownKey::Any, CooldownKey::RequestedFrom);
         let found = self.deps.users.credentials(&email.normalized()).await?.map(|(user, _)| user);
         let mut entry = self.audit_entry(AuditAction::MagicLinkRequested, None, found.as_ref().map(|u| u.id), meta);
         entry.detail.insert("email".into(), email.as_str().into());
         let outcome = match &found {
             None => Some("unknown_address"),
             Some(user) if user.disabled => Some("account_disabled"),
-            Some(user) if self.cooldown(user, purpose, None).await.is_err() => Some("cooldown"),
+            // Per client address: someone else asking (and holding the nonces) must not keep the
+            // owner from getting a link they can use.
+            Some(user) if self.cooldown(user, purpose, from).await.is_err() => Some("cooldown"),
             Some(_) => None,
         };
         let (Some(user), None) = (found, outcome) else {
@@ -55,7 +58,7 @@ impl Accounts {
             return Ok(());
         };
         entry.detail.insert("outcome".into(), "mailed".into());
-        let (secret, mut token) = self.new_account_token(purpose, user.id, None, None);
+        let (secret, mut token) = self.new_account_token(purpose, user.id, None, None, meta);
         token.token.nonce_hash = Some(nonce_hash);
         let mail = crate::mail::from_paragraphs(
             user.email.as_str(),
@@ -111,7 +114,7 @@ impl Accounts {
             return Err(CoreError::InvalidAccountToken { what, problem: TokenProblem::Reused });
         }
         if self.totp_enabled(&user).await? {
-            return Ok(LoginOutcome::MfaRequired(self.mfa_challenge(&user, "magic_link").await?));
+            return Ok(LoginOutcome::MfaRequired(self.mfa_challenge(&user, "magic_link", meta).await?));
         }
         let tokens = self.finish_login(&user, "magic_link", meta).await?;
         Ok(LoginOutcome::LoggedIn(Box::new(user), tokens))

@@ -225,6 +225,7 @@ impl Accounts {
         user: UserId,
         email: Option<String>,
         session_id: Option<SessionId>,
+        meta: &RequestMeta,
     ) -> (String, NewAccountToken) {
         let now = self.now();
         let secret = RefreshSecret::generate();
@@ -235,6 +236,7 @@ impl Accounts {
             session_id,
             nonce_hash: None,
             first_factor: None,
+            requested_from: meta.ip.clone(),
             created_at: now,
             expires_at: now + purpose.lifetime(),
             consumed_at: None,

@@ -2,7 +2,7 @@
 //! Recovery never reveals whether an address has an account: the request is answered the same
 //! way before anything is looked up, and only an existing account's address gets mail.
 
-use crate::account_token::{CredentialChange, EndSessions, TokenPurpose};
+use crate::account_token::{CooldownKey, CredentialChange, EndSessions, TokenPurpose};
 use crate::audit::{AuditAction, RequestMeta};
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::ports::MailOf;
@@ -52,14 +52,14 @@ impl Accounts {
                 return Ok(());
             }
         };
-        if self.cooldown(&user, TokenPurpose::ResetPassword, None).await.is_err() {
+        if self.cooldown(&user, TokenPurpose::ResetPassword, CooldownKey::Any).await.is_err() {
             entry.detail.insert("outcome".into(), "cooldown".into());
             self.deps.audit.append(&entry).await?;
             return Ok(());
         }
         entry.detail.insert("outcome".into(), "mailed".into());
         let purpose = TokenPurpose::ResetPassword;
-        let (secret, token) = self.new_account_token(purpose, user.id, None, None);
+        let (secret, token) = self.new_account_token(purpose, user.id, None, None, meta);
         let mail = crate::mail::from_paragraphs(
             user.email.as_str(),
             "Reset your Veza password",

@@ -299,8 +299,13 @@ impl Accounts {
 
     /// The first step of a login with 2FA, proved by `first_factor` (`password`, `magic_link`):
     /// a short-lived token for [`Accounts::login_mfa`].
-    pub(super) async fn mfa_challenge(&self, user: &User, first_factor: &str) -> Result<MfaChallenge, CoreError> {
-        let (secret, mut token) = self.new_account_token(TokenPurpose::MfaLogin, user.id, None, None);
+    pub(super) async fn mfa_challenge(
+        &self,
+        user: &User,
+        first_factor: &str,
+        meta: &RequestMeta,
+    ) -> Result<MfaChallenge, CoreError> {
+        let (secret, mut token) = self.new_account_token(TokenPurpose::MfaLogin, user.id, None, None, meta);
         token.token.first_factor = Some(first_factor.to_string());
         let expires_at = token.token.expires_at;
         self.deps.account_tokens.issue(&token, None, &[]).await?;

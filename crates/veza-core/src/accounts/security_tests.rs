@@ -351,3 +351,22 @@ async fn the_password_policy_is_length_and_commonness_only_and_the_check_is_exac
         assert!(matches!(err, CoreError::InvalidCredentials), "{err:?}");
     }
 }
+
+#[tokio::test]
+async fn someone_else_asking_for_links_does_not_keep_the_owner_from_getting_one() {
+    let f = FakeAccounts::new();
+    register(&f, "nova").await;
+    let nova = Email::parse("nova@example.com").expect("email");
+    let stranger = RequestMeta::new(Some("198.51.100.66".into()), Some("bot"), None);
+    for _ in 0..3 {
+        let nonce = super::MagicLinkNonce::generate();
+        f.accounts.request_magic_link(&nova, nonce.hash, &stranger).await.expect("stranger asks");
+    }
+    let count = || subjects_to(&f, "nova@example.com").iter().filter(|s| *s == "Sign in to Veza").count();
+    assert_eq!(count(), 1, "one a minute per asking address");
+    let own = super::MagicLinkNonce::generate();
+    f.accounts.request_magic_link(&nova, own.hash.clone(), &meta()).await.expect("owner asks");
+    assert_eq!(count(), 2, "the owner's own request is not held back by the stranger's");
+    let token = mailed_token(&f, "nova@example.com");
+    f.accounts.login_magic_link(&token, &own.nonce, &meta()).await.expect("the owner's link works");
+}

@@ -12,6 +12,7 @@ CREATE TABLE account_tokens (
     expires_at  INTEGER NOT NULL,
     nonce_hash  TEXT,                    -- magic_link: SHA-256 of the asking client's nonce
     first_factor TEXT,                   -- mfa_login: how the first step was proved
+    requested_from TEXT,                 -- the client address that asked
     consumed_at INTEGER
 );
 CREATE INDEX account_tokens_user ON account_tokens (user_id, purpose, created_at);
