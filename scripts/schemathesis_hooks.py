@@ -1,14 +1,14 @@
 """Schemathesis hooks for Veza: the rules the OpenAPI document cannot express.
 
-A schema-valid sign-up may be refused only for the password policy (too common, or the same as
-the username or email) or an email local part over 64 characters. Any other 4xx answer to a
+A schema-valid sign-up may be refused only for the password policy (too common, built on the
+username, the email or the service's name) or an email local part over 64 characters. Any other 4xx answer to a
 schema-valid registration is a failure. Operations that take a secret the fuzzer cannot know may
 be refused only in the ways listed below.
 """
 
 import schemathesis
 
-PASSWORD_RULES = {"too_common", "same_as_identity"}
+PASSWORD_RULES = {"too_common", "same_as_identity", "context_word"}
 # The email rule the pattern leaves out (a fuzzer could not generate from a pattern stating it).
 EMAIL_RULES = {"local_part_too_long"}
 
@@ -55,6 +55,7 @@ FIELD_REFUSALS = {
     ("current_password", "incorrect"),
     ("new_password", "too_common"),
     ("new_password", "same_as_identity"),
+    ("new_password", "context_word"),
     ("code", "required"),
     ("code", "incorrect"),
     ("email", "unchanged"),

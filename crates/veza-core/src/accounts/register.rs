@@ -44,7 +44,32 @@ pub(super) fn new_password(
     if username.is_some_and(|u| lowered == u.as_str()) || email.is_some_and(|e| lowered == e.normalized()) {
         return Err(FieldError::new(field, "same_as_identity", "password must differ from the username and email"));
     }
+    let local_part = email.map(|e| e.normalized().split('@').next().unwrap_or_default().to_string());
+    let identity = [username.map(|u| u.as_str().to_string()), local_part];
+    if identity.iter().flatten().any(|word| derived_from(&lowered, word)) {
+        return Err(FieldError::new(
+            field,
+            "same_as_identity",
+            "password must not be the username or the email's name with a few digits or symbols added",
+        ));
+    }
+    if CONTEXT_WORDS.iter().any(|word| derived_from(&lowered, word)) {
+        return Err(FieldError::new(field, "context_word", "password must not be the name of this service, varied"));
+    }
     Ok(password)
+}
+
+/// Words a password must not be built on (ASVS's context-specific words): the service's names.
+const CONTEXT_WORDS: [&str; 2] = ["veza", "vezamusic"];
+
+/// Whether `password` (lowercased) is `word` with only digits and symbols around it, repeated or
+/// not: `veza2024!`, `!!nova!!`, `novanova1`.
+fn derived_from(password: &str, word: &str) -> bool {
+    if word.chars().count() < 3 {
+        return false;
+    }
+    let letters: String = password.chars().filter(|c| c.is_alphabetic()).collect();
+    !letters.is_empty() && letters.len() % word.len() == 0 && letters == word.repeat(letters.len() / word.len())
 }
 
 impl Accounts {

@@ -339,6 +339,14 @@ async fn the_password_policy_is_length_and_commonness_only_and_the_check_is_exac
         field_code(try_register("samename", "SameName".into()).await.expect_err("name")),
         ["password:same_as_identity"]
     );
+    assert_eq!(
+        field_code(try_register("djnova", "DjNova2024!".into()).await.expect_err("name and digits")),
+        ["password:same_as_identity"]
+    );
+    assert_eq!(
+        field_code(try_register("aaa4", "Veza-2026#veza".into()).await.expect_err("the service's name")),
+        ["password:context_word"]
+    );
     // No composition rules: 8 plain characters pass, and so does a long passphrase of any script.
     try_register("bbb1", "zqxwvutk".into()).await.expect("8 lowercase letters");
     let long = "ein langer Satz mit Leerzeichen, émojis 🎵 und 漢字 ".repeat(2);
