@@ -17,7 +17,7 @@ use crate::wire::{ForgotPasswordRequest, MagicLinkResponse};
 /// Always 202 with a nonce for a well-formed address: whether it belongs to an account is never
 /// told (the lookup runs after the answer). Keep the nonce: the link (single use, 10 minutes)
 /// signs in only together with it, so a forwarded link is useless. An account's address gets at
-/// most one link a minute.
+/// most one link a minute per asking client address.
 #[utoipa::path(
     post, path = "/api/v1/auth/magic-link", tag = "auth",
     request_body = ForgotPasswordRequest,
