@@ -191,6 +191,14 @@ impl crate::mail::MailQueue for MemoryStore {
         }
         Ok(())
     }
+
+    async fn purge_finished(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let mut s = self.state();
+        let count = s.mail.len();
+        // The fake keeps no finish time; its queue time stands in for it.
+        s.mail.retain(|m| !((m.sent || m.failed.is_some()) && m.due < before));
+        Ok((count - s.mail.len()) as u64)
+    }
 }
 
 /// Users, sessions and the audit log in one lock, so each call is atomic like a transaction.

@@ -44,6 +44,8 @@ pub trait MailQueue: Send + Sync + std::fmt::Debug {
         retry_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> StoreResult<()>;
+    /// Deletes the records of messages sent or given up before `before`; returns how many.
+    async fn purge_finished(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -192,22 +192,27 @@ fn sweep_periodically<T: Send + Sync + 'static>(target: &Arc<T>, sweep: fn(&T)) 
     });
 }
 
-/// How often expired account tokens are deleted, and how long after expiry they are kept (so
-/// that a late click is told "expired" rather than "not valid").
-const PURGE_TOKENS_EVERY: Duration = Duration::from_secs(3600);
+/// How often old records are deleted; how long after expiry account tokens are kept (so that a
+/// late click is told "expired" rather than "not valid"); how long sent mail is remembered.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 const KEEP_EXPIRED_TOKENS: time::Duration = time::Duration::days(7);
+const KEEP_FINISHED_MAIL: time::Duration = time::Duration::days(30);
 
-/// Deletes long-expired account tokens every hour while the node runs.
-fn purge_tokens_periodically(db: Database) {
+/// Deletes long-expired account tokens and old mail records every hour while the node runs.
+fn purge_periodically(db: Database) {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(PURGE_TOKENS_EVERY);
+        let mut every = tokio::time::interval(PURGE_EVERY);
         loop {
             every.tick().await;
-            let before = time::OffsetDateTime::now_utc() - KEEP_EXPIRED_TOKENS;
-            match veza_core::ports::AccountTokenRepo::purge_expired(&db, before).await {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "expired account tokens deleted"),
-                Err(e) => tracing::warn!(error = %e, "could not delete expired account tokens"),
+            let now = time::OffsetDateTime::now_utc();
+            let tokens = veza_core::ports::AccountTokenRepo::purge_expired(&db, now - KEEP_EXPIRED_TOKENS).await;
+            let mail = veza_core::mail::MailQueue::purge_finished(&db, now - KEEP_FINISHED_MAIL).await;
+            for (what, result) in [("expired account tokens", tokens), ("finished mail records", mail)] {
+                match result {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, what, "old records deleted"),
+                    Err(e) => tracing::warn!(error = %e, what, "could not delete old records"),
+                }
             }
         }
     });
@@ -226,7 +231,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         config.public_url = format!("http://{addr}");
     }
     let node = Node::build(&config).await?;
-    purge_tokens_periodically(node.db.clone());
+    purge_periodically(node.db.clone());
     sweep_periodically(&node.guess_counters, |counters| {
         counters.sweep(AttemptPolicy::PER_ACCOUNT.forget_after);
     });

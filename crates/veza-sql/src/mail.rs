@@ -87,6 +87,15 @@ impl MailQueue for Database {
         Ok(())
     }
 
+    async fn purge_finished(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let purged = sqlx::query("DELETE FROM mail_queue WHERE sent_at < $1 OR failed_at < $1")
+            .bind(to_micros(before))
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(purged.rows_affected())
+    }
+
     async fn failed(
         &self,
         id: i64,

@@ -253,6 +253,10 @@ async fn mail_queue<S: Store>(store: &S) {
     store.failed(9002, "550 no such user", None, after_lease).await.expect("failed");
     let much_later = after_lease + Duration::days(1);
     assert_eq!(store.claim(much_later, lease(much_later)).await.expect("claim"), None, "sent and failed are done");
+    store.enqueue(9003, &mail(3), much_later).await.expect("enqueue");
+    assert_eq!(store.purge_finished(much_later).await.expect("purge"), 2, "the sent and the failed one");
+    let pending = store.claim(much_later, lease(much_later)).await.expect("claim").expect("kept");
+    assert_eq!(pending.id, 9003, "a message not yet sent is never purged");
 }
 
 fn now() -> OffsetDateTime {
