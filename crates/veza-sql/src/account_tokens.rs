@@ -12,7 +12,7 @@ use veza_core::audit::AuditEntry;
 use veza_core::id::{SessionId, UserId};
 use veza_core::ports::{AccountTokenRepo, MailOf, StoreError, StoreResult};
 
-use crate::audit::insert_audit;
+use crate::audit::commit_with_audit;
 use crate::error::store_error;
 use crate::mail::insert_mail;
 use crate::rows::{from_micros, to_micros};
@@ -143,10 +143,7 @@ impl Database {
         if consumed.rows_affected() == 0 || !apply_credentials(&mut tx, user, change, now).await? {
             return Ok(false);
         }
-        for entry in audit {
-            insert_audit(&mut tx, entry).await?;
-        }
-        tx.commit().await.map_err(store_error)?;
+        commit_with_audit(tx, audit).await?;
         Ok(true)
     }
 }
@@ -181,10 +178,7 @@ impl AccountTokenRepo for Database {
         if let Some(m) = mail {
             insert_mail(&mut tx, m.id, m.mail, t.created_at).await?;
         }
-        for entry in audit {
-            insert_audit(&mut tx, entry).await?;
-        }
-        tx.commit().await.map_err(store_error)?;
+        commit_with_audit(tx, audit).await?;
         Ok(())
     }
 

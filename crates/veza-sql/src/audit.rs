@@ -11,6 +11,17 @@ use crate::filter::{Filter, Param};
 use crate::rows::{to_micros, AuditRow, AUDIT_COLUMNS};
 use crate::Database;
 
+/// Appends the entries to the transaction that made the change they record, and commits both.
+pub(crate) async fn commit_with_audit(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    audit: &[AuditEntry],
+) -> StoreResult<()> {
+    for entry in audit {
+        insert_audit(&mut tx, entry).await?;
+    }
+    tx.commit().await.map_err(store_error)
+}
+
 pub(crate) async fn insert_audit(conn: &mut AnyConnection, e: &AuditEntry) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO audit_log (id, action, actor_id, target_id, ip, user_agent, request_id, detail, created_at) \

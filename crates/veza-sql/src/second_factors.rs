@@ -10,7 +10,7 @@ use veza_core::id::UserId;
 use veza_core::ports::{SecondFactorRepo, StoreResult, TotpEnabling, TotpRecord};
 
 use crate::account_tokens::apply_credentials;
-use crate::audit::insert_audit;
+use crate::audit::commit_with_audit;
 use crate::error::store_error;
 use crate::rows::{from_micros, to_micros};
 use crate::Database;
@@ -95,10 +95,7 @@ impl SecondFactorRepo for Database {
         }
         set_recovery_codes(&mut tx, user, enabling.recovery_hashes, now).await?;
         apply_credentials(&mut tx, user, change, now).await?;
-        for entry in audit {
-            insert_audit(&mut tx, entry).await?;
-        }
-        tx.commit().await.map_err(store_error)?;
+        commit_with_audit(tx, audit).await?;
         Ok(true)
     }
 
@@ -121,10 +118,7 @@ impl SecondFactorRepo for Database {
         }
         set_recovery_codes(&mut tx, user, &[], now).await?;
         apply_credentials(&mut tx, user, change, now).await?;
-        for entry in audit {
-            insert_audit(&mut tx, entry).await?;
-        }
-        tx.commit().await.map_err(store_error)?;
+        commit_with_audit(tx, audit).await?;
         Ok(true)
     }
 
@@ -163,10 +157,7 @@ impl SecondFactorRepo for Database {
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         set_recovery_codes(&mut tx, user, hashes, to_micros(now)).await?;
-        for entry in audit {
-            insert_audit(&mut tx, entry).await?;
-        }
-        tx.commit().await.map_err(store_error)?;
+        commit_with_audit(tx, audit).await?;
         Ok(())
     }
 

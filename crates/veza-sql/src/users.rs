@@ -11,7 +11,7 @@ use veza_core::session::{NewSession, RevokeReason};
 use veza_core::user::{AccountChange, AccountState, NewUser, ProfilePatch, Role, User, UserQuery, Username};
 
 use crate::account_tokens::apply_credentials;
-use crate::audit::insert_audit;
+use crate::audit::{commit_with_audit, insert_audit};
 use crate::error::store_error;
 use crate::filter::{contains_pattern, Filter, Param};
 use crate::rows::{to_micros, UserRow, USER_COLUMNS};
@@ -64,10 +64,7 @@ impl UserRepo for Database {
         if let Some(session) = session {
             insert_session(&mut tx, session).await?;
         }
-        for entry in audit {
-            insert_audit(&mut tx, entry).await?;
-        }
-        tx.commit().await.map_err(store_error)
+        commit_with_audit(tx, audit).await
     }
 
     async fn by_id(&self, id: UserId) -> StoreResult<Option<User>> {
@@ -239,10 +236,7 @@ impl UserRepo for Database {
         if !apply_credentials(&mut tx, id, change, to_micros(now)).await? {
             return Ok(false);
         }
-        for entry in audit {
-            insert_audit(&mut tx, entry).await?;
-        }
-        tx.commit().await.map_err(store_error)?;
+        commit_with_audit(tx, audit).await?;
         Ok(true)
     }
 
