@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::account_token::{AccountToken, CooldownKey, CredentialChange, EndSessions, NewAccountToken, TokenPurpose};
-use crate::accounts::{AccountDeps, Accounts, Links};
+use crate::accounts::{AccountDeps, AccountPolicy, Accounts, Links};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::clock::Clock;
@@ -854,6 +854,7 @@ impl FakeAccounts {
             second_factors: Arc::new(store.clone()),
             authenticator: Arc::new(FakeAuthenticator),
             links: Links::new("https://veza.test"),
+            policy: AccountPolicy { admins_need_second_factor: false },
         });
         Self { accounts, store, clock }
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 use veza_core::account_token::{CredentialChange, EndSessions};
-use veza_core::accounts::{accept_totp, AccountDeps, Accounts, Links, LoginOutcome, RegisterInput};
+use veza_core::accounts::{accept_totp, AccountDeps, AccountPolicy, Accounts, Links, LoginOutcome, RegisterInput};
 use veza_core::audit::RequestMeta;
 use veza_core::clock::SystemClock;
 use veza_core::id::Snowflake;
@@ -43,6 +43,7 @@ fn accounts(db: &Database, hasher: Arc<dyn PasswordHasher>, totp: Arc<TotpAuthen
         second_factors: store,
         authenticator: totp,
         links: Links::new("http://veza.bench"),
+        policy: AccountPolicy { admins_need_second_factor: true },
     }))
 }
 

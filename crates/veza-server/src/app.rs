@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use veza_core::accounts::{AccountDeps, Accounts, Links};
+use veza_core::accounts::{AccountDeps, AccountPolicy, Accounts, Links};
 use veza_core::clock::SystemClock;
 use veza_core::id::Snowflake;
 use veza_core::mail::Mailer;
@@ -88,6 +88,7 @@ impl Node {
             second_factors: store,
             authenticator: Arc::new(authenticator),
             links: Links::new(app_url),
+            policy: AccountPolicy { admins_need_second_factor: config.admins_require_2fa },
         });
         Ok(Self { db, accounts, guess_counters })
     }

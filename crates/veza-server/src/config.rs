@@ -101,6 +101,9 @@ pub struct Config {
     /// its `/verify-email` and `/reset-password` pages, which post the token to the API.
     /// Empty: the public URL.
     pub app_url: String,
+    /// Administrators may use the admin API (and admin-scoped keys) only with two-factor
+    /// authentication on; the command line's admin commands are not affected.
+    pub admins_require_2fa: bool,
     /// The key (base64 of 32 bytes) that seals TOTP secrets in the database; every node of a
     /// cluster needs the same. Empty means generate one into the data dir on first start.
     /// Secret: never printed.
@@ -179,6 +182,7 @@ impl Default for Config {
             login_failures_per_address: AttemptPolicy::PER_ADDRESS.free,
             login_max_delay_secs: AttemptPolicy::PER_ACCOUNT.max_delay.as_secs(),
             app_url: String::new(),
+            admins_require_2fa: true,
             totp_key: String::new(),
             public_url_derived: false,
         }

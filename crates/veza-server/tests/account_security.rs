@@ -3,14 +3,13 @@
 //! the codes computed by an independent TOTP implementation (pyotp) from the secret Veza hands
 //! out, whose QR code is decoded back by zbarimg.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::Engine;
 use serde_json::{json, Value};
 use veza_testkit::db::Backend;
 use veza_testkit::on_both_databases;
 use veza_testkit::outbox;
 use veza_testkit::server::{TestServer, PASSWORD};
+use veza_testkit::totp::{code, now_secs, pyotp};
 
 const BIN: &str = env!("CARGO_BIN_EXE_veza");
 const NOVA: &str = "nova@example.com";
@@ -146,34 +145,6 @@ async fn password_and_email_changes_end_the_other_sessions(backend: Backend) {
     {
         assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
     }
-}
-
-/// Runs Python with pyotp: `code <secret> <unix time>` prints the TOTP code at that time;
-/// `uri <otpauth uri> <unix time>` does the same from the URI an app would scan.
-fn pyotp(args: &[&str]) -> String {
-    let python = std::env::var("VEZA_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = "import sys, pyotp\n\
-                  kind, value, at = sys.argv[1], sys.argv[2], int(sys.argv[3])\n\
-                  totp = pyotp.TOTP(value) if kind == 'code' else pyotp.parse_uri(value)\n\
-                  print(totp.at(at))";
-    let out = std::process::Command::new(&python)
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {python} (scripts/test installs pyotp): {e}"));
-    assert!(out.status.success(), "pyotp: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8").trim().to_string()
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs()
-}
-
-/// The code pyotp computes for `secret`, `steps` steps from now.
-fn code(secret: &str, steps: i64) -> String {
-    let at = now_secs().saturating_add_signed(steps * 30);
-    pyotp(&["code", secret, &at.to_string()])
 }
 
 /// Sets up and enables TOTP for the caller; returns the secret and the recovery codes.

@@ -166,3 +166,21 @@ async fn admins_end_an_accounts_sessions_without_disabling_it(backend: Backend) 
     let (_, log) = s.get("/api/v1/admin/audit?action=admin.sessions_revoked", Some(&root)).await;
     assert_eq!(log["items"][0]["target_id"].as_str(), Some(nova_id), "{log}");
 }
+
+#[tokio::test]
+async fn administrators_need_two_factor_authentication_by_default() {
+    let env = [("VEZA_ADMINS_REQUIRE_2FA", "true")];
+    let s = TestServer::start_with(BIN, veza_testkit::db::TestDb::sqlite(), &env).await;
+    let root = access(&s.admin("root").await);
+    let (status, p) = s.get("/api/v1/admin/users", Some(&root)).await;
+    assert_eq!((status, p["code"].as_str()), (403, Some("forbidden")), "{p}");
+    assert!(p["detail"].as_str().is_some_and(|d| d.contains("two-factor")), "the answer says what to do: {p}");
+
+    let (_, setup) = s.post("/api/v1/me/2fa/totp/setup", &json!({}), Some(&root)).await;
+    let secret = setup["secret"].as_str().expect("secret");
+    let body = json!({"code": veza_testkit::totp::code(secret, 0), "current_password": "admin-password-long-enough"});
+    let (status, enabled) = s.post("/api/v1/me/2fa/totp/enable", &body, Some(&root)).await;
+    assert_eq!(status, 200, "{enabled}");
+    let (status, page) = s.get("/api/v1/admin/users", Some(&root)).await;
+    assert_eq!(status, 200, "with 2FA on, the same session may: {page}");
+}

@@ -8,3 +8,4 @@ pub mod outbox;
 pub mod proxy;
 pub mod redis;
 pub mod server;
+pub mod totp;

@@ -24,9 +24,10 @@ pub struct TestServer {
 /// Environment variables each test server gets beyond the database and data dir.
 pub type Env<'a> = &'a [(&'a str, &'a str)];
 
-/// Rate limits and brute-force allowances high enough that no test meets them unless it sets its
-/// own (tests register, log in and fail to log in far faster than people do, from one address).
-pub const GENEROUS_RATE_LIMITS: Env<'static> = &[
+/// Settings every test server starts with, before the test's own: rate limits and brute-force
+/// allowances high enough that no test meets them unless it sets its own (tests register, log in
+/// and fail to log in far faster than people do, from one address), and admins without 2FA.
+pub const TEST_DEFAULTS: Env<'static> = &[
     ("VEZA_RATE_LIMIT_GLOBAL", "100000/1s"),
     ("VEZA_RATE_LIMIT_ANONYMOUS", "100000/1s"),
     ("VEZA_RATE_LIMIT_USER", "100000/1s"),
@@ -38,6 +39,8 @@ pub const GENEROUS_RATE_LIMITS: Env<'static> = &[
     ("VEZA_RATE_LIMIT_MAGIC_LINK", "100000/1s"),
     ("VEZA_LOGIN_FAILURES_PER_ACCOUNT", "100000"),
     ("VEZA_LOGIN_FAILURES_PER_ADDRESS", "100000"),
+    // Most tests act as administrators without setting up 2FA first; the policy has its own test.
+    ("VEZA_ADMINS_REQUIRE_2FA", "false"),
 ];
 
 impl TestServer {
@@ -60,7 +63,7 @@ impl TestServer {
             .stdout(Stdio::piped())
             .stderr(log_file)
             .stdin(Stdio::null());
-        for (k, v) in GENEROUS_RATE_LIMITS.iter().chain(env) {
+        for (k, v) in TEST_DEFAULTS.iter().chain(env) {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));

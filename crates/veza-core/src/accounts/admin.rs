@@ -18,13 +18,18 @@ use super::{Accounts, Principal};
 pub const DISABLE_REASON_MAX: usize = 500;
 
 impl Accounts {
-    /// The caller's account, if it is an enabled administrator. Checked against the account,
-    /// not the token's role claim.
+    /// The caller's account, if it is an enabled administrator — with two-factor authentication
+    /// on, when the policy asks for it. Checked against the account, not the token's role claim.
     pub(super) async fn require_admin(&self, principal: &Principal, what: &'static str) -> Result<User, CoreError> {
         principal.require(Scope::Admin)?;
         let user = self.account(principal).await?;
         if user.role != Role::Admin {
             return Err(CoreError::Forbidden(what));
+        }
+        if self.deps.policy.admins_need_second_factor && !self.totp_enabled(&user).await? {
+            return Err(CoreError::Forbidden(
+                "administrators must turn on two-factor authentication first (POST /api/v1/me/2fa/totp/setup)",
+            ));
         }
         Ok(user)
     }

@@ -66,6 +66,14 @@ pub struct AccountDeps {
     /// TOTP codes and the sealing of their secrets.
     pub authenticator: Arc<dyn Authenticator>,
     pub links: Links,
+    pub policy: AccountPolicy,
+}
+
+/// Rules an installation chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountPolicy {
+    /// Administrators may use their powers only with two-factor authentication on.
+    pub admins_need_second_factor: bool,
 }
 
 /// Where the links in account mails point: pages of the web client, which post the token back
