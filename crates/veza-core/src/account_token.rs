@@ -132,6 +132,18 @@ pub struct CredentialChange {
     pub reason: RevokeReason,
     /// The purposes whose outstanding tokens of the account die with the change.
     pub void_tokens: &'static [TokenPurpose],
+    /// A second-factor code the change spends: it happens only if the code is still unspent,
+    /// so a code is never used up by a change that did not happen.
+    pub spend: Option<SpentCode>,
+}
+
+/// A proved second-factor code, to spend with the change it authorizes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpentCode {
+    /// A TOTP code of this time step: accepted only if no later or equal step was.
+    TotpStep(i64),
+    /// A recovery code, by its hash.
+    RecoveryCode(String),
 }
 
 impl CredentialChange {
@@ -145,7 +157,7 @@ impl CredentialChange {
 
     /// Ends sessions only.
     pub fn end_sessions(end_sessions: EndSessions, reason: RevokeReason) -> Self {
-        Self { verified_email: None, password_hash: None, end_sessions, reason, void_tokens: &[] }
+        Self { verified_email: None, password_hash: None, end_sessions, reason, void_tokens: &[], spend: None }
     }
 
     /// A new password hash, voiding outstanding links and ending the sessions named.
@@ -156,6 +168,12 @@ impl CredentialChange {
             end_sessions,
             reason: RevokeReason::PasswordChanged,
             void_tokens: Self::VOIDED_BY_PASSWORD,
+            spend: None,
         }
+    }
+
+    /// The same change, spending `code` with it.
+    pub fn spending(self, code: Option<SpentCode>) -> Self {
+        Self { spend: code, ..self }
     }
 }

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::account_token::{AccountToken, CooldownKey, CredentialChange, EndSessions, NewAccountToken, TokenPurpose};
+use crate::account_token::{
+    AccountToken, CooldownKey, CredentialChange, EndSessions, NewAccountToken, SpentCode, TokenPurpose,
+};
 use crate::accounts::{AccountDeps, AccountPolicy, Accounts, Links};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
@@ -587,6 +589,23 @@ fn apply_credentials(s: &mut State, id: UserId, change: &CredentialChange, now: 
             return Err(crate::ports::StoreError::Conflict("email"));
         }
     }
+    if !s.users.contains_key(&id) {
+        return Ok(false);
+    }
+    match &change.spend {
+        None => {}
+        Some(SpentCode::TotpStep(step)) => match s.totp.get_mut(&id) {
+            Some(t) if t.enabled_at.is_some() && t.last_step < *step => t.last_step = *step,
+            _ => return Ok(false),
+        },
+        Some(SpentCode::RecoveryCode(hash)) => {
+            let codes = s.recovery_codes.get_mut(&id).into_iter().flatten();
+            match codes.into_iter().find(|(h, used)| h == hash && !used) {
+                Some(code) => code.1 = true,
+                None => return Ok(false),
+            }
+        }
+    }
     let Some((user, hash)) = s.users.get_mut(&id) else { return Ok(false) };
     if let Some(email) = &change.verified_email {
         user.email = email.clone();
@@ -739,6 +758,11 @@ impl SecondFactorRepo for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn has_recovery_code(&self, user: UserId, hash: &str) -> StoreResult<bool> {
+        let s = self.state();
+        Ok(s.recovery_codes.get(&user).is_some_and(|codes| codes.iter().any(|(h, used)| h == hash && !used)))
     }
 
     async fn use_recovery_code(&self, user: UserId, hash: &str, _now: OffsetDateTime) -> StoreResult<bool> {

@@ -270,6 +270,8 @@ pub trait SecondFactorRepo: Send + Sync + std::fmt::Debug {
     /// Accepts a code's step once: true, recording it, only when the step is later than every
     /// step accepted before (so a code is never accepted twice, even by two requests at once).
     async fn use_totp_step(&self, user: UserId, step: i64) -> StoreResult<bool>;
+    /// Whether the user has this unused recovery code (spending it is a separate step).
+    async fn has_recovery_code(&self, user: UserId, hash: &str) -> StoreResult<bool>;
     /// Spends an unused recovery code; false when there is no such unused code.
     async fn use_recovery_code(&self, user: UserId, hash: &str, now: OffsetDateTime) -> StoreResult<bool>;
     /// Replaces every recovery code of the user, with the audit entries.

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use veza_core::account_token::{
-    AccountToken, CooldownKey, CredentialChange, EndSessions, NewAccountToken, TokenPurpose,
+    AccountToken, CooldownKey, CredentialChange, EndSessions, NewAccountToken, SpentCode, TokenPurpose,
 };
 use veza_core::audit::AuditEntry;
 use veza_core::id::{SessionId, UserId};
@@ -80,6 +80,16 @@ pub(crate) async fn apply_credentials(
         .await
         .map_err(store_error)?;
     if found.is_none() {
+        return Ok(false);
+    }
+    let spent = match &change.spend {
+        None => true,
+        Some(SpentCode::TotpStep(step)) => crate::second_factors::spend_totp_step(conn, user, *step).await?,
+        Some(SpentCode::RecoveryCode(hash)) => {
+            crate::second_factors::spend_recovery_code(conn, user, hash, now).await?
+        }
+    };
+    if !spent {
         return Ok(false);
     }
     if let Some(email) = &change.verified_email {

@@ -33,6 +33,37 @@ async fn set_recovery_codes(conn: &mut AnyConnection, user: UserId, hashes: &[St
     Ok(())
 }
 
+/// Accepts a TOTP step inside the caller's transaction: only one later than every accepted one.
+pub(crate) async fn spend_totp_step(conn: &mut AnyConnection, user: UserId, step: i64) -> StoreResult<bool> {
+    let accepted = sqlx::query(
+        "UPDATE totp_authenticators SET last_step = $1 WHERE user_id = $2 AND enabled_at IS NOT NULL AND last_step < $1",
+    )
+    .bind(step)
+    .bind(user.0)
+    .execute(conn)
+    .await
+    .map_err(store_error)?;
+    Ok(accepted.rows_affected() == 1)
+}
+
+/// Spends an unused recovery code inside the caller's transaction.
+pub(crate) async fn spend_recovery_code(
+    conn: &mut AnyConnection,
+    user: UserId,
+    hash: &str,
+    now: i64,
+) -> StoreResult<bool> {
+    let spent =
+        sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
+            .bind(now)
+            .bind(user.0)
+            .bind(hash)
+            .execute(conn)
+            .await
+            .map_err(store_error)?;
+    Ok(spent.rows_affected() == 1)
+}
+
 #[async_trait]
 impl SecondFactorRepo for Database {
     async fn totp(&self, user: UserId) -> StoreResult<Option<TotpRecord>> {
@@ -94,7 +125,9 @@ impl SecondFactorRepo for Database {
             return Ok(false);
         }
         set_recovery_codes(&mut tx, user, enabling.recovery_hashes, now).await?;
-        apply_credentials(&mut tx, user, change, now).await?;
+        if !apply_credentials(&mut tx, user, change, now).await? {
+            return Ok(false);
+        }
         commit_with_audit(tx, audit).await?;
         Ok(true)
     }
@@ -117,35 +150,33 @@ impl SecondFactorRepo for Database {
             return Ok(false);
         }
         set_recovery_codes(&mut tx, user, &[], now).await?;
-        apply_credentials(&mut tx, user, change, now).await?;
+        if !apply_credentials(&mut tx, user, change, now).await? {
+            return Ok(false);
+        }
         commit_with_audit(tx, audit).await?;
         Ok(true)
     }
 
     async fn use_totp_step(&self, user: UserId, step: i64) -> StoreResult<bool> {
-        let accepted = sqlx::query(
-            "UPDATE totp_authenticators SET last_step = $1 \
-             WHERE user_id = $2 AND enabled_at IS NOT NULL AND last_step < $1",
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        spend_totp_step(&mut conn, user, step).await
+    }
+
+    async fn has_recovery_code(&self, user: UserId, hash: &str) -> StoreResult<bool> {
+        let found: Option<(i64,)> = sqlx::query_as(
+            "SELECT user_id FROM recovery_codes WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
         )
-        .bind(step)
         .bind(user.0)
-        .execute(&self.pool)
+        .bind(hash)
+        .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;
-        Ok(accepted.rows_affected() == 1)
+        Ok(found.is_some())
     }
 
     async fn use_recovery_code(&self, user: UserId, hash: &str, now: OffsetDateTime) -> StoreResult<bool> {
-        let spent = sqlx::query(
-            "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
-        )
-        .bind(to_micros(now))
-        .bind(user.0)
-        .bind(hash)
-        .execute(&self.pool)
-        .await
-        .map_err(store_error)?;
-        Ok(spent.rows_affected() == 1)
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        spend_recovery_code(&mut conn, user, hash, to_micros(now)).await
     }
 
     async fn replace_recovery_codes(

@@ -4,7 +4,7 @@
 
 use time::{Duration, OffsetDateTime};
 use veza_core::account_token::{
-    AccountToken, CooldownKey, CredentialChange, EndSessions, NewAccountToken, TokenPurpose,
+    AccountToken, CooldownKey, CredentialChange, EndSessions, NewAccountToken, SpentCode, TokenPurpose,
 };
 use veza_core::api_key::{ApiKey, NewApiKey, Scope};
 use veza_core::audit::{AuditAction, AuditEntry, AuditQuery};
@@ -117,6 +117,7 @@ async fn account_tokens<S: Store>(s: &S) {
         end_sessions: EndSessions::AllBut(SessionId(900)),
         reason: RevokeReason::EmailChanged,
         void_tokens: CredentialChange::VOIDED_BY_NEW_ADDRESS,
+        spend: None,
     };
     let e = [entry(9102, AuditAction::EmailChanged, Some(90), Some(90), later)];
     assert!(!s.redeem_token(UserId(90), "v1", TokenPurpose::VerifyEmail, &change, later, &e).await.expect("v1"));
@@ -169,6 +170,10 @@ async fn account_tokens<S: Store>(s: &S) {
     assert!(s.find("v3").await.expect("find").is_some(), "a verification token lives a day");
 }
 
+async fn password_hash_of<S: Store>(s: &S, login: &str) -> String {
+    s.credentials(login).await.expect("login").expect("user").1
+}
+
 async fn second_factors<S: Store>(s: &S) {
     let t = now();
     UserRepo::create(s, &new_user(95, "twofactor", "twofactor@example.com"), Some(&new_session(950, 95, t)), &[])
@@ -208,6 +213,21 @@ async fn second_factors<S: Store>(s: &S) {
     s.replace_recovery_codes(user, &["fresh".to_string()], t, &[]).await.expect("replace");
     assert!(!s.use_recovery_code(user, "code-4", t).await.expect("old codes die"));
     assert_eq!(s.recovery_codes_left(user).await.expect("left"), 1);
+
+    // A change that spends a code happens only with the code unspent, and spends it.
+    let spending = |hash: &str, code| CredentialChange::password(hash.into(), EndSessions::None).spending(Some(code));
+    let stale = spending("hash-2", SpentCode::TotpStep(1001));
+    assert!(!s.change_credentials(user, &stale, t, &[]).await.expect("stale step"), "an accepted step");
+    assert_eq!(password_hash_of(s, "twofactor").await, "hash-of-twofactor", "nothing changed");
+    assert!(s.change_credentials(user, &spending("hash-3", SpentCode::TotpStep(1002)), t, &[]).await.expect("step"));
+    assert_eq!(password_hash_of(s, "twofactor").await, "hash-3");
+    assert!(!s.use_totp_step(user, 1002).await.expect("spent"), "the step went with the change");
+    assert!(s.has_recovery_code(user, "fresh").await.expect("has"));
+    let by_code = spending("hash-4", SpentCode::RecoveryCode("fresh".into()));
+    assert!(s.change_credentials(user, &by_code, t, &[]).await.expect("code"));
+    assert!(!s.has_recovery_code(user, "fresh").await.expect("has"), "spent with the change");
+    assert!(!s.change_credentials(user, &by_code, t, &[]).await.expect("again"), "not twice");
+    assert_eq!(password_hash_of(s, "twofactor").await, "hash-4");
 
     let e = [entry(9502, AuditAction::TotpDisabled, Some(95), Some(95), t)];
     let keep_all = CredentialChange::end_sessions(EndSessions::None, RevokeReason::SecondFactorChanged);

@@ -99,7 +99,7 @@ impl Accounts {
         let email = Email::parse(new_email).map_err(CoreError::invalid)?;
         let user = self.account(principal).await?;
         self.reauthenticate(&user, password, meta).await?;
-        self.confirm_second_factor(&user, code, meta).await?;
+        let proof = self.confirm_second_factor(&user, code, meta).await?;
         if email.normalized() == user.email.normalized() {
             return Err(CoreError::invalid(FieldError::new("email", "unchanged", "this is already your address")));
         }
@@ -107,6 +107,11 @@ impl Accounts {
             return Err(CoreError::Conflict(FieldError::new("email", "taken", "this email is already taken")));
         }
         self.cooldown(&user, TokenPurpose::VerifyEmail, CooldownKey::Address(&email.normalized())).await?;
+        if let Some(proof) = proof {
+            self.spend_second_factor(&user, proof, meta)
+                .await
+                .map_err(|_| CoreError::invalid(FieldError::new("code", "incorrect", "the code was used meanwhile")))?;
+        }
         self.send_verification(&user, &email, Some(session), true, meta).await?;
         self.notify(
             user.email.as_str(),
@@ -158,6 +163,7 @@ impl Accounts {
             end_sessions,
             reason: RevokeReason::EmailChanged,
             void_tokens: if changed { CredentialChange::VOIDED_BY_NEW_ADDRESS } else { &[TokenPurpose::VerifyEmail] },
+            spend: None,
         };
         if !self.deps.users.redeem_token(token.user_id, &hash, purpose, &change, self.now(), &entries).await? {
             return Err(CoreError::InvalidAccountToken { what, problem: TokenProblem::Reused });

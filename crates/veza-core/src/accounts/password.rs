@@ -119,12 +119,20 @@ impl Accounts {
         let password =
             new_password(new, "new_password", Some(&user.username), Some(&user.email)).map_err(CoreError::invalid)?;
         self.reauthenticate(&user, current, meta).await?;
-        self.confirm_second_factor(&user, code, meta).await?;
+        let proof = self.confirm_second_factor(&user, code, meta).await?;
         let password_hash = self.deps.hasher.hash(password.expose().to_string()).await?;
-        let change = CredentialChange::password(password_hash, EndSessions::AllBut(session));
+        let spend = proof.as_ref().map(|(_, code)| code.clone());
+        let change = CredentialChange::password(password_hash, EndSessions::AllBut(session)).spending(spend);
         let entry = self.audit_entry(AuditAction::PasswordChanged, Some(user.id), Some(user.id), meta);
+        // The code is spent with the change, or the change does not happen.
         if !self.deps.users.change_credentials(user.id, &change, self.now(), &[entry]).await? {
-            return Err(CoreError::Unauthenticated);
+            return Err(match proof {
+                Some(_) => CoreError::invalid(FieldError::new("code", "incorrect", "the code was used meanwhile")),
+                None => CoreError::Unauthenticated,
+            });
+        }
+        if let Some((method, _)) = proof {
+            self.second_factor_spent(&user, method, meta).await;
         }
         self.tell_about_new_password(&user, meta).await;
         Ok(())

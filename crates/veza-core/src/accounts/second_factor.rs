@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rand::Rng;
 
-use crate::account_token::{CredentialChange, EndSessions, TokenPurpose};
+use crate::account_token::{CredentialChange, EndSessions, SpentCode, TokenPurpose};
 use crate::audit::{AuditAction, RequestMeta};
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::UserId;
@@ -231,18 +231,18 @@ impl Accounts {
     }
 
     /// For sensitive changes: when the user has 2FA, a valid code is required (a wrong one is the
-    /// field error `code: incorrect`).
+    /// field error `code: incorrect`). Returns the proof to spend with the change, unspent.
     pub(super) async fn confirm_second_factor(
         &self,
         user: &User,
         code: Option<&str>,
         meta: &RequestMeta,
-    ) -> Result<(), CoreError> {
+    ) -> Result<Option<(SecondFactor, SpentCode)>, CoreError> {
         if !self.totp_enabled(user).await? {
-            return Ok(());
+            return Ok(None);
         }
         match code {
-            Some(code) => self.check_second_factor(user, code, meta).await.map(|_| ()).map_err(wrong_code),
+            Some(code) => self.prove_second_factor(user, code, meta).await.map(Some).map_err(wrong_code),
             None => Err(CoreError::invalid(FieldError::new(
                 "code",
                 "required",
@@ -251,16 +251,49 @@ impl Accounts {
         }
     }
 
-    /// Checks a TOTP code or a recovery code under the throttle, spending it when right.
+    /// Checks a TOTP code or a recovery code under the throttle, and spends it.
     async fn check_second_factor(
         &self,
         user: &User,
         code: &str,
         meta: &RequestMeta,
     ) -> Result<SecondFactor, CoreError> {
+        let proof = self.prove_second_factor(user, code, meta).await?;
+        self.spend_second_factor(user, proof, meta).await
+    }
+
+    /// Spends a proved code on its own, for actions with no credential change to carry it.
+    /// A code spent meanwhile by a concurrent request is refused like a wrong one.
+    pub(super) async fn spend_second_factor(
+        &self,
+        user: &User,
+        (method, proof): (SecondFactor, SpentCode),
+        meta: &RequestMeta,
+    ) -> Result<SecondFactor, CoreError> {
+        let factors = &self.deps.second_factors;
+        let spent = match &proof {
+            SpentCode::TotpStep(step) => factors.use_totp_step(user.id, *step).await?,
+            SpentCode::RecoveryCode(hash) => factors.use_recovery_code(user.id, hash, self.now()).await?,
+        };
+        if !spent {
+            return Err(self.second_factor_failed(user, method.as_str(), meta).await);
+        }
+        self.second_factor_spent(user, method, meta).await;
+        Ok(method)
+    }
+
+    /// Checks a TOTP code or a recovery code under the throttle without spending it: says how the
+    /// factor was proved, and what the action it authorizes must spend.
+    async fn prove_second_factor(
+        &self,
+        user: &User,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> Result<(SecondFactor, SpentCode), CoreError> {
         let factors = &self.deps.second_factors;
         let now = self.now();
         let mut method = SecondFactor::RecoveryCode;
+        let mut proof = None;
         let right = self
             .guarded_guess("mfa", user, meta, async {
                 if code.len() > CODE_MAX {
@@ -268,24 +301,39 @@ impl Accounts {
                 }
                 if looks_like_totp(code) {
                     method = SecondFactor::Totp;
-                    return accept_totp(factors.as_ref(), self.deps.authenticator.as_ref(), user.id, code, now).await;
+                    let authenticator = self.deps.authenticator.as_ref();
+                    proof =
+                        prove_totp(factors.as_ref(), authenticator, user.id, code, now).await?.map(SpentCode::TotpStep);
+                    return Ok(proof.is_some());
                 }
-                let normalized = normalize_recovery_code(code);
-                Ok(!normalized.is_empty() && factors.use_recovery_code(user.id, &hash_secret(&normalized), now).await?)
+                let hash = hash_secret(&normalize_recovery_code(code));
+                if factors.has_recovery_code(user.id, &hash).await? {
+                    proof = Some(SpentCode::RecoveryCode(hash));
+                }
+                Ok(proof.is_some())
             })
             .await?;
-        if !right {
-            return Err(self.second_factor_failed(user, method.as_str(), meta).await);
+        match proof.filter(|_| right) {
+            Some(proof) => Ok((method, proof)),
+            None => Err(self.second_factor_failed(user, method.as_str(), meta).await),
         }
-        if method == SecondFactor::RecoveryCode {
-            let mut entry = self.audit_entry(AuditAction::RecoveryCodeUsed, Some(user.id), Some(user.id), meta);
-            let left = factors.recovery_codes_left(user.id).await?;
-            entry.detail.insert("codes_left".into(), left.into());
-            if let Err(e) = self.deps.audit.append(&entry).await {
-                tracing::warn!(error = %e, "could not record a recovery code's use");
+    }
+
+    /// Records that a recovery code was used, with how many are left.
+    pub(super) async fn second_factor_spent(&self, user: &User, method: SecondFactor, meta: &RequestMeta) {
+        if method != SecondFactor::RecoveryCode {
+            return;
+        }
+        let mut entry = self.audit_entry(AuditAction::RecoveryCodeUsed, Some(user.id), Some(user.id), meta);
+        match self.deps.second_factors.recovery_codes_left(user.id).await {
+            Ok(left) => {
+                entry.detail.insert("codes_left".into(), left.into());
             }
+            Err(e) => tracing::warn!(error = %e, "could not count recovery codes"),
         }
-        Ok(method)
+        if let Err(e) = self.deps.audit.append(&entry).await {
+            tracing::warn!(error = %e, "could not record a recovery code's use");
+        }
     }
 
     async fn second_factor_failed(&self, user: &User, method: &str, meta: &RequestMeta) -> CoreError {
@@ -332,11 +380,20 @@ impl Accounts {
         if user.disabled {
             return Err(CoreError::AccountDisabled);
         }
-        let method = self.check_second_factor(&user, code, meta).await?;
-        let consume = CredentialChange::end_sessions(EndSessions::None, RevokeReason::Logout);
+        let (method, proof) = self.prove_second_factor(&user, code, meta).await?;
+        // The login token and the code are spent together, or neither is.
+        let consume = CredentialChange::end_sessions(EndSessions::None, RevokeReason::Logout).spending(Some(proof));
         if !self.deps.users.redeem_token(token.user_id, &hash, purpose, &consume, self.now(), &[]).await? {
-            return Err(CoreError::InvalidAccountToken { what, problem: TokenProblem::Reused });
+            let token_live =
+                self.deps.account_tokens.find(&hash).await?.is_some_and(|t| t.refusal(purpose, self.now()).is_none());
+            return Err(if token_live {
+                // The code was spent meanwhile by a concurrent request.
+                self.second_factor_failed(&user, method.as_str(), meta).await
+            } else {
+                CoreError::InvalidAccountToken { what, problem: TokenProblem::Reused }
+            });
         }
+        self.second_factor_spent(&user, method, meta).await;
         let first = token.first_factor.as_deref().unwrap_or("password");
         let tokens = self.finish_login(&user, &format!("{first}+{}", method.as_str()), meta).await?;
         Ok((user, tokens))
@@ -366,9 +423,25 @@ impl Accounts {
     }
 }
 
-/// One TOTP check as every use case runs it, minus the throttle: read the user's enabled
-/// authenticator, open its secret, find the step the code belongs to (now ± 1), and accept that
-/// step once. Public for the benchmark (`bench/account_security.sh`).
+/// The step of a TOTP code, if it is the user's enabled authenticator's code for now ± 1 step
+/// and later than every step accepted before: read the authenticator, open its secret, compute.
+pub async fn prove_totp(
+    factors: &dyn SecondFactorRepo,
+    authenticator: &dyn Authenticator,
+    user: UserId,
+    code: &str,
+    now: time::OffsetDateTime,
+) -> Result<Option<i64>, CoreError> {
+    let Some(record) = factors.totp(user).await?.filter(|r| r.enabled_at.is_some()) else {
+        return Ok(None);
+    };
+    let secret = authenticator.open(&record.sealed_secret)?;
+    Ok(authenticator.matching_step(&secret, &strip(code), now).filter(|step| *step > record.last_step))
+}
+
+/// One TOTP verification with its spending: [`prove_totp`], then the step accepted once (one
+/// conditional UPDATE). What every second-factor use case does, minus the throttle; public for
+/// the benchmark (`bench/account_security.sh`).
 pub async fn accept_totp(
     factors: &dyn SecondFactorRepo,
     authenticator: &dyn Authenticator,
@@ -376,11 +449,7 @@ pub async fn accept_totp(
     code: &str,
     now: time::OffsetDateTime,
 ) -> Result<bool, CoreError> {
-    let Some(record) = factors.totp(user).await?.filter(|r| r.enabled_at.is_some()) else {
-        return Ok(false);
-    };
-    let secret = authenticator.open(&record.sealed_secret)?;
-    match authenticator.matching_step(&secret, &strip(code), now) {
+    match prove_totp(factors, authenticator, user, code, now).await? {
         Some(step) => Ok(factors.use_totp_step(user, step).await?),
         None => Ok(false),
     }
