@@ -108,9 +108,7 @@ impl Accounts {
         }
         self.cooldown(&user, TokenPurpose::VerifyEmail, CooldownKey::Address(&email.normalized())).await?;
         if let Some(proof) = proof {
-            self.spend_second_factor(&user, proof, meta)
-                .await
-                .map_err(|_| CoreError::invalid(FieldError::new("code", "incorrect", "the code was used meanwhile")))?;
+            self.spend_second_factor(&user, proof, meta).await.map_err(super::second_factor::wrong_code)?;
         }
         self.send_verification(&user, &email, Some(session), true, meta).await?;
         self.notify(

@@ -461,7 +461,7 @@ fn strip(code: &str) -> String {
 
 /// For a caller already signed in, a wrong code is a wrong field, not a failed authentication:
 /// a 401 would tell clients their session ended.
-fn wrong_code(e: CoreError) -> CoreError {
+pub(super) fn wrong_code(e: CoreError) -> CoreError {
     match e {
         CoreError::InvalidCode => {
             CoreError::invalid(FieldError::new("code", "incorrect", "the code is wrong or was already used"))
