@@ -84,6 +84,20 @@ impl Accounts {
         Ok(())
     }
 
+    /// Whether the cooldown holds (store errors are errors, not a cooldown).
+    pub(super) async fn in_cooldown(
+        &self,
+        user: &User,
+        purpose: TokenPurpose,
+        key: CooldownKey<'_>,
+    ) -> Result<bool, CoreError> {
+        match self.cooldown(user, purpose, key).await {
+            Ok(()) => Ok(false),
+            Err(CoreError::TooManyAttempts(_)) => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Starts moving the caller's account to `new_email`: checks the password (and, with 2FA on,
     /// a code: whoever controls the address can reset the password), then mails the new address
     /// a link and tells the old one. Nothing changes until the link is followed.

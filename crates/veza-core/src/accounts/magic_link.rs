@@ -31,7 +31,7 @@ impl MagicLinkNonce {
 
 impl Accounts {
     /// Mails a sign-in link when `email` is an enabled account's address, at most once a minute
-    /// per account. Meant to run after the client has its answer (and the nonce), like
+    /// per account and asking client address. Meant to run after the client has its answer (and the nonce), like
     /// [`Accounts::forgot_password`].
     pub async fn request_magic_link(
         &self,
@@ -49,7 +49,7 @@ impl Accounts {
             Some(user) if user.disabled => Some("account_disabled"),
             // Per client address: someone else asking (and holding the nonces) must not keep the
             // owner from getting a link they can use.
-            Some(user) if self.cooldown(user, purpose, from).await.is_err() => Some("cooldown"),
+            Some(user) if self.in_cooldown(user, purpose, from).await? => Some("cooldown"),
             Some(_) => None,
         };
         let (Some(user), None) = (found, outcome) else {

@@ -52,7 +52,7 @@ impl Accounts {
                 return Ok(());
             }
         };
-        if self.cooldown(&user, TokenPurpose::ResetPassword, CooldownKey::Any).await.is_err() {
+        if self.in_cooldown(&user, TokenPurpose::ResetPassword, CooldownKey::Any).await? {
             entry.detail.insert("outcome".into(), "cooldown".into());
             self.deps.audit.append(&entry).await?;
             return Ok(());
