@@ -17,7 +17,7 @@ use crate::wire::{LoginRequest, LoginResult};
     post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in, or (`mfa_required`) a code is needed next", body = LoginResult,
+        (status = 200, description = "Logged in, or (`mfa_required`) a code is needed next; the links apply to the logged-in answer", body = LoginResult,
             links(
                 ("GetUser" = (operation_id = "get_user", parameters(("id" = "$response.body#/user/id")))),
                 ("GetUserByUsername" = (operation_id = "get_user_by_username", parameters(("name" = "$response.body#/user/username")))),
