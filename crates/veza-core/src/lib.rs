@@ -15,6 +15,7 @@ pub mod clock;
 pub mod error;
 pub mod fakes;
 pub mod id;
+pub mod identity;
 pub mod mail;
 pub mod page;
 pub mod ports;

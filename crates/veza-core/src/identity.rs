@@ -1,0 +1,165 @@
+//! External identities (Google, GitHub, Discord) and the rule that decides what a sign-in with
+//! one does. The rule is a pure function, so every case is tested without a provider; the
+//! OAuth flows that feed it arrive with social login.
+//!
+//! The rule: an identity already linked signs its account in. Otherwise an account is linked
+//! automatically only when the provider vouches for the address *and* the account proved the
+//! same address to Veza; any other match on the address needs the owner to sign in and link
+//! explicitly (so nobody takes over an account by registering its address at a provider). With
+//! no account on the address, a new one is made.
+
+use crate::id::UserId;
+
+/// The providers Veza signs in with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Provider {
+    Google,
+    GitHub,
+    Discord,
+}
+
+impl Provider {
+    pub const ALL: [Self; 3] = [Self::Google, Self::GitHub, Self::Discord];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Google => "google",
+            Self::GitHub => "github",
+            Self::Discord => "discord",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// What a provider says about the person signing in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderProfile {
+    pub provider: Provider,
+    /// The provider's stable, never-reassigned id for the person (`sub`, GitHub's numeric id,
+    /// Discord's snowflake), as text.
+    pub subject: String,
+    pub email: Option<String>,
+    /// Whether the provider says the person controls `email`.
+    pub email_verified: bool,
+    /// A name to start a new account's username from.
+    pub name_hint: Option<String>,
+}
+
+/// What Veza knows that bears on a sign-in with a profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkContext {
+    /// The account this provider identity is already linked to.
+    pub linked_to: Option<UserId>,
+    /// The account whose address is the profile's email, and whether it verified it.
+    pub same_address: Option<(UserId, bool)>,
+    /// The account signed in now, when the person is linking from their settings.
+    pub signed_in: Option<UserId>,
+}
+
+/// What the sign-in does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkDecision {
+    /// Sign this account in (when linking from settings: nothing to do, it is linked already).
+    SignIn(UserId),
+    /// Link the identity to this account, then sign it in (or, when linking from settings,
+    /// just link).
+    Link(UserId),
+    /// Make a new account (its address verified when the provider vouches for it) and link
+    /// the identity to it.
+    Create { email_verified: bool },
+    /// An account has this address but the match proves nothing: its owner must sign in and
+    /// link from their settings.
+    LinkExplicitly,
+    /// The identity is linked to another account than the one signed in.
+    LinkedElsewhere,
+    /// The provider gave no address and no account is linked: nothing to make an account with.
+    NoEmail,
+}
+
+/// The rule of this module, as a function.
+pub fn decide(profile: &ProviderProfile, ctx: &LinkContext) -> LinkDecision {
+    match (ctx.signed_in, ctx.linked_to) {
+        (Some(me), Some(owner)) if me == owner => return LinkDecision::SignIn(me),
+        (Some(_), Some(_)) => return LinkDecision::LinkedElsewhere,
+        // Linking from settings: the person proved the account by signing in.
+        (Some(me), None) => return LinkDecision::Link(me),
+        (None, Some(owner)) => return LinkDecision::SignIn(owner),
+        (None, None) => {}
+    }
+    if profile.email.is_none() {
+        return LinkDecision::NoEmail;
+    }
+    match ctx.same_address {
+        Some((account, true)) if profile.email_verified => LinkDecision::Link(account),
+        Some(_) => LinkDecision::LinkExplicitly,
+        None => LinkDecision::Create { email_verified: profile.email_verified },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOVA: UserId = UserId(1);
+    const VEGA: UserId = UserId(2);
+
+    fn profile(email: Option<&str>, verified: bool) -> ProviderProfile {
+        ProviderProfile {
+            provider: Provider::GitHub,
+            subject: "583231".into(),
+            email: email.map(str::to_string),
+            email_verified: verified,
+            name_hint: Some("Nova".into()),
+        }
+    }
+
+    fn ctx(linked_to: Option<UserId>, same_address: Option<(UserId, bool)>, signed_in: Option<UserId>) -> LinkContext {
+        LinkContext { linked_to, same_address, signed_in }
+    }
+
+    #[test]
+    fn a_linked_identity_signs_its_account_in_whatever_the_address_says() {
+        for (email, verified) in [(Some("nova@example.com"), true), (Some("x@y.z"), false), (None, false)] {
+            let p = profile(email, verified);
+            assert_eq!(decide(&p, &ctx(Some(NOVA), Some((VEGA, true)), None)), LinkDecision::SignIn(NOVA));
+        }
+    }
+
+    #[test]
+    fn an_address_links_automatically_only_when_both_sides_verified_it() {
+        let p = profile(Some("nova@example.com"), true);
+        assert_eq!(decide(&p, &ctx(None, Some((NOVA, true)), None)), LinkDecision::Link(NOVA));
+        assert_eq!(decide(&p, &ctx(None, Some((NOVA, false)), None)), LinkDecision::LinkExplicitly);
+        let unverified = profile(Some("nova@example.com"), false);
+        assert_eq!(decide(&unverified, &ctx(None, Some((NOVA, true)), None)), LinkDecision::LinkExplicitly);
+        assert_eq!(decide(&unverified, &ctx(None, Some((NOVA, false)), None)), LinkDecision::LinkExplicitly);
+    }
+
+    #[test]
+    fn a_new_address_makes_a_new_account_verified_only_if_the_provider_says_so() {
+        let p = profile(Some("new@example.com"), true);
+        assert_eq!(decide(&p, &ctx(None, None, None)), LinkDecision::Create { email_verified: true });
+        let p = profile(Some("new@example.com"), false);
+        assert_eq!(decide(&p, &ctx(None, None, None)), LinkDecision::Create { email_verified: false });
+        assert_eq!(decide(&profile(None, false), &ctx(None, None, None)), LinkDecision::NoEmail);
+    }
+
+    #[test]
+    fn linking_from_settings_takes_the_signed_in_account_and_never_steals_an_identity() {
+        let p = profile(Some("other@example.com"), false);
+        assert_eq!(decide(&p, &ctx(None, Some((VEGA, true)), Some(NOVA))), LinkDecision::Link(NOVA));
+        assert_eq!(decide(&p, &ctx(Some(NOVA), None, Some(NOVA))), LinkDecision::SignIn(NOVA));
+        assert_eq!(decide(&p, &ctx(Some(VEGA), None, Some(NOVA))), LinkDecision::LinkedElsewhere);
+    }
+
+    #[test]
+    fn provider_names_round_trip() {
+        for p in Provider::ALL {
+            assert_eq!(Provider::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(Provider::parse("myspace"), None);
+    }
+}
