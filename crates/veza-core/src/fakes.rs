@@ -16,9 +16,10 @@ use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::clock::Clock;
 use crate::error::{CoreError, TokenProblem};
-use crate::id::{ApiKeyId, IdGenerator, SessionId, UserId};
+use crate::id::{ApiKeyId, IdGenerator, IdentityId, SessionId, UserId};
+use crate::identity::{Identity, Provider};
 use crate::ports::{
-    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, Jwk, MailOf, PasswordHasher,
+    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, IdentityRepo, Jwk, MailOf, PasswordHasher,
     SecondFactorRepo, SessionRepo, StoreResult, TokenSigner, TotpEnabling, TotpRecord, UserRepo,
 };
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
@@ -117,6 +118,7 @@ struct State {
     totp: HashMap<UserId, TotpRecord>,
     /// user → (code hash, used)
     recovery_codes: HashMap<UserId, Vec<(String, bool)>>,
+    identities: Vec<Identity>,
 }
 
 /// A queued message as the fake keeps it.
@@ -794,6 +796,49 @@ impl SecondFactorRepo for MemoryStore {
         let s = self.state();
         let left = s.recovery_codes.get(&user).map_or(0, |c| c.iter().filter(|(_, used)| !used).count());
         Ok(u32::try_from(left).unwrap_or(u32::MAX))
+    }
+}
+
+#[async_trait]
+impl IdentityRepo for MemoryStore {
+    async fn link(&self, identity: &Identity, audit: &AuditEntry) -> StoreResult<()> {
+        let mut s = self.state();
+        let taken = s.identities.iter().any(|i| i.provider == identity.provider && i.subject == identity.subject);
+        if taken {
+            return Err(crate::ports::StoreError::Conflict("identity"));
+        }
+        s.identities.push(identity.clone());
+        s.audit.push(audit.clone());
+        Ok(())
+    }
+
+    async fn find_identity(&self, provider: Provider, subject: &str) -> StoreResult<Option<Identity>> {
+        let s = self.state();
+        Ok(s.identities.iter().find(|i| i.provider == provider && i.subject == subject).cloned())
+    }
+
+    async fn identities_of(&self, user: UserId) -> StoreResult<Vec<Identity>> {
+        let mut found: Vec<Identity> = self.state().identities.iter().filter(|i| i.user_id == user).cloned().collect();
+        found.sort_by_key(|i| i.id.0);
+        Ok(found)
+    }
+
+    async fn unlink(&self, id: IdentityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut s = self.state();
+        let before = s.identities.len();
+        s.identities.retain(|i| !(i.id == id && i.user_id == user));
+        let removed = s.identities.len() < before;
+        if removed {
+            s.audit.push(audit.clone());
+        }
+        Ok(removed)
+    }
+
+    async fn identity_used(&self, id: IdentityId, now: OffsetDateTime) -> StoreResult<()> {
+        if let Some(i) = self.state().identities.iter_mut().find(|i| i.id == id) {
+            i.last_used_at = Some(now);
+        }
+        Ok(())
     }
 }
 

@@ -178,6 +178,10 @@ define_id!(
     ApiKeyId
 );
 define_id!(
+    /// An external identity (a Google, GitHub or Discord account) linked to a user.
+    IdentityId
+);
+define_id!(
     /// A role of a community (its `@everyone` role has the community's id).
     RoleId
 );

@@ -8,7 +8,9 @@
 //! explicitly (so nobody takes over an account by registering its address at a provider). With
 //! no account on the address, a new one is made.
 
-use crate::id::UserId;
+use time::OffsetDateTime;
+
+use crate::id::{IdentityId, UserId};
 
 /// The providers Veza signs in with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,6 +34,20 @@ impl Provider {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
+}
+
+/// An external identity linked to an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub id: IdentityId,
+    pub user_id: UserId,
+    pub provider: Provider,
+    /// The provider's id for the person; with `provider`, unique.
+    pub subject: String,
+    /// The address the provider reported at linking, for display.
+    pub email: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
 }
 
 /// What a provider says about the person signing in.

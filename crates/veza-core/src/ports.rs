@@ -12,7 +12,8 @@ use crate::account_token::{AccountToken, CooldownKey, CredentialChange, NewAccou
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::error::{CoreError, FieldError, TokenProblem};
-use crate::id::{ApiKeyId, SessionId, UserId};
+use crate::id::{ApiKeyId, IdentityId, SessionId, UserId};
+use crate::identity::{Identity, Provider};
 use crate::mail::OutgoingMail;
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, Username};
@@ -20,7 +21,7 @@ use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, U
 /// Failures of a store, as the use cases need to tell them apart.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A unique field is taken; the payload names it (`username`, `email`).
+    /// A unique field is taken; the payload names it (`username`, `email`, `identity`).
     #[error("{0} already exists")]
     Conflict(&'static str),
     /// The change would leave no enabled administrator; nothing was changed.
@@ -115,6 +116,23 @@ pub trait UserRepo: Send + Sync + std::fmt::Debug {
         now: OffsetDateTime,
         audit: &[AuditEntry],
     ) -> StoreResult<bool>;
+}
+
+/// External identities linked to accounts (see [`crate::identity`]).
+#[async_trait]
+pub trait IdentityRepo: Send + Sync + std::fmt::Debug {
+    /// Links an identity, with its audit entry. [`StoreError::Conflict`] (`identity`) when the
+    /// provider's subject is linked already, to any account.
+    async fn link(&self, identity: &Identity, audit: &AuditEntry) -> StoreResult<()>;
+    /// The identity a provider's subject is linked as, if any.
+    async fn find_identity(&self, provider: Provider, subject: &str) -> StoreResult<Option<Identity>>;
+    /// A user's identities, oldest first.
+    async fn identities_of(&self, user: UserId) -> StoreResult<Vec<Identity>>;
+    /// Unlinks one of `user`'s identities, with its audit entry; false when there is no such
+    /// identity of theirs.
+    async fn unlink(&self, id: IdentityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool>;
+    /// Records a sign-in with the identity.
+    async fn identity_used(&self, id: IdentityId, now: OffsetDateTime) -> StoreResult<()>;
 }
 
 /// A mail to queue in the same transaction as the change that causes it.

@@ -36,6 +36,8 @@ pub(crate) fn store_error(e: sqlx::Error) -> StoreError {
                     "username"
                 } else if text.contains("email") {
                     "email"
+                } else if text.contains("identities") {
+                    "identity"
                 } else {
                     "id"
                 };

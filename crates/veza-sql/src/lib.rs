@@ -11,6 +11,7 @@ mod api_keys;
 mod audit;
 mod error;
 mod filter;
+mod identities;
 mod mail;
 mod rows;
 mod second_factors;

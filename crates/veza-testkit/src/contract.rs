@@ -8,21 +8,26 @@ use veza_core::account_token::{
 };
 use veza_core::api_key::{ApiKey, NewApiKey, Scope};
 use veza_core::audit::{AuditAction, AuditEntry, AuditQuery};
-use veza_core::id::{ApiKeyId, AuditId, SessionId, UserId};
+use veza_core::id::{ApiKeyId, AuditId, IdentityId, SessionId, UserId};
+use veza_core::identity::{Identity, Provider};
 use veza_core::mail::{MailQueue, OutgoingMail, QueuedMail};
 use veza_core::page::PageRequest;
 use veza_core::ports::{
-    AccountTokenRepo, ApiKeyRepo, AuditRepo, MailOf, SecondFactorRepo, SessionRepo, StoreError, TotpEnabling, UserRepo,
+    AccountTokenRepo, ApiKeyRepo, AuditRepo, IdentityRepo, MailOf, SecondFactorRepo, SessionRepo, StoreError,
+    TotpEnabling, UserRepo,
 };
 use veza_core::session::{NewSession, RevokeReason, Rotation};
 use veza_core::user::{AccountChange, AccountState, Email, NewUser, Profile, ProfilePatch, Role, UserQuery, Username};
 
 /// Everything a complete store implements.
 pub trait Store:
-    UserRepo + SessionRepo + AuditRepo + ApiKeyRepo + MailQueue + AccountTokenRepo + SecondFactorRepo
+    UserRepo + SessionRepo + AuditRepo + ApiKeyRepo + MailQueue + AccountTokenRepo + SecondFactorRepo + IdentityRepo
 {
 }
-impl<T: UserRepo + SessionRepo + AuditRepo + ApiKeyRepo + MailQueue + AccountTokenRepo + SecondFactorRepo> Store for T {}
+impl<T> Store for T where
+    T: UserRepo + SessionRepo + AuditRepo + ApiKeyRepo + MailQueue + AccountTokenRepo + SecondFactorRepo + IdentityRepo
+{
+}
 
 /// Runs every contract check against `store`, which must start empty.
 pub async fn run_all<S: Store>(store: &S) {
@@ -35,6 +40,42 @@ pub async fn run_all<S: Store>(store: &S) {
     mail_queue(store).await;
     account_tokens(store).await;
     second_factors(store).await;
+    identities(store).await;
+}
+
+async fn identities<S: Store>(s: &S) {
+    let t = now();
+    UserRepo::create(s, &new_user(97, "linked", "linked@example.com"), None, &[]).await.expect("user");
+    UserRepo::create(s, &new_user(98, "other", "other@example.com"), None, &[]).await.expect("user");
+    let identity = |id: i64, user: i64, provider: Provider, subject: &str| Identity {
+        id: IdentityId(id),
+        user_id: UserId(user),
+        provider,
+        subject: subject.into(),
+        email: Some("linked@example.com".into()),
+        created_at: t,
+        last_used_at: None,
+    };
+    let e = |id: i64| entry(id, AuditAction::ProfileUpdated, Some(97), Some(97), t);
+    let github = identity(9701, 97, Provider::GitHub, "583231");
+    s.link(&github, &e(9711)).await.expect("link");
+    s.link(&identity(9702, 97, Provider::Google, "1089"), &e(9712)).await.expect("a second provider");
+    let err = s.link(&identity(9703, 98, Provider::GitHub, "583231"), &e(9713)).await.expect_err("taken");
+    assert!(matches!(err, StoreError::Conflict("identity")), "one provider account, one Veza account: {err:?}");
+    s.link(&identity(9704, 98, Provider::Discord, "583231"), &e(9714)).await.expect("same subject, other provider");
+
+    assert_eq!(s.find_identity(Provider::GitHub, "583231").await.expect("find"), Some(github.clone()));
+    assert_eq!(s.find_identity(Provider::Google, "583231").await.expect("find"), None);
+    let mine: Vec<i64> = s.identities_of(UserId(97)).await.expect("list").iter().map(|i| i.id.0).collect();
+    assert_eq!(mine, [9701, 9702], "oldest first, only the user's");
+    s.identity_used(IdentityId(9701), t + Duration::seconds(5)).await.expect("used");
+    let used = s.find_identity(Provider::GitHub, "583231").await.expect("find").expect("linked");
+    assert_eq!(used.last_used_at, Some(t + Duration::seconds(5)));
+
+    assert!(!s.unlink(IdentityId(9701), UserId(98), &e(9715)).await.expect("not theirs"));
+    assert!(s.unlink(IdentityId(9701), UserId(97), &e(9716)).await.expect("unlink"));
+    assert!(!s.unlink(IdentityId(9701), UserId(97), &e(9717)).await.expect("twice"));
+    assert_eq!(s.find_identity(Provider::GitHub, "583231").await.expect("find"), None);
 }
 
 fn account_token(

@@ -1,0 +1,110 @@
+//! External identities linked to accounts. The UNIQUE (provider, subject) constraint is what
+//! keeps one provider account from being linked to two Veza accounts, even under races.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use veza_core::audit::AuditEntry;
+use veza_core::id::{IdentityId, UserId};
+use veza_core::identity::{Identity, Provider};
+use veza_core::ports::{IdentityRepo, StoreError, StoreResult};
+
+use crate::audit::{commit_with_audit, insert_audit};
+use crate::error::store_error;
+use crate::rows::{from_micros, to_micros};
+use crate::Database;
+
+const COLUMNS: &str = "id, user_id, provider, subject, email, created_at, last_used_at";
+
+#[derive(sqlx::FromRow)]
+struct IdentityRow {
+    id: i64,
+    user_id: i64,
+    provider: String,
+    subject: String,
+    email: Option<String>,
+    created_at: i64,
+    last_used_at: Option<i64>,
+}
+
+impl TryFrom<IdentityRow> for Identity {
+    type Error = StoreError;
+
+    fn try_from(r: IdentityRow) -> StoreResult<Self> {
+        Ok(Identity {
+            id: IdentityId(r.id),
+            user_id: UserId(r.user_id),
+            provider: Provider::parse(&r.provider)
+                .ok_or_else(|| StoreError::Other(format!("corrupt identity provider in database: {}", r.provider)))?,
+            subject: r.subject,
+            email: r.email,
+            created_at: from_micros(r.created_at)?,
+            last_used_at: r.last_used_at.map(from_micros).transpose()?,
+        })
+    }
+}
+
+#[async_trait]
+impl IdentityRepo for Database {
+    async fn link(&self, identity: &Identity, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        sqlx::query(&format!("INSERT INTO identities ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+            .bind(identity.id.0)
+            .bind(identity.user_id.0)
+            .bind(identity.provider.as_str())
+            .bind(&identity.subject)
+            .bind(identity.email.as_deref())
+            .bind(to_micros(identity.created_at))
+            .bind(identity.last_used_at.map(to_micros))
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        commit_with_audit(tx, std::slice::from_ref(audit)).await
+    }
+
+    async fn find_identity(&self, provider: Provider, subject: &str) -> StoreResult<Option<Identity>> {
+        let row: Option<IdentityRow> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM identities WHERE provider = $1 AND subject = $2"))
+                .bind(provider.as_str())
+                .bind(subject)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error)?;
+        row.map(Identity::try_from).transpose()
+    }
+
+    async fn identities_of(&self, user: UserId) -> StoreResult<Vec<Identity>> {
+        let rows: Vec<IdentityRow> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM identities WHERE user_id = $1 ORDER BY id"))
+                .bind(user.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_error)?;
+        rows.into_iter().map(Identity::try_from).collect()
+    }
+
+    async fn unlink(&self, id: IdentityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let removed = sqlx::query("DELETE FROM identities WHERE id = $1 AND user_id = $2")
+            .bind(id.0)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        if removed.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(true)
+    }
+
+    async fn identity_used(&self, id: IdentityId, now: OffsetDateTime) -> StoreResult<()> {
+        sqlx::query("UPDATE identities SET last_used_at = $1 WHERE id = $2")
+            .bind(to_micros(now))
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+}
