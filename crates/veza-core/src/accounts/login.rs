@@ -122,7 +122,7 @@ impl Accounts {
     async fn tell_owner_about_new_device(&self, owner: &User, meta: &RequestMeta) {
         let now = self.now();
         let device = meta.user_agent.as_deref().unwrap_or("a program that did not say what it is");
-        let mail = crate::mail::from_paragraphs(
+        self.notify(
             owner.email.as_str(),
             "New sign-in to your Veza account",
             &[
@@ -136,18 +136,16 @@ impl Accounts {
                  you do not recognise in your account settings."
                     .to_string(),
             ],
-        );
-        if let Err(e) = self.deps.mail.enqueue(self.deps.ids.next_raw(), &mail, now).await {
-            tracing::warn!(error = %e, user = %owner.id, "could not queue a new-device notice");
-        }
+        )
+        .await;
     }
 
     /// Mails the owner of an account whose wrong passwords just made it wait. Queued, not sent:
-    /// a mail server's trouble never touches the login; a failure to queue is only logged.
+    /// a mail server's trouble never touches the login.
     async fn tell_owner_about_guessing(&self, owner: &User, delay: std::time::Duration, meta: &RequestMeta) {
         let now = self.now();
         let when = rfc2822(now);
-        let mail = crate::mail::from_paragraphs(
+        self.notify(
             owner.email.as_str(),
             "Repeated failed sign-ins to your Veza account",
             &[
@@ -162,10 +160,8 @@ impl Accounts {
                  it if it is used anywhere else, and check your active sessions in your account settings."
                     .to_string(),
             ],
-        );
-        if let Err(e) = self.deps.mail.enqueue(self.deps.ids.next_raw(), &mail, now).await {
-            tracing::warn!(error = %e, user = %owner.id, "could not queue a lockout notice");
-        }
+        )
+        .await;
     }
 
     /// Records a failed login and returns the error to give the client. A failure to record is

@@ -101,13 +101,7 @@ impl Accounts {
             })
             .await?;
         if !same_client {
-            let mut entry = self.audit_entry(AuditAction::AccountTokenRefused, None, Some(user.id), meta);
-            entry.detail.insert("purpose".into(), purpose.as_str().into());
-            entry.detail.insert("reason".into(), TokenProblem::Foreign.to_string().into());
-            if let Err(e) = self.deps.audit.append(&entry).await {
-                tracing::warn!(error = %e, "could not record a refused token");
-            }
-            return Err(CoreError::InvalidAccountToken { what, problem: TokenProblem::Foreign });
+            return Err(self.token_refused(purpose, what, TokenProblem::Foreign, Some(user.id), meta).await);
         }
         let consume = CredentialChange::end_sessions(EndSessions::None, RevokeReason::Logout);
         if !self.deps.users.redeem_token(user.id, &hash, purpose, &consume, self.now(), &[]).await? {

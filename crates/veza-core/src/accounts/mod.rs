@@ -276,17 +276,30 @@ impl Accounts {
         match (found, hash, problem) {
             (Some(token), Some(hash), None) => Ok((token, hash)),
             (found, _, problem) => {
-                let problem = problem.unwrap_or(TokenProblem::Malformed);
                 let target = found.as_ref().filter(|t| t.purpose == purpose).map(|t| t.user_id);
-                let mut entry = self.audit_entry(AuditAction::AccountTokenRefused, None, target, meta);
-                entry.detail.insert("purpose".into(), purpose.as_str().into());
-                entry.detail.insert("reason".into(), problem.to_string().into());
-                if let Err(e) = self.deps.audit.append(&entry).await {
-                    tracing::warn!(error = %e, "could not record a refused token");
-                }
-                Err(CoreError::InvalidAccountToken { what, problem })
+                let problem = problem.unwrap_or(TokenProblem::Malformed);
+                Err(self.token_refused(purpose, what, problem, target, meta).await)
             }
         }
+    }
+
+    /// Records a refused single-use token (against its owner when known) and returns the error
+    /// that says why. A failure to record is logged but does not change the answer.
+    async fn token_refused(
+        &self,
+        purpose: TokenPurpose,
+        what: &'static str,
+        problem: crate::error::TokenProblem,
+        target: Option<UserId>,
+        meta: &RequestMeta,
+    ) -> CoreError {
+        let mut entry = self.audit_entry(AuditAction::AccountTokenRefused, None, target, meta);
+        entry.detail.insert("purpose".into(), purpose.as_str().into());
+        entry.detail.insert("reason".into(), problem.to_string().into());
+        if let Err(e) = self.deps.audit.append(&entry).await {
+            tracing::warn!(error = %e, "could not record a refused token");
+        }
+        CoreError::InvalidAccountToken { what, problem }
     }
 
     /// One guess at a secret of `user`'s (`password`, `mfa`) under the brute-force throttle:
