@@ -42,10 +42,12 @@ pub enum AuditAction {
     RecoveryCodeUsed,
     MagicLinkRequested,
     AdminSessionsRevoked,
+    IdentityLinked,
+    IdentityUnlinked,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 33] = [
+    pub const ALL: [Self; 35] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -79,6 +81,8 @@ impl AuditAction {
         Self::RecoveryCodeUsed,
         Self::MagicLinkRequested,
         Self::AdminSessionsRevoked,
+        Self::IdentityLinked,
+        Self::IdentityUnlinked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -116,6 +120,8 @@ impl AuditAction {
             Self::RecoveryCodeUsed => "auth.mfa.recovery_code_used",
             Self::MagicLinkRequested => "auth.magic_link.requested",
             Self::AdminSessionsRevoked => "admin.sessions_revoked",
+            Self::IdentityLinked => "identity.linked",
+            Self::IdentityUnlinked => "identity.unlinked",
         }
     }
 

@@ -74,6 +74,9 @@ pub enum CoreError {
     NotFound(&'static str),
     #[error("{}", .0.message)]
     Conflict(FieldError),
+    /// A sign-in provider gave no profile.
+    #[error("{provider}: {problem}")]
+    Provider { provider: &'static str, problem: crate::identity::ProviderProblem },
     /// A dependency (the database) cannot be reached; the client should retry later.
     #[error("storage unavailable: {0}")]
     Unavailable(String),

@@ -17,10 +17,13 @@ use crate::audit::{AuditEntry, AuditQuery};
 use crate::clock::Clock;
 use crate::error::{CoreError, TokenProblem};
 use crate::id::{ApiKeyId, IdGenerator, IdentityId, SessionId, UserId};
-use crate::identity::{Identity, Provider};
+use crate::identity::{
+    AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
+};
 use crate::ports::{
-    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, IdentityRepo, Jwk, MailOf, PasswordHasher,
-    SecondFactorRepo, SessionRepo, StoreResult, TokenSigner, TotpEnabling, TotpRecord, UserRepo,
+    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, IdentityRepo, Jwk, MailOf, OAuthFlowRepo,
+    PasswordHasher, SecondFactorRepo, SessionRepo, StoreResult, TokenSigner, TotpEnabling, TotpRecord, Unlinked,
+    UserRepo,
 };
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, AccountState, NewUser, Profile, ProfilePatch, Role, User, UserQuery, Username};
@@ -107,7 +110,7 @@ impl TokenSigner for FakeSigner {
 
 #[derive(Debug, Default)]
 struct State {
-    users: HashMap<UserId, (User, String)>,
+    users: HashMap<UserId, (User, Option<String>)>,
     sessions: HashMap<SessionId, Session>,
     /// token hash → (session, consumed)
     tokens: HashMap<String, (SessionId, bool)>,
@@ -119,6 +122,7 @@ struct State {
     /// user → (code hash, used)
     recovery_codes: HashMap<UserId, Vec<(String, bool)>>,
     identities: Vec<Identity>,
+    oauth_flows: HashMap<String, OAuthFlow>,
 }
 
 /// A queued message as the fake keeps it.
@@ -247,7 +251,7 @@ impl UserRepo for MemoryStore {
             id: user.id,
             username: user.username.clone(),
             email: user.email.clone(),
-            email_verified: false,
+            email_verified: user.email_verified,
             role: user.role,
             disabled: false,
             disabled_reason: None,
@@ -271,7 +275,7 @@ impl UserRepo for MemoryStore {
         Ok(self.state().users.values().find(|(u, _)| &u.username == username).map(|(u, _)| u.clone()))
     }
 
-    async fn credentials(&self, login: &str) -> StoreResult<Option<(User, String)>> {
+    async fn credentials(&self, login: &str) -> StoreResult<Option<(User, Option<String>)>> {
         let s = self.state();
         Ok(s.users.values().find(|(u, _)| u.username.as_str() == login || u.email.normalized() == login).cloned())
     }
@@ -615,7 +619,7 @@ fn apply_credentials(s: &mut State, id: UserId, change: &CredentialChange, now: 
         user.updated_at = now;
     }
     if let Some(new_hash) = &change.password_hash {
-        *hash = new_hash.clone();
+        *hash = Some(new_hash.clone());
         user.updated_at = now;
     }
     let voided = |t: &&mut AccountToken| t.user_id == id && change.void_tokens.contains(&t.purpose);
@@ -823,15 +827,28 @@ impl IdentityRepo for MemoryStore {
         Ok(found)
     }
 
-    async fn unlink(&self, id: IdentityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
-        let mut s = self.state();
-        let before = s.identities.len();
-        s.identities.retain(|i| !(i.id == id && i.user_id == user));
-        let removed = s.identities.len() < before;
-        if removed {
-            s.audit.push(audit.clone());
+    async fn create_with_identity(&self, user: &NewUser, identity: &Identity, audit: &[AuditEntry]) -> StoreResult<()> {
+        if self.state().identities.iter().any(|i| i.provider == identity.provider && i.subject == identity.subject) {
+            return Err(crate::ports::StoreError::Conflict("identity"));
         }
-        Ok(removed)
+        UserRepo::create(self, user, None, audit).await?;
+        self.state().identities.push(identity.clone());
+        Ok(())
+    }
+
+    async fn unlink(&self, id: IdentityId, user: UserId, audit: &AuditEntry) -> StoreResult<Unlinked> {
+        let mut s = self.state();
+        if !s.identities.iter().any(|i| i.id == id && i.user_id == user) {
+            return Ok(Unlinked::NotFound);
+        }
+        let has_password = s.users.get(&user).is_some_and(|(_, hash)| hash.is_some());
+        let others = s.identities.iter().filter(|i| i.user_id == user && i.id != id).count();
+        if !has_password && others == 0 {
+            return Ok(Unlinked::LastSignInMethod);
+        }
+        s.identities.retain(|i| i.id != id);
+        s.audit.push(audit.clone());
+        Ok(Unlinked::Done)
     }
 
     async fn identity_used(&self, id: IdentityId, now: OffsetDateTime) -> StoreResult<()> {
@@ -839,6 +856,84 @@ impl IdentityRepo for MemoryStore {
             i.last_used_at = Some(now);
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl OAuthFlowRepo for MemoryStore {
+    async fn save_flow(&self, flow: &OAuthFlow) -> StoreResult<()> {
+        self.state().oauth_flows.insert(flow.state_hash.clone(), flow.clone());
+        Ok(())
+    }
+
+    async fn take_flow(&self, state_hash: &str, binding_hash: &str) -> StoreResult<Option<OAuthFlow>> {
+        let mut s = self.state();
+        if s.oauth_flows.get(state_hash).is_some_and(|f| f.binding_hash == binding_hash) {
+            return Ok(s.oauth_flows.remove(state_hash));
+        }
+        Ok(None)
+    }
+
+    async fn purge_flows(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let mut s = self.state();
+        let count = s.oauth_flows.len();
+        s.oauth_flows.retain(|_, f| f.expires_at >= before);
+        Ok((count - s.oauth_flows.len()) as u64)
+    }
+}
+
+/// A stand-in for the providers: a test says which profile a code stands for
+/// ([`FakeProviders::will_answer`]); a code works once, and only with the PKCE verifier and
+/// nonce of the flow whose authorization URL was handed out.
+#[derive(Debug, Default)]
+pub struct FakeProviders {
+    /// code → the profile it yields
+    codes: Mutex<HashMap<String, ProviderProfile>>,
+    /// state → the challenge and nonce its authorization URL carried
+    started: Mutex<HashMap<String, (String, String)>>,
+    /// code → the state it was issued for
+    issued: Mutex<HashMap<String, String>>,
+}
+
+impl FakeProviders {
+    /// The person "signs in" at the provider for the flow with `state`: returns the code its
+    /// redirect would carry.
+    pub fn will_answer(&self, state: &str, profile: ProviderProfile) -> String {
+        let code = format!("code-{}-{}", profile.subject, self.codes.lock().expect("lock").len());
+        self.codes.lock().expect("lock").insert(code.clone(), profile);
+        self.issued.lock().expect("lock").insert(code.clone(), state.to_string());
+        code
+    }
+}
+
+#[async_trait]
+impl crate::ports::IdentityProviders for FakeProviders {
+    fn enabled(&self) -> Vec<Provider> {
+        Provider::ALL.to_vec()
+    }
+
+    fn authorization_url(&self, provider: Provider, request: &AuthorizationRequest) -> Option<String> {
+        let pending = (request.pkce_challenge.clone(), request.nonce.clone());
+        self.started.lock().expect("lock").insert(request.state.clone(), pending);
+        Some(format!("https://{}.test/authorize?state={}", provider.as_str(), request.state))
+    }
+
+    async fn profile(&self, _provider: Provider, grant: &CodeGrant) -> Result<ProviderProfile, ProviderProblem> {
+        use base64::Engine;
+        use sha2::Digest;
+        let refused = || ProviderProblem::Refused("invalid_grant".into());
+        let profile = self.codes.lock().expect("lock").remove(&grant.code).ok_or_else(refused)?;
+        let state = self.issued.lock().expect("lock").remove(&grant.code).ok_or_else(refused)?;
+        let (challenge, nonce) = self.started.lock().expect("lock").get(&state).cloned().ok_or_else(refused)?;
+        let computed =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&grant.pkce_verifier));
+        if computed != challenge {
+            return Err(refused());
+        }
+        if nonce != grant.nonce {
+            return Err(ProviderProblem::Invalid("nonce mismatch".into()));
+        }
+        Ok(profile)
     }
 }
 
@@ -902,12 +997,14 @@ pub struct FakeAccounts {
     pub accounts: Accounts,
     pub store: MemoryStore,
     pub clock: Arc<ManualClock>,
+    pub providers: Arc<FakeProviders>,
 }
 
 impl FakeAccounts {
     pub fn new() -> Self {
         let store = MemoryStore::default();
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+        let providers = Arc::new(FakeProviders::default());
         let accounts = Accounts::new(AccountDeps {
             users: Arc::new(store.clone()),
             api_keys: Arc::new(store.clone()),
@@ -922,10 +1019,13 @@ impl FakeAccounts {
             account_tokens: Arc::new(store.clone()),
             second_factors: Arc::new(store.clone()),
             authenticator: Arc::new(FakeAuthenticator),
+            identities: Arc::new(store.clone()),
+            oauth_flows: Arc::new(store.clone()),
+            providers: providers.clone(),
             links: Links::new("https://veza.test"),
             policy: AccountPolicy { admins_need_second_factor: false },
         });
-        Self { accounts, store, clock }
+        Self { accounts, store, clock, providers }
     }
 }
 

@@ -7,8 +7,13 @@
 //! same address to Veza; any other match on the address needs the owner to sign in and link
 //! explicitly (so nobody takes over an account by registering its address at a provider). With
 //! no account on the address, a new one is made.
+//!
+//! A flow ([`OAuthFlow`]) runs the authorization code grant with PKCE S256: Veza keeps the
+//! verifier, the OIDC nonce and the purpose of the flow server-side under the hash of a random
+//! `state`; the client keeps a second secret (the binding) without which the state is worth
+//! nothing, so a code injected into someone else's browser signs nobody in.
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::id::{IdentityId, UserId};
 
@@ -34,6 +39,79 @@ impl Provider {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
+
+    /// The provider's name as people know it.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Self::Google => "Google",
+            Self::GitHub => "GitHub",
+            Self::Discord => "Discord",
+        }
+    }
+}
+
+/// How long a started sign-in may take at the provider.
+pub const FLOW_LIFETIME: Duration = Duration::minutes(10);
+
+/// What a finished flow does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowIntent {
+    /// Sign in (or sign up) with the identity.
+    SignIn,
+    /// Link the identity to this account, whose owner started the flow from their settings.
+    Link(UserId),
+}
+
+/// A started flow, as stored until its callback (at most [`FLOW_LIFETIME`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthFlow {
+    /// SHA-256 of the `state` sent to the provider.
+    pub state_hash: String,
+    /// SHA-256 of the binding handed to the client that started the flow.
+    pub binding_hash: String,
+    pub provider: Provider,
+    pub intent: FlowIntent,
+    /// The PKCE verifier, sent to the provider with the code. It proves nothing without the
+    /// code, which only the provider's redirect carries.
+    pub pkce_verifier: String,
+    /// The OpenID Connect nonce the ID token must carry (providers without ID tokens ignore it).
+    pub nonce: String,
+    pub requested_from: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What goes into the provider's authorization URL besides its own configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationRequest {
+    pub state: String,
+    /// BASE64URL(SHA-256(verifier)), sent with `code_challenge_method=S256`.
+    pub pkce_challenge: String,
+    pub nonce: String,
+}
+
+/// What the provider needs to exchange a code, and what its answer must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeGrant {
+    pub code: String,
+    pub pkce_verifier: String,
+    pub nonce: String,
+}
+
+/// Why a provider gave no profile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderProblem {
+    /// The provider refused the code (expired, used, for another client): the person should
+    /// start again. Carries the provider's error code.
+    #[error("the provider refused the sign-in ({0}); start again")]
+    Refused(String),
+    /// The provider could not be reached or failed.
+    #[error("the provider could not be reached: {0}")]
+    Unavailable(String),
+    /// The provider's answer failed a check (the ID token's signature, issuer, audience,
+    /// expiry or nonce; a missing field).
+    #[error("the provider's answer was not acceptable: {0}")]
+    Invalid(String),
 }
 
 /// An external identity linked to an account.

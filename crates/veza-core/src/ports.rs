@@ -13,7 +13,9 @@ use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::{ApiKeyId, IdentityId, SessionId, UserId};
-use crate::identity::{Identity, Provider};
+use crate::identity::{
+    AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
+};
 use crate::mail::OutgoingMail;
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, Username};
@@ -65,8 +67,9 @@ pub trait UserRepo: Send + Sync + std::fmt::Debug {
         self.by_id(id).await
     }
     async fn by_username(&self, username: &Username) -> StoreResult<Option<User>>;
-    /// Finds an account and its password hash by lowercase username or normalized email.
-    async fn credentials(&self, login: &str) -> StoreResult<Option<(User, String)>>;
+    /// Finds an account and its password hash (`None`: it has no password) by lowercase
+    /// username or normalized email.
+    async fn credentials(&self, login: &str) -> StoreResult<Option<(User, Option<String>)>>;
     /// Writes the fields the (normalized) patch contains and leaves the others as they are in the
     /// store, so concurrent edits of different fields both survive. `None` when the user does
     /// not exist.
@@ -124,15 +127,54 @@ pub trait IdentityRepo: Send + Sync + std::fmt::Debug {
     /// Links an identity, with its audit entry. [`StoreError::Conflict`] (`identity`) when the
     /// provider's subject is linked already, to any account.
     async fn link(&self, identity: &Identity, audit: &AuditEntry) -> StoreResult<()>;
+    /// Creates an account (which signs in with `identity` only) and links the identity, with
+    /// the audit entries, in one transaction. [`StoreError::Conflict`] names what is taken
+    /// (`username`, `email`, `identity`); nothing is created then.
+    async fn create_with_identity(&self, user: &NewUser, identity: &Identity, audit: &[AuditEntry]) -> StoreResult<()>;
     /// The identity a provider's subject is linked as, if any.
     async fn find_identity(&self, provider: Provider, subject: &str) -> StoreResult<Option<Identity>>;
     /// A user's identities, oldest first.
     async fn identities_of(&self, user: UserId) -> StoreResult<Vec<Identity>>;
-    /// Unlinks one of `user`'s identities, with its audit entry; false when there is no such
-    /// identity of theirs.
-    async fn unlink(&self, id: IdentityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool>;
+    /// Unlinks one of `user`'s identities, with its audit entry, unless it is the account's
+    /// last way to sign in (no password and no other identity). The check and the removal are
+    /// one transaction that holds the account, so two concurrent unlinks cannot both pass it.
+    async fn unlink(&self, id: IdentityId, user: UserId, audit: &AuditEntry) -> StoreResult<Unlinked>;
     /// Records a sign-in with the identity.
     async fn identity_used(&self, id: IdentityId, now: OffsetDateTime) -> StoreResult<()>;
+}
+
+/// What [`IdentityRepo::unlink`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlinked {
+    Done,
+    /// The user has no such identity.
+    NotFound,
+    /// It is the account's last way to sign in; nothing was changed.
+    LastSignInMethod,
+}
+
+/// Started social sign-ins, kept until their callback (see [`crate::identity::OAuthFlow`]).
+#[async_trait]
+pub trait OAuthFlowRepo: Send + Sync + std::fmt::Debug {
+    async fn save_flow(&self, flow: &OAuthFlow) -> StoreResult<()>;
+    /// Removes and returns the flow with this state, but only for the client holding its
+    /// binding: whoever saw the state alone can neither use nor spend it. Expired flows are
+    /// returned too (the caller says why they are refused).
+    async fn take_flow(&self, state_hash: &str, binding_hash: &str) -> StoreResult<Option<OAuthFlow>>;
+    /// Deletes flows that expired before `before`; returns how many.
+    async fn purge_flows(&self, before: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// The OAuth2 / OpenID Connect providers this installation is configured with.
+#[async_trait]
+pub trait IdentityProviders: Send + Sync + std::fmt::Debug {
+    /// The configured providers.
+    fn enabled(&self) -> Vec<Provider>;
+    /// Where to send the person to sign in at `provider`; `None` when it is not configured.
+    fn authorization_url(&self, provider: Provider, request: &AuthorizationRequest) -> Option<String>;
+    /// Exchanges the code (with the PKCE verifier) and reads who signed in: for OpenID Connect,
+    /// from the ID token after checking its signature, issuer, audience, expiry and nonce.
+    async fn profile(&self, provider: Provider, grant: &CodeGrant) -> Result<ProviderProfile, ProviderProblem>;
 }
 
 /// A mail to queue in the same transaction as the change that causes it.

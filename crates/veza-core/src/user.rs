@@ -364,7 +364,11 @@ pub struct NewUser {
     pub id: UserId,
     pub username: Username,
     pub email: Email,
-    pub password_hash: String,
+    /// Whether the address is proved at creation (a provider vouched for it).
+    pub email_verified: bool,
+    /// `None` for an account made by signing in with a provider: it has no password until its
+    /// owner sets one through a reset link.
+    pub password_hash: Option<String>,
     pub role: Role,
     pub created_at: OffsetDateTime,
 }

@@ -86,7 +86,7 @@ impl UserRepo for CachedUsers {
         self.inner.by_username(username).await
     }
 
-    async fn credentials(&self, login: &str) -> StoreResult<Option<(User, String)>> {
+    async fn credentials(&self, login: &str) -> StoreResult<Option<(User, Option<String>)>> {
         self.inner.credentials(login).await
     }
 
@@ -178,7 +178,8 @@ mod tests {
             id: UserId(1),
             username: Username::parse("nova").expect("valid"),
             email: Email::parse("nova@example.com").expect("valid"),
-            password_hash: "h".into(),
+            email_verified: false,
+            password_hash: Some("h".into()),
             role: Role::User,
             created_at: OffsetDateTime::now_utc(),
         };

@@ -40,8 +40,11 @@ fn accounts(db: &Database, hasher: Arc<dyn PasswordHasher>, totp: Arc<TotpAuthen
         guesses: GuessLimits::local(),
         mail: store.clone(),
         account_tokens: store.clone(),
-        second_factors: store,
+        second_factors: store.clone(),
         authenticator: totp,
+        identities: store.clone(),
+        oauth_flows: store,
+        providers: Arc::new(veza_oauth::Providers::new(Vec::new()).map_err(anyhow::Error::msg)?),
         links: Links::new("http://veza.bench"),
         policy: AccountPolicy { admins_need_second_factor: true },
     }))

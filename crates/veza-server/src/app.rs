@@ -85,8 +85,13 @@ impl Node {
             guesses,
             mail: store.clone(),
             account_tokens: store.clone(),
-            second_factors: store,
+            second_factors: store.clone(),
             authenticator: Arc::new(authenticator),
+            identities: store.clone(),
+            oauth_flows: store,
+            providers: Arc::new(
+                veza_oauth::Providers::new(config.oauth_providers(app_url)).map_err(anyhow::Error::msg)?,
+            ),
             links: Links::new(app_url),
             policy: AccountPolicy { admins_need_second_factor: config.admins_require_2fa },
         });
@@ -208,7 +213,10 @@ fn purge_periodically(db: Database) {
             let now = time::OffsetDateTime::now_utc();
             let tokens = veza_core::ports::AccountTokenRepo::purge_expired(&db, now - KEEP_EXPIRED_TOKENS).await;
             let mail = veza_core::mail::MailQueue::purge_finished(&db, now - KEEP_FINISHED_MAIL).await;
-            for (what, result) in [("expired account tokens", tokens), ("finished mail records", mail)] {
+            let flows = veza_core::ports::OAuthFlowRepo::purge_flows(&db, now).await;
+            let purged =
+                [("expired account tokens", tokens), ("finished mail records", mail), ("expired sign-in flows", flows)];
+            for (what, result) in purged {
                 match result {
                     Ok(0) => {}
                     Ok(purged) => tracing::info!(purged, what, "old records deleted"),

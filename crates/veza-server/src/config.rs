@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use veza_core::identity::Provider;
 use veza_core::rate_limit::attempts::AttemptPolicy;
 use veza_core::rate_limit::{Policies, Policy, RouteBucket};
+use veza_oauth::ProviderConfig;
 
 /// Every setting, after defaults, file and environment are merged.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,6 +110,34 @@ pub struct Config {
     /// cluster needs the same. Empty means generate one into the data dir on first start.
     /// Secret: never printed.
     pub totp_key: String,
+    /// Social sign-in. A provider is on when both its client id and secret are set. The
+    /// provider sends people back to `{app_url}/oauth/{provider}/callback`, a page of the web
+    /// client that posts the code and state to `POST /api/v1/auth/oauth/{provider}/callback`;
+    /// register that URL with the provider. The endpoint settings default to the provider's
+    /// real ones and exist so that a test (or a proxy) can stand in for it.
+    pub oauth_google_client_id: String,
+    /// Secret: never printed.
+    pub oauth_google_client_secret: String,
+    pub oauth_google_auth_url: String,
+    pub oauth_google_token_url: String,
+    /// The keys that sign Google's ID tokens (JWKS).
+    pub oauth_google_jwks_url: String,
+    /// Comma-separated `iss` values a Google ID token may carry.
+    pub oauth_google_issuers: String,
+    pub oauth_github_client_id: String,
+    /// Secret: never printed.
+    pub oauth_github_client_secret: String,
+    pub oauth_github_auth_url: String,
+    pub oauth_github_token_url: String,
+    /// The base URL of GitHub's REST API (`/user`, `/user/emails`).
+    pub oauth_github_api_url: String,
+    pub oauth_discord_client_id: String,
+    /// Secret: never printed.
+    pub oauth_discord_client_secret: String,
+    pub oauth_discord_auth_url: String,
+    pub oauth_discord_token_url: String,
+    /// The base URL of Discord's API (`/users/@me`).
+    pub oauth_discord_api_url: String,
     /// True when `public_url` was not configured but derived from `addr`; `serve` then derives
     /// it again from the address actually bound (which differs when the port is 0).
     #[serde(skip)]
@@ -138,6 +168,7 @@ pub enum LogFormat {
 
 impl Default for Config {
     fn default() -> Self {
+        let [google, github, discord] = Provider::ALL.map(ProviderConfig::defaults);
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
@@ -184,6 +215,22 @@ impl Default for Config {
             app_url: String::new(),
             admins_require_2fa: true,
             totp_key: String::new(),
+            oauth_google_client_id: String::new(),
+            oauth_google_client_secret: String::new(),
+            oauth_google_auth_url: google.auth_url,
+            oauth_google_token_url: google.token_url,
+            oauth_google_jwks_url: google.api_url,
+            oauth_google_issuers: google.issuers.join(","),
+            oauth_github_client_id: String::new(),
+            oauth_github_client_secret: String::new(),
+            oauth_github_auth_url: github.auth_url,
+            oauth_github_token_url: github.token_url,
+            oauth_github_api_url: github.api_url,
+            oauth_discord_client_id: String::new(),
+            oauth_discord_client_secret: String::new(),
+            oauth_discord_auth_url: discord.auth_url,
+            oauth_discord_token_url: discord.token_url,
+            oauth_discord_api_url: discord.api_url,
             public_url_derived: false,
         }
     }
@@ -308,10 +355,87 @@ impl Config {
         if !self.app_url.is_empty() && app.is_none_or(|r| r.is_empty() || r.contains(char::is_whitespace)) {
             return bad("app_url", "must be an http:// or https:// URL, such as https://app.example.org, or empty");
         }
+        for provider in Provider::ALL {
+            let name = provider.as_str();
+            let (id, secret, urls) = self.oauth_settings(provider);
+            if id.is_empty() != secret.is_empty() {
+                return bad(
+                    &format!("oauth_{name}_client_id"),
+                    &format!("set both the client id and the secret of {name} sign-in, or neither"),
+                );
+            }
+            for (key, url) in urls {
+                let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+                if rest.is_none_or(|r| r.is_empty() || r.contains(char::is_whitespace)) {
+                    return bad(&format!("oauth_{name}_{key}"), "must be an http:// or https:// URL");
+                }
+            }
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return bad("log_level", "must be a tracing filter such as `info` or `veza=debug,info`");
         }
         Ok(())
+    }
+
+    /// A provider's client id, secret, and endpoint URLs by setting name.
+    fn oauth_settings(&self, provider: Provider) -> (&str, &str, Vec<(&'static str, &str)>) {
+        match provider {
+            Provider::Google => (
+                &self.oauth_google_client_id,
+                &self.oauth_google_client_secret,
+                vec![
+                    ("auth_url", &self.oauth_google_auth_url),
+                    ("token_url", &self.oauth_google_token_url),
+                    ("jwks_url", &self.oauth_google_jwks_url),
+                ],
+            ),
+            Provider::GitHub => (
+                &self.oauth_github_client_id,
+                &self.oauth_github_client_secret,
+                vec![
+                    ("auth_url", &self.oauth_github_auth_url),
+                    ("token_url", &self.oauth_github_token_url),
+                    ("api_url", &self.oauth_github_api_url),
+                ],
+            ),
+            Provider::Discord => (
+                &self.oauth_discord_client_id,
+                &self.oauth_discord_client_secret,
+                vec![
+                    ("auth_url", &self.oauth_discord_auth_url),
+                    ("token_url", &self.oauth_discord_token_url),
+                    ("api_url", &self.oauth_discord_api_url),
+                ],
+            ),
+        }
+    }
+
+    /// The configured sign-in providers, their users sent back to pages under `app_url`.
+    pub fn oauth_providers(&self, app_url: &str) -> Vec<ProviderConfig> {
+        Provider::ALL
+            .into_iter()
+            .filter_map(|provider| {
+                let (id, secret, urls) = self.oauth_settings(provider);
+                if id.is_empty() {
+                    return None;
+                }
+                let [(_, auth), (_, token), (_, api)] = urls[..] else { return None };
+                let issuers = match provider {
+                    Provider::Google => self.oauth_google_issuers.split(',').map(|s| s.trim().to_string()).collect(),
+                    _ => Vec::new(),
+                };
+                Some(ProviderConfig {
+                    provider,
+                    client_id: id.to_string(),
+                    client_secret: secret.to_string(),
+                    redirect_url: format!("{}/oauth/{}/callback", app_url.trim_end_matches('/'), provider.as_str()),
+                    auth_url: auth.to_string(),
+                    token_url: token.to_string(),
+                    api_url: api.to_string(),
+                    issuers,
+                })
+            })
+            .collect()
     }
 
     /// The trusted proxies as networks (a bare address is a /32 or /128); the first entry that
@@ -394,8 +518,15 @@ impl Config {
         if !shown.jwt_private_key.is_empty() {
             shown.jwt_private_key = "***".into();
         }
-        if !shown.totp_key.is_empty() {
-            shown.totp_key = "***".into();
+        for secret in [
+            &mut shown.totp_key,
+            &mut shown.oauth_google_client_secret,
+            &mut shown.oauth_github_client_secret,
+            &mut shown.oauth_discord_client_secret,
+        ] {
+            if !secret.is_empty() {
+                *secret = "***".into();
+            }
         }
         shown.database_url = mask_url_password(&shown.database_url);
         shown.redis_url = mask_url_password(&shown.redis_url);

@@ -6,7 +6,8 @@ use time::OffsetDateTime;
 use veza_core::audit::AuditEntry;
 use veza_core::id::{IdentityId, UserId};
 use veza_core::identity::{Identity, Provider};
-use veza_core::ports::{IdentityRepo, StoreError, StoreResult};
+use veza_core::ports::{IdentityRepo, StoreError, StoreResult, Unlinked};
+use veza_core::user::NewUser;
 
 use crate::audit::{commit_with_audit, insert_audit};
 use crate::error::store_error;
@@ -43,22 +44,34 @@ impl TryFrom<IdentityRow> for Identity {
     }
 }
 
+async fn insert_identity(conn: &mut sqlx::AnyConnection, identity: &Identity) -> StoreResult<()> {
+    sqlx::query(&format!("INSERT INTO identities ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+        .bind(identity.id.0)
+        .bind(identity.user_id.0)
+        .bind(identity.provider.as_str())
+        .bind(&identity.subject)
+        .bind(identity.email.as_deref())
+        .bind(to_micros(identity.created_at))
+        .bind(identity.last_used_at.map(to_micros))
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
 #[async_trait]
 impl IdentityRepo for Database {
     async fn link(&self, identity: &Identity, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        sqlx::query(&format!("INSERT INTO identities ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
-            .bind(identity.id.0)
-            .bind(identity.user_id.0)
-            .bind(identity.provider.as_str())
-            .bind(&identity.subject)
-            .bind(identity.email.as_deref())
-            .bind(to_micros(identity.created_at))
-            .bind(identity.last_used_at.map(to_micros))
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
+        insert_identity(&mut tx, identity).await?;
         commit_with_audit(tx, std::slice::from_ref(audit)).await
+    }
+
+    async fn create_with_identity(&self, user: &NewUser, identity: &Identity, audit: &[AuditEntry]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        crate::users::insert_user(&mut tx, user).await?;
+        insert_identity(&mut tx, identity).await?;
+        commit_with_audit(tx, audit).await
     }
 
     async fn find_identity(&self, provider: Provider, subject: &str) -> StoreResult<Option<Identity>> {
@@ -82,20 +95,44 @@ impl IdentityRepo for Database {
         rows.into_iter().map(Identity::try_from).collect()
     }
 
-    async fn unlink(&self, id: IdentityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
+    async fn unlink(&self, id: IdentityId, user: UserId, audit: &AuditEntry) -> StoreResult<Unlinked> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let removed = sqlx::query("DELETE FROM identities WHERE id = $1 AND user_id = $2")
-            .bind(id.0)
+        // Writing the account's row first holds it (a row lock on PostgreSQL, the write lock
+        // on SQLite) until the commit, so concurrent unlinks of its identities take turns and
+        // each sees what the other left.
+        let held = sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
             .bind(user.0)
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
-        if removed.rows_affected() == 0 {
-            return Ok(false);
+        if held.rows_affected() == 0 {
+            return Ok(Unlinked::NotFound);
         }
+        let (other_ways,): (i64,) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM identities WHERE user_id = $1 AND id <> $2) \
+                  + (SELECT COUNT(*) FROM users WHERE id = $1 AND password_hash <> '')",
+        )
+        .bind(user.0)
+        .bind(id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let exists = sqlx::query("SELECT id FROM identities WHERE id = $1 AND user_id = $2")
+            .bind(id.0)
+            .bind(user.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        if exists.is_none() {
+            return Ok(Unlinked::NotFound);
+        }
+        if other_ways == 0 {
+            return Ok(Unlinked::LastSignInMethod);
+        }
+        sqlx::query("DELETE FROM identities WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(store_error)?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        Ok(Unlinked::Done)
     }
 
     async fn identity_used(&self, id: IdentityId, now: OffsetDateTime) -> StoreResult<()> {

@@ -13,6 +13,7 @@ mod error;
 mod filter;
 mod identities;
 mod mail;
+mod oauth_flows;
 mod rows;
 mod second_factors;
 mod sessions;

@@ -23,15 +23,38 @@ impl Database {
         &self,
         condition: &str,
         value: impl for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send,
-    ) -> StoreResult<Option<(User, String)>> {
+    ) -> StoreResult<Option<(User, Option<String>)>> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE {condition}");
         let found = sqlx::query_as::<_, UserRowWithHash>(&sql)
             .bind(value)
             .fetch_optional(&self.pool)
             .await
             .map_err(store_error)?;
-        found.map(|r| Ok((User::try_from(r.user)?, r.password_hash))).transpose()
+        found.map(|r| Ok((User::try_from(r.user)?, Some(r.password_hash).filter(|h| !h.is_empty())))).transpose()
     }
+}
+
+/// Inserts a new account. An account without a password stores the empty string, which no
+/// verification accepts (the column predates password-less accounts and stays NOT NULL).
+pub(crate) async fn insert_user(conn: &mut sqlx::AnyConnection, user: &NewUser) -> StoreResult<()> {
+    let now = to_micros(user.created_at);
+    sqlx::query(
+        "INSERT INTO users (id, username, email, email_normalized, email_verified_at, password_hash, role, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(user.id.0)
+    .bind(user.username.as_str())
+    .bind(user.email.as_str())
+    .bind(user.email.normalized())
+    .bind(user.email_verified.then_some(now))
+    .bind(user.password_hash.as_deref().unwrap_or(""))
+    .bind(user.role.as_str())
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
@@ -45,22 +68,7 @@ struct UserRowWithHash {
 impl UserRepo for Database {
     async fn create(&self, user: &NewUser, session: Option<&NewSession>, audit: &[AuditEntry]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let now = to_micros(user.created_at);
-        sqlx::query(
-            "INSERT INTO users (id, username, email, email_normalized, password_hash, role, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(user.id.0)
-        .bind(user.username.as_str())
-        .bind(user.email.as_str())
-        .bind(user.email.normalized())
-        .bind(&user.password_hash)
-        .bind(user.role.as_str())
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(store_error)?;
+        insert_user(&mut tx, user).await?;
         if let Some(session) = session {
             insert_session(&mut tx, session).await?;
         }
@@ -75,7 +83,7 @@ impl UserRepo for Database {
         Ok(self.user_where("username = $1", username.as_str().to_string()).await?.map(|(u, _)| u))
     }
 
-    async fn credentials(&self, login: &str) -> StoreResult<Option<(User, String)>> {
+    async fn credentials(&self, login: &str) -> StoreResult<Option<(User, Option<String>)>> {
         let column = if login.contains('@') { "email_normalized = $1" } else { "username = $1" };
         self.user_where(column, login.to_string()).await
     }

@@ -9,23 +9,39 @@ use veza_core::account_token::{
 use veza_core::api_key::{ApiKey, NewApiKey, Scope};
 use veza_core::audit::{AuditAction, AuditEntry, AuditQuery};
 use veza_core::id::{ApiKeyId, AuditId, IdentityId, SessionId, UserId};
-use veza_core::identity::{Identity, Provider};
+use veza_core::identity::{FlowIntent, Identity, OAuthFlow, Provider};
 use veza_core::mail::{MailQueue, OutgoingMail, QueuedMail};
 use veza_core::page::PageRequest;
 use veza_core::ports::{
-    AccountTokenRepo, ApiKeyRepo, AuditRepo, IdentityRepo, MailOf, SecondFactorRepo, SessionRepo, StoreError,
-    TotpEnabling, UserRepo,
+    AccountTokenRepo, ApiKeyRepo, AuditRepo, IdentityRepo, MailOf, OAuthFlowRepo, SecondFactorRepo, SessionRepo,
+    StoreError, TotpEnabling, Unlinked, UserRepo,
 };
 use veza_core::session::{NewSession, RevokeReason, Rotation};
 use veza_core::user::{AccountChange, AccountState, Email, NewUser, Profile, ProfilePatch, Role, UserQuery, Username};
 
 /// Everything a complete store implements.
 pub trait Store:
-    UserRepo + SessionRepo + AuditRepo + ApiKeyRepo + MailQueue + AccountTokenRepo + SecondFactorRepo + IdentityRepo
+    UserRepo
+    + SessionRepo
+    + AuditRepo
+    + ApiKeyRepo
+    + MailQueue
+    + AccountTokenRepo
+    + SecondFactorRepo
+    + IdentityRepo
+    + OAuthFlowRepo
 {
 }
 impl<T> Store for T where
-    T: UserRepo + SessionRepo + AuditRepo + ApiKeyRepo + MailQueue + AccountTokenRepo + SecondFactorRepo + IdentityRepo
+    T: UserRepo
+        + SessionRepo
+        + AuditRepo
+        + ApiKeyRepo
+        + MailQueue
+        + AccountTokenRepo
+        + SecondFactorRepo
+        + IdentityRepo
+        + OAuthFlowRepo
 {
 }
 
@@ -41,6 +57,7 @@ pub async fn run_all<S: Store>(store: &S) {
     account_tokens(store).await;
     second_factors(store).await;
     identities(store).await;
+    oauth_flows(store).await;
 }
 
 async fn identities<S: Store>(s: &S) {
@@ -72,10 +89,59 @@ async fn identities<S: Store>(s: &S) {
     let used = s.find_identity(Provider::GitHub, "583231").await.expect("find").expect("linked");
     assert_eq!(used.last_used_at, Some(t + Duration::seconds(5)));
 
-    assert!(!s.unlink(IdentityId(9701), UserId(98), &e(9715)).await.expect("not theirs"));
-    assert!(s.unlink(IdentityId(9701), UserId(97), &e(9716)).await.expect("unlink"));
-    assert!(!s.unlink(IdentityId(9701), UserId(97), &e(9717)).await.expect("twice"));
+    assert_eq!(s.unlink(IdentityId(9701), UserId(98), &e(9715)).await.expect("not theirs"), Unlinked::NotFound);
+    assert_eq!(s.unlink(IdentityId(9701), UserId(97), &e(9716)).await.expect("unlink"), Unlinked::Done);
+    assert_eq!(s.unlink(IdentityId(9701), UserId(97), &e(9717)).await.expect("twice"), Unlinked::NotFound);
     assert_eq!(s.find_identity(Provider::GitHub, "583231").await.expect("find"), None);
+    assert_eq!(s.unlink(IdentityId(9702), UserId(97), &e(9718)).await.expect("the password stays"), Unlinked::Done);
+
+    // An account made by a provider has no password and is created with its identity, or not at
+    // all; its last identity stays.
+    let fresh = NewUser { email_verified: true, password_hash: None, ..new_user(99, "social", "social@example.com") };
+    let taken = identity(9705, 99, Provider::Discord, "583231");
+    let err = s.create_with_identity(&fresh, &taken, &[e(9719)]).await.expect_err("identity taken");
+    assert!(matches!(err, StoreError::Conflict("identity")), "{err:?}");
+    assert!(s.credentials("social").await.expect("credentials").is_none(), "nothing was created");
+    let discord = identity(9706, 99, Provider::Discord, "80351110224678912");
+    s.create_with_identity(&fresh, &discord, &[e(9720)]).await.expect("create");
+    let (user, hash) = s.credentials("social@example.com").await.expect("credentials").expect("created");
+    assert!(user.email_verified, "the provider vouched for the address");
+    assert_eq!(hash, None, "no password");
+    assert_eq!(s.unlink(IdentityId(9706), UserId(99), &e(9721)).await.expect("last"), Unlinked::LastSignInMethod);
+    s.link(&identity(9707, 99, Provider::Google, "2001"), &e(9722)).await.expect("a second way in");
+    assert_eq!(s.unlink(IdentityId(9706), UserId(99), &e(9723)).await.expect("not last"), Unlinked::Done);
+    assert_eq!(s.unlink(IdentityId(9707), UserId(99), &e(9724)).await.expect("last again"), Unlinked::LastSignInMethod);
+}
+
+async fn oauth_flows<S: Store>(s: &S) {
+    let t = now();
+    let flow = |state: &str, intent: FlowIntent, at: OffsetDateTime| OAuthFlow {
+        state_hash: state.into(),
+        binding_hash: format!("binding-of-{state}"),
+        provider: Provider::Google,
+        intent,
+        pkce_verifier: format!("verifier-of-{state}"),
+        nonce: format!("nonce-of-{state}"),
+        requested_from: Some("198.51.100.4".into()),
+        created_at: at,
+        expires_at: at + veza_core::identity::FLOW_LIFETIME,
+    };
+    let sign_in = flow("s1", FlowIntent::SignIn, t);
+    s.save_flow(&sign_in).await.expect("save");
+    let link = flow("s2", FlowIntent::Link(UserId(97)), t);
+    s.save_flow(&link).await.expect("save");
+    s.save_flow(&flow("s3", FlowIntent::SignIn, t - Duration::hours(1))).await.expect("save");
+
+    assert_eq!(s.take_flow("s1", "binding-of-s2").await.expect("take"), None, "another client's binding");
+    assert_eq!(
+        s.take_flow("s1", "binding-of-s1").await.expect("take"),
+        Some(sign_in),
+        "the binding was wrong, not spent"
+    );
+    assert_eq!(s.take_flow("s1", "binding-of-s1").await.expect("take"), None, "once");
+    assert_eq!(s.purge_flows(t).await.expect("purge"), 1, "only the expired one");
+    assert_eq!(s.take_flow("s3", "binding-of-s3").await.expect("take"), None);
+    assert_eq!(s.take_flow("s2", "binding-of-s2").await.expect("take"), Some(link));
 }
 
 fn account_token(
@@ -195,7 +261,7 @@ async fn account_tokens<S: Store>(s: &S) {
     let change = CredentialChange::password("new-hash".into(), EndSessions::All);
     assert!(s.change_credentials(UserId(90), &change, later, &[]).await.expect("change"));
     assert!(!s.change_credentials(UserId(999), &change, later, &[]).await.expect("no such user"));
-    assert_eq!(s.credentials("linkholder").await.expect("login").map(|(_, h)| h).as_deref(), Some("new-hash"));
+    assert_eq!(s.credentials("linkholder").await.expect("login").and_then(|(_, h)| h).as_deref(), Some("new-hash"));
     for hash in ["r1", "m1", "v4"] {
         assert!(
             s.find(hash).await.expect("find").expect("kept").consumed_at.is_some(),
@@ -212,7 +278,7 @@ async fn account_tokens<S: Store>(s: &S) {
 }
 
 async fn password_hash_of<S: Store>(s: &S, login: &str) -> String {
-    s.credentials(login).await.expect("login").expect("user").1
+    s.credentials(login).await.expect("login").expect("user").1.expect("a password")
 }
 
 async fn second_factors<S: Store>(s: &S) {
@@ -331,7 +397,8 @@ fn new_user(id: i64, name: &str, email: &str) -> NewUser {
         id: UserId(id),
         username: Username::parse(name).expect("username"),
         email: Email::parse(email).expect("email"),
-        password_hash: format!("hash-of-{name}"),
+        email_verified: false,
+        password_hash: Some(format!("hash-of-{name}")),
         role: Role::User,
         created_at: now(),
     }
@@ -391,7 +458,7 @@ async fn users<S: Store>(s: &S) {
     );
 
     let (u, hash) = s.credentials("alice@example.com").await.expect("credentials").expect("by email");
-    assert_eq!((u.id, hash.as_str()), (UserId(1), "hash-of-alice"));
+    assert_eq!((u.id, hash.as_deref()), (UserId(1), Some("hash-of-alice")));
     assert!(s.credentials("alice").await.expect("credentials").is_some(), "by username");
     assert!(s.credentials("nobody").await.expect("credentials").is_none());
 

@@ -121,6 +121,20 @@ impl From<CoreError> for ApiError {
                 errors: vec![field],
                 headers: Vec::new(),
             },
+            CoreError::Provider { provider, problem } => {
+                use veza_core::identity::ProviderProblem as P;
+                let (status, code) = match &problem {
+                    P::Refused(_) => (S::BAD_REQUEST, "provider_refused"),
+                    P::Unavailable(_) => (S::BAD_GATEWAY, "provider_unavailable"),
+                    P::Invalid(_) => (S::BAD_GATEWAY, "provider_invalid"),
+                };
+                tracing::warn!(provider, %problem, "sign-in provider gave no profile");
+                let detail = match problem {
+                    P::Refused(_) => format!("{provider}: {problem}"),
+                    _ => format!("{provider} sign-in failed on {provider}'s side; try again later"),
+                };
+                Self::new(status, code, detail)
+            }
             CoreError::Unavailable(why) => {
                 tracing::warn!(reason = %why, "dependency unavailable");
                 Self::new(S::SERVICE_UNAVAILABLE, "service_unavailable", "a dependency is unavailable; retry shortly")

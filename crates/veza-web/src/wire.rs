@@ -7,9 +7,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use veza_core::accounts::{LoginOutcome, MfaChallenge, TokenPair};
+use veza_core::accounts::{OAuthCallback, OAuthStart, SignInMethods};
 use veza_core::api_key::{ApiKey, Scope};
 use veza_core::audit::AuditEntry;
-use veza_core::id::{ApiKeyId, AuditId, SessionId, UserId};
+use veza_core::id::{ApiKeyId, AuditId, IdentityId, SessionId, UserId};
+use veza_core::identity::{Identity, Provider};
 use veza_core::ports::Jwk;
 use veza_core::session::Session;
 use veza_core::user::{ProfilePatch, Role, User};
@@ -646,5 +648,126 @@ mod tests {
     fn avatar_url_and_links_share_one_url_pattern() {
         let schema = serde_json::to_value(super::UpdateProfileRequest::schema()).expect("schema");
         assert_eq!(schema["properties"]["avatar_url"]["pattern"], super::HTTP_URL_PATTERN, "{schema}");
+    }
+}
+
+/// A sign-in provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderName {
+    Google,
+    Github,
+    Discord,
+}
+
+impl From<ProviderName> for Provider {
+    fn from(p: ProviderName) -> Self {
+        match p {
+            ProviderName::Google => Provider::Google,
+            ProviderName::Github => Provider::GitHub,
+            ProviderName::Discord => Provider::Discord,
+        }
+    }
+}
+
+impl From<Provider> for ProviderName {
+    fn from(p: Provider) -> Self {
+        match p {
+            Provider::Google => ProviderName::Google,
+            Provider::GitHub => ProviderName::Github,
+            Provider::Discord => ProviderName::Discord,
+        }
+    }
+}
+
+/// `GET /api/v1/auth/oauth/providers`
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProvidersResponse {
+    /// The providers this server signs in with, for the client to offer.
+    pub providers: Vec<ProviderName>,
+}
+
+/// A started sign-in with a provider.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthStartResponse {
+    /// Send the person here (a full-page navigation). The provider sends them back to the web
+    /// client's `/oauth/{provider}/callback` page with `code` and `state` in the query.
+    pub authorization_url: String,
+    /// Comes back in the provider's redirect; compare it with this one before posting.
+    pub state: String,
+    /// Keep this in the client (session storage, never a URL) and post it with the callback:
+    /// without it the state is worth nothing, so a code planted in another browser signs
+    /// nobody in.
+    pub binding: String,
+    /// The flow must finish before this (10 minutes).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl From<OAuthStart> for OAuthStartResponse {
+    fn from(s: OAuthStart) -> Self {
+        Self { authorization_url: s.authorization_url, state: s.state, binding: s.binding, expires_at: s.expires_at }
+    }
+}
+
+/// `POST /api/v1/auth/oauth/{provider}/callback` and `POST /api/v1/me/identities/{provider}/callback`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthCallbackRequest {
+    /// The `code` of the provider's redirect.
+    #[schema(min_length = 1, max_length = 2048)]
+    pub code: String,
+    /// The `state` of the provider's redirect.
+    #[schema(min_length = 1, max_length = 256)]
+    pub state: String,
+    /// The binding the start returned to this client.
+    #[schema(min_length = 1, max_length = 256)]
+    pub binding: String,
+}
+
+impl From<OAuthCallbackRequest> for OAuthCallback {
+    fn from(r: OAuthCallbackRequest) -> Self {
+        Self { code: r.code, state: r.state, binding: r.binding }
+    }
+}
+
+/// An account at a provider, linked to the caller's.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentityResponse {
+    pub id: IdentityId,
+    pub provider: ProviderName,
+    /// The address the provider reported when it was linked.
+    pub email: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl From<Identity> for IdentityResponse {
+    fn from(i: Identity) -> Self {
+        Self {
+            id: i.id,
+            provider: i.provider.into(),
+            email: i.email,
+            created_at: i.created_at,
+            last_used_at: i.last_used_at,
+        }
+    }
+}
+
+/// `GET /api/v1/me/identities`
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentitiesResponse {
+    /// Whether the account has a password (accounts made by a provider have none until one is
+    /// set through `POST /api/v1/auth/password/forgot`).
+    pub has_password: bool,
+    /// Linked provider accounts, oldest first.
+    pub identities: Vec<IdentityResponse>,
+}
+
+impl From<SignInMethods> for IdentitiesResponse {
+    fn from(m: SignInMethods) -> Self {
+        Self { has_password: m.has_password, identities: m.identities.into_iter().map(Into::into).collect() }
     }
 }

@@ -40,7 +40,7 @@ impl Accounts {
             None => None,
         };
         let (user, hash) = match found {
-            Some((user, hash)) => (Some(user), Some(hash)),
+            Some((user, hash)) => (Some(user), hash),
             None => (None, None),
         };
         let password_ok = password.chars().count() <= crate::user::Password::MAX
@@ -104,7 +104,7 @@ impl Accounts {
     }
 
     /// A disabled account learns that it is disabled only after giving the right password.
-    async fn login_failed_for(&self, user: &User, meta: &RequestMeta) -> CoreError {
+    pub(super) async fn login_failed_for(&self, user: &User, meta: &RequestMeta) -> CoreError {
         self.login_failed(Some(user.id), "account_disabled", meta).await;
         CoreError::AccountDisabled
     }

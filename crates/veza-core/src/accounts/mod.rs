@@ -13,6 +13,7 @@ mod profile;
 mod register;
 mod second_factor;
 mod sessions;
+mod social;
 mod tokens;
 
 use std::sync::Arc;
@@ -31,8 +32,8 @@ use crate::error::CoreError;
 use crate::id::{ApiKeyId, AuditId, IdGenerator, SessionId, UserId};
 use crate::mail::MailQueue;
 use crate::ports::{
-    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, PasswordHasher, SecondFactorRepo,
-    SessionRepo, TokenSigner, UserRepo,
+    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, IdentityProviders, IdentityRepo,
+    OAuthFlowRepo, PasswordHasher, SecondFactorRepo, SessionRepo, TokenSigner, UserRepo,
 };
 use crate::rate_limit::attempts::Attempt;
 use crate::rate_limit::attempts::GuessLimits;
@@ -44,6 +45,7 @@ pub use login::LoginOutcome;
 pub use magic_link::MagicLinkNonce;
 pub use register::{NewAccount, RegisterInput};
 pub use second_factor::{accept_totp, MfaChallenge, SecondFactor, SecondFactorStatus, TotpSetup, RECOVERY_CODES};
+pub use social::{OAuthCallback, OAuthStart, SignInMethods};
 
 /// Everything the account use cases need, supplied by the binary (or a test).
 #[derive(Debug, Clone)]
@@ -65,6 +67,11 @@ pub struct AccountDeps {
     pub second_factors: Arc<dyn SecondFactorRepo>,
     /// TOTP codes and the sealing of their secrets.
     pub authenticator: Arc<dyn Authenticator>,
+    /// External identities linked to accounts, the social sign-ins under way, and the
+    /// providers they run against.
+    pub identities: Arc<dyn IdentityRepo>,
+    pub oauth_flows: Arc<dyn OAuthFlowRepo>,
+    pub providers: Arc<dyn IdentityProviders>,
     pub links: Links,
     pub policy: AccountPolicy,
 }
@@ -371,5 +378,7 @@ fn uuid_like(raw: i64) -> String {
 
 #[cfg(test)]
 mod security_tests;
+#[cfg(test)]
+mod social_tests;
 #[cfg(test)]
 mod tests;

@@ -20,13 +20,21 @@ impl Accounts {
         password: &str,
         meta: &RequestMeta,
     ) -> Result<(), CoreError> {
+        let hash = self.deps.users.credentials(user.username.as_str()).await?.and_then(|(_, hash)| hash);
+        let Some(hash) = hash else {
+            return Err(CoreError::invalid(FieldError::new(
+                "current_password",
+                "not_set",
+                "this account has no password yet (it signs in with Google, GitHub or Discord); \
+                 set one with a link from POST /auth/password/forgot first",
+            )));
+        };
         let right = self
             .guarded_guess("password", user, meta, async {
                 if password.chars().count() > Password::MAX {
                     return Ok(false);
                 }
-                let hash = self.deps.users.credentials(user.username.as_str()).await?.map(|(_, hash)| hash);
-                self.deps.hasher.verify(password.to_string(), hash).await
+                self.deps.hasher.verify(password.to_string(), Some(hash)).await
             })
             .await?;
         if right {

@@ -122,6 +122,17 @@ impl Accounts {
             created_at: now,
             updated_at: now,
         };
-        Ok((user, NewUser { id, username, email, password_hash, role, created_at: now }))
+        Ok((
+            user,
+            NewUser {
+                id,
+                username,
+                email,
+                email_verified: false,
+                password_hash: Some(password_hash),
+                role,
+                created_at: now,
+            },
+        ))
     }
 }

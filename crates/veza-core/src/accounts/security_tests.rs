@@ -11,13 +11,13 @@ use crate::user::Email;
 
 use super::{LoginOutcome, Principal, RegisterInput, TokenPair};
 
-const PASSWORD: &str = "violet-kettle-drum";
+pub(super) const PASSWORD: &str = "violet-kettle-drum";
 
-fn meta() -> RequestMeta {
+pub(super) fn meta() -> RequestMeta {
     RequestMeta::new(Some("203.0.113.7".into()), Some("test-agent"), Some("req-1".into()))
 }
 
-async fn register(f: &FakeAccounts, name: &str) -> (Principal, TokenPair) {
+pub(super) async fn register(f: &FakeAccounts, name: &str) -> (Principal, TokenPair) {
     let input =
         RegisterInput { username: name.into(), email: format!("{name}@example.com"), password: PASSWORD.into() };
     let tokens = f.accounts.register(input, &meta()).await.expect("register").tokens.expect("tokens");
@@ -25,7 +25,7 @@ async fn register(f: &FakeAccounts, name: &str) -> (Principal, TokenPair) {
 }
 
 /// The token of the newest link mailed to `to`.
-fn mailed_token(f: &FakeAccounts, to: &str) -> String {
+pub(super) fn mailed_token(f: &FakeAccounts, to: &str) -> String {
     let mail = f.store.mail().into_iter().rev().find(|m| m.mail.to == to && m.mail.text.contains("?token="));
     let text = mail.expect("a mail with a link").mail.text;
     let start = text.find("?token=").expect("link") + "?token=".len();
@@ -160,7 +160,7 @@ async fn a_password_change_takes_the_current_one_and_ends_the_other_sessions() {
 }
 
 /// The fake authenticator's code for `offset` steps from now.
-async fn code(f: &FakeAccounts, principal: &Principal, offset: i64) -> String {
+pub(super) async fn code(f: &FakeAccounts, principal: &Principal, offset: i64) -> String {
     let record = f.store.totp(principal.user_id).await.expect("store").expect("totp");
     let secret = crate::ports::Authenticator::open(&FakeAuthenticator, &record.sealed_secret).expect("open");
     FakeAuthenticator::code_at(&secret, FakeAuthenticator::step_of(f.clock.now()) + offset)

@@ -25,6 +25,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::login_mfa::login_mfa))
         .routes(routes!(auth::magic_link::magic_link))
         .routes(routes!(auth::magic_link_verify::magic_link_verify))
+        .routes(routes!(auth::oauth::providers::providers))
+        .routes(routes!(auth::oauth::start::start))
+        .routes(routes!(auth::oauth::callback::callback))
         .routes(routes!(auth::verify_email::verify_email))
         .routes(routes!(auth::forgot_password::forgot_password))
         .routes(routes!(auth::reset_password::reset_password))
@@ -43,6 +46,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(me::two_factor::recovery_codes::regenerate_recovery_codes))
         .routes(routes!(me::api_keys::create::create_api_key, me::api_keys::list::list_api_keys))
         .routes(routes!(me::api_keys::revoke::revoke_api_key))
+        .routes(routes!(me::identities::list::list_identities))
+        .routes(routes!(me::identities::start::start_link))
+        .routes(routes!(me::identities::callback::finish_link))
+        .routes(routes!(me::identities::unlink::unlink_identity))
         .routes(routes!(me::sessions::list::list_sessions))
         .routes(routes!(me::sessions::revoke::revoke_session))
         .routes(routes!(me::sessions::revoke_others::revoke_other_sessions))
@@ -59,6 +66,7 @@ pub fn api() -> OpenApiRouter<AppState> {
 pub fn bucket_of(method: &Method, path: &str) -> Option<RouteBucket> {
     match (method.as_str(), path) {
         ("POST", "/api/v1/auth/login" | "/api/v1/auth/login/mfa") => Some(RouteBucket::Login),
+        ("POST", p) if p.starts_with("/api/v1/auth/oauth/") => Some(RouteBucket::Login),
         ("POST", "/api/v1/auth/register") => Some(RouteBucket::Register),
         ("POST", "/api/v1/auth/refresh") => Some(RouteBucket::Refresh),
         ("POST", "/api/v1/auth/password/forgot") => Some(RouteBucket::PasswordReset),

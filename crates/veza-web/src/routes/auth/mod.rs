@@ -8,6 +8,7 @@ pub mod logout;
 pub mod logout_all;
 pub mod magic_link;
 pub mod magic_link_verify;
+pub mod oauth;
 pub mod refresh;
 pub mod register;
 pub mod reset_password;

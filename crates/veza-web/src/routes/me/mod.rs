@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod email;
 pub mod email_verification;
 pub mod get;
+pub mod identities;
 pub mod password;
 pub mod security_events;
 pub mod sessions;
