@@ -48,6 +48,8 @@ SECRET_PATHS = {
     "/api/v1/me/2fa/totp/enable",
     "/api/v1/me/2fa/totp/disable",
     "/api/v1/me/2fa/recovery-codes",
+    "/api/v1/auth/oauth/{provider}/callback",
+    "/api/v1/me/identities/{provider}/callback",
 }
 # A secret the fuzzer cannot know: a token it made up, the wrong current password, a wrong code.
 TOKEN_REFUSALS = {"token_invalid", "token_expired", "token_used", "token_foreign"}

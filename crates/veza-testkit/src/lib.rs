@@ -4,6 +4,7 @@
 
 pub mod contract;
 pub mod db;
+pub mod oauth;
 pub mod outbox;
 pub mod proxy;
 pub mod redis;

@@ -19,8 +19,9 @@ use crate::wire::{LoginResult, OAuthCallbackRequest, ProviderName};
     request_body = OAuthCallbackRequest,
     responses(
         (status = 200, description = "Logged in, or (`mfa_required`) a code is needed next", body = LoginResult),
-        (status = 400, description = "Malformed JSON or provider; the state is unknown, spent, for another client or provider (`token_invalid`) or expired (`token_expired`); or the provider refused the code (`provider_refused`): start again", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON; the state is unknown, spent, for another client or provider (`token_invalid`) or expired (`token_expired`); or the provider refused the code (`provider_refused`): start again", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown provider", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An account already has this address but the match proves nothing (`link_required`): sign in to it and link from its settings", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),

@@ -17,9 +17,10 @@ use crate::wire::{IdentityResponse, OAuthCallbackRequest, ProviderName};
     request_body = OAuthCallbackRequest,
     responses(
         (status = 200, description = "Linked (or it already was)", body = IdentityResponse),
-        (status = 400, description = "Malformed JSON or provider; the state is unknown, spent, another account's or provider's (`token_invalid`) or expired (`token_expired`); or the provider refused the code (`provider_refused`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON; the state is unknown, spent, another account's or provider's (`token_invalid`) or expired (`token_expired`); or the provider refused the code (`provider_refused`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled, or called with an API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown provider", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "That provider account is linked to another Veza account (`linked_elsewhere`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),

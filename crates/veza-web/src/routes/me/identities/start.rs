@@ -16,10 +16,9 @@ use crate::wire::{OAuthStartResponse, ProviderName};
     params(("provider" = ProviderName, Path, description = "The provider")),
     responses(
         (status = 200, description = "Send the person to `authorization_url`", body = OAuthStartResponse),
-        (status = 400, description = "Unknown provider", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled, or called with an API key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The provider is not configured on this server", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown provider, or not configured on this server", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]

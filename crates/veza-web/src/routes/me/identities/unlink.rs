@@ -16,7 +16,6 @@ use crate::state::AppState;
     params(("id" = IdentityId, Path, description = "The identity's id")),
     responses(
         (status = 204, description = "Unlinked"),
-        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled, or called with an API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such identity of yours", body = Problem, content_type = "application/problem+json"),
