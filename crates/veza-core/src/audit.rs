@@ -44,10 +44,12 @@ pub enum AuditAction {
     AdminSessionsRevoked,
     IdentityLinked,
     IdentityUnlinked,
+    PasskeyAdded,
+    PasskeyRemoved,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 35] = [
+    pub const ALL: [Self; 37] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -83,6 +85,8 @@ impl AuditAction {
         Self::AdminSessionsRevoked,
         Self::IdentityLinked,
         Self::IdentityUnlinked,
+        Self::PasskeyAdded,
+        Self::PasskeyRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -122,6 +126,8 @@ impl AuditAction {
             Self::AdminSessionsRevoked => "admin.sessions_revoked",
             Self::IdentityLinked => "identity.linked",
             Self::IdentityUnlinked => "identity.unlinked",
+            Self::PasskeyAdded => "passkey.added",
+            Self::PasskeyRemoved => "passkey.removed",
         }
     }
 

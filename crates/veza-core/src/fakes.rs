@@ -16,14 +16,15 @@ use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::clock::Clock;
 use crate::error::{CoreError, TokenProblem};
-use crate::id::{ApiKeyId, IdGenerator, IdentityId, SessionId, UserId};
+use crate::id::{ApiKeyId, IdGenerator, IdentityId, PasskeyId, SessionId, UserId};
 use crate::identity::{
     AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
 };
+use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::ports::{
     AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, IdentityRepo, Jwk, MailOf, OAuthFlowRepo,
-    PasswordHasher, SecondFactorRepo, SessionRepo, StoreResult, TokenSigner, TotpEnabling, TotpRecord, Unlinked,
-    UserRepo,
+    PasskeyCeremonies, PasskeyRepo, PasswordHasher, SecondFactorRepo, SessionRepo, StoreResult, TokenSigner,
+    TotpEnabling, TotpRecord, Unlinked, UserRepo,
 };
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, AccountState, NewUser, Profile, ProfilePatch, Role, User, UserQuery, Username};
@@ -123,6 +124,18 @@ struct State {
     recovery_codes: HashMap<UserId, Vec<(String, bool)>>,
     identities: Vec<Identity>,
     oauth_flows: HashMap<String, OAuthFlow>,
+    passkeys: Vec<Passkey>,
+    ceremonies: HashMap<String, Ceremony>,
+}
+
+impl State {
+    /// Ways to sign in to `user` besides the identity or passkey being removed.
+    fn other_ways_in(&self, user: UserId, identity: Option<IdentityId>, passkey: Option<PasskeyId>) -> usize {
+        let password = usize::from(self.users.get(&user).is_some_and(|(_, hash)| hash.is_some()));
+        let identities = self.identities.iter().filter(|i| i.user_id == user && Some(i.id) != identity).count();
+        let passkeys = self.passkeys.iter().filter(|p| p.user_id == user && Some(p.id) != passkey).count();
+        password + identities + passkeys
+    }
 }
 
 /// A queued message as the fake keeps it.
@@ -841,9 +854,7 @@ impl IdentityRepo for MemoryStore {
         if !s.identities.iter().any(|i| i.id == id && i.user_id == user) {
             return Ok(Unlinked::NotFound);
         }
-        let has_password = s.users.get(&user).is_some_and(|(_, hash)| hash.is_some());
-        let others = s.identities.iter().filter(|i| i.user_id == user && i.id != id).count();
-        if !has_password && others == 0 {
+        if s.other_ways_in(user, Some(id), None) == 0 {
             return Ok(Unlinked::LastSignInMethod);
         }
         s.identities.retain(|i| i.id != id);
@@ -879,6 +890,134 @@ impl OAuthFlowRepo for MemoryStore {
         let count = s.oauth_flows.len();
         s.oauth_flows.retain(|_, f| f.expires_at >= before);
         Ok((count - s.oauth_flows.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl PasskeyRepo for MemoryStore {
+    async fn add_passkey(&self, passkey: &Passkey, audit: &AuditEntry) -> StoreResult<()> {
+        let mut s = self.state();
+        if s.passkeys.iter().any(|p| p.credential_id == passkey.credential_id) {
+            return Err(crate::ports::StoreError::Conflict("credential"));
+        }
+        s.passkeys.push(passkey.clone());
+        s.audit.push(audit.clone());
+        Ok(())
+    }
+
+    async fn passkeys_of(&self, user: UserId) -> StoreResult<Vec<Passkey>> {
+        let mut found: Vec<Passkey> = self.state().passkeys.iter().filter(|p| p.user_id == user).cloned().collect();
+        found.sort_by_key(|p| p.id.0);
+        Ok(found)
+    }
+
+    async fn passkey_by_credential(&self, credential_id: &str) -> StoreResult<Option<Passkey>> {
+        Ok(self.state().passkeys.iter().find(|p| p.credential_id == credential_id).cloned())
+    }
+
+    async fn rename_passkey(&self, id: PasskeyId, user: UserId, name: &str) -> StoreResult<bool> {
+        let mut s = self.state();
+        let found = s.passkeys.iter_mut().find(|p| p.id == id && p.user_id == user);
+        Ok(found.map(|p| p.name = name.to_string()).is_some())
+    }
+
+    async fn passkey_used(&self, id: PasskeyId, data: Option<&str>, now: OffsetDateTime) -> StoreResult<()> {
+        if let Some(p) = self.state().passkeys.iter_mut().find(|p| p.id == id) {
+            p.last_used_at = Some(now);
+            if let Some(data) = data {
+                p.data = data.to_string();
+            }
+        }
+        Ok(())
+    }
+
+    async fn remove_passkey(&self, id: PasskeyId, user: UserId, audit: &AuditEntry) -> StoreResult<Unlinked> {
+        let mut s = self.state();
+        if !s.passkeys.iter().any(|p| p.id == id && p.user_id == user) {
+            return Ok(Unlinked::NotFound);
+        }
+        if s.other_ways_in(user, None, Some(id)) == 0 {
+            return Ok(Unlinked::LastSignInMethod);
+        }
+        s.passkeys.retain(|p| p.id != id);
+        s.audit.push(audit.clone());
+        Ok(Unlinked::Done)
+    }
+
+    async fn save_ceremony(&self, ceremony: &Ceremony) -> StoreResult<()> {
+        self.state().ceremonies.insert(ceremony.id_hash.clone(), ceremony.clone());
+        Ok(())
+    }
+
+    async fn take_ceremony(&self, id_hash: &str) -> StoreResult<Option<Ceremony>> {
+        Ok(self.state().ceremonies.remove(id_hash))
+    }
+
+    async fn purge_ceremonies(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let mut s = self.state();
+        let count = s.ceremonies.len();
+        s.ceremonies.retain(|_, c| c.expires_at >= before);
+        Ok((count - s.ceremonies.len()) as u64)
+    }
+}
+
+/// A stand-in for WebAuthn: the options carry a challenge; an authenticator's answer is
+/// `{"id": credential id, "challenge": …, "counter": n}`, accepted when the challenge is the
+/// ceremony's and (signing in) the counter is above the stored one.
+#[derive(Debug, Default)]
+pub struct FakeWebauthn;
+
+impl FakeWebauthn {
+    fn challenge() -> String {
+        format!("{:032x}", rand::random::<u128>())
+    }
+}
+
+impl PasskeyCeremonies for FakeWebauthn {
+    fn start_registration(&self, _: [u8; 16], _: &str, existing: &[Passkey]) -> Result<CeremonyStart, CoreError> {
+        let challenge = Self::challenge();
+        let exclude: Vec<&str> = existing.iter().map(|p| p.credential_id.as_str()).collect();
+        let options = serde_json::json!({"publicKey": {"challenge": challenge, "excludeCredentials": exclude}});
+        Ok(CeremonyStart { options, state: challenge })
+    }
+
+    fn finish_registration(&self, response: &serde_json::Value, state: &str) -> Result<NewCredential, String> {
+        if response["challenge"] != state {
+            return Err("the challenge is not this ceremony's".into());
+        }
+        let id = response["id"].as_str().ok_or("no credential id")?;
+        Ok(NewCredential { credential_id: id.to_string(), data: "0".into() })
+    }
+
+    fn start_authentication(&self, allowed: &[Passkey]) -> Result<CeremonyStart, CoreError> {
+        let challenge = Self::challenge();
+        let allow: Vec<&str> = allowed.iter().map(|p| p.credential_id.as_str()).collect();
+        let state = serde_json::json!({"challenge": challenge, "allow": allow}).to_string();
+        Ok(CeremonyStart { options: serde_json::json!({"publicKey": {"challenge": challenge}}), state })
+    }
+
+    fn credential_of(&self, response: &serde_json::Value) -> Result<String, String> {
+        response["id"].as_str().map(str::to_string).ok_or_else(|| "no credential id".into())
+    }
+
+    fn finish_authentication(
+        &self,
+        response: &serde_json::Value,
+        state: &str,
+        passkey: &Passkey,
+    ) -> Result<Option<String>, String> {
+        let state: serde_json::Value = serde_json::from_str(state).map_err(|e| e.to_string())?;
+        let allowed = state["allow"]
+            .as_array()
+            .is_some_and(|a| a.is_empty() || a.contains(&passkey.credential_id.clone().into()));
+        if response["challenge"] != state["challenge"] || !allowed {
+            return Err("the challenge is not this ceremony's".into());
+        }
+        let counter = response["counter"].as_u64().ok_or("no counter")?;
+        if counter <= passkey.data.parse::<u64>().unwrap_or(0) {
+            return Err("the counter went backwards: a cloned authenticator?".into());
+        }
+        Ok(Some(counter.to_string()))
     }
 }
 
@@ -1022,6 +1161,8 @@ impl FakeAccounts {
             identities: Arc::new(store.clone()),
             oauth_flows: Arc::new(store.clone()),
             providers: providers.clone(),
+            passkeys: Arc::new(store.clone()),
+            webauthn: Arc::new(FakeWebauthn),
             links: Links::new("https://veza.test"),
             policy: AccountPolicy { admins_need_second_factor: false },
         });

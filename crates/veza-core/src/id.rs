@@ -182,6 +182,10 @@ define_id!(
     IdentityId
 );
 define_id!(
+    /// A passkey (a WebAuthn credential) of a user.
+    PasskeyId
+);
+define_id!(
     /// A role of a community (its `@everyone` role has the community's id).
     RoleId
 );

@@ -18,6 +18,7 @@ pub mod id;
 pub mod identity;
 pub mod mail;
 pub mod page;
+pub mod passkey;
 pub mod ports;
 pub mod rate_limit;
 pub mod session;

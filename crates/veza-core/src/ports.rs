@@ -12,11 +12,12 @@ use crate::account_token::{AccountToken, CooldownKey, CredentialChange, NewAccou
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::error::{CoreError, FieldError, TokenProblem};
-use crate::id::{ApiKeyId, IdentityId, SessionId, UserId};
+use crate::id::{ApiKeyId, IdentityId, PasskeyId, SessionId, UserId};
 use crate::identity::{
     AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
 };
 use crate::mail::OutgoingMail;
+use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, Username};
 
@@ -175,6 +176,56 @@ pub trait IdentityProviders: Send + Sync + std::fmt::Debug {
     /// Exchanges the code (with the PKCE verifier) and reads who signed in: for OpenID Connect,
     /// from the ID token after checking its signature, issuer, audience, expiry and nonce.
     async fn profile(&self, provider: Provider, grant: &CodeGrant) -> Result<ProviderProfile, ProviderProblem>;
+}
+
+/// Passkeys and their ceremonies (see [`crate::passkey`]).
+#[async_trait]
+pub trait PasskeyRepo: Send + Sync + std::fmt::Debug {
+    /// Stores a passkey, with its audit entry. [`StoreError::Conflict`] (`credential`) when the
+    /// credential id is registered already, to any account.
+    async fn add_passkey(&self, passkey: &Passkey, audit: &AuditEntry) -> StoreResult<()>;
+    /// A user's passkeys, oldest first.
+    async fn passkeys_of(&self, user: UserId) -> StoreResult<Vec<Passkey>>;
+    async fn passkey_by_credential(&self, credential_id: &str) -> StoreResult<Option<Passkey>>;
+    /// Renames one of `user`'s passkeys; false when there is no such passkey of theirs.
+    async fn rename_passkey(&self, id: PasskeyId, user: UserId, name: &str) -> StoreResult<bool>;
+    /// Records a use: the credential's new serialised form (its counter), when it changed.
+    async fn passkey_used(&self, id: PasskeyId, data: Option<&str>, now: OffsetDateTime) -> StoreResult<()>;
+    /// Removes one of `user`'s passkeys, with its audit entry, unless it is the account's last
+    /// way to sign in (as [`IdentityRepo::unlink`]).
+    async fn remove_passkey(&self, id: PasskeyId, user: UserId, audit: &AuditEntry) -> StoreResult<Unlinked>;
+    async fn save_ceremony(&self, ceremony: &Ceremony) -> StoreResult<()>;
+    /// Removes and returns the ceremony with this id hash (expired or not), so it is finished
+    /// at most once.
+    async fn take_ceremony(&self, id_hash: &str) -> StoreResult<Option<Ceremony>>;
+    /// Deletes ceremonies that expired before `before`; returns how many.
+    async fn purge_ceremonies(&self, before: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// The WebAuthn relying party: creates options and checks what authenticators answer. Every
+/// refusal is the reason as text, for the client.
+pub trait PasskeyCeremonies: Send + Sync + std::fmt::Debug {
+    /// Options to create a passkey for this user (`handle`: 16 bytes that identify the account
+    /// to authenticators and never change), excluding the credentials they have.
+    fn start_registration(
+        &self,
+        handle: [u8; 16],
+        username: &str,
+        existing: &[Passkey],
+    ) -> Result<CeremonyStart, CoreError>;
+    fn finish_registration(&self, response: &serde_json::Value, state: &str) -> Result<NewCredential, String>;
+    /// Options to sign in with one of `allowed`, or with any passkey of this site when empty.
+    fn start_authentication(&self, allowed: &[Passkey]) -> Result<CeremonyStart, CoreError>;
+    /// The credential id (base64url) an authentication response names.
+    fn credential_of(&self, response: &serde_json::Value) -> Result<String, String>;
+    /// Checks the response against the ceremony and the passkey it names; returns the
+    /// passkey's new serialised form when its counter moved.
+    fn finish_authentication(
+        &self,
+        response: &serde_json::Value,
+        state: &str,
+        passkey: &Passkey,
+    ) -> Result<Option<String>, String>;
 }
 
 /// A mail to queue in the same transaction as the change that causes it.

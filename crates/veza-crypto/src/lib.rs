@@ -5,8 +5,10 @@
 
 mod hasher;
 mod jwt;
+mod passkeys;
 mod totp;
 
 pub use hasher::Argon2Hasher;
 pub use jwt::{generate_ed25519_pkcs8, JwtSigner, KeyError, TokenAudience};
+pub use passkeys::WebauthnPasskeys;
 pub use totp::{SealingKeyError, TotpAuthenticator};

@@ -43,7 +43,11 @@ fn accounts(db: &Database, hasher: Arc<dyn PasswordHasher>, totp: Arc<TotpAuthen
         second_factors: store.clone(),
         authenticator: totp,
         identities: store.clone(),
-        oauth_flows: store,
+        oauth_flows: store.clone(),
+        passkeys: store,
+        webauthn: Arc::new(
+            veza_crypto::WebauthnPasskeys::new("veza.bench", "https://veza.bench").map_err(anyhow::Error::msg)?,
+        ),
         providers: Arc::new(veza_oauth::Providers::new(Vec::new()).map_err(anyhow::Error::msg)?),
         links: Links::new("http://veza.bench"),
         policy: AccountPolicy { admins_need_second_factor: true },

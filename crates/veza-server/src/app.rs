@@ -88,7 +88,9 @@ impl Node {
             second_factors: store.clone(),
             authenticator: Arc::new(authenticator),
             identities: store.clone(),
-            oauth_flows: store,
+            oauth_flows: store.clone(),
+            passkeys: store,
+            webauthn: Arc::new(webauthn(config)?),
             providers: Arc::new(
                 veza_oauth::Providers::new(config.oauth_providers(app_url)).map_err(anyhow::Error::msg)?,
             ),
@@ -97,6 +99,13 @@ impl Node {
         });
         Ok(Self { db, accounts, guess_counters })
     }
+}
+
+/// The passkeys' relying party, for the web client's origin.
+fn webauthn(config: &Config) -> anyhow::Result<veza_crypto::WebauthnPasskeys> {
+    let (rp_id, origin) = config.webauthn_relying_party();
+    veza_crypto::WebauthnPasskeys::new(&rp_id, &origin)
+        .map_err(|e| anyhow::anyhow!("invalid configuration for VEZA_WEBAUTHN_RP_ID (webauthn_rp_id): {e}"))
 }
 
 /// The database as the ops endpoints see it.
@@ -214,8 +223,13 @@ fn purge_periodically(db: Database) {
             let tokens = veza_core::ports::AccountTokenRepo::purge_expired(&db, now - KEEP_EXPIRED_TOKENS).await;
             let mail = veza_core::mail::MailQueue::purge_finished(&db, now - KEEP_FINISHED_MAIL).await;
             let flows = veza_core::ports::OAuthFlowRepo::purge_flows(&db, now).await;
-            let purged =
-                [("expired account tokens", tokens), ("finished mail records", mail), ("expired sign-in flows", flows)];
+            let ceremonies = veza_core::ports::PasskeyRepo::purge_ceremonies(&db, now).await;
+            let purged = [
+                ("expired account tokens", tokens),
+                ("finished mail records", mail),
+                ("expired sign-in flows", flows),
+                ("expired passkey ceremonies", ceremonies),
+            ];
             for (what, result) in purged {
                 match result {
                     Ok(0) => {}

@@ -138,6 +138,10 @@ pub struct Config {
     pub oauth_discord_token_url: String,
     /// The base URL of Discord's API (`/users/@me`).
     pub oauth_discord_api_url: String,
+    /// The domain passkeys are bound to: the web client's host (`VEZA_APP_URL`), or a parent
+    /// domain of it. Empty: the web client's host. Passkeys only work from that origin, which
+    /// must be https (or http://localhost).
+    pub webauthn_rp_id: String,
     /// True when `public_url` was not configured but derived from `addr`; `serve` then derives
     /// it again from the address actually bound (which differs when the port is 0).
     #[serde(skip)]
@@ -231,6 +235,7 @@ impl Default for Config {
             oauth_discord_auth_url: discord.auth_url,
             oauth_discord_token_url: discord.token_url,
             oauth_discord_api_url: discord.api_url,
+            webauthn_rp_id: String::new(),
             public_url_derived: false,
         }
     }
@@ -375,6 +380,16 @@ impl Config {
             return bad("log_level", "must be a tracing filter such as `info` or `veza=debug,info`");
         }
         Ok(())
+    }
+
+    /// The passkeys' relying party id and the origin they are used from (the web client's).
+    pub fn webauthn_relying_party(&self) -> (String, String) {
+        let app = if self.app_url.is_empty() { &self.public_url } else { &self.app_url };
+        let origin = app.trim_end_matches('/');
+        let host = origin.split("://").nth(1).unwrap_or_default().split(['/', ':']).next().unwrap_or_default();
+        let rp_id = if self.webauthn_rp_id.is_empty() { host.to_string() } else { self.webauthn_rp_id.clone() };
+        let scheme_and_authority = origin.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+        (rp_id, scheme_and_authority)
     }
 
     /// A provider's client id, secret, and endpoint URLs by setting name.

@@ -38,6 +38,8 @@ pub(crate) fn store_error(e: sqlx::Error) -> StoreError {
                     "email"
                 } else if text.contains("identities") {
                     "identity"
+                } else if text.contains("credential_id") {
+                    "credential"
                 } else {
                     "id"
                 };

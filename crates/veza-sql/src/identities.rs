@@ -44,6 +44,38 @@ impl TryFrom<IdentityRow> for Identity {
     }
 }
 
+/// Holds the account's row until the commit (writing it takes a row lock on PostgreSQL and the
+/// write lock on SQLite), so concurrent removals of its sign-in methods take turns and each sees
+/// what the others left; then counts its ways to sign in other than the identity or passkey
+/// being removed. `None` when the account does not exist.
+pub(crate) async fn hold_and_count_ways_in(
+    conn: &mut sqlx::AnyConnection,
+    user: UserId,
+    identity: Option<i64>,
+    passkey: Option<i64>,
+) -> StoreResult<Option<i64>> {
+    let held = sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
+        .bind(user.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    if held.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let (ways,): (i64,) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM identities WHERE user_id = $1 AND id <> $2) \
+              + (SELECT COUNT(*) FROM passkeys WHERE user_id = $1 AND id <> $3) \
+              + (SELECT COUNT(*) FROM users WHERE id = $1 AND password_hash <> '')",
+    )
+    .bind(user.0)
+    .bind(identity.unwrap_or(0))
+    .bind(passkey.unwrap_or(0))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    Ok(Some(ways))
+}
+
 async fn insert_identity(conn: &mut sqlx::AnyConnection, identity: &Identity) -> StoreResult<()> {
     sqlx::query(&format!("INSERT INTO identities ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
         .bind(identity.id.0)
@@ -97,26 +129,9 @@ impl IdentityRepo for Database {
 
     async fn unlink(&self, id: IdentityId, user: UserId, audit: &AuditEntry) -> StoreResult<Unlinked> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        // Writing the account's row first holds it (a row lock on PostgreSQL, the write lock
-        // on SQLite) until the commit, so concurrent unlinks of its identities take turns and
-        // each sees what the other left.
-        let held = sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
-            .bind(user.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        if held.rows_affected() == 0 {
+        let Some(other_ways) = hold_and_count_ways_in(&mut tx, user, Some(id.0), None).await? else {
             return Ok(Unlinked::NotFound);
-        }
-        let (other_ways,): (i64,) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM identities WHERE user_id = $1 AND id <> $2) \
-                  + (SELECT COUNT(*) FROM users WHERE id = $1 AND password_hash <> '')",
-        )
-        .bind(user.0)
-        .bind(id.0)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(store_error)?;
+        };
         let exists = sqlx::query("SELECT id FROM identities WHERE id = $1 AND user_id = $2")
             .bind(id.0)
             .bind(user.0)

@@ -14,6 +14,7 @@ mod filter;
 mod identities;
 mod mail;
 mod oauth_flows;
+mod passkeys;
 mod rows;
 mod second_factors;
 mod sessions;

@@ -13,8 +13,8 @@ use veza_core::identity::{FlowIntent, Identity, OAuthFlow, Provider};
 use veza_core::mail::{MailQueue, OutgoingMail, QueuedMail};
 use veza_core::page::PageRequest;
 use veza_core::ports::{
-    AccountTokenRepo, ApiKeyRepo, AuditRepo, IdentityRepo, MailOf, OAuthFlowRepo, SecondFactorRepo, SessionRepo,
-    StoreError, TotpEnabling, Unlinked, UserRepo,
+    AccountTokenRepo, ApiKeyRepo, AuditRepo, IdentityRepo, MailOf, OAuthFlowRepo, PasskeyRepo, SecondFactorRepo,
+    SessionRepo, StoreError, TotpEnabling, Unlinked, UserRepo,
 };
 use veza_core::session::{NewSession, RevokeReason, Rotation};
 use veza_core::user::{AccountChange, AccountState, Email, NewUser, Profile, ProfilePatch, Role, UserQuery, Username};
@@ -30,6 +30,7 @@ pub trait Store:
     + SecondFactorRepo
     + IdentityRepo
     + OAuthFlowRepo
+    + PasskeyRepo
 {
 }
 impl<T> Store for T where
@@ -42,6 +43,7 @@ impl<T> Store for T where
         + SecondFactorRepo
         + IdentityRepo
         + OAuthFlowRepo
+        + PasskeyRepo
 {
 }
 
@@ -58,6 +60,76 @@ pub async fn run_all<S: Store>(store: &S) {
     second_factors(store).await;
     identities(store).await;
     oauth_flows(store).await;
+    passkeys(store).await;
+}
+
+async fn passkeys<S: Store>(s: &S) {
+    use veza_core::id::PasskeyId;
+    use veza_core::passkey::{Ceremony, CeremonyPurpose, Passkey};
+    let t = now();
+    let fresh = NewUser { password_hash: None, ..new_user(96, "passkeyholder", "passkeyholder@example.com") };
+    let identity = Identity {
+        id: IdentityId(9601),
+        user_id: UserId(96),
+        provider: Provider::GitHub,
+        subject: "9601".into(),
+        email: None,
+        created_at: t,
+        last_used_at: None,
+    };
+    let e = |id: i64| entry(id, AuditAction::PasskeyAdded, Some(96), Some(96), t);
+    s.create_with_identity(&fresh, &identity, &[e(9610)]).await.expect("a password-less account");
+    let key = |id: i64, user: i64, credential: &str| Passkey {
+        id: PasskeyId(id),
+        user_id: UserId(user),
+        name: format!("key {id}"),
+        credential_id: credential.into(),
+        data: "{\"counter\":0}".into(),
+        created_at: t,
+        last_used_at: None,
+    };
+    s.add_passkey(&key(9602, 96, "cred-a"), &e(9611)).await.expect("add");
+    let err = s.add_passkey(&key(9603, 97, "cred-a"), &e(9612)).await.expect_err("taken");
+    assert!(matches!(err, StoreError::Conflict("credential")), "one credential, one account: {err:?}");
+    s.add_passkey(&key(9604, 96, "cred-b"), &e(9613)).await.expect("a second");
+    let mine: Vec<i64> = s.passkeys_of(UserId(96)).await.expect("list").iter().map(|p| p.id.0).collect();
+    assert_eq!(mine, [9602, 9604]);
+    assert_eq!(s.passkey_by_credential("cred-b").await.expect("find").map(|p| p.id.0), Some(9604));
+    assert!(s.rename_passkey(PasskeyId(9602), UserId(96), "Phone").await.expect("rename"));
+    assert!(!s.rename_passkey(PasskeyId(9602), UserId(97), "Theirs").await.expect("not theirs"));
+    s.passkey_used(PasskeyId(9602), Some("{\"counter\":5}"), t + Duration::seconds(1)).await.expect("used");
+    s.passkey_used(PasskeyId(9602), None, t + Duration::seconds(2)).await.expect("used, counter unchanged");
+    let used = s.passkey_by_credential("cred-a").await.expect("find").expect("there");
+    assert_eq!((used.name.as_str(), used.data.as_str()), ("Phone", "{\"counter\":5}"));
+    assert_eq!(used.last_used_at, Some(t + Duration::seconds(2)));
+
+    // Identities and passkeys are ways in together: the last one of either kind stays.
+    assert_eq!(s.unlink(IdentityId(9601), UserId(96), &e(9614)).await.expect("unlink"), Unlinked::Done);
+    assert_eq!(s.remove_passkey(PasskeyId(9602), UserId(97), &e(9615)).await.expect("not theirs"), Unlinked::NotFound);
+    assert_eq!(s.remove_passkey(PasskeyId(9602), UserId(96), &e(9616)).await.expect("remove"), Unlinked::Done);
+    assert_eq!(
+        s.remove_passkey(PasskeyId(9604), UserId(96), &e(9617)).await.expect("last"),
+        Unlinked::LastSignInMethod
+    );
+
+    let ceremony = |hash: &str, purpose: CeremonyPurpose, at: OffsetDateTime| Ceremony {
+        id_hash: hash.into(),
+        purpose,
+        state: format!("state of {hash}"),
+        created_at: at,
+        expires_at: at + veza_core::passkey::CEREMONY_LIFETIME,
+    };
+    let signing_in = ceremony("c1", CeremonyPurpose::SignIn, t);
+    s.save_ceremony(&signing_in).await.expect("save");
+    let second = ceremony("c2", CeremonyPurpose::SecondFactor(UserId(96)), t);
+    s.save_ceremony(&second).await.expect("save");
+    s.save_ceremony(&ceremony("c3", CeremonyPurpose::Register(UserId(96)), t - Duration::hours(1)))
+        .await
+        .expect("save");
+    assert_eq!(s.take_ceremony("c1").await.expect("take"), Some(signing_in));
+    assert_eq!(s.take_ceremony("c1").await.expect("take"), None, "once");
+    assert_eq!(s.purge_ceremonies(t).await.expect("purge"), 1);
+    assert_eq!(s.take_ceremony("c2").await.expect("take"), Some(second));
 }
 
 async fn identities<S: Store>(s: &S) {

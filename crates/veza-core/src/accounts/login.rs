@@ -166,7 +166,7 @@ impl Accounts {
 
     /// Records a failed login and returns the error to give the client. A failure to record is
     /// logged but does not change the answer.
-    async fn login_failed(&self, target: Option<UserId>, reason: &str, meta: &RequestMeta) -> CoreError {
+    pub(super) async fn login_failed(&self, target: Option<UserId>, reason: &str, meta: &RequestMeta) -> CoreError {
         let mut entry = self.audit_entry(AuditAction::LoginFailed, None, target, meta);
         entry.detail.insert("reason".into(), reason.into());
         if let Err(e) = self.deps.audit.append(&entry).await {

@@ -8,6 +8,7 @@ mod audit_view;
 mod email;
 mod login;
 mod magic_link;
+mod passkeys;
 mod password;
 mod profile;
 mod register;
@@ -33,7 +34,8 @@ use crate::id::{ApiKeyId, AuditId, IdGenerator, SessionId, UserId};
 use crate::mail::MailQueue;
 use crate::ports::{
     AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, IdentityProviders, IdentityRepo,
-    OAuthFlowRepo, PasswordHasher, SecondFactorRepo, SessionRepo, TokenSigner, UserRepo,
+    OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, SecondFactorRepo, SessionRepo, TokenSigner,
+    UserRepo,
 };
 use crate::rate_limit::attempts::Attempt;
 use crate::rate_limit::attempts::GuessLimits;
@@ -43,6 +45,7 @@ use crate::user::{Role, User};
 pub use email::RESEND_COOLDOWN;
 pub use login::LoginOutcome;
 pub use magic_link::MagicLinkNonce;
+pub use passkeys::PasskeyCeremony;
 pub use register::{NewAccount, RegisterInput};
 pub use second_factor::{accept_totp, MfaChallenge, SecondFactor, SecondFactorStatus, TotpSetup, RECOVERY_CODES};
 pub use social::{OAuthCallback, OAuthStart, SignInMethods};
@@ -72,6 +75,9 @@ pub struct AccountDeps {
     pub identities: Arc<dyn IdentityRepo>,
     pub oauth_flows: Arc<dyn OAuthFlowRepo>,
     pub providers: Arc<dyn IdentityProviders>,
+    /// Passkeys, and the WebAuthn relying party that checks them.
+    pub passkeys: Arc<dyn PasskeyRepo>,
+    pub webauthn: Arc<dyn PasskeyCeremonies>,
     pub links: Links,
     pub policy: AccountPolicy,
 }
@@ -376,6 +382,8 @@ fn uuid_like(raw: i64) -> String {
     format!("{raw:x}-{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
+#[cfg(test)]
+mod passkey_tests;
 #[cfg(test)]
 mod security_tests;
 #[cfg(test)]

@@ -37,6 +37,8 @@ pub struct TotpSetup {
 pub enum SecondFactor {
     Totp,
     RecoveryCode,
+    /// One of the account's passkeys, through `POST /auth/login/mfa/passkey/…`.
+    Passkey,
 }
 
 impl SecondFactor {
@@ -44,6 +46,7 @@ impl SecondFactor {
         match self {
             Self::Totp => "totp",
             Self::RecoveryCode => "recovery_code",
+            Self::Passkey => "passkey",
         }
     }
 }
@@ -336,7 +339,7 @@ impl Accounts {
         }
     }
 
-    async fn second_factor_failed(&self, user: &User, method: &str, meta: &RequestMeta) -> CoreError {
+    pub(super) async fn second_factor_failed(&self, user: &User, method: &str, meta: &RequestMeta) -> CoreError {
         let mut entry = self.audit_entry(AuditAction::MfaFailed, None, Some(user.id), meta);
         entry.detail.insert("method".into(), method.into());
         if let Err(e) = self.deps.audit.append(&entry).await {
@@ -357,11 +360,11 @@ impl Accounts {
         token.token.first_factor = Some(first_factor.to_string());
         let expires_at = token.token.expires_at;
         self.deps.account_tokens.issue(&token, None, &[]).await?;
-        Ok(MfaChallenge {
-            mfa_token: secret,
-            expires_at,
-            methods: vec![SecondFactor::Totp, SecondFactor::RecoveryCode],
-        })
+        let mut methods = vec![SecondFactor::Totp, SecondFactor::RecoveryCode];
+        if !self.deps.passkeys.passkeys_of(user.id).await?.is_empty() {
+            methods.push(SecondFactor::Passkey);
+        }
+        Ok(MfaChallenge { mfa_token: secret, expires_at, methods })
     }
 
     /// The second step of a login with 2FA: the token from the first step and a code. A wrong
