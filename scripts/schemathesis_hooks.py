@@ -50,6 +50,10 @@ SECRET_PATHS = {
     "/api/v1/me/2fa/recovery-codes",
     "/api/v1/auth/oauth/{provider}/callback",
     "/api/v1/me/identities/{provider}/callback",
+    "/api/v1/me/passkeys",
+    "/api/v1/auth/passkeys/login",
+    "/api/v1/auth/login/mfa/passkey/options",
+    "/api/v1/auth/login/mfa/passkey",
 }
 # A secret the fuzzer cannot know: a token it made up, the wrong current password, a wrong code.
 TOKEN_REFUSALS = {"token_invalid", "token_expired", "token_used", "token_foreign"}
@@ -62,6 +66,7 @@ FIELD_REFUSALS = {
     ("code", "incorrect"),
     ("email", "unchanged"),
     ("email", "local_part_too_long"),
+    ("credential", "rejected"),
 }
 
 

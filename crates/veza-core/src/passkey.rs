@@ -66,9 +66,13 @@ pub struct NewCredential {
     pub data: String,
 }
 
-/// The name a passkey is given: trimmed, 1–64 characters, no control characters.
+/// The name a passkey is given: trimmed, 1–64 characters, no control characters; "Passkey"
+/// when none is given.
 pub fn parse_name(raw: Option<&str>) -> Result<String, crate::error::FieldError> {
-    let name = raw.map(str::trim).filter(|n| !n.is_empty()).unwrap_or("Passkey");
+    let name = raw.map(str::trim).unwrap_or("Passkey");
+    if name.is_empty() {
+        return Err(crate::error::FieldError::new("name", "required", "name must not be blank"));
+    }
     if name.chars().count() > NAME_MAX {
         return Err(crate::error::FieldError::new(
             "name",

@@ -13,11 +13,17 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-/// The relying party: Veza as the web client's origin presents it to authenticators.
+/// The relying party: Veza as the web client's origin presents it to authenticators. Off when
+/// that origin cannot have passkeys (an IP address, plain http other than localhost).
 #[derive(Debug)]
 pub struct WebauthnPasskeys {
-    webauthn: Webauthn,
+    webauthn: Option<Webauthn>,
 }
+
+/// Why passkeys are off.
+const OFF: &str =
+    "passkeys are off on this server: its web client URL (VEZA_APP_URL) must be https, or http://localhost, \
+                   on a domain name (browsers bind passkeys to domains, never to IP addresses)";
 
 /// What an authentication ceremony keeps: discoverable (any passkey of the site) or for a
 /// known set of passkeys.
@@ -39,7 +45,20 @@ impl WebauthnPasskeys {
         let webauthn = WebauthnBuilder::new(rp_id, &origin)
             .and_then(|b| b.rp_name("Veza").build())
             .map_err(|e| format!("relying party `{rp_id}` at `{origin}`: {e}"))?;
-        Ok(Self { webauthn })
+        Ok(Self { webauthn: Some(webauthn) })
+    }
+
+    /// Passkeys off: every ceremony is refused with the reason.
+    pub fn off() -> Self {
+        Self { webauthn: None }
+    }
+
+    fn rp(&self) -> Result<&Webauthn, String> {
+        self.webauthn.as_ref().ok_or_else(|| OFF.to_string())
+    }
+
+    fn rp_or_forbidden(&self) -> Result<&Webauthn, CoreError> {
+        self.webauthn.as_ref().ok_or(CoreError::Forbidden(OFF))
     }
 
     fn passkey(stored: &StoredPasskey) -> Result<Passkey, String> {
@@ -56,7 +75,7 @@ impl PasskeyCeremonies for WebauthnPasskeys {
     ) -> Result<CeremonyStart, CoreError> {
         let exclude = existing.iter().filter_map(|p| Self::passkey(p).ok()).map(|p| p.cred_id().clone()).collect();
         let (options, state) = self
-            .webauthn
+            .rp_or_forbidden()?
             .start_passkey_registration(Uuid::from_bytes(handle), username, username, Some(exclude))
             .map_err(|e| internal("starting a passkey registration", e))?;
         let mut options = serde_json::to_value(options).map_err(|e| internal("registration options", e))?;
@@ -73,7 +92,7 @@ impl PasskeyCeremonies for WebauthnPasskeys {
         let response: RegisterPublicKeyCredential =
             serde_json::from_value(response.clone()).map_err(|e| format!("not a registration response: {e}"))?;
         let state: PasskeyRegistration = serde_json::from_str(state).map_err(|e| format!("unreadable state: {e}"))?;
-        let passkey = self.webauthn.finish_passkey_registration(&response, &state).map_err(|e| e.to_string())?;
+        let passkey = self.rp()?.finish_passkey_registration(&response, &state).map_err(|e| e.to_string())?;
         Ok(NewCredential {
             credential_id: URL_SAFE_NO_PAD.encode(passkey.cred_id().as_ref()),
             data: serde_json::to_string(&passkey).map_err(|e| e.to_string())?,
@@ -83,7 +102,7 @@ impl PasskeyCeremonies for WebauthnPasskeys {
     fn start_authentication(&self, allowed: &[StoredPasskey]) -> Result<CeremonyStart, CoreError> {
         let (mut options, state) = if allowed.is_empty() {
             let (options, state) = self
-                .webauthn
+                .rp_or_forbidden()?
                 .start_discoverable_authentication()
                 .map_err(|e| internal("starting a passkey sign-in", e))?;
             let options = serde_json::to_value(options).map_err(|e| internal("sign-in options", e))?;
@@ -91,7 +110,7 @@ impl PasskeyCeremonies for WebauthnPasskeys {
         } else {
             let passkeys: Vec<Passkey> = allowed.iter().filter_map(|p| Self::passkey(p).ok()).collect();
             let (options, state) = self
-                .webauthn
+                .rp_or_forbidden()?
                 .start_passkey_authentication(&passkeys)
                 .map_err(|e| internal("starting a passkey check", e))?;
             let options = serde_json::to_value(options).map_err(|e| internal("sign-in options", e))?;
@@ -121,12 +140,13 @@ impl PasskeyCeremonies for WebauthnPasskeys {
             serde_json::from_value(response.clone()).map_err(|e| format!("not an authentication response: {e}"))?;
         let state: AuthState = serde_json::from_str(state).map_err(|e| format!("unreadable state: {e}"))?;
         let mut passkey = Self::passkey(stored)?;
+        let webauthn = self.rp()?;
         let result = match state {
             AuthState::Discoverable(state) => {
                 let key = DiscoverableKey::from(&passkey);
-                self.webauthn.finish_discoverable_authentication(&response, state, &[key])
+                webauthn.finish_discoverable_authentication(&response, state, &[key])
             }
-            AuthState::Known(state) => self.webauthn.finish_passkey_authentication(&response, &state),
+            AuthState::Known(state) => webauthn.finish_passkey_authentication(&response, &state),
         }
         .map_err(|e| e.to_string())?;
         if result.cred_id() != passkey.cred_id() {

@@ -101,11 +101,19 @@ impl Node {
     }
 }
 
-/// The passkeys' relying party, for the web client's origin.
+/// The passkeys' relying party, for the web client's origin. A configured relying party id that
+/// does not fit the origin stops the start; a derived one that cannot work (the embedded default
+/// on 127.0.0.1) turns passkeys off, with a warning.
 fn webauthn(config: &Config) -> anyhow::Result<veza_crypto::WebauthnPasskeys> {
     let (rp_id, origin) = config.webauthn_relying_party();
-    veza_crypto::WebauthnPasskeys::new(&rp_id, &origin)
-        .map_err(|e| anyhow::anyhow!("invalid configuration for VEZA_WEBAUTHN_RP_ID (webauthn_rp_id): {e}"))
+    match veza_crypto::WebauthnPasskeys::new(&rp_id, &origin) {
+        Ok(rp) => Ok(rp),
+        Err(e) if config.webauthn_rp_id.is_empty() => {
+            tracing::warn!(origin, reason = %e, "passkeys are off: set VEZA_APP_URL to the web client's https URL (or http://localhost:…)");
+            Ok(veza_crypto::WebauthnPasskeys::off())
+        }
+        Err(e) => Err(anyhow::anyhow!("invalid configuration for VEZA_WEBAUTHN_RP_ID (webauthn_rp_id): {e}")),
+    }
 }
 
 /// The database as the ops endpoints see it.

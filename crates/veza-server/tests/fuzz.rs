@@ -17,7 +17,9 @@ const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts");
 on_both_databases!(schemathesis_finds_nothing);
 
 async fn schemathesis_finds_nothing(backend: Backend) {
-    let s = TestServer::start(BIN, backend).await;
+    // A web client on localhost, so that passkeys are on and their routes are fuzzed too.
+    let env = [("VEZA_APP_URL", "http://localhost:8081")];
+    let s = TestServer::start_with(BIN, veza_testkit::db::TestDb::new(backend).await, &env).await;
     let admin = s.admin("fuzzadmin").await;
     let token = admin["tokens"]["access_token"].as_str().expect("token");
 

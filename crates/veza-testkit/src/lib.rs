@@ -2,6 +2,7 @@
 //! adapter must pass ([`contract`]), a real `veza` process on port 0 ([`server`]) and the mail
 //! it writes ([`outbox`]).
 
+pub mod browser;
 pub mod contract;
 pub mod db;
 pub mod oauth;

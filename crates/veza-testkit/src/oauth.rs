@@ -1,5 +1,5 @@
 //! A real OAuth2 / OpenID Connect provider on localhost standing in for Google, GitHub and
-//! Discord: `oauth-provider/provider.mjs` (on the npm package `oauth2-mock-server`, installed
+//! Discord: `js/provider.mjs` (on the npm package `oauth2-mock-server`, installed
 //! by `scripts/test` with `npm ci`), run with Node.js for the duration of a test.
 
 use std::process::Stdio;
@@ -32,7 +32,7 @@ pub struct Redirect {
 
 impl Provider {
     pub async fn start() -> Self {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/oauth-provider");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/js");
         assert!(
             std::path::Path::new(dir).join("node_modules/oauth2-mock-server").exists(),
             "the test OAuth provider is not installed: run `npm ci` in {dir} (scripts/test does)"

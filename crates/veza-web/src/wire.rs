@@ -7,11 +7,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use veza_core::accounts::{LoginOutcome, MfaChallenge, TokenPair};
-use veza_core::accounts::{OAuthCallback, OAuthStart, SignInMethods};
+use veza_core::accounts::{OAuthCallback, OAuthStart, PasskeyCeremony, SignInMethods};
 use veza_core::api_key::{ApiKey, Scope};
 use veza_core::audit::AuditEntry;
-use veza_core::id::{ApiKeyId, AuditId, IdentityId, SessionId, UserId};
+use veza_core::id::{ApiKeyId, AuditId, IdentityId, PasskeyId, SessionId, UserId};
 use veza_core::identity::{Identity, Provider};
+use veza_core::passkey::Passkey;
 use veza_core::ports::Jwk;
 use veza_core::session::Session;
 use veza_core::user::{ProfilePatch, Role, User};
@@ -769,5 +770,108 @@ pub struct IdentitiesResponse {
 impl From<SignInMethods> for IdentitiesResponse {
     fn from(m: SignInMethods) -> Self {
         Self { has_password: m.has_password, identities: m.identities.into_iter().map(Into::into).collect() }
+    }
+}
+
+/// A started WebAuthn ceremony.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyOptionsResponse {
+    /// Finish the ceremony with this id (single use, 5 minutes).
+    pub ceremony_id: String,
+    /// `{"publicKey": {...}}`: pass `publicKey` to `PublicKeyCredential.parseCreationOptionsFromJSON`
+    /// (adding a passkey) or `parseRequestOptionsFromJSON` (signing in), then to
+    /// `navigator.credentials.create` or `.get`.
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl From<PasskeyCeremony> for PasskeyOptionsResponse {
+    fn from(c: PasskeyCeremony) -> Self {
+        Self { ceremony_id: c.ceremony_id, options: c.options, expires_at: c.expires_at }
+    }
+}
+
+/// `POST /api/v1/me/passkeys`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddPasskeyRequest {
+    #[schema(min_length = 1, max_length = 256)]
+    pub ceremony_id: String,
+    /// What to call it (1–64 characters, not blank; default "Passkey").
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "Phone"
+    )]
+    pub name: Option<String>,
+    /// The created credential, as `credential.toJSON()` gives it.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// `POST /api/v1/auth/passkeys/login`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyLoginRequest {
+    #[schema(min_length = 1, max_length = 256)]
+    pub ceremony_id: String,
+    /// The assertion, as `credential.toJSON()` gives it.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// `POST /api/v1/auth/login/mfa/passkey/options`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaTokenRequest {
+    /// The token the first login step returned.
+    #[schema(min_length = 1, max_length = 256)]
+    pub mfa_token: String,
+}
+
+/// `POST /api/v1/auth/login/mfa/passkey`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaPasskeyRequest {
+    #[schema(min_length = 1, max_length = 256)]
+    pub mfa_token: String,
+    #[schema(min_length = 1, max_length = 256)]
+    pub ceremony_id: String,
+    /// The assertion, as `credential.toJSON()` gives it.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// `PATCH /api/v1/me/passkeys/{id}`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenamePasskeyRequest {
+    /// 1–64 characters, not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "Laptop"
+    )]
+    pub name: String,
+}
+
+/// A passkey of the caller's.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyResponse {
+    pub id: PasskeyId,
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl From<Passkey> for PasskeyResponse {
+    fn from(p: Passkey) -> Self {
+        Self { id: p.id, name: p.name, created_at: p.created_at, last_used_at: p.last_used_at }
     }
 }

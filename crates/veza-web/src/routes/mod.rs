@@ -28,6 +28,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::oauth::providers::providers))
         .routes(routes!(auth::oauth::start::start))
         .routes(routes!(auth::oauth::callback::callback))
+        .routes(routes!(auth::passkeys::options::passkey_login_options))
+        .routes(routes!(auth::passkeys::login::passkey_login))
+        .routes(routes!(auth::passkeys::mfa_options::mfa_passkey_options))
+        .routes(routes!(auth::passkeys::mfa::mfa_passkey))
         .routes(routes!(auth::verify_email::verify_email))
         .routes(routes!(auth::forgot_password::forgot_password))
         .routes(routes!(auth::reset_password::reset_password))
@@ -50,6 +54,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(me::identities::start::start_link))
         .routes(routes!(me::identities::callback::finish_link))
         .routes(routes!(me::identities::unlink::unlink_identity))
+        .routes(routes!(me::passkeys::options::passkey_options))
+        .routes(routes!(me::passkeys::add::add_passkey, me::passkeys::list::list_passkeys))
+        .routes(routes!(me::passkeys::rename::rename_passkey, me::passkeys::delete::delete_passkey))
         .routes(routes!(me::sessions::list::list_sessions))
         .routes(routes!(me::sessions::revoke::revoke_session))
         .routes(routes!(me::sessions::revoke_others::revoke_other_sessions))
@@ -66,7 +73,10 @@ pub fn api() -> OpenApiRouter<AppState> {
 pub fn bucket_of(method: &Method, path: &str) -> Option<RouteBucket> {
     match (method.as_str(), path) {
         ("POST", "/api/v1/auth/login" | "/api/v1/auth/login/mfa") => Some(RouteBucket::Login),
-        ("POST", p) if p.starts_with("/api/v1/auth/oauth/") => Some(RouteBucket::Login),
+        ("POST", p) if p.starts_with("/api/v1/auth/oauth/") || p.starts_with("/api/v1/auth/passkeys/") => {
+            Some(RouteBucket::Login)
+        }
+        ("POST", p) if p.starts_with("/api/v1/auth/login/mfa/passkey") => Some(RouteBucket::Login),
         ("POST", "/api/v1/auth/register") => Some(RouteBucket::Register),
         ("POST", "/api/v1/auth/refresh") => Some(RouteBucket::Refresh),
         ("POST", "/api/v1/auth/password/forgot") => Some(RouteBucket::PasswordReset),

@@ -9,6 +9,7 @@ pub mod logout_all;
 pub mod magic_link;
 pub mod magic_link_verify;
 pub mod oauth;
+pub mod passkeys;
 pub mod refresh;
 pub mod register;
 pub mod reset_password;

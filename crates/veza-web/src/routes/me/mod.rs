@@ -5,6 +5,7 @@ pub mod email;
 pub mod email_verification;
 pub mod get;
 pub mod identities;
+pub mod passkeys;
 pub mod password;
 pub mod security_events;
 pub mod sessions;
