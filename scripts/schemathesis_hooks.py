@@ -51,6 +51,8 @@ SECRET_PATHS = {
     "/api/v1/auth/oauth/{provider}/callback",
     "/api/v1/me/identities/{provider}/callback",
     "/api/v1/me/passkeys",
+    "/api/v1/me/passkeys/options",
+    "/api/v1/me/identities/{provider}/start",
     "/api/v1/auth/passkeys/login",
     "/api/v1/auth/login/mfa/passkey/options",
     "/api/v1/auth/login/mfa/passkey",
@@ -59,6 +61,7 @@ SECRET_PATHS = {
 TOKEN_REFUSALS = {"token_invalid", "token_expired", "token_used", "token_foreign"}
 FIELD_REFUSALS = {
     ("current_password", "incorrect"),
+    ("current_password", "required"),
     ("new_password", "too_common"),
     ("new_password", "same_as_identity"),
     ("new_password", "context_word"),

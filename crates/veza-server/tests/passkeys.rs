@@ -29,7 +29,10 @@ fn access(body: &Value) -> String {
 
 /// Adds a passkey to the account holding `token`, made by the browser's authenticator.
 async fn add_passkey(s: &TestServer, browser: &mut Browser, token: &str, name: &str) -> Value {
-    let (status, started) = s.post("/api/v1/me/passkeys/options", &json!({}), Some(token)).await;
+    let (status, refused) = s.post("/api/v1/me/passkeys/options", &json!({}), Some(token)).await;
+    assert_eq!((status, refused["errors"][0]["code"].as_str()), (422, Some("required")), "{refused}");
+    let presence = json!({"current_password": PASSWORD});
+    let (status, started) = s.post("/api/v1/me/passkeys/options", &presence, Some(token)).await;
     assert_eq!(status, 200, "{started}");
     let selection = &started["options"]["publicKey"]["authenticatorSelection"];
     assert_eq!(
@@ -61,7 +64,8 @@ async fn a_passkey_made_in_the_browser_signs_in_without_password_or_username(bac
     assert_eq!(added["name"], "Laptop");
 
     // The same authenticator answer cannot register twice, even for a new ceremony.
-    let (_, started) = s.post("/api/v1/me/passkeys/options", &json!({}), Some(&token)).await;
+    let presence = json!({"current_password": PASSWORD});
+    let (_, started) = s.post("/api/v1/me/passkeys/options", &presence, Some(&token)).await;
     let excluded = browser.create(&started["options"]).await;
     assert!(excluded.is_err(), "the browser refuses to make a second passkey on an excluded authenticator");
 

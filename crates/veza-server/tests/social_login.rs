@@ -37,7 +37,11 @@ async fn begin(s: &TestServer, provider: &str, link: Option<&str>) -> Value {
         None => format!("/api/v1/auth/oauth/{provider}/start"),
         Some(_) => format!("/api/v1/me/identities/{provider}/start"),
     };
-    let (status, started) = s.post(&path, &json!({}), link).await;
+    let body = match link {
+        None => json!({}),
+        Some(_) => json!({"current_password": PASSWORD}),
+    };
+    let (status, started) = s.post(&path, &body, link).await;
     assert_eq!(status, 200, "{started}");
     started
 }

@@ -875,3 +875,13 @@ impl From<Passkey> for PasskeyResponse {
         Self { id: p.id, name: p.name, created_at: p.created_at, last_used_at: p.last_used_at }
     }
 }
+
+/// Proof that the owner is at the keyboard, before adding a way to sign in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceRequest {
+    /// Required when the account has a password. An account without one (made by signing in
+    /// with a provider) must have signed in within the last 10 minutes instead.
+    #[schema(max_length = 128)]
+    pub current_password: Option<String>,
+}

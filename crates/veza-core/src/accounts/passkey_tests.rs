@@ -15,7 +15,7 @@ fn challenge(c: &PasskeyCeremony) -> serde_json::Value {
 }
 
 async fn add(f: &FakeAccounts, who: &Principal, credential: &str) -> crate::passkey::Passkey {
-    let c = f.accounts.start_passkey_registration(who).await.expect("start");
+    let c = f.accounts.start_passkey_registration(who, Some(PASSWORD), &meta()).await.expect("start");
     let answer = json!({"id": credential, "challenge": challenge(&c)});
     f.accounts.finish_passkey_registration(who, &c.ceremony_id, Some(" Phone "), &answer, &meta()).await.expect("add")
 }
@@ -51,7 +51,7 @@ async fn a_passkey_signs_its_owner_in_once_per_ceremony_and_never_with_an_old_co
 
     // Another account cannot register the same credential.
     let (vega, _) = register(&f, "vega").await;
-    let c = f.accounts.start_passkey_registration(&vega).await.expect("start");
+    let c = f.accounts.start_passkey_registration(&vega, Some(PASSWORD), &meta()).await.expect("start");
     let answer = json!({"id": "cred-1", "challenge": challenge(&c)});
     let err =
         f.accounts.finish_passkey_registration(&vega, &c.ceremony_id, None, &answer, &meta()).await.expect_err("taken");

@@ -75,10 +75,17 @@ impl Accounts {
         }
     }
 
-    /// Starts adding a passkey to the caller's account.
-    pub async fn start_passkey_registration(&self, principal: &Principal) -> Result<PasskeyCeremony, CoreError> {
+    /// Starts adding a passkey to the caller's account, once they proved they are at the
+    /// keyboard (the current password, or a fresh sign-in for an account without one).
+    pub async fn start_passkey_registration(
+        &self,
+        principal: &Principal,
+        current_password: Option<&str>,
+        meta: &RequestMeta,
+    ) -> Result<PasskeyCeremony, CoreError> {
         principal.require_session("API keys cannot add passkeys")?;
         let owner = self.account(principal).await?;
+        self.prove_presence(principal, &owner, current_password, meta).await?;
         let existing = self.deps.passkeys.passkeys_of(owner.id).await?;
         let start = self.deps.webauthn.start_registration(user_handle(owner.id), owner.username.as_str(), &existing)?;
         self.begin_ceremony(CeremonyPurpose::Register(owner.id), start).await

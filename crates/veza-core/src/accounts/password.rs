@@ -11,6 +11,9 @@ use crate::user::{Email, Password, User};
 use super::register::new_password;
 use super::{Accounts, Principal};
 
+/// How recent a sign-in must be to stand in for the password of an account that has none.
+pub const FRESH_SIGN_IN: time::Duration = time::Duration::minutes(10);
+
 impl Accounts {
     /// Checks the caller's current password before a sensitive change, under the same
     /// brute-force throttle as logins.
@@ -41,6 +44,37 @@ impl Accounts {
             Ok(())
         } else {
             Err(CoreError::invalid(FieldError::new("current_password", "incorrect", "the current password is wrong")))
+        }
+    }
+
+    /// Proves that the owner is at the keyboard now, before adding a way to sign in (a passkey,
+    /// a provider): the current password when the account has one; for an account without one
+    /// (made by a provider), a session started within the last [`FRESH_SIGN_IN`]. So a stolen
+    /// access token cannot plant a lasting way in.
+    pub(super) async fn prove_presence(
+        &self,
+        principal: &Principal,
+        owner: &User,
+        current_password: Option<&str>,
+        meta: &RequestMeta,
+    ) -> Result<(), CoreError> {
+        let session = principal.require_session("API keys cannot add ways to sign in")?;
+        let has_password =
+            self.deps.users.credentials(owner.username.as_str()).await?.is_some_and(|(_, hash)| hash.is_some());
+        if has_password {
+            let Some(password) = current_password else {
+                return Err(CoreError::invalid(FieldError::new(
+                    "current_password",
+                    "required",
+                    "enter the current password to add a way to sign in",
+                )));
+            };
+            return self.reauthenticate(owner, password, meta).await;
+        }
+        let started = self.deps.sessions.session(session).await?.map(|s| s.created_at);
+        match started {
+            Some(at) if self.now() - at <= FRESH_SIGN_IN => Ok(()),
+            _ => Err(CoreError::Forbidden("sign in again (this account has no password, so only a sign-in of the last 10 minutes proves it is you)")),
         }
     }
 

@@ -58,15 +58,19 @@ impl Accounts {
         self.start_flow(provider, FlowIntent::SignIn, meta).await
     }
 
-    /// Starts linking `provider` to the caller's account, from a signed-in session.
+    /// Starts linking `provider` to the caller's account, from a signed-in session, once they
+    /// proved they are at the keyboard (the current password, or a fresh sign-in for an account
+    /// without one).
     pub async fn start_oauth_link(
         &self,
         principal: &Principal,
         provider: Provider,
+        current_password: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<OAuthStart, CoreError> {
         principal.require_session("API keys cannot link sign-in providers")?;
         let owner = self.account(principal).await?;
+        self.prove_presence(principal, &owner, current_password, meta).await?;
         self.start_flow(provider, FlowIntent::Link(owner.id), meta).await
     }
 

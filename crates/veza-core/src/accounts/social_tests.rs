@@ -95,19 +95,19 @@ async fn linking_from_settings_needs_the_owner_s_session_and_never_takes_another
     let f = FakeAccounts::new();
     let (nova, _) = register(&f, "nova").await;
     let (vega, _) = register(&f, "vega").await;
-    let start = f.accounts.start_oauth_link(&nova, Provider::GitHub, &meta()).await.expect("start");
+    let start = f.accounts.start_oauth_link(&nova, Provider::GitHub, Some(PASSWORD), &meta()).await.expect("start");
     let callback = at_provider(&f, &start, github("7", Some("someone@else.org"), false));
     let err = f.accounts.finish_oauth_link(&vega, Provider::GitHub, &callback, &meta()).await.expect_err("not vega's");
     assert!(matches!(err, CoreError::InvalidAccountToken { problem: TokenProblem::Malformed, .. }), "{err:?}");
 
-    let start = f.accounts.start_oauth_link(&nova, Provider::GitHub, &meta()).await.expect("start");
+    let start = f.accounts.start_oauth_link(&nova, Provider::GitHub, Some(PASSWORD), &meta()).await.expect("start");
     let callback = at_provider(&f, &start, github("7", Some("someone@else.org"), false));
     let identity = f.accounts.finish_oauth_link(&nova, Provider::GitHub, &callback, &meta()).await.expect("linked");
     assert_eq!(identity.user_id, nova.user_id);
     let (user, _, _) = logged_in(sign_in(&f, github("7", None, false)).await.expect("signs nova in"));
     assert_eq!(user.id, nova.user_id);
 
-    let start = f.accounts.start_oauth_link(&vega, Provider::GitHub, &meta()).await.expect("start");
+    let start = f.accounts.start_oauth_link(&vega, Provider::GitHub, Some(PASSWORD), &meta()).await.expect("start");
     let callback = at_provider(&f, &start, github("7", None, false));
     let err = f.accounts.finish_oauth_link(&vega, Provider::GitHub, &callback, &meta()).await.expect_err("nova's");
     assert!(matches!(err, CoreError::Conflict(ref e) if e.code == "linked_elsewhere"), "{err:?}");
@@ -144,7 +144,7 @@ async fn a_flow_works_once_for_the_client_that_started_it_within_ten_minutes() {
 async fn two_factor_still_applies_and_disabled_accounts_stay_out() {
     let f = FakeAccounts::new();
     let (nova, _) = register(&f, "nova").await;
-    let start = f.accounts.start_oauth_link(&nova, Provider::GitHub, &meta()).await.expect("start");
+    let start = f.accounts.start_oauth_link(&nova, Provider::GitHub, Some(PASSWORD), &meta()).await.expect("start");
     let callback = at_provider(&f, &start, github("11", None, false));
     f.accounts.finish_oauth_link(&nova, Provider::GitHub, &callback, &meta()).await.expect("linked");
     f.accounts.setup_totp(&nova).await.expect("setup");
@@ -156,4 +156,21 @@ async fn two_factor_still_applies_and_disabled_accounts_stay_out() {
     f.accounts.set_disabled(None, "nova", Some("spam"), &RequestMeta::new(None, None, None)).await.expect("disable");
     let err = sign_in(&f, github("11", None, false)).await.expect_err("disabled");
     assert!(matches!(err, CoreError::AccountDisabled), "{err:?}");
+}
+
+#[tokio::test]
+async fn adding_a_way_in_takes_the_password_or_a_fresh_sign_in() {
+    let f = FakeAccounts::new();
+    let (nova, _) = register(&f, "nova").await;
+    let err = f.accounts.start_passkey_registration(&nova, None, &meta()).await.expect_err("no password");
+    assert!(matches!(err, CoreError::Validation(ref e) if e[0].code == "required"), "{err:?}");
+    let wrong = Some("not-the-password");
+    let err = f.accounts.start_oauth_link(&nova, Provider::GitHub, wrong, &meta()).await.expect_err("wrong");
+    assert!(matches!(err, CoreError::Validation(ref e) if e[0].code == "incorrect"), "{err:?}");
+
+    let (_, octo, _) = logged_in(sign_in(&f, github("5", Some("five@example.com"), true)).await.expect("up"));
+    f.accounts.start_passkey_registration(&octo, None, &meta()).await.expect("a fresh sign-in proves it");
+    f.clock.advance(Duration::minutes(11));
+    let err = f.accounts.start_oauth_link(&octo, Provider::Discord, None, &meta()).await.expect_err("stale");
+    assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
 }
