@@ -1,10 +1,11 @@
 //! External identities (Google, GitHub, Discord) and the rule that decides what a sign-in with
 //! one does. The rule is a pure function, so every case is tested without a provider; the
-//! OAuth flows that feed it arrive with social login.
+//! flows that feed it are `accounts/social.rs`.
 //!
-//! The rule: an identity already linked signs its account in. Otherwise an account is linked
-//! automatically only when the provider vouches for the address *and* the account proved the
-//! same address to Veza; any other match on the address needs the owner to sign in and link
+//! The rule: an identity already linked signs its account in. Otherwise only an address the
+//! provider vouches for is used at all (an unverified one is not even looked up, so the answer
+//! never tells whether an account has it). An account is linked automatically only when it
+//! proved that same address to Veza; an account that did not must be signed in to and linked
 //! explicitly (so nobody takes over an account by registering its address at a provider). With
 //! no account on the address, a new one is made.
 //!
@@ -161,16 +162,19 @@ pub enum LinkDecision {
     /// Link the identity to this account, then sign it in (or, when linking from settings,
     /// just link).
     Link(UserId),
-    /// Make a new account (its address verified when the provider vouches for it) and link
-    /// the identity to it.
-    Create { email_verified: bool },
-    /// An account has this address but the match proves nothing: its owner must sign in and
-    /// link from their settings.
+    /// Make a new account, its address verified (the provider vouched for it), and link the
+    /// identity to it.
+    Create,
+    /// An account has the address the person proved to the provider, but it never proved it to
+    /// Veza: its owner must sign in and link from their settings. (Telling the person that the
+    /// address they control has an account reveals nothing to them.)
     LinkExplicitly,
     /// The identity is linked to another account than the one signed in.
     LinkedElsewhere,
-    /// The provider gave no address and no account is linked: nothing to make an account with.
-    NoEmail,
+    /// The provider vouched for no address and no account is linked: nothing to make an account
+    /// with. Whether an account has the unverified address is not looked at, so the answer
+    /// tells nobody whether one exists.
+    NoVerifiedEmail,
 }
 
 /// The rule of this module, as a function.
@@ -183,13 +187,13 @@ pub fn decide(profile: &ProviderProfile, ctx: &LinkContext) -> LinkDecision {
         (None, Some(owner)) => return LinkDecision::SignIn(owner),
         (None, None) => {}
     }
-    if profile.email.is_none() {
-        return LinkDecision::NoEmail;
+    if profile.email.is_none() || !profile.email_verified {
+        return LinkDecision::NoVerifiedEmail;
     }
     match ctx.same_address {
-        Some((account, true)) if profile.email_verified => LinkDecision::Link(account),
+        Some((account, true)) => LinkDecision::Link(account),
         Some(_) => LinkDecision::LinkExplicitly,
-        None => LinkDecision::Create { email_verified: profile.email_verified },
+        None => LinkDecision::Create,
     }
 }
 
@@ -227,18 +231,20 @@ mod tests {
         let p = profile(Some("nova@example.com"), true);
         assert_eq!(decide(&p, &ctx(None, Some((NOVA, true)), None)), LinkDecision::Link(NOVA));
         assert_eq!(decide(&p, &ctx(None, Some((NOVA, false)), None)), LinkDecision::LinkExplicitly);
+        // An address the provider did not verify is never looked up: the same answer whether an
+        // account has it or not.
         let unverified = profile(Some("nova@example.com"), false);
-        assert_eq!(decide(&unverified, &ctx(None, Some((NOVA, true)), None)), LinkDecision::LinkExplicitly);
-        assert_eq!(decide(&unverified, &ctx(None, Some((NOVA, false)), None)), LinkDecision::LinkExplicitly);
+        for same_address in [Some((NOVA, true)), Some((NOVA, false)), None] {
+            let decision = decide(&unverified, &ctx(None, same_address, None));
+            assert_eq!(decision, LinkDecision::NoVerifiedEmail, "{same_address:?}");
+        }
     }
 
     #[test]
-    fn a_new_address_makes_a_new_account_verified_only_if_the_provider_says_so() {
+    fn only_an_address_the_provider_verified_makes_a_new_account() {
         let p = profile(Some("new@example.com"), true);
-        assert_eq!(decide(&p, &ctx(None, None, None)), LinkDecision::Create { email_verified: true });
-        let p = profile(Some("new@example.com"), false);
-        assert_eq!(decide(&p, &ctx(None, None, None)), LinkDecision::Create { email_verified: false });
-        assert_eq!(decide(&profile(None, false), &ctx(None, None, None)), LinkDecision::NoEmail);
+        assert_eq!(decide(&p, &ctx(None, None, None)), LinkDecision::Create);
+        assert_eq!(decide(&profile(None, false), &ctx(None, None, None)), LinkDecision::NoVerifiedEmail);
     }
 
     #[test]

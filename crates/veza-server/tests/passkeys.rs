@@ -109,7 +109,9 @@ async fn a_passkey_made_in_the_browser_signs_in_without_password_or_username(bac
     let (_, events) = s.get("/api/v1/me/security-events", Some(&token)).await;
     let actions: Vec<&str> =
         events["items"].as_array().expect("items").iter().filter_map(|e| e["action"].as_str()).collect();
-    assert!(actions.contains(&"passkey.added"), "{actions:?}");
+    for expected in ["passkey.added", "auth.account_token.refused", "auth.login.succeeded"] {
+        assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
+    }
 }
 
 async fn a_passkey_is_a_second_factor_and_can_be_renamed_and_removed(backend: Backend) {

@@ -147,7 +147,10 @@ async fn a_discord_address_links_only_to_an_account_that_verified_it(backend: Ba
     let (status, _) = s.post("/api/v1/auth/email/verify", &json!({"token": outbox::link_token(&mail[0])}), None).await;
     assert_eq!(status, 204);
     let (status, refused) = sign_in(&s, &p, "discord", &person(false)).await;
-    assert_eq!((status, refused["errors"][0]["code"].as_str()), (409, Some("link_required")), "{refused}");
+    assert_eq!((status, refused["errors"][0]["code"].as_str()), (422, Some("unverified")), "{refused}");
+    let stranger = json!({"sub": "1", "login": "x", "email": "nobody@example.com", "email_verified": false});
+    let (status, same) = sign_in(&s, &p, "discord", &stranger).await;
+    assert_eq!((status, &same["errors"]), (422, &refused["errors"]), "an unverified address tells nothing");
     let (status, linked) = sign_in(&s, &p, "discord", &person(true)).await;
     assert_eq!((status, &linked["user"]["id"]), (200, &nova["user"]["id"]), "{linked}");
     outbox::wait_for(&outbox_dir, "nova@example.com", "Discord sign-in added to your Veza account", 1).await;

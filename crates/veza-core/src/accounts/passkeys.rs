@@ -60,19 +60,33 @@ impl Accounts {
         Ok(PasskeyCeremony { ceremony_id: secret.token, options: start.options, expires_at: ceremony.expires_at })
     }
 
-    /// Takes the ceremony (once) if it is live and for `purpose`.
-    async fn end_ceremony(&self, ceremony_id: &str, purpose: CeremonyPurpose) -> Result<Ceremony, CoreError> {
+    /// Takes the ceremony (once) if it is live and for `purpose`; a refusal is audited.
+    async fn end_ceremony(
+        &self,
+        ceremony_id: &str,
+        purpose: CeremonyPurpose,
+        meta: &RequestMeta,
+    ) -> Result<Ceremony, CoreError> {
         let found = match ceremony_id.len() <= 256 {
             true => self.deps.passkeys.take_ceremony(&hash_secret(ceremony_id)).await?,
             false => None,
         };
-        match found {
-            Some(c) if c.purpose == purpose && self.now() < c.expires_at => Ok(c),
-            Some(c) if c.purpose == purpose => {
-                Err(CoreError::InvalidAccountToken { what: WHAT, problem: TokenProblem::Expired })
-            }
-            _ => Err(CoreError::InvalidAccountToken { what: WHAT, problem: TokenProblem::Malformed }),
+        let problem = match found {
+            Some(c) if c.purpose == purpose && self.now() < c.expires_at => return Ok(c),
+            Some(c) if c.purpose == purpose => TokenProblem::Expired,
+            _ => TokenProblem::Malformed,
+        };
+        let target = match purpose {
+            CeremonyPurpose::Register(user) | CeremonyPurpose::SecondFactor(user) => Some(user),
+            CeremonyPurpose::SignIn => None,
+        };
+        let mut entry = self.audit_entry(AuditAction::AccountTokenRefused, None, target, meta);
+        entry.detail.insert("purpose".into(), "passkey_ceremony".into());
+        entry.detail.insert("reason".into(), problem.to_string().into());
+        if let Err(e) = self.deps.audit.append(&entry).await {
+            tracing::warn!(error = %e, "could not record a refused passkey ceremony");
         }
+        Err(CoreError::InvalidAccountToken { what: WHAT, problem })
     }
 
     /// Starts adding a passkey to the caller's account, once they proved they are at the
@@ -103,7 +117,7 @@ impl Accounts {
         principal.require_session("API keys cannot add passkeys")?;
         let owner = self.account(principal).await?;
         let name = parse_name(name).map_err(CoreError::invalid)?;
-        let ceremony = self.end_ceremony(ceremony_id, CeremonyPurpose::Register(owner.id)).await?;
+        let ceremony = self.end_ceremony(ceremony_id, CeremonyPurpose::Register(owner.id), meta).await?;
         let credential = self
             .deps
             .webauthn
@@ -149,7 +163,7 @@ impl Accounts {
         response: &serde_json::Value,
         meta: &RequestMeta,
     ) -> Result<LoginOutcome, CoreError> {
-        let ceremony = self.end_ceremony(ceremony_id, CeremonyPurpose::SignIn).await?;
+        let ceremony = self.end_ceremony(ceremony_id, CeremonyPurpose::SignIn, meta).await?;
         let passkey = match self.deps.webauthn.credential_of(response) {
             Ok(id) => self.deps.passkeys.passkey_by_credential(&id).await?,
             Err(_) => None,
@@ -199,7 +213,7 @@ impl Accounts {
     ) -> Result<(User, TokenPair), CoreError> {
         let purpose = TokenPurpose::MfaLogin;
         let (token, hash) = self.live_token(mfa_token, purpose, "login", meta).await?;
-        let ceremony = self.end_ceremony(ceremony_id, CeremonyPurpose::SecondFactor(token.user_id)).await?;
+        let ceremony = self.end_ceremony(ceremony_id, CeremonyPurpose::SecondFactor(token.user_id), meta).await?;
         let user = self.deps.users.by_id_fresh(token.user_id).await?.ok_or(CoreError::InvalidCredentials)?;
         if user.disabled {
             return Err(CoreError::AccountDisabled);

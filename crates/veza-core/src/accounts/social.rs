@@ -13,7 +13,7 @@ use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::{IdentityId, UserId};
 use crate::identity::{
     decide, AuthorizationRequest, CodeGrant, FlowIntent, Identity, LinkContext, LinkDecision, OAuthFlow, Provider,
-    ProviderProfile, FLOW_LIFETIME,
+    ProviderProblem, ProviderProfile, FLOW_LIFETIME,
 };
 use crate::ports::{StoreError, Unlinked};
 use crate::user::{Email, NewUser, Profile, Role, User, Username};
@@ -139,8 +139,8 @@ impl Accounts {
                 self.link_identity(&user, &profile, "verified_email", meta).await?;
                 self.sign_in_as(user, provider, meta).await
             }
-            LinkDecision::Create { email_verified } => {
-                let user = self.create_from_profile(&profile, email_verified, meta).await?;
+            LinkDecision::Create => {
+                let user = self.create_from_profile(&profile, meta).await?;
                 self.sign_in_as(user, provider, meta).await
             }
             LinkDecision::LinkExplicitly => {
@@ -155,13 +155,14 @@ impl Accounts {
                     ),
                 )))
             }
-            LinkDecision::NoEmail => {
-                self.record_oauth_failure(provider, "no_email", None, meta).await;
+            LinkDecision::NoVerifiedEmail => {
+                self.record_oauth_failure(provider, "no_verified_email", None, meta).await;
                 Err(CoreError::invalid(FieldError::new(
                     "email",
-                    "missing",
+                    "unverified",
                     format!(
-                        "{} shared no usable email address; add a verified one there, or sign up with a password",
+                        "{} shared no verified email address; verify one there (and make it your primary \
+                         address), or sign up with a password",
                         provider.display_name()
                     ),
                 )))
@@ -286,7 +287,12 @@ impl Accounts {
             Ok(profile) if profile.provider == provider => profile,
             Ok(_) => return Err(CoreError::Internal("the provider adapter answered for another provider".into())),
             Err(problem) => {
-                self.record_oauth_failure(provider, "provider_refused", None, meta).await;
+                let reason = match problem {
+                    ProviderProblem::Refused(_) => "provider_refused",
+                    ProviderProblem::Unavailable(_) => "provider_unavailable",
+                    ProviderProblem::Invalid(_) => "provider_invalid",
+                };
+                self.record_oauth_failure(provider, reason, None, meta).await;
                 return Err(CoreError::Provider { provider: provider.display_name(), problem });
             }
         };
@@ -374,12 +380,7 @@ impl Accounts {
 
     /// Makes a password-less account for a new person, named after what the provider calls
     /// them, with the identity linked, in one transaction.
-    async fn create_from_profile(
-        &self,
-        profile: &ProviderProfile,
-        email_verified: bool,
-        meta: &RequestMeta,
-    ) -> Result<User, CoreError> {
+    async fn create_from_profile(&self, profile: &ProviderProfile, meta: &RequestMeta) -> Result<User, CoreError> {
         let email = Email::parse(profile.email.as_deref().unwrap_or_default()).map_err(CoreError::invalid)?;
         let base = username_base(profile.name_hint.as_deref(), email.as_str());
         for attempt in 0..8 {
@@ -394,7 +395,7 @@ impl Accounts {
                 id,
                 username: username.clone(),
                 email: email.clone(),
-                email_verified,
+                email_verified: true,
                 password_hash: None,
                 role: Role::User,
                 created_at: now,
@@ -423,7 +424,7 @@ impl Accounts {
                 id,
                 username,
                 email: email.clone(),
-                email_verified,
+                email_verified: true,
                 role: Role::User,
                 disabled: false,
                 disabled_reason: None,
@@ -431,11 +432,6 @@ impl Accounts {
                 created_at: now,
                 updated_at: now,
             };
-            if !email_verified {
-                if let Err(e) = self.send_verification(&user, &user.email, None, false, meta).await {
-                    tracing::warn!(error = %e, user = %user.id, "could not queue the verification mail");
-                }
-            }
             return Ok(user);
         }
         Err(CoreError::Conflict(FieldError::new(

@@ -80,14 +80,16 @@ async fn an_address_links_by_itself_only_when_both_sides_verified_it() {
     let token = mailed_token(&f, "nova@example.com");
     f.accounts.verify_email(&token, &meta()).await.expect("verify");
     let err = sign_in(&f, github("1", Some("nova@example.com"), false)).await.expect_err("unverified at GitHub");
-    assert!(matches!(err, CoreError::Conflict(ref e) if e.code == "link_required"), "{err:?}");
+    assert!(matches!(err, CoreError::Validation(ref e) if e[0].code == "unverified"), "{err:?}");
     let (user, _, _) = logged_in(sign_in(&f, github("1", Some("nova@example.com"), true)).await.expect("linked"));
     assert_eq!(user.id, nova.user_id);
     let subjects = f.store.mail().into_iter().map(|m| m.mail.subject).collect::<Vec<_>>();
     assert!(subjects.iter().any(|s| s == "GitHub sign-in added to your Veza account"), "{subjects:?}");
 
     let err = sign_in(&f, github("2", None, false)).await.expect_err("no address");
-    assert!(matches!(err, CoreError::Validation(ref e) if e[0].code == "missing"), "{err:?}");
+    assert!(matches!(err, CoreError::Validation(ref e) if e[0].code == "unverified"), "{err:?}");
+    let err = sign_in(&f, github("3", Some("ghost@example.com"), false)).await.expect_err("nobody's, unverified");
+    assert!(matches!(err, CoreError::Validation(ref e) if e[0].code == "unverified"), "the same answer: {err:?}");
 }
 
 #[tokio::test]

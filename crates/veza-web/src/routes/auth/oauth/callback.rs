@@ -9,9 +9,9 @@ use crate::state::AppState;
 use crate::wire::{LoginResult, OAuthCallbackRequest, ProviderName};
 
 /// Finish signing in with a provider: post the `code` and `state` of its redirect with the
-/// `binding` of the start. An identity linked before signs its account in; otherwise an
-/// account whose address both Veza and the provider verified is linked and signed in; with no
-/// account on the address, a new one (without a password) is made. With two-factor
+/// `binding` of the start. An identity linked before signs its account in; otherwise only an
+/// address the provider verified is used: an account that verified the same address to Veza is
+/// linked and signed in; with no account on it, a new one (without a password) is made. With two-factor
 /// authentication on, the answer is the second step (`mfa_required`).
 #[utoipa::path(
     post, path = "/api/v1/auth/oauth/{provider}/callback", tag = "auth",
@@ -22,10 +22,10 @@ use crate::wire::{LoginResult, OAuthCallbackRequest, ProviderName};
         (status = 400, description = "Malformed JSON; the state is unknown, spent, for another client or provider (`token_invalid`) or expired (`token_expired`); or the provider refused the code (`provider_refused`): start again", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown provider", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An account already has this address but the match proves nothing (`link_required`): sign in to it and link from its settings", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An account already has the address the provider verified, but never verified it to Veza (`link_required`): sign in to it and link from its settings", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or the provider shared no usable address (`email`: `missing`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or the provider vouched for no address (`email`: `unverified`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many sign-in attempts: wait for Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 502, description = "The provider failed or answered something unacceptable (`provider_unavailable`, `provider_invalid`)", body = Problem, content_type = "application/problem+json"),
