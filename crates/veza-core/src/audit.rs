@@ -46,10 +46,22 @@ pub enum AuditAction {
     IdentityUnlinked,
     PasskeyAdded,
     PasskeyRemoved,
+    CommunityCreated,
+    CommunityUpdated,
+    CommunityDeleted,
+    CommunityRoleChanged,
+    MemberJoined,
+    MemberLeft,
+    MemberKicked,
+    MemberUpdated,
+    MemberBanned,
+    MemberUnbanned,
+    InviteCreated,
+    InviteDeleted,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 37] = [
+    pub const ALL: [Self; 49] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -87,6 +99,18 @@ impl AuditAction {
         Self::IdentityUnlinked,
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
+        Self::CommunityCreated,
+        Self::CommunityUpdated,
+        Self::CommunityDeleted,
+        Self::CommunityRoleChanged,
+        Self::MemberJoined,
+        Self::MemberLeft,
+        Self::MemberKicked,
+        Self::MemberUpdated,
+        Self::MemberBanned,
+        Self::MemberUnbanned,
+        Self::InviteCreated,
+        Self::InviteDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -128,6 +152,18 @@ impl AuditAction {
             Self::IdentityUnlinked => "identity.unlinked",
             Self::PasskeyAdded => "passkey.added",
             Self::PasskeyRemoved => "passkey.removed",
+            Self::CommunityCreated => "community.created",
+            Self::CommunityUpdated => "community.updated",
+            Self::CommunityDeleted => "community.deleted",
+            Self::CommunityRoleChanged => "community.role_changed",
+            Self::MemberJoined => "community.member_joined",
+            Self::MemberLeft => "community.member_left",
+            Self::MemberKicked => "community.member_kicked",
+            Self::MemberUpdated => "community.member_updated",
+            Self::MemberBanned => "community.member_banned",
+            Self::MemberUnbanned => "community.member_unbanned",
+            Self::InviteCreated => "community.invite_created",
+            Self::InviteDeleted => "community.invite_deleted",
         }
     }
 

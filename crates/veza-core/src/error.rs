@@ -72,6 +72,9 @@ pub enum CoreError {
     MissingScope(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A community permission the caller lacks; names it.
+    #[error("you need the `{0}` permission in this community")]
+    MissingPermission(&'static str),
     #[error("{}", .0.message)]
     Conflict(FieldError),
     /// A sign-in provider gave no profile.

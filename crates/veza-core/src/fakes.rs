@@ -14,17 +14,19 @@ use crate::account_token::{
 use crate::accounts::{AccountDeps, AccountPolicy, Accounts, Links};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
+use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
 use crate::clock::Clock;
 use crate::error::{CoreError, TokenProblem};
 use crate::id::{ApiKeyId, IdGenerator, IdentityId, PasskeyId, SessionId, UserId};
+use crate::id::{CommunityId, RoleId};
 use crate::identity::{
     AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
 };
 use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::ports::{
-    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, IdentityRepo, Jwk, MailOf, OAuthFlowRepo,
-    PasskeyCeremonies, PasskeyRepo, PasswordHasher, SecondFactorRepo, SessionRepo, StoreResult, TokenSigner,
-    TotpEnabling, TotpRecord, Unlinked, UserRepo,
+    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, CommunityRepo, IdentityRepo, Jwk, MailOf,
+    OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, SecondFactorRepo, SessionRepo, StoreResult,
+    TokenSigner, TotpEnabling, TotpRecord, Unlinked, UserRepo,
 };
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, AccountState, NewUser, Profile, ProfilePatch, Role, User, UserQuery, Username};
@@ -126,6 +128,11 @@ struct State {
     oauth_flows: HashMap<String, OAuthFlow>,
     passkeys: Vec<Passkey>,
     ceremonies: HashMap<String, Ceremony>,
+    communities: Vec<Community>,
+    roles: Vec<CommunityRole>,
+    members: Vec<Member>,
+    invites: Vec<Invite>,
+    bans: Vec<Ban>,
 }
 
 impl State {
@@ -958,6 +965,203 @@ impl PasskeyRepo for MemoryStore {
         let count = s.ceremonies.len();
         s.ceremonies.retain(|_, c| c.expires_at >= before);
         Ok((count - s.ceremonies.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl CommunityRepo for MemoryStore {
+    async fn create_community(
+        &self,
+        community: &Community,
+        everyone: &CommunityRole,
+        owner: &Member,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let mut s = self.state();
+        s.communities.push(community.clone());
+        s.roles.push(everyone.clone());
+        s.members.push(owner.clone());
+        s.audit.push(audit.clone());
+        Ok(())
+    }
+
+    async fn community(&self, id: CommunityId) -> StoreResult<Option<Community>> {
+        Ok(self.state().communities.iter().find(|c| c.id == id).cloned())
+    }
+
+    async fn update_community(&self, community: &Community, audit: &AuditEntry) -> StoreResult<()> {
+        let mut s = self.state();
+        if let Some(c) = s.communities.iter_mut().find(|c| c.id == community.id) {
+            c.name = community.name.clone();
+            c.description = community.description.clone();
+        }
+        s.audit.push(audit.clone());
+        Ok(())
+    }
+
+    async fn delete_community(&self, id: CommunityId, audit: &AuditEntry) -> StoreResult<()> {
+        let mut s = self.state();
+        s.communities.retain(|c| c.id != id);
+        s.roles.retain(|r| r.community_id != id);
+        s.members.retain(|m| m.community_id != id);
+        s.invites.retain(|i| i.community_id != id);
+        s.bans.retain(|b| b.community_id != id);
+        s.audit.push(audit.clone());
+        Ok(())
+    }
+
+    async fn communities_of(&self, user: UserId) -> StoreResult<Vec<Community>> {
+        let s = self.state();
+        let mut mine: Vec<&Member> = s.members.iter().filter(|m| m.user_id == user).collect();
+        mine.sort_by_key(|m| (m.joined_at, m.community_id.0));
+        Ok(mine.iter().filter_map(|m| s.communities.iter().find(|c| c.id == m.community_id).cloned()).collect())
+    }
+
+    async fn member_count(&self, id: CommunityId) -> StoreResult<u64> {
+        Ok(self.state().members.iter().filter(|m| m.community_id == id).count() as u64)
+    }
+
+    async fn roles(&self, id: CommunityId) -> StoreResult<Vec<CommunityRole>> {
+        let mut roles: Vec<CommunityRole> =
+            self.state().roles.iter().filter(|r| r.community_id == id).cloned().collect();
+        roles.sort_by_key(|r| (!r.is_everyone(), r.position, r.id.0));
+        Ok(roles)
+    }
+
+    async fn save_role(&self, role: &CommunityRole, audit: &AuditEntry) -> StoreResult<()> {
+        let mut s = self.state();
+        s.roles.retain(|r| r.id != role.id);
+        s.roles.push(role.clone());
+        s.audit.push(audit.clone());
+        Ok(())
+    }
+
+    async fn delete_role(&self, community: CommunityId, role: RoleId, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut s = self.state();
+        let before = s.roles.len();
+        s.roles.retain(|r| !(r.id == role && r.community_id == community && !r.is_everyone()));
+        if s.roles.len() == before {
+            return Ok(false);
+        }
+        for m in s.members.iter_mut().filter(|m| m.community_id == community) {
+            m.roles.retain(|r| *r != role);
+        }
+        s.audit.push(audit.clone());
+        Ok(true)
+    }
+
+    async fn member(&self, community: CommunityId, user: UserId) -> StoreResult<Option<Member>> {
+        Ok(self.state().members.iter().find(|m| m.community_id == community && m.user_id == user).cloned())
+    }
+
+    async fn members(&self, community: CommunityId, after: Option<UserId>, limit: u32) -> StoreResult<Vec<Member>> {
+        let s = self.state();
+        let mut found: Vec<Member> = s
+            .members
+            .iter()
+            .filter(|m| m.community_id == community && after.is_none_or(|a| m.user_id.0 > a.0))
+            .cloned()
+            .collect();
+        found.sort_by_key(|m| m.user_id.0);
+        found.truncate(limit as usize);
+        Ok(found)
+    }
+
+    async fn update_member(&self, member: &Member, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut s = self.state();
+        let Some(m) =
+            s.members.iter_mut().find(|m| m.community_id == member.community_id && m.user_id == member.user_id)
+        else {
+            return Ok(false);
+        };
+        *m = member.clone();
+        s.audit.push(audit.clone());
+        Ok(true)
+    }
+
+    async fn remove_member(&self, community: CommunityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut s = self.state();
+        let before = s.members.len();
+        s.members.retain(|m| !(m.community_id == community && m.user_id == user));
+        let removed = s.members.len() < before;
+        if removed {
+            s.audit.push(audit.clone());
+        }
+        Ok(removed)
+    }
+
+    async fn save_invite(&self, invite: &Invite, audit: &AuditEntry) -> StoreResult<()> {
+        let mut s = self.state();
+        s.invites.push(invite.clone());
+        s.audit.push(audit.clone());
+        Ok(())
+    }
+
+    async fn invite(&self, code: &str) -> StoreResult<Option<Invite>> {
+        Ok(self.state().invites.iter().find(|i| i.code == code).cloned())
+    }
+
+    async fn invites(&self, community: CommunityId) -> StoreResult<Vec<Invite>> {
+        Ok(self.state().invites.iter().filter(|i| i.community_id == community).cloned().collect())
+    }
+
+    async fn delete_invite(&self, code: &str, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut s = self.state();
+        let before = s.invites.len();
+        s.invites.retain(|i| i.code != code);
+        let removed = s.invites.len() < before;
+        if removed {
+            s.audit.push(audit.clone());
+        }
+        Ok(removed)
+    }
+
+    async fn join(&self, code: &str, member: &Member, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<Joined> {
+        let mut s = self.state();
+        let Some(invite) = s.invites.iter().find(|i| i.code == code).cloned() else { return Ok(Joined::InviteInvalid) };
+        let community = invite.community_id;
+        if s.bans.iter().any(|b| b.community_id == community && b.user_id == member.user_id) {
+            return Ok(Joined::Banned);
+        }
+        if let Some(existing) = s.members.iter().find(|m| m.community_id == community && m.user_id == member.user_id) {
+            return Ok(Joined::AlreadyMember(existing.clone()));
+        }
+        if !invite.usable(now) {
+            return Ok(Joined::InviteInvalid);
+        }
+        if let Some(i) = s.invites.iter_mut().find(|i| i.code == code) {
+            i.uses += 1;
+        }
+        let joined = Member { community_id: community, ..member.clone() };
+        s.members.push(joined.clone());
+        s.audit.push(audit.clone());
+        Ok(Joined::Joined(joined))
+    }
+
+    async fn ban(&self, ban: &Ban, audit: &AuditEntry) -> StoreResult<()> {
+        let mut s = self.state();
+        s.bans.retain(|b| !(b.community_id == ban.community_id && b.user_id == ban.user_id));
+        s.bans.push(ban.clone());
+        s.members.retain(|m| !(m.community_id == ban.community_id && m.user_id == ban.user_id));
+        s.audit.push(audit.clone());
+        Ok(())
+    }
+
+    async fn unban(&self, community: CommunityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut s = self.state();
+        let before = s.bans.len();
+        s.bans.retain(|b| !(b.community_id == community && b.user_id == user));
+        let removed = s.bans.len() < before;
+        if removed {
+            s.audit.push(audit.clone());
+        }
+        Ok(removed)
+    }
+
+    async fn bans(&self, community: CommunityId) -> StoreResult<Vec<Ban>> {
+        let mut bans: Vec<Ban> = self.state().bans.iter().filter(|b| b.community_id == community).cloned().collect();
+        bans.sort_by_key(|b| b.user_id.0);
+        Ok(bans)
     }
 }
 

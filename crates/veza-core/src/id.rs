@@ -186,6 +186,10 @@ define_id!(
     PasskeyId
 );
 define_id!(
+    /// A community: members, roles, channels.
+    CommunityId
+);
+define_id!(
     /// A role of a community (its `@everyone` role has the community's id).
     RoleId
 );

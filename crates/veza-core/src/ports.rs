@@ -11,8 +11,9 @@ use time::OffsetDateTime;
 use crate::account_token::{AccountToken, CooldownKey, CredentialChange, NewAccountToken, TokenPurpose};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
+use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
 use crate::error::{CoreError, FieldError, TokenProblem};
-use crate::id::{ApiKeyId, IdentityId, PasskeyId, SessionId, UserId};
+use crate::id::{ApiKeyId, CommunityId, IdentityId, PasskeyId, RoleId, SessionId, UserId};
 use crate::identity::{
     AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
 };
@@ -176,6 +177,53 @@ pub trait IdentityProviders: Send + Sync + std::fmt::Debug {
     /// Exchanges the code (with the PKCE verifier) and reads who signed in: for OpenID Connect,
     /// from the ID token after checking its signature, issuer, audience, expiry and nonce.
     async fn profile(&self, provider: Provider, grant: &CodeGrant) -> Result<ProviderProfile, ProviderProblem>;
+}
+
+/// Communities, their roles, members, invites and bans (see [`crate::chat::community`]). Each
+/// change commits with its audit entry.
+#[async_trait]
+pub trait CommunityRepo: Send + Sync + std::fmt::Debug {
+    /// Creates the community with its `@everyone` role and its owner as first member.
+    async fn create_community(
+        &self,
+        community: &Community,
+        everyone: &CommunityRole,
+        owner: &Member,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+    async fn community(&self, id: CommunityId) -> StoreResult<Option<Community>>;
+    /// Writes the name and description.
+    async fn update_community(&self, community: &Community, audit: &AuditEntry) -> StoreResult<()>;
+    /// Deletes the community and everything in it.
+    async fn delete_community(&self, id: CommunityId, audit: &AuditEntry) -> StoreResult<()>;
+    /// The communities `user` is a member of, oldest membership first.
+    async fn communities_of(&self, user: UserId) -> StoreResult<Vec<Community>>;
+    async fn member_count(&self, id: CommunityId) -> StoreResult<u64>;
+    /// The community's roles, `@everyone` first, then by position and id.
+    async fn roles(&self, id: CommunityId) -> StoreResult<Vec<CommunityRole>>;
+    /// Inserts or updates a role.
+    async fn save_role(&self, role: &CommunityRole, audit: &AuditEntry) -> StoreResult<()>;
+    /// Deletes a role (never `@everyone`) and takes it from every member; false when absent.
+    async fn delete_role(&self, community: CommunityId, role: RoleId, audit: &AuditEntry) -> StoreResult<bool>;
+    async fn member(&self, community: CommunityId, user: UserId) -> StoreResult<Option<Member>>;
+    /// Members by user id, after `after`, at most `limit`.
+    async fn members(&self, community: CommunityId, after: Option<UserId>, limit: u32) -> StoreResult<Vec<Member>>;
+    /// Writes a member's nickname, roles and timeout; false when they are not a member.
+    async fn update_member(&self, member: &Member, audit: &AuditEntry) -> StoreResult<bool>;
+    /// Removes a member (leaving or kicked); false when they were not one.
+    async fn remove_member(&self, community: CommunityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool>;
+    async fn save_invite(&self, invite: &Invite, audit: &AuditEntry) -> StoreResult<()>;
+    async fn invite(&self, code: &str) -> StoreResult<Option<Invite>>;
+    async fn invites(&self, community: CommunityId) -> StoreResult<Vec<Invite>>;
+    async fn delete_invite(&self, code: &str, audit: &AuditEntry) -> StoreResult<bool>;
+    /// Joins through an invite, in one transaction: refused when banned or when the invite is
+    /// unknown, expired or used up (its use counted by one conditional UPDATE, so concurrent
+    /// joins never exceed `max_uses`); an existing member is returned without using it.
+    async fn join(&self, code: &str, member: &Member, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<Joined>;
+    /// Bans (replacing an earlier ban's reason) and removes the member, if one.
+    async fn ban(&self, ban: &Ban, audit: &AuditEntry) -> StoreResult<()>;
+    async fn unban(&self, community: CommunityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool>;
+    async fn bans(&self, community: CommunityId) -> StoreResult<Vec<Ban>>;
 }
 
 /// Passkeys and their ceremonies (see [`crate::passkey`]).

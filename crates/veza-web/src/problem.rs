@@ -114,6 +114,7 @@ impl From<CoreError> for ApiError {
             CoreError::Forbidden(why) => Self::new(S::FORBIDDEN, "forbidden", why),
             CoreError::MissingScope(_) => Self::new(S::FORBIDDEN, "insufficient_scope", e.to_string()),
             CoreError::NotFound(what) => Self::not_found(what),
+            CoreError::MissingPermission(_) => Self::new(S::FORBIDDEN, "missing_permission", e.to_string()),
             CoreError::Conflict(field) => Self {
                 status: S::CONFLICT,
                 code: "conflict",

@@ -1,4 +1,9 @@
 //! Chat: communities, roles, channels and messages. So far the permission model, which the
 //! chat use cases will decide every action with.
 
+pub mod communities;
+pub mod community;
 pub mod permissions;
+
+#[cfg(test)]
+mod communities_tests;

@@ -1,0 +1,126 @@
+//! Use-case tests of communities on the fakes: membership, invites, the role hierarchy, kicks,
+//! bans and timeouts.
+
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::accounts::{Credential, Principal};
+use crate::audit::RequestMeta;
+use crate::chat::communities::{ChatDeps, Communities, MemberPatch, RolePatch};
+use crate::chat::permissions::Permissions;
+use crate::error::CoreError;
+use crate::fakes::{ManualClock, MemoryStore, SequentialIds};
+use crate::id::{SessionId, UserId};
+use crate::user::Role;
+
+fn chat() -> (Communities, Arc<ManualClock>) {
+    let store = MemoryStore::default();
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let deps = ChatDeps {
+        communities: Arc::new(store.clone()),
+        users: Arc::new(store),
+        clock: clock.clone(),
+        ids: Arc::new(SequentialIds::default()),
+    };
+    (Communities::new(deps), clock)
+}
+
+fn person(id: i64) -> Principal {
+    Principal { user_id: UserId(id), role: Role::User, credential: Credential::Session(SessionId(id)) }
+}
+
+fn meta() -> RequestMeta {
+    RequestMeta::new(None, None, None)
+}
+
+#[tokio::test]
+async fn invites_let_people_in_once_each_up_to_their_uses_and_bans_keep_them_out() {
+    let (chat, clock) = chat();
+    let (owner, vega, lyra, orion) = (person(1), person(2), person(3), person(4));
+    let c = chat.create(&owner, "  Lo-fi Lounge ", None, &meta()).await.expect("create");
+    assert_eq!(c.name, "Lo-fi Lounge");
+    let err = chat.get(&vega, c.id).await.expect_err("not a member");
+    assert!(matches!(err, CoreError::NotFound("community")), "{err:?}");
+
+    let invite = chat.create_invite(&owner, c.id, Some(3600), Some(2), &meta()).await.expect("invite");
+    assert!(chat.join(&vega, &invite.code, &meta()).await.expect("join").1);
+    assert!(!chat.join(&vega, &invite.code, &meta()).await.expect("again").1, "already a member");
+    assert!(chat.join(&lyra, &invite.code, &meta()).await.expect("second use").1);
+    let err = chat.join(&orion, &invite.code, &meta()).await.expect_err("used up");
+    assert!(matches!(err, CoreError::NotFound("invite")), "{err:?}");
+    assert_eq!(chat.get(&vega, c.id).await.expect("member").member_count, 3);
+
+    chat.ban(&owner, c.id, lyra.user_id, Some("spam"), &meta()).await.expect("ban");
+    let open = chat.create_invite(&owner, c.id, Some(0), None, &meta()).await.expect("open invite");
+    let err = chat.join(&lyra, &open.code, &meta()).await.expect_err("banned");
+    assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
+    chat.unban(&owner, c.id, lyra.user_id, &meta()).await.expect("unban");
+    chat.join(&lyra, &open.code, &meta()).await.expect("back");
+
+    clock.advance(Duration::hours(2));
+    let err = chat.join(&orion, &invite.code, &meta()).await.expect_err("expired");
+    assert!(matches!(err, CoreError::NotFound("invite")), "{err:?}");
+    let err = chat.remove_member(&owner, c.id, owner.user_id, &meta()).await.expect_err("owner stays");
+    assert!(matches!(err, CoreError::Conflict(ref e) if e.code == "owner_cannot_leave"), "{err:?}");
+    chat.remove_member(&vega, c.id, vega.user_id, &meta()).await.expect("leave");
+}
+
+#[tokio::test]
+async fn members_act_only_below_their_highest_role_and_grant_only_what_they_have() {
+    let (chat, _) = chat();
+    let (owner, vega, lyra) = (person(1), person(2), person(3));
+    let c = chat.create(&owner, "Studio", Some("beats"), &meta()).await.expect("create");
+    let invite = chat.create_invite(&owner, c.id, None, None, &meta()).await.expect("invite");
+    chat.join(&vega, &invite.code, &meta()).await.expect("vega");
+    chat.join(&lyra, &invite.code, &meta()).await.expect("lyra");
+
+    let moderation = Permissions::KICK_MEMBERS.union(Permissions::MANAGE_ROLES).union(Permissions::MODERATE_MEMBERS);
+    let patch = RolePatch { name: Some("mod".into()), permissions: Some(moderation), position: Some(2) };
+    let moderator = chat.create_role(&owner, c.id, patch, &meta()).await.expect("mod role");
+    let dj = chat
+        .create_role(
+            &owner,
+            c.id,
+            RolePatch { name: Some("dj".into()), position: Some(1), ..Default::default() },
+            &meta(),
+        )
+        .await
+        .expect("dj");
+    let give = |roles| MemberPatch { roles: Some(roles), ..Default::default() };
+    chat.update_member(&owner, c.id, vega.user_id, give(vec![moderator.id]), &meta()).await.expect("vega mod");
+
+    let err =
+        chat.update_member(&lyra, c.id, lyra.user_id, give(vec![dj.id]), &meta()).await.expect_err("no manage_roles");
+    assert!(matches!(err, CoreError::MissingPermission("manage_roles")), "{err:?}");
+    chat.update_member(&vega, c.id, lyra.user_id, give(vec![dj.id]), &meta()).await.expect("dj is below mod");
+    let err =
+        chat.update_member(&vega, c.id, lyra.user_id, give(vec![moderator.id]), &meta()).await.expect_err("own level");
+    assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
+    let bans = RolePatch { name: Some("x".into()), permissions: Some(Permissions::BAN_MEMBERS), position: Some(1) };
+    let err = chat.create_role(&vega, c.id, bans, &meta()).await.expect_err("not hers to grant");
+    assert!(matches!(err, CoreError::Validation(ref e) if e[0].code == "not_yours"), "{err:?}");
+    let high = RolePatch { name: Some("x".into()), position: Some(2), ..Default::default() };
+    let err = chat.create_role(&vega, c.id, high, &meta()).await.expect_err("not below hers");
+    assert!(matches!(err, CoreError::Validation(ref e) if e[0].code == "out_of_range"), "{err:?}");
+
+    let until = OffsetDateTime::now_utc() + Duration::hours(1);
+    let timeout = MemberPatch { timed_out_until: Some(Some(until)), ..Default::default() };
+    chat.update_member(&vega, c.id, lyra.user_id, timeout, &meta()).await.expect("timeout");
+    let too_long = MemberPatch { timed_out_until: Some(Some(until + Duration::days(30))), ..Default::default() };
+    let err = chat.update_member(&vega, c.id, lyra.user_id, too_long, &meta()).await.expect_err("28 days at most");
+    assert!(matches!(err, CoreError::Validation(_)), "{err:?}");
+    let err = chat.create_invite(&lyra, c.id, None, None, &meta()).await.expect_err("timed out");
+    assert!(matches!(err, CoreError::MissingPermission("create_invites")), "{err:?}");
+
+    let err = chat.remove_member(&vega, c.id, owner.user_id, &meta()).await.expect_err("the owner");
+    assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
+    chat.remove_member(&vega, c.id, lyra.user_id, &meta()).await.expect("kick");
+    chat.delete_role(&owner, c.id, moderator.id, &meta()).await.expect("delete role");
+    let err = chat.remove_member(&vega, c.id, owner.user_id, &meta()).await.expect_err("no longer a mod");
+    assert!(matches!(err, CoreError::MissingPermission("kick_members")), "{err:?}");
+    let err = chat.delete(&vega, c.id, &meta()).await.expect_err("owner only");
+    assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
+    chat.delete(&owner, c.id, &meta()).await.expect("delete");
+    assert!(chat.mine(&vega).await.expect("mine").is_empty());
+}
