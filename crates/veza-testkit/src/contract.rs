@@ -13,8 +13,8 @@ use veza_core::identity::{FlowIntent, Identity, OAuthFlow, Provider};
 use veza_core::mail::{MailQueue, OutgoingMail, QueuedMail};
 use veza_core::page::PageRequest;
 use veza_core::ports::{
-    AccountTokenRepo, ApiKeyRepo, AuditRepo, IdentityRepo, MailOf, OAuthFlowRepo, PasskeyRepo, SecondFactorRepo,
-    SessionRepo, StoreError, TotpEnabling, Unlinked, UserRepo,
+    AccountTokenRepo, ApiKeyRepo, AuditRepo, CommunityRepo, IdentityRepo, MailOf, OAuthFlowRepo, PasskeyRepo,
+    SecondFactorRepo, SessionRepo, StoreError, TotpEnabling, Unlinked, UserRepo,
 };
 use veza_core::session::{NewSession, RevokeReason, Rotation};
 use veza_core::user::{AccountChange, AccountState, Email, NewUser, Profile, ProfilePatch, Role, UserQuery, Username};
@@ -31,6 +31,7 @@ pub trait Store:
     + IdentityRepo
     + OAuthFlowRepo
     + PasskeyRepo
+    + CommunityRepo
 {
 }
 impl<T> Store for T where
@@ -44,6 +45,7 @@ impl<T> Store for T where
         + IdentityRepo
         + OAuthFlowRepo
         + PasskeyRepo
+        + CommunityRepo
 {
 }
 
@@ -61,6 +63,104 @@ pub async fn run_all<S: Store>(store: &S) {
     identities(store).await;
     oauth_flows(store).await;
     passkeys(store).await;
+    communities(store).await;
+}
+
+async fn communities<S: Store>(s: &S) {
+    use veza_core::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
+    use veza_core::chat::permissions::Permissions;
+    use veza_core::id::{CommunityId, RoleId};
+    let t = now();
+    for (id, name) in [(81, "founder"), (82, "joiner"), (83, "latecomer")] {
+        UserRepo::create(s, &new_user(id, name, &format!("{name}@example.com")), None, &[]).await.expect("user");
+    }
+    let e = |id: i64| entry(id, AuditAction::CommunityCreated, Some(81), None, t);
+    let c = CommunityId(8100);
+    let community = Community { id: c, name: "Lounge".into(), description: None, owner_id: UserId(81), created_at: t };
+    let role = |id: i64, position: u32, permissions: Permissions| CommunityRole {
+        id: RoleId(id),
+        community_id: c,
+        name: format!("role {id}"),
+        permissions,
+        position,
+        created_at: t,
+    };
+    let member = |user: i64, roles: Vec<RoleId>| Member {
+        community_id: c,
+        user_id: UserId(user),
+        nickname: None,
+        roles,
+        joined_at: t,
+        timed_out_until: None,
+    };
+    s.create_community(&community, &role(8100, 0, Permissions::DEFAULT_EVERYONE), &member(81, vec![]), &e(8101))
+        .await
+        .expect("create");
+    assert_eq!(s.community(c).await.expect("get"), Some(community.clone()));
+    s.save_role(&role(8102, 2, Permissions::KICK_MEMBERS), &e(8102)).await.expect("role");
+    s.save_role(&role(8103, 1, Permissions::NONE), &e(8103)).await.expect("role");
+    s.save_role(&CommunityRole { name: "mods".into(), ..role(8102, 3, Permissions::ALL) }, &e(8104))
+        .await
+        .expect("update");
+    let roles = s.roles(c).await.expect("roles");
+    let order: Vec<i64> = roles.iter().map(|r| r.id.0).collect();
+    assert_eq!(order, [8100, 8103, 8102], "@everyone first, then by position");
+    assert_eq!((roles[2].name.as_str(), roles[2].position, roles[2].permissions), ("mods", 3, Permissions::ALL));
+
+    // Joining: counted against max_uses, never twice, never when banned.
+    let invite = Invite {
+        code: "Abc123xyz9".into(),
+        community_id: c,
+        created_by: UserId(81),
+        created_at: t,
+        expires_at: Some(t + Duration::hours(1)),
+        max_uses: Some(1),
+        uses: 0,
+    };
+    s.save_invite(&invite, &e(8105)).await.expect("invite");
+    let joined = s.join("Abc123xyz9", &member(82, vec![]), t, &e(8106)).await.expect("join");
+    assert_eq!(joined, Joined::Joined(member(82, vec![])));
+    assert!(matches!(
+        s.join("Abc123xyz9", &member(82, vec![]), t, &e(8107)).await.expect("again"),
+        Joined::AlreadyMember(_)
+    ));
+    assert_eq!(s.join("Abc123xyz9", &member(83, vec![]), t, &e(8108)).await.expect("used up"), Joined::InviteInvalid);
+    assert_eq!(s.join("nope", &member(83, vec![]), t, &e(8109)).await.expect("unknown"), Joined::InviteInvalid);
+    assert_eq!(s.invite("Abc123xyz9").await.expect("invite").map(|i| i.uses), Some(1));
+    assert_eq!(s.member_count(c).await.expect("count"), 2);
+
+    let promoted = Member {
+        nickname: Some("DJ".into()),
+        timed_out_until: Some(t + Duration::minutes(5)),
+        ..member(82, vec![RoleId(8102), RoleId(8103)])
+    };
+    assert!(s.update_member(&promoted, &e(8110)).await.expect("update"));
+    assert_eq!(s.member(c, UserId(82)).await.expect("member"), Some(promoted.clone()));
+    assert!(s.delete_role(c, RoleId(8103), &e(8111)).await.expect("delete role"));
+    assert!(!s.delete_role(c, RoleId(8100), &e(8112)).await.expect("@everyone stays"));
+    let listed = s.members(c, None, 10).await.expect("members");
+    assert_eq!(listed.iter().map(|m| m.user_id.0).collect::<Vec<_>>(), [81, 82]);
+    assert_eq!(listed[1].roles, [RoleId(8102)], "the deleted role is gone from members");
+    assert_eq!(s.members(c, Some(UserId(81)), 10).await.expect("page").len(), 1);
+    assert_eq!(s.communities_of(UserId(82)).await.expect("mine"), [community.clone()]);
+
+    let ban =
+        Ban { community_id: c, user_id: UserId(82), reason: Some("spam".into()), banned_by: UserId(81), created_at: t };
+    s.ban(&ban, &e(8113)).await.expect("ban");
+    assert_eq!(s.member(c, UserId(82)).await.expect("member"), None, "a ban removes");
+    assert_eq!(s.bans(c).await.expect("bans"), [ban]);
+    let open = Invite { code: "Open000001".into(), max_uses: None, expires_at: None, ..invite };
+    s.save_invite(&open, &e(8114)).await.expect("invite");
+    assert_eq!(s.join("Open000001", &member(82, vec![]), t, &e(8115)).await.expect("banned"), Joined::Banned);
+    assert!(s.unban(c, UserId(82), &e(8116)).await.expect("unban"));
+    assert!(!s.unban(c, UserId(82), &e(8117)).await.expect("twice"));
+    assert!(s.remove_member(c, UserId(81), &e(8118)).await.expect("remove"));
+    assert!(!s.remove_member(c, UserId(81), &e(8119)).await.expect("twice"));
+    assert!(s.delete_invite("Open000001", &e(8120)).await.expect("delete invite"));
+    assert_eq!(s.invites(c).await.expect("invites").len(), 1);
+    s.delete_community(c, &e(8121)).await.expect("delete");
+    assert_eq!(s.community(c).await.expect("gone"), None);
+    assert!(s.roles(c).await.expect("roles").is_empty());
 }
 
 async fn passkeys<S: Store>(s: &S) {
