@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use veza_core::accounts::{AccountDeps, AccountPolicy, Accounts, Links};
+use veza_core::chat::communities::{ChatDeps, Communities};
 use veza_core::clock::SystemClock;
 use veza_core::id::Snowflake;
 use veza_core::mail::Mailer;
@@ -38,6 +39,7 @@ const TOKEN_AUDIENCE: &str = "veza";
 pub struct Node {
     pub db: Database,
     pub accounts: Accounts,
+    pub communities: Communities,
     /// This node's own brute-force counters (all of them without Redis; the fallback with it).
     pub guess_counters: Arc<LocalAttempts>,
 }
@@ -63,7 +65,9 @@ impl Node {
         let signer = JwtSigner::from_pkcs8(&key, audience)?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hasher = Argon2Hasher::new(cores * 2)?;
-        let ids = Snowflake::new(config.node_id).map_err(anyhow::Error::msg)?;
+        let ids: Arc<dyn veza_core::id::IdGenerator> =
+            Arc::new(Snowflake::new(config.node_id).map_err(anyhow::Error::msg)?);
+        let clock: Arc<dyn veza_core::clock::Clock> = Arc::new(SystemClock);
         let store = Arc::new(db.clone());
         let (guesses, guess_counters) = guess_limits(config)?;
         let users: Arc<dyn UserRepo> = match config.user_cache_ttl_ms {
@@ -74,14 +78,14 @@ impl Node {
         let authenticator = TotpAuthenticator::new(&totp_key)?;
         let app_url = if config.app_url.is_empty() { &config.public_url } else { &config.app_url };
         let accounts = Accounts::new(AccountDeps {
-            users,
+            users: users.clone(),
             api_keys: store.clone(),
             sessions: store.clone(),
             audit: store.clone(),
             hasher: Arc::new(hasher),
             tokens: Arc::new(signer),
-            clock: Arc::new(SystemClock),
-            ids: Arc::new(ids),
+            clock: clock.clone(),
+            ids: ids.clone(),
             guesses,
             mail: store.clone(),
             account_tokens: store.clone(),
@@ -97,7 +101,8 @@ impl Node {
             links: Links::new(app_url),
             policy: AccountPolicy { admins_need_second_factor: config.admins_require_2fa },
         });
-        Ok(Self { db, accounts, guess_counters })
+        let communities = Communities::new(ChatDeps { communities: Arc::new(db.clone()), users, clock, ids });
+        Ok(Self { db, accounts, communities, guess_counters })
     }
 }
 
@@ -276,6 +281,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let state = AppState {
         origins: OriginPolicy::new(&config.public_url, &cors_origins),
         accounts: node.accounts.clone(),
+        communities: node.communities.clone(),
         deps: Arc::new(SqlDependencies(node.db.clone())),
         metrics: Arc::new(metrics),
         rate_limits: rate_limits(&config)?,

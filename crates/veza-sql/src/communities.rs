@@ -433,6 +433,14 @@ impl CommunityRepo for Database {
 
     async fn join(&self, code: &str, member: &Member, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<Joined> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
+        // Writing first takes the write lock on SQLite (a transaction that read first could
+        // not upgrade while another holds it) and the invite's row lock on PostgreSQL, so joins
+        // through one invite take turns.
+        sqlx::query("UPDATE community_invites SET uses = uses WHERE code = $1")
+            .bind(code)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
         let found: Option<(i64,)> = sqlx::query_as("SELECT community_id FROM community_invites WHERE code = $1")
             .bind(code)
             .fetch_optional(&mut *tx)

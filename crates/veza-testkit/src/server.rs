@@ -161,6 +161,14 @@ impl TestServer {
         read(req.send().await.expect("request")).await
     }
 
+    pub async fn put(&self, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.client.put(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send().await.expect("request")).await
+    }
+
     pub async fn patch(&self, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
         let mut req = self.client.patch(self.url(path)).json(body);
         if let Some(t) = token {

@@ -23,6 +23,7 @@ use crate::routes::audit_params::AuditActionName;
         (name = "auth", description = "Registration, login, token refresh and logout"),
         (name = "me", description = "The caller's own account"),
         (name = "users", description = "Public profiles"),
+        (name = "communities", description = "Communities: members, roles, invites, bans"),
         (name = "admin", description = "Administration (admin role)"),
         (name = "ops", description = "Health, readiness, metrics and signing keys"),
     )

@@ -29,6 +29,7 @@ pub trait Dependencies: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub accounts: Accounts,
+    pub communities: veza_core::chat::communities::Communities,
     pub deps: Arc<dyn Dependencies>,
     pub metrics: Arc<Metrics>,
     /// Which page origins may open a WebSocket (for the gateway's upgrade check).

@@ -11,7 +11,7 @@ use crate::api_key::Scope;
 use crate::audit::{AuditAction, AuditEntry, RequestMeta};
 use crate::chat::community::{
     self, Ban, Community, CommunityRole, Invite, Joined, Member, DESCRIPTION_MAX, INVITE_AGE_MAX, INVITE_USES_MAX,
-    NAME_MAX, NICKNAME_MAX, REASON_MAX, ROLES_MAX, TIMEOUT_MAX,
+    NAME_MAX, NICKNAME_MAX, POSITION_MAX, REASON_MAX, ROLES_MAX, TIMEOUT_MAX,
 };
 use crate::chat::permissions::{MemberContext, Permissions, Role};
 use crate::clock::Clock;
@@ -346,13 +346,7 @@ impl Communities {
                 .chain(member.roles.iter().filter(|r| !wanted.contains(r)));
             for role in changed {
                 let found = actor.roles.iter().find(|r| r.id == *role && !r.is_everyone());
-                let Some(found) = found else {
-                    return Err(CoreError::invalid(FieldError::new(
-                        "roles",
-                        "unknown",
-                        format!("no role {role} in this community"),
-                    )));
-                };
+                let Some(found) = found else { return Err(CoreError::NotFound("role")) };
                 if !actor.outranks_role(found.position) {
                     return Err(below_yours());
                 }
@@ -364,17 +358,16 @@ impl Communities {
             if myself {
                 return Err(CoreError::Forbidden("you cannot time yourself out"));
             }
-            if let Some(until) = until {
-                let now = self.now();
-                if until <= now || until > now + TIMEOUT_MAX {
-                    return Err(CoreError::invalid(FieldError::new(
-                        "timed_out_until",
-                        "out_of_range",
-                        "a timeout must end in the future, within 28 days",
-                    )));
-                }
+            let now = self.now();
+            if until.is_some_and(|until| until > now + TIMEOUT_MAX) {
+                return Err(CoreError::invalid(FieldError::new(
+                    "timed_out_until",
+                    "out_of_range",
+                    "a timeout ends within 28 days",
+                )));
             }
-            member.timed_out_until = until;
+            // A time already past ends the timeout.
+            member.timed_out_until = until.filter(|until| *until > now);
         }
         let entry = self.entry(AuditAction::MemberUpdated, principal.user_id, Some(user), id, meta);
         if !self.deps.communities.update_member(&member, &entry).await? {
@@ -439,11 +432,7 @@ impl Communities {
             return Err(below_yours());
         }
         if found.is_everyone() && (patch.name.is_some() || patch.position.is_some()) {
-            return Err(CoreError::invalid(FieldError::new(
-                "name",
-                "everyone_fixed",
-                "@everyone keeps its name and position; only its permissions change",
-            )));
+            return Err(CoreError::Forbidden("@everyone keeps its name and position; only its permissions change"));
         }
         if let Some(name) = &patch.name {
             found.name = community::text("name", name, NAME_MAX).map_err(CoreError::invalid)?;
@@ -465,12 +454,13 @@ impl Communities {
     /// A role the caller may hold in place: positioned below their highest (at least 1 unless
     /// `@everyone`) and granting only what they have.
     fn check_role(&self, actor: &Actor, role: &CommunityRole) -> Result<(), CoreError> {
-        if !role.is_everyone() && (role.position == 0 || !actor.outranks_role(role.position)) {
+        let placeable = (1..=POSITION_MAX).contains(&role.position) && actor.outranks_role(role.position);
+        if !role.is_everyone() && !placeable {
             return Err(CoreError::invalid(FieldError::new(
                 "position",
                 "out_of_range",
                 format!(
-                    "a role's position must be at least 1 and below your highest role's ({})",
+                    "a role's position must be from 1 to {POSITION_MAX} and below your highest role's ({})",
                     actor.highest_position()
                 ),
             )));

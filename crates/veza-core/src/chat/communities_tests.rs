@@ -110,6 +110,9 @@ async fn members_act_only_below_their_highest_role_and_grant_only_what_they_have
     let too_long = MemberPatch { timed_out_until: Some(Some(until + Duration::days(30))), ..Default::default() };
     let err = chat.update_member(&vega, c.id, lyra.user_id, too_long, &meta()).await.expect_err("28 days at most");
     assert!(matches!(err, CoreError::Validation(_)), "{err:?}");
+    let unknown = MemberPatch { roles: Some(vec![crate::id::RoleId(404)]), ..Default::default() };
+    let err = chat.update_member(&vega, c.id, lyra.user_id, unknown, &meta()).await.expect_err("no such role");
+    assert!(matches!(err, CoreError::NotFound("role")), "{err:?}");
     let err = chat.create_invite(&lyra, c.id, None, None, &meta()).await.expect_err("timed out");
     assert!(matches!(err, CoreError::MissingPermission("create_invites")), "{err:?}");
 

@@ -4,6 +4,8 @@
 pub mod admin;
 pub mod audit_params;
 pub mod auth;
+pub mod communities;
+pub mod invites;
 pub mod me;
 pub mod ops;
 pub mod users;
@@ -60,6 +62,21 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(me::sessions::list::list_sessions))
         .routes(routes!(me::sessions::revoke::revoke_session))
         .routes(routes!(me::sessions::revoke_others::revoke_other_sessions))
+        .routes(routes!(communities::create::create_community))
+        .routes(routes!(
+            communities::get::get_community,
+            communities::update::update_community,
+            communities::delete::delete_community
+        ))
+        .routes(routes!(communities::members::list::list_members))
+        .routes(routes!(communities::members::update::update_member, communities::members::remove::remove_member))
+        .routes(routes!(communities::roles::list::list_roles, communities::roles::create::create_role))
+        .routes(routes!(communities::roles::update::update_role, communities::roles::delete::delete_role))
+        .routes(routes!(communities::invites::create::create_invite, communities::invites::list::list_invites))
+        .routes(routes!(communities::bans::list::list_bans))
+        .routes(routes!(communities::bans::put::ban_member, communities::bans::delete::unban_member))
+        .routes(routes!(invites::get::get_invite, invites::accept::accept_invite, invites::delete::delete_invite))
+        .routes(routes!(me::communities::my_communities))
         .routes(routes!(users::get::get_user))
         .routes(routes!(users::by_username::get_user_by_username))
         .routes(routes!(admin::audit::audit_log))

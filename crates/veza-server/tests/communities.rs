@@ -1,0 +1,171 @@
+//! Communities over real HTTP, on SQLite and PostgreSQL: creating one, invites and joining
+//! (uses counted exactly, even by parallel joins), the role hierarchy, timeouts, kicks and bans.
+
+use serde_json::{json, Value};
+use veza_testkit::db::Backend;
+use veza_testkit::on_both_databases;
+use veza_testkit::server::TestServer;
+
+const BIN: &str = env!("CARGO_BIN_EXE_veza");
+
+on_both_databases!(
+    a_community_grows_through_invites_counted_exactly,
+    moderators_act_only_below_their_role_and_bans_keep_people_out,
+);
+
+fn access(body: &Value) -> String {
+    body["tokens"]["access_token"].as_str().unwrap_or_else(|| panic!("no access token in {body}")).to_string()
+}
+
+async fn person(s: &TestServer, name: &str) -> (String, String) {
+    let registered = s.register(name).await;
+    (access(&registered), registered["user"]["id"].as_str().expect("id").to_string())
+}
+
+async fn a_community_grows_through_invites_counted_exactly(backend: Backend) {
+    let s = TestServer::start(BIN, backend).await;
+    let (owner, _) = person(&s, "nova").await;
+    let (status, community) =
+        s.post("/api/v1/communities", &json!({"name": " Lo-fi Lounge ", "description": "beats"}), Some(&owner)).await;
+    assert_eq!(status, 201, "{community}");
+    assert_eq!(community["name"], "Lo-fi Lounge");
+    let id = community["id"].as_str().expect("id").to_string();
+    for bad in [json!({"name": ""}), json!({"name": "x".repeat(101)}), json!({"name": "a\u{7}b"}), json!({"name": 5})] {
+        let (status, problem) = s.post("/api/v1/communities", &bad, Some(&owner)).await;
+        assert!(status == 400 || status == 422, "{bad}: {status} {problem}");
+    }
+
+    let (status, invite) =
+        s.post(&format!("/api/v1/communities/{id}/invites"), &json!({"max_uses": 3}), Some(&owner)).await;
+    assert_eq!(status, 201, "{invite}");
+    let code = invite["code"].as_str().expect("code").to_string();
+
+    // Eight people try the three-use invite at once: exactly three get in.
+    let mut joiners = Vec::new();
+    for i in 0..8 {
+        joiners.push(person(&s, &format!("fan{i}")).await);
+    }
+    let mut tries = tokio::task::JoinSet::new();
+    for (i, (token, _)) in joiners.iter().enumerate() {
+        let (client, url, token) = (s.client.clone(), s.url(&format!("/api/v1/invites/{code}")), token.clone());
+        tries.spawn(async move {
+            (i, client.post(url).bearer_auth(token).send().await.expect("request").status().as_u16())
+        });
+    }
+    let mut answers = tries.join_all().await;
+    answers.sort();
+    let statuses: Vec<u16> = answers.into_iter().map(|(_, status)| status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 3, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 404), "{statuses:?}");
+
+    let (status, view) = s.get(&format!("/api/v1/communities/{id}"), Some(&owner)).await;
+    assert_eq!((status, view["member_count"].as_u64()), (200, Some(4)), "{view}");
+    assert!(view["my_permissions"].as_array().is_some_and(|p| p.contains(&json!("administrator"))), "{view}");
+    let (status, page) = s.get(&format!("/api/v1/communities/{id}/members?limit=2"), Some(&owner)).await;
+    assert_eq!(status, 200, "{page}");
+    let cursor = page["next_cursor"].as_str().expect("more").to_string();
+    let (_, rest) = s.get(&format!("/api/v1/communities/{id}/members?after={cursor}&limit=10"), Some(&owner)).await;
+    assert_eq!(rest["items"].as_array().map(Vec::len), Some(2), "{rest}");
+
+    // Outsiders see nothing of it; a member can see it and list it as theirs.
+    let left_out = statuses.iter().position(|s| *s == 404).expect("someone was left out");
+    let (outsider, _) = &joiners[left_out];
+    let (status, _) = s.get(&format!("/api/v1/communities/{id}"), Some(outsider)).await;
+    assert_eq!(status, 404);
+    let (status, preview) = s.get(&format!("/api/v1/invites/{code}"), Some(outsider)).await;
+    assert_eq!(status, 404, "a used-up invite leads nowhere: {preview}");
+    let (status, mine) = s.get("/api/v1/me/communities", Some(&owner)).await;
+    assert_eq!((status, mine[0]["id"].as_str()), (200, Some(id.as_str())));
+    let (status, _) = s.get("/api/v1/invites/..%2F..%2Fetc", Some(&owner)).await;
+    assert_eq!(status, 404);
+
+    let (status, _) = s.patch(&format!("/api/v1/communities/{id}"), &json!({"description": null}), Some(&owner)).await;
+    assert_eq!(status, 200);
+    let (status, problem) = s
+        .delete(
+            &format!("/api/v1/communities/{id}/members/{}", view["owner_id"].as_str().expect("owner")),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!((status, problem["errors"][0]["code"].as_str()), (409, Some("owner_cannot_leave")), "{problem}");
+    let (status, _) = s.delete(&format!("/api/v1/communities/{id}"), Some(&owner)).await;
+    assert_eq!(status, 204);
+    let (status, _) = s.get(&format!("/api/v1/communities/{id}"), Some(&owner)).await;
+    assert_eq!(status, 404);
+}
+
+async fn moderators_act_only_below_their_role_and_bans_keep_people_out(backend: Backend) {
+    let s = TestServer::start(BIN, backend).await;
+    let (owner, owner_id) = person(&s, "nova").await;
+    let (vega, vega_id) = person(&s, "vega").await;
+    let (lyra, lyra_id) = person(&s, "lyra").await;
+    let (_, community) = s.post("/api/v1/communities", &json!({"name": "Studio"}), Some(&owner)).await;
+    let id = community["id"].as_str().expect("id").to_string();
+    let (_, invite) =
+        s.post(&format!("/api/v1/communities/{id}/invites"), &json!({"max_age_secs": 0}), Some(&owner)).await;
+    let code = invite["code"].as_str().expect("code").to_string();
+    assert!(invite["expires_at"].is_null());
+    for token in [&vega, &lyra] {
+        let (status, _) = s.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(token)).await;
+        assert_eq!(status, 201);
+    }
+    let (status, again) = s.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(&vega)).await;
+    assert_eq!(status, 200, "already a member: {again}");
+
+    let roles = format!("/api/v1/communities/{id}/roles");
+    let moderator = json!({"name": "mod", "permissions": ["kick_members", "manage_roles", "moderate_members", "ban_members"], "position": 2});
+    let (status, moderator) = s.post(&roles, &moderator, Some(&owner)).await;
+    assert_eq!(status, 201, "{moderator}");
+    let (_, dj) = s.post(&roles, &json!({"name": "dj", "position": 1}), Some(&owner)).await;
+    let (status, problem) = s.post(&roles, &json!({"permissions": ["fly"]}), Some(&owner)).await;
+    assert!(status == 400 || status == 422, "an unknown permission: {problem}");
+    let member = |user: &str| format!("/api/v1/communities/{id}/members/{user}");
+    let (status, _) = s.patch(&member(&vega_id), &json!({"roles": [moderator["id"]]}), Some(&owner)).await;
+    assert_eq!(status, 200);
+
+    let (status, problem) = s.patch(&member(&lyra_id), &json!({"roles": [dj["id"]]}), Some(&lyra)).await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("missing_permission")), "{problem}");
+    let (status, _) =
+        s.patch(&member(&lyra_id), &json!({"roles": [dj["id"]], "nickname": "DJ Lyra"}), Some(&vega)).await;
+    assert_eq!(status, 403, "nicknames of others take manage_nicknames");
+    let (status, lyra_member) = s.patch(&member(&lyra_id), &json!({"roles": [dj["id"]]}), Some(&vega)).await;
+    assert_eq!((status, &lyra_member["roles"]), (200, &json!([dj["id"]])), "{lyra_member}");
+    let (status, _) = s.patch(&member(&lyra_id), &json!({"roles": [moderator["id"]]}), Some(&vega)).await;
+    assert_eq!(status, 403, "not up to her own level");
+    let (status, problem) =
+        s.post(&roles, &json!({"name": "x", "permissions": ["administrator"], "position": 1}), Some(&vega)).await;
+    assert_eq!((status, problem["errors"][0]["code"].as_str()), (422, Some("not_yours")), "{problem}");
+
+    let soon = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time");
+    let (status, timed) = s.patch(&member(&lyra_id), &json!({"timed_out_until": soon}), Some(&vega)).await;
+    assert_eq!((status, timed["timed_out_until"].is_string()), (200, true), "{timed}");
+    let (status, problem) = s.post(&format!("/api/v1/communities/{id}/invites"), &json!({}), Some(&lyra)).await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("missing_permission")), "timed out: {problem}");
+    let (status, _) = s.delete(&member(&owner_id), Some(&vega)).await;
+    assert_eq!(status, 403, "nobody acts on the owner");
+
+    let ban = format!("/api/v1/communities/{id}/bans/{lyra_id}");
+    let (status, banned) = s.put(&ban, &json!({"reason": "spam"}), Some(&vega)).await;
+    assert_eq!((status, banned["reason"].as_str()), (200, Some("spam")), "{banned}");
+    let (status, problem) = s.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(&lyra)).await;
+    assert_eq!(status, 403, "banned: {problem}");
+    let (_, bans) = s.get(&format!("/api/v1/communities/{id}/bans"), Some(&owner)).await;
+    assert_eq!(bans.as_array().map(Vec::len), Some(1), "{bans}");
+    let (status, _) = s.delete(&ban, Some(&vega)).await;
+    assert_eq!(status, 204);
+    let (status, _) = s.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(&lyra)).await;
+    assert_eq!(status, 201, "back after the unban");
+
+    let (status, _) = s.delete(&format!("{roles}/{}", moderator["id"].as_str().expect("id")), Some(&owner)).await;
+    assert_eq!(status, 204);
+    let (status, _) = s.delete(&member(&lyra_id), Some(&vega)).await;
+    assert_eq!(status, 403, "no longer a moderator");
+    let (status, _) = s.delete(&member(&vega_id), Some(&vega)).await;
+    assert_eq!(status, 204, "leaving");
+    let (_, events) = s.get("/api/v1/me/security-events", Some(&lyra)).await;
+    let actions: Vec<&str> =
+        events["items"].as_array().expect("items").iter().filter_map(|e| e["action"].as_str()).collect();
+    assert!(actions.contains(&"community.member_banned"), "{actions:?}");
+}

@@ -1,0 +1,5 @@
+//! `/api/v1/communities/{id}/bans…`
+
+pub mod delete;
+pub mod list;
+pub mod put;

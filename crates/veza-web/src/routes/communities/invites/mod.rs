@@ -1,0 +1,4 @@
+//! `/api/v1/communities/{id}/invites…`
+
+pub mod create;
+pub mod list;

@@ -1,0 +1,5 @@
+//! `/api/v1/communities/{id}/members…`
+
+pub mod list;
+pub mod remove;
+pub mod update;

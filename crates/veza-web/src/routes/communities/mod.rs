@@ -1,0 +1,10 @@
+//! `/api/v1/communities/…`: communities, their members, roles, invites and bans.
+
+pub mod bans;
+pub mod create;
+pub mod delete;
+pub mod get;
+pub mod invites;
+pub mod members;
+pub mod roles;
+pub mod update;

@@ -1,0 +1,6 @@
+//! `/api/v1/communities/{id}/roles…`
+
+pub mod create;
+pub mod delete;
+pub mod list;
+pub mod update;
