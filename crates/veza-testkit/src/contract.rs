@@ -142,7 +142,7 @@ async fn communities<S: Store>(s: &S) {
     assert_eq!(listed.iter().map(|m| m.user_id.0).collect::<Vec<_>>(), [81, 82]);
     assert_eq!(listed[1].roles, [RoleId(8102)], "the deleted role is gone from members");
     assert_eq!(s.members(c, Some(UserId(81)), 10).await.expect("page").len(), 1);
-    assert_eq!(s.communities_of(UserId(82)).await.expect("mine"), [community.clone()]);
+    assert_eq!(s.communities_of(UserId(82)).await.expect("mine"), std::slice::from_ref(&community));
 
     let ban =
         Ban { community_id: c, user_id: UserId(82), reason: Some("spam".into()), banned_by: UserId(81), created_at: t };
