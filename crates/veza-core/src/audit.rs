@@ -58,10 +58,14 @@ pub enum AuditAction {
     MemberUnbanned,
     InviteCreated,
     InviteDeleted,
+    ChannelCreated,
+    ChannelUpdated,
+    ChannelDeleted,
+    ChannelPermissionsChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 49] = [
+    pub const ALL: [Self; 53] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -111,6 +115,10 @@ impl AuditAction {
         Self::MemberUnbanned,
         Self::InviteCreated,
         Self::InviteDeleted,
+        Self::ChannelCreated,
+        Self::ChannelUpdated,
+        Self::ChannelDeleted,
+        Self::ChannelPermissionsChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -164,6 +172,10 @@ impl AuditAction {
             Self::MemberUnbanned => "community.member_unbanned",
             Self::InviteCreated => "community.invite_created",
             Self::InviteDeleted => "community.invite_deleted",
+            Self::ChannelCreated => "channel.created",
+            Self::ChannelUpdated => "channel.updated",
+            Self::ChannelDeleted => "channel.deleted",
+            Self::ChannelPermissionsChanged => "channel.permissions_changed",
         }
     }
 

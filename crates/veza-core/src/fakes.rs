@@ -14,19 +14,21 @@ use crate::account_token::{
 use crate::accounts::{AccountDeps, AccountPolicy, Accounts, Links};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
+use crate::chat::channel::Channel;
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
+use crate::chat::permissions::{Overwrite, OverwriteTarget};
 use crate::clock::Clock;
 use crate::error::{CoreError, TokenProblem};
 use crate::id::{ApiKeyId, IdGenerator, IdentityId, PasskeyId, SessionId, UserId};
-use crate::id::{CommunityId, RoleId};
+use crate::id::{ChannelId, CommunityId, RoleId};
 use crate::identity::{
     AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
 };
 use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::ports::{
-    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, CommunityRepo, IdentityRepo, Jwk, MailOf,
-    OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, SecondFactorRepo, SessionRepo, StoreResult,
-    TokenSigner, TotpEnabling, TotpRecord, Unlinked, UserRepo,
+    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, ChannelRepo, CommunityRepo, IdentityRepo,
+    Jwk, MailOf, OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, SecondFactorRepo, SessionRepo,
+    StoreResult, TokenSigner, TotpEnabling, TotpRecord, Unlinked, UserRepo,
 };
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, AccountState, NewUser, Profile, ProfilePatch, Role, User, UserQuery, Username};
@@ -133,6 +135,7 @@ struct State {
     members: Vec<Member>,
     invites: Vec<Invite>,
     bans: Vec<Ban>,
+    channels: Vec<Channel>,
 }
 
 impl State {
@@ -1006,6 +1009,7 @@ impl CommunityRepo for MemoryStore {
         s.members.retain(|m| m.community_id != id);
         s.invites.retain(|i| i.community_id != id);
         s.bans.retain(|b| b.community_id != id);
+        s.channels.retain(|c| c.community_id != id);
         s.audit.push(audit.clone());
         Ok(())
     }
@@ -1042,6 +1046,9 @@ impl CommunityRepo for MemoryStore {
         s.roles.retain(|r| !(r.id == role && r.community_id == community && !r.is_everyone()));
         if s.roles.len() == before {
             return Ok(false);
+        }
+        for c in s.channels.iter_mut() {
+            c.overwrites.retain(|o| o.target != OverwriteTarget::Role(role));
         }
         for m in s.members.iter_mut().filter(|m| m.community_id == community) {
             m.roles.retain(|r| *r != role);
@@ -1162,6 +1169,77 @@ impl CommunityRepo for MemoryStore {
         let mut bans: Vec<Ban> = self.state().bans.iter().filter(|b| b.community_id == community).cloned().collect();
         bans.sort_by_key(|b| b.user_id.0);
         Ok(bans)
+    }
+}
+
+#[async_trait]
+impl ChannelRepo for MemoryStore {
+    async fn create_channel(&self, channel: &Channel, audit: &AuditEntry) -> StoreResult<()> {
+        let mut s = self.state();
+        s.channels.push(channel.clone());
+        s.audit.push(audit.clone());
+        Ok(())
+    }
+
+    async fn channel(&self, id: ChannelId) -> StoreResult<Option<Channel>> {
+        Ok(self.state().channels.iter().find(|c| c.id == id).cloned())
+    }
+
+    async fn channels(&self, community: CommunityId) -> StoreResult<Vec<Channel>> {
+        let mut found: Vec<Channel> =
+            self.state().channels.iter().filter(|c| c.community_id == community).cloned().collect();
+        found.sort_by_key(|c| (c.position, c.id.0));
+        Ok(found)
+    }
+
+    async fn update_channel(&self, channel: &Channel, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut s = self.state();
+        let Some(c) = s.channels.iter_mut().find(|c| c.id == channel.id) else { return Ok(false) };
+        let overwrites = std::mem::take(&mut c.overwrites);
+        *c = Channel { overwrites, ..channel.clone() };
+        s.audit.push(audit.clone());
+        Ok(true)
+    }
+
+    async fn delete_channel(&self, id: ChannelId, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut s = self.state();
+        let before = s.channels.len();
+        s.channels.retain(|c| c.id != id);
+        if s.channels.len() == before {
+            return Ok(false);
+        }
+        for c in s.channels.iter_mut().filter(|c| c.parent_id == Some(id)) {
+            c.parent_id = None;
+        }
+        s.audit.push(audit.clone());
+        Ok(true)
+    }
+
+    async fn set_overwrite(&self, channel: ChannelId, overwrite: &Overwrite, audit: &AuditEntry) -> StoreResult<()> {
+        let mut s = self.state();
+        if let Some(c) = s.channels.iter_mut().find(|c| c.id == channel) {
+            c.overwrites.retain(|o| o.target != overwrite.target);
+            c.overwrites.push(*overwrite);
+        }
+        s.audit.push(audit.clone());
+        Ok(())
+    }
+
+    async fn remove_overwrite(
+        &self,
+        channel: ChannelId,
+        target: OverwriteTarget,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
+        let mut s = self.state();
+        let Some(c) = s.channels.iter_mut().find(|c| c.id == channel) else { return Ok(false) };
+        let before = c.overwrites.len();
+        c.overwrites.retain(|o| o.target != target);
+        let removed = c.overwrites.len() < before;
+        if removed {
+            s.audit.push(audit.clone());
+        }
+        Ok(removed)
     }
 }
 

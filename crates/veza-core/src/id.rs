@@ -190,6 +190,10 @@ define_id!(
     CommunityId
 );
 define_id!(
+    /// A channel (or a category of channels) of a community.
+    ChannelId
+);
+define_id!(
     /// A role of a community (its `@everyone` role has the community's id).
     RoleId
 );

@@ -11,9 +11,11 @@ use time::OffsetDateTime;
 use crate::account_token::{AccountToken, CooldownKey, CredentialChange, NewAccountToken, TokenPurpose};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
+use crate::chat::channel::Channel;
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
+use crate::chat::permissions::{Overwrite, OverwriteTarget};
 use crate::error::{CoreError, FieldError, TokenProblem};
-use crate::id::{ApiKeyId, CommunityId, IdentityId, PasskeyId, RoleId, SessionId, UserId};
+use crate::id::{ApiKeyId, ChannelId, CommunityId, IdentityId, PasskeyId, RoleId, SessionId, UserId};
 use crate::identity::{
     AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
 };
@@ -224,6 +226,29 @@ pub trait CommunityRepo: Send + Sync + std::fmt::Debug {
     async fn ban(&self, ban: &Ban, audit: &AuditEntry) -> StoreResult<()>;
     async fn unban(&self, community: CommunityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool>;
     async fn bans(&self, community: CommunityId) -> StoreResult<Vec<Ban>>;
+}
+
+/// The channels of communities and their permission overwrites.
+#[async_trait]
+pub trait ChannelRepo: Send + Sync + std::fmt::Debug {
+    /// Creates a channel (its overwrites too), with its audit entry.
+    async fn create_channel(&self, channel: &Channel, audit: &AuditEntry) -> StoreResult<()>;
+    /// A channel with its overwrites.
+    async fn channel(&self, id: ChannelId) -> StoreResult<Option<Channel>>;
+    /// A community's channels with their overwrites, by position then id.
+    async fn channels(&self, community: CommunityId) -> StoreResult<Vec<Channel>>;
+    /// Writes name, topic, parent, position and slowmode; false when there is no such channel.
+    async fn update_channel(&self, channel: &Channel, audit: &AuditEntry) -> StoreResult<bool>;
+    /// Deletes a channel; the channels of a deleted category stay, outside any category.
+    async fn delete_channel(&self, id: ChannelId, audit: &AuditEntry) -> StoreResult<bool>;
+    /// Sets (inserts or replaces) the overwrite for its target.
+    async fn set_overwrite(&self, channel: ChannelId, overwrite: &Overwrite, audit: &AuditEntry) -> StoreResult<()>;
+    async fn remove_overwrite(
+        &self,
+        channel: ChannelId,
+        target: OverwriteTarget,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
 }
 
 /// Passkeys and their ceremonies (see [`crate::passkey`]).

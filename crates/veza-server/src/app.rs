@@ -101,7 +101,13 @@ impl Node {
             links: Links::new(app_url),
             policy: AccountPolicy { admins_need_second_factor: config.admins_require_2fa },
         });
-        let communities = Communities::new(ChatDeps { communities: Arc::new(db.clone()), users, clock, ids });
+        let communities = Communities::new(ChatDeps {
+            communities: Arc::new(db.clone()),
+            channels: Arc::new(db.clone()),
+            users,
+            clock,
+            ids,
+        });
         Ok(Self { db, accounts, communities, guess_counters })
     }
 }

@@ -11,6 +11,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_veza");
 on_both_databases!(
     a_community_grows_through_invites_counted_exactly,
     moderators_act_only_below_their_role_and_bans_keep_people_out,
+    channels_show_only_to_members_their_overwrites_let_view,
 );
 
 fn access(body: &Value) -> String {
@@ -168,4 +169,72 @@ async fn moderators_act_only_below_their_role_and_bans_keep_people_out(backend: 
     let actions: Vec<&str> =
         events["items"].as_array().expect("items").iter().filter_map(|e| e["action"].as_str()).collect();
     assert!(actions.contains(&"community.member_banned"), "{actions:?}");
+}
+
+async fn channels_show_only_to_members_their_overwrites_let_view(backend: Backend) {
+    let s = TestServer::start(BIN, backend).await;
+    let (owner, _) = person(&s, "nova").await;
+    let (vega, vega_id) = person(&s, "vega").await;
+    let (_, community) = s.post("/api/v1/communities", &json!({"name": "Studio"}), Some(&owner)).await;
+    let id = community["id"].as_str().expect("id").to_string();
+    let (_, invite) = s.post(&format!("/api/v1/communities/{id}/invites"), &json!({}), Some(&owner)).await;
+    let (status, _) =
+        s.post(&format!("/api/v1/invites/{}", invite["code"].as_str().expect("code")), &json!({}), Some(&vega)).await;
+    assert_eq!(status, 201);
+
+    let channels = format!("/api/v1/communities/{id}/channels");
+    let (status, category) = s.post(&channels, &json!({"name": "Staff", "kind": "category"}), Some(&owner)).await;
+    assert_eq!(status, 201, "{category}");
+    let body = json!({"name": "Plans Room", "kind": "text", "parent_id": category["id"], "topic": "what next", "slowmode_secs": 5});
+    let (status, plans) = s.post(&channels, &body, Some(&owner)).await;
+    assert_eq!((status, plans["name"].as_str()), (201, Some("plans-room")), "{plans}");
+    let plans_id = plans["id"].as_str().expect("id").to_string();
+    let (status, problem) =
+        s.post(&channels, &json!({"name": "x", "kind": "text", "parent_id": plans["id"]}), Some(&owner)).await;
+    assert_eq!((status, problem["errors"][0]["code"].as_str()), (409, Some("not_a_category")), "{problem}");
+    let (status, problem) = s.post(&channels, &json!({"name": "mine", "kind": "text"}), Some(&vega)).await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("missing_permission")), "{problem}");
+    let visible = |list: &Value| {
+        list.as_array().expect("list").iter().filter_map(|c| c["id"].as_str().map(str::to_string)).collect::<Vec<_>>()
+    };
+    let (_, listed) = s.get(&channels, Some(&vega)).await;
+    assert!(visible(&listed).contains(&plans_id), "{listed}");
+
+    // @everyone loses the view of the channel: vega sees nothing of it, the owner still does.
+    let permission = |target: &str| format!("/api/v1/channels/{plans_id}/permissions/{target}");
+    let hide = json!({"kind": "role", "allow": [], "deny": ["view_channel"]});
+    let (status, overwrite) = s.put(&permission(&id), &hide, Some(&owner)).await;
+    assert_eq!(status, 200, "{overwrite}");
+    let (_, listed) = s.get(&channels, Some(&vega)).await;
+    assert!(!visible(&listed).contains(&plans_id), "{listed}");
+    let (status, _) = s.get(&format!("/api/v1/channels/{plans_id}"), Some(&vega)).await;
+    assert_eq!(status, 404);
+    let (status, seen) = s.get(&format!("/api/v1/channels/{plans_id}"), Some(&owner)).await;
+    assert_eq!((status, seen["overwrites"].as_array().map(Vec::len)), (200, Some(1)), "{seen}");
+
+    // A member overwrite lets vega read but not write there.
+    let read_only = json!({"kind": "member", "allow": ["view_channel"], "deny": ["send_messages"]});
+    let (status, _) = s.put(&permission(&vega_id), &read_only, Some(&owner)).await;
+    assert_eq!(status, 200);
+    let (status, mine) = s.get(&format!("/api/v1/channels/{plans_id}"), Some(&vega)).await;
+    assert_eq!(status, 200, "{mine}");
+    let perms: Vec<&str> = mine["my_permissions"].as_array().expect("perms").iter().filter_map(Value::as_str).collect();
+    assert!(perms.contains(&"read_message_history") && !perms.contains(&"send_messages"), "{perms:?}");
+    let both = json!({"kind": "member", "allow": ["view_channel"], "deny": ["view_channel"]});
+    let (status, _) = s.put(&permission(&vega_id), &both, Some(&owner)).await;
+    assert_eq!(status, 422, "allowed and denied at once");
+    let (status, problem) = s.put(&permission(&vega_id), &read_only, Some(&vega)).await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("missing_permission")), "{problem}");
+
+    let (status, patched) = s
+        .patch(&format!("/api/v1/channels/{plans_id}"), &json!({"topic": null, "parent_id": null}), Some(&owner))
+        .await;
+    assert_eq!((status, patched["topic"].is_null(), patched["parent_id"].is_null()), (200, true, true), "{patched}");
+    let (status, _) = s.delete(&permission(&vega_id), Some(&owner)).await;
+    assert_eq!(status, 204);
+    let (status, _) = s.get(&format!("/api/v1/channels/{plans_id}"), Some(&vega)).await;
+    assert_eq!(status, 404, "without the member overwrite, @everyone's denial holds again");
+    let (status, _) =
+        s.delete(&format!("/api/v1/channels/{}", category["id"].as_str().expect("id")), Some(&owner)).await;
+    assert_eq!(status, 204);
 }

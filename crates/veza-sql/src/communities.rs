@@ -308,6 +308,11 @@ impl CommunityRepo for Database {
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
+        sqlx::query("DELETE FROM channel_overwrites WHERE target_kind = 'role' AND target_id = $1")
+            .bind(role.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(store_error)?;
         Ok(true)

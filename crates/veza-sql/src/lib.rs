@@ -9,6 +9,7 @@
 mod account_tokens;
 mod api_keys;
 mod audit;
+mod channels;
 mod communities;
 mod error;
 mod filter;

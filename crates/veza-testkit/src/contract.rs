@@ -13,8 +13,8 @@ use veza_core::identity::{FlowIntent, Identity, OAuthFlow, Provider};
 use veza_core::mail::{MailQueue, OutgoingMail, QueuedMail};
 use veza_core::page::PageRequest;
 use veza_core::ports::{
-    AccountTokenRepo, ApiKeyRepo, AuditRepo, CommunityRepo, IdentityRepo, MailOf, OAuthFlowRepo, PasskeyRepo,
-    SecondFactorRepo, SessionRepo, StoreError, TotpEnabling, Unlinked, UserRepo,
+    AccountTokenRepo, ApiKeyRepo, AuditRepo, ChannelRepo, CommunityRepo, IdentityRepo, MailOf, OAuthFlowRepo,
+    PasskeyRepo, SecondFactorRepo, SessionRepo, StoreError, TotpEnabling, Unlinked, UserRepo,
 };
 use veza_core::session::{NewSession, RevokeReason, Rotation};
 use veza_core::user::{AccountChange, AccountState, Email, NewUser, Profile, ProfilePatch, Role, UserQuery, Username};
@@ -32,6 +32,7 @@ pub trait Store:
     + OAuthFlowRepo
     + PasskeyRepo
     + CommunityRepo
+    + ChannelRepo
 {
 }
 impl<T> Store for T where
@@ -46,6 +47,7 @@ impl<T> Store for T where
         + OAuthFlowRepo
         + PasskeyRepo
         + CommunityRepo
+        + ChannelRepo
 {
 }
 
@@ -64,6 +66,86 @@ pub async fn run_all<S: Store>(store: &S) {
     oauth_flows(store).await;
     passkeys(store).await;
     communities(store).await;
+    channels(store).await;
+}
+
+async fn channels<S: Store>(s: &S) {
+    use veza_core::chat::channel::{Channel, ChannelKind};
+    use veza_core::chat::community::{Community, CommunityRole, Member};
+    use veza_core::chat::permissions::{Overwrite, OverwriteTarget, Permissions};
+    use veza_core::id::{ChannelId, CommunityId, RoleId};
+    let t = now();
+    UserRepo::create(s, &new_user(71, "chanowner", "chanowner@example.com"), None, &[]).await.expect("user");
+    let e = |id: i64| entry(id, AuditAction::ChannelCreated, Some(71), None, t);
+    let c = CommunityId(7100);
+    let community = Community { id: c, name: "Hall".into(), description: None, owner_id: UserId(71), created_at: t };
+    let everyone = CommunityRole {
+        id: RoleId(7100),
+        community_id: c,
+        name: "@everyone".into(),
+        permissions: Permissions::DEFAULT_EVERYONE,
+        position: 0,
+        created_at: t,
+    };
+    let owner = Member {
+        community_id: c,
+        user_id: UserId(71),
+        nickname: None,
+        roles: vec![],
+        joined_at: t,
+        timed_out_until: None,
+    };
+    s.create_community(&community, &everyone, &owner, &e(7101)).await.expect("community");
+    s.save_role(&CommunityRole { id: RoleId(7102), name: "dj".into(), position: 1, ..everyone.clone() }, &e(7102))
+        .await
+        .expect("role");
+    let channel = |id: i64, kind: ChannelKind, parent: Option<i64>, position: u32| Channel {
+        id: ChannelId(id),
+        community_id: c,
+        kind,
+        name: format!("channel-{id}"),
+        topic: None,
+        parent_id: parent.map(ChannelId),
+        position,
+        slowmode_secs: 0,
+        created_at: t,
+        overwrites: vec![],
+    };
+    let category = channel(7110, ChannelKind::Category, None, 0);
+    s.create_channel(&category, &e(7103)).await.expect("category");
+    let deny_dj = Overwrite {
+        target: OverwriteTarget::Role(RoleId(7102)),
+        allow: Permissions::NONE,
+        deny: Permissions::VIEW_CHANNEL,
+    };
+    let text = Channel { overwrites: vec![deny_dj], ..channel(7111, ChannelKind::Text, Some(7110), 1) };
+    s.create_channel(&text, &e(7104)).await.expect("text");
+    assert_eq!(s.channel(ChannelId(7111)).await.expect("get"), Some(text.clone()));
+
+    let member = Overwrite {
+        target: OverwriteTarget::Member(UserId(71)),
+        allow: Permissions::SEND_MESSAGES,
+        deny: Permissions::NONE,
+    };
+    s.set_overwrite(ChannelId(7111), &member, &e(7105)).await.expect("set");
+    let replaced = Overwrite { allow: Permissions::NONE, deny: Permissions::SEND_MESSAGES, ..member };
+    s.set_overwrite(ChannelId(7111), &replaced, &e(7106)).await.expect("replace");
+    let renamed = Channel { name: "renamed".into(), topic: Some("t".into()), slowmode_secs: 30, ..text.clone() };
+    assert!(s.update_channel(&renamed, &e(7107)).await.expect("update"));
+    let got = s.channel(ChannelId(7111)).await.expect("get").expect("there");
+    assert_eq!((got.name.as_str(), got.slowmode_secs, got.overwrites.len()), ("renamed", 30, 2));
+    assert!(got.overwrites.contains(&replaced), "{:?}", got.overwrites);
+    let listed: Vec<i64> = s.channels(c).await.expect("list").iter().map(|c| c.id.0).collect();
+    assert_eq!(listed, [7110, 7111]);
+
+    // A deleted role's overwrites go with it; a deleted category leaves its channels.
+    assert!(s.delete_role(c, RoleId(7102), &e(7108)).await.expect("delete role"));
+    assert_eq!(s.channel(ChannelId(7111)).await.expect("get").expect("there").overwrites, [replaced]);
+    assert!(s.remove_overwrite(ChannelId(7111), OverwriteTarget::Member(UserId(71)), &e(7109)).await.expect("remove"));
+    assert!(!s.remove_overwrite(ChannelId(7111), OverwriteTarget::Member(UserId(71)), &e(7112)).await.expect("twice"));
+    assert!(s.delete_channel(ChannelId(7110), &e(7113)).await.expect("delete"));
+    assert_eq!(s.channel(ChannelId(7111)).await.expect("get").expect("stays").parent_id, None);
+    assert!(!s.delete_channel(ChannelId(7110), &e(7114)).await.expect("twice"));
 }
 
 async fn communities<S: Store>(s: &S) {

@@ -10,10 +10,13 @@ use veza_core::accounts::{LoginOutcome, MfaChallenge, TokenPair};
 use veza_core::accounts::{OAuthCallback, OAuthStart, PasskeyCeremony, SignInMethods};
 use veza_core::api_key::{ApiKey, Scope};
 use veza_core::audit::AuditEntry;
+use veza_core::chat::channel::{Channel, ChannelKind};
+use veza_core::chat::channels::ChannelView;
 use veza_core::chat::communities::CommunityView;
 use veza_core::chat::community::{Ban, Community, CommunityRole, Invite, Member};
 use veza_core::chat::permissions::Permissions;
-use veza_core::id::{ApiKeyId, AuditId, CommunityId, IdentityId, PasskeyId, RoleId, SessionId, UserId};
+use veza_core::chat::permissions::{Overwrite, OverwriteTarget};
+use veza_core::id::{ApiKeyId, AuditId, ChannelId, CommunityId, IdentityId, PasskeyId, RoleId, SessionId, UserId};
 use veza_core::identity::{Identity, Provider};
 use veza_core::passkey::Passkey;
 use veza_core::ports::Jwk;
@@ -1178,5 +1181,169 @@ pub struct BanResponse {
 impl From<Ban> for BanResponse {
     fn from(b: Ban) -> Self {
         Self { user_id: b.user_id, reason: b.reason, banned_by: b.banned_by, created_at: b.created_at }
+    }
+}
+
+/// What a channel is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKindName {
+    Text,
+    /// Only members with `manage_messages` post; everyone reads.
+    Announcement,
+    /// Groups channels; holds no messages.
+    Category,
+}
+
+impl From<ChannelKindName> for ChannelKind {
+    fn from(k: ChannelKindName) -> Self {
+        match k {
+            ChannelKindName::Text => ChannelKind::Text,
+            ChannelKindName::Announcement => ChannelKind::Announcement,
+            ChannelKindName::Category => ChannelKind::Category,
+        }
+    }
+}
+
+impl From<ChannelKind> for ChannelKindName {
+    fn from(k: ChannelKind) -> Self {
+        match k {
+            ChannelKind::Text => ChannelKindName::Text,
+            ChannelKind::Announcement => ChannelKindName::Announcement,
+            ChannelKind::Category => ChannelKindName::Category,
+        }
+    }
+}
+
+/// `POST /api/v1/communities/{id}/channels`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChannelRequest {
+    /// Lowercased, spaces made dashes.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "lo-fi-beats"
+    )]
+    pub name: String,
+    pub kind: ChannelKindName,
+    #[schema(max_length = 1024, pattern = "^[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f]*$")]
+    pub topic: Option<String>,
+    /// A category of the same community (not for categories).
+    pub parent_id: Option<ChannelId>,
+    #[schema(value_type = Option<u32>, maximum = 10000)]
+    pub position: Option<Whole>,
+    /// Seconds between two messages of a member, at most 6 hours.
+    #[schema(value_type = Option<u32>, maximum = 21600)]
+    pub slowmode_secs: Option<Whole>,
+}
+
+/// `PATCH /api/v1/channels/{channel_id}`: fields left out stay; `null` clears topic or category.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateChannelRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 1024, pattern = "^[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f]*$")]
+    pub topic: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<ChannelId>)]
+    pub parent_id: Option<Option<ChannelId>>,
+    #[schema(value_type = Option<u32>, maximum = 10000)]
+    pub position: Option<Whole>,
+    #[schema(value_type = Option<u32>, maximum = 21600)]
+    pub slowmode_secs: Option<Whole>,
+}
+
+/// Whom an overwrite is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OverwriteKind {
+    Role,
+    Member,
+}
+
+/// A channel's exception to the community-wide permissions of one role or member.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OverwriteResponse {
+    pub kind: OverwriteKind,
+    /// The role's or the member's id.
+    pub id: String,
+    #[schema(value_type = Vec<PermissionName>)]
+    pub allow: Vec<String>,
+    #[schema(value_type = Vec<PermissionName>)]
+    pub deny: Vec<String>,
+}
+
+impl From<Overwrite> for OverwriteResponse {
+    fn from(o: Overwrite) -> Self {
+        let (kind, id) = match o.target {
+            OverwriteTarget::Role(r) => (OverwriteKind::Role, r.to_string()),
+            OverwriteTarget::Member(u) => (OverwriteKind::Member, u.to_string()),
+        };
+        let names = |p: veza_core::chat::permissions::Permissions| p.names().into_iter().map(str::to_string).collect();
+        Self { kind, id, allow: names(o.allow), deny: names(o.deny) }
+    }
+}
+
+/// `PUT /api/v1/channels/{channel_id}/permissions/{target_id}`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverwriteRequest {
+    pub kind: OverwriteKind,
+    #[schema(max_items = 23)]
+    pub allow: Vec<PermissionName>,
+    #[schema(max_items = 23)]
+    pub deny: Vec<PermissionName>,
+}
+
+/// A channel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelResponse {
+    pub id: ChannelId,
+    pub community_id: CommunityId,
+    pub kind: ChannelKindName,
+    pub name: String,
+    pub topic: Option<String>,
+    pub parent_id: Option<ChannelId>,
+    pub position: u32,
+    pub slowmode_secs: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub overwrites: Vec<OverwriteResponse>,
+    /// What the caller may do in it (when listed or read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<PermissionName>>)]
+    pub my_permissions: Option<Vec<String>>,
+}
+
+impl From<Channel> for ChannelResponse {
+    fn from(c: Channel) -> Self {
+        Self {
+            id: c.id,
+            community_id: c.community_id,
+            kind: c.kind.into(),
+            name: c.name,
+            topic: c.topic,
+            parent_id: c.parent_id,
+            position: c.position,
+            slowmode_secs: c.slowmode_secs,
+            created_at: c.created_at,
+            overwrites: c.overwrites.into_iter().map(Into::into).collect(),
+            my_permissions: None,
+        }
+    }
+}
+
+impl From<ChannelView> for ChannelResponse {
+    fn from(v: ChannelView) -> Self {
+        let names = v.my_permissions.names().into_iter().map(str::to_string).collect();
+        Self { my_permissions: Some(names), ..Self::from(v.channel) }
     }
 }

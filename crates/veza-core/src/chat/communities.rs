@@ -18,12 +18,13 @@ use crate::clock::Clock;
 use crate::error::{CoreError, FieldError};
 use crate::id::{AuditId, CommunityId, IdGenerator, RoleId, UserId};
 use crate::page::Page;
-use crate::ports::{CommunityRepo, UserRepo};
+use crate::ports::{ChannelRepo, CommunityRepo, UserRepo};
 
 /// What the community use cases need.
 #[derive(Debug, Clone)]
 pub struct ChatDeps {
     pub communities: Arc<dyn CommunityRepo>,
+    pub channels: Arc<dyn ChannelRepo>,
     pub users: Arc<dyn UserRepo>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
@@ -31,7 +32,7 @@ pub struct ChatDeps {
 
 #[derive(Debug, Clone)]
 pub struct Communities {
-    deps: ChatDeps,
+    pub(super) deps: ChatDeps,
 }
 
 /// A community as one of its members sees it.
@@ -62,15 +63,15 @@ pub struct RolePatch {
 }
 
 /// The caller inside a community: the community, its roles, and their membership.
-struct Actor {
-    community: Community,
-    roles: Vec<CommunityRole>,
-    member: Member,
+pub(super) struct Actor {
+    pub(super) community: Community,
+    pub(super) roles: Vec<CommunityRole>,
+    pub(super) member: Member,
     now: OffsetDateTime,
 }
 
 impl Actor {
-    fn everyone(&self) -> Role {
+    pub(super) fn everyone(&self) -> Role {
         let everyone = self.roles.iter().find(|r| r.is_everyone());
         everyone.map_or(
             Role { id: RoleId(self.community.id.0), position: 0, permissions: Permissions::NONE },
@@ -78,12 +79,12 @@ impl Actor {
         )
     }
 
-    fn roles_of(&self, member: &Member) -> Vec<Role> {
+    pub(super) fn roles_of(&self, member: &Member) -> Vec<Role> {
         self.roles.iter().filter(|r| member.roles.contains(&r.id)).map(CommunityRole::as_role).collect()
     }
 
     /// Resolution's view of `member`; `roles` holds their roles' storage.
-    fn context<'a>(&self, member: &Member, roles: &'a [Role]) -> MemberContext<'a> {
+    pub(super) fn context<'a>(&self, member: &Member, roles: &'a [Role]) -> MemberContext<'a> {
         MemberContext {
             user: member.user_id,
             roles,
@@ -93,12 +94,12 @@ impl Actor {
         }
     }
 
-    fn permissions(&self) -> Permissions {
+    pub(super) fn permissions(&self) -> Permissions {
         let roles = self.roles_of(&self.member);
         self.context(&self.member, &roles).community_permissions()
     }
 
-    fn require(&self, permission: Permissions) -> Result<(), CoreError> {
+    pub(super) fn require(&self, permission: Permissions) -> Result<(), CoreError> {
         if self.permissions().contains(permission) {
             return Ok(());
         }
@@ -106,21 +107,21 @@ impl Actor {
         Err(CoreError::MissingPermission(name))
     }
 
-    fn highest_position(&self) -> u32 {
+    pub(super) fn highest_position(&self) -> u32 {
         let roles = self.roles_of(&self.member);
         self.context(&self.member, &roles).highest_position()
     }
 
-    fn is_owner(&self) -> bool {
+    pub(super) fn is_owner(&self) -> bool {
         self.member.user_id == self.community.owner_id
     }
 
-    fn outranks_role(&self, position: u32) -> bool {
+    pub(super) fn outranks_role(&self, position: u32) -> bool {
         let roles = self.roles_of(&self.member);
         self.context(&self.member, &roles).outranks_role(position)
     }
 
-    fn outranks(&self, target: &Member) -> Result<(), CoreError> {
+    pub(super) fn outranks(&self, target: &Member) -> Result<(), CoreError> {
         let mine = self.roles_of(&self.member);
         let theirs = self.roles_of(target);
         if self.context(&self.member, &mine).outranks_member(&self.context(target, &theirs)) {
@@ -133,7 +134,7 @@ impl Actor {
     }
 }
 
-fn below_yours() -> CoreError {
+pub(super) fn below_yours() -> CoreError {
     CoreError::Forbidden("you can manage only roles below your highest role")
 }
 
@@ -142,11 +143,11 @@ impl Communities {
         Self { deps }
     }
 
-    fn now(&self) -> OffsetDateTime {
+    pub(super) fn now(&self) -> OffsetDateTime {
         self.deps.clock.now()
     }
 
-    fn entry(
+    pub(super) fn entry(
         &self,
         action: AuditAction,
         actor: UserId,
@@ -170,7 +171,7 @@ impl Communities {
     }
 
     /// The caller as a member of `id`; a community they are not in does not exist for them.
-    async fn actor(&self, principal: &Principal, id: CommunityId, scope: Scope) -> Result<Actor, CoreError> {
+    pub(super) async fn actor(&self, principal: &Principal, id: CommunityId, scope: Scope) -> Result<Actor, CoreError> {
         principal.require(scope)?;
         let not_found = || CoreError::NotFound("community");
         let community = self.deps.communities.community(id).await?.ok_or_else(not_found)?;

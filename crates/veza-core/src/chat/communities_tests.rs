@@ -19,6 +19,7 @@ fn chat() -> (Communities, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let deps = ChatDeps {
         communities: Arc::new(store.clone()),
+        channels: Arc::new(store.clone()),
         users: Arc::new(store),
         clock: clock.clone(),
         ids: Arc::new(SequentialIds::default()),
@@ -126,4 +127,55 @@ async fn members_act_only_below_their_highest_role_and_grant_only_what_they_have
     assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
     chat.delete(&owner, c.id, &meta()).await.expect("delete");
     assert!(chat.mine(&vega).await.expect("mine").is_empty());
+}
+
+#[tokio::test]
+async fn channels_show_only_to_those_their_overwrites_let_view() {
+    use crate::chat::channel::ChannelKind;
+    use crate::chat::channels::{everyone_of, ChannelPatch};
+    use crate::chat::permissions::{Overwrite, OverwriteTarget};
+
+    let (chat, _) = chat();
+    let (owner, vega) = (person(1), person(2));
+    let c = chat.create(&owner, "Studio", None, &meta()).await.expect("create");
+    let invite = chat.create_invite(&owner, c.id, None, None, &meta()).await.expect("invite");
+    chat.join(&vega, &invite.code, &meta()).await.expect("join");
+
+    let m = meta();
+    let staff = chat.create_channel(&owner, c.id, ChannelKind::Category, "Staff", ChannelPatch::default(), &m);
+    let staff = staff.await.expect("category");
+    let inside =
+        ChannelPatch { parent_id: Some(Some(staff.id)), topic: Some(Some("plans".into())), ..Default::default() };
+    let plans =
+        chat.create_channel(&owner, c.id, ChannelKind::Text, "Plans Room", inside, &meta()).await.expect("text");
+    assert_eq!(plans.name, "plans-room");
+    let err = chat.create_channel(&vega, c.id, ChannelKind::Text, "mine", ChannelPatch::default(), &meta()).await;
+    assert!(matches!(err, Err(CoreError::MissingPermission("manage_channels"))), "{err:?}");
+    assert_eq!(chat.list_channels(&vega, c.id).await.expect("list").len(), 2);
+
+    let hide = Overwrite {
+        target: OverwriteTarget::Role(everyone_of(c.id)),
+        allow: Permissions::NONE,
+        deny: Permissions::VIEW_CHANNEL,
+    };
+    chat.set_overwrite(&owner, plans.id, hide, &meta()).await.expect("hide from everyone");
+    let listed = chat.list_channels(&vega, c.id).await.expect("list");
+    assert_eq!(listed.iter().map(|v| v.channel.id).collect::<Vec<_>>(), [staff.id]);
+    let err = chat.get_channel(&vega, plans.id).await.expect_err("hidden");
+    assert!(matches!(err, CoreError::NotFound("channel")), "{err:?}");
+
+    let let_in = Overwrite {
+        target: OverwriteTarget::Member(vega.user_id),
+        allow: Permissions::VIEW_CHANNEL,
+        deny: Permissions::SEND_MESSAGES,
+    };
+    chat.set_overwrite(&owner, plans.id, let_in, &meta()).await.expect("let vega read");
+    let view = chat.get_channel(&vega, plans.id).await.expect("visible");
+    assert!(view.my_permissions.contains(Permissions::READ_MESSAGE_HISTORY));
+    assert!(!view.my_permissions.contains(Permissions::SEND_MESSAGES));
+    let err = chat.set_overwrite(&vega, plans.id, let_in, &meta()).await.expect_err("no manage_roles");
+    assert!(matches!(err, CoreError::MissingPermission("manage_roles")), "{err:?}");
+
+    chat.delete_channel(&owner, staff.id, &meta()).await.expect("delete the category");
+    assert_eq!(chat.get_channel(&owner, plans.id).await.expect("still there").channel.parent_id, None);
 }

@@ -1,6 +1,8 @@
 //! Chat: communities, roles, channels and messages. So far the permission model, which the
 //! chat use cases will decide every action with.
 
+pub mod channel;
+pub mod channels;
 pub mod communities;
 pub mod community;
 pub mod permissions;

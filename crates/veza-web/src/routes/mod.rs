@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod audit_params;
 pub mod auth;
+pub mod channels;
 pub mod communities;
 pub mod invites;
 pub mod me;
@@ -77,6 +78,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(communities::bans::put::ban_member, communities::bans::delete::unban_member))
         .routes(routes!(invites::get::get_invite, invites::accept::accept_invite, invites::delete::delete_invite))
         .routes(routes!(me::communities::my_communities))
+        .routes(routes!(communities::channels::create::create_channel, communities::channels::list::list_channels))
+        .routes(routes!(channels::get::get_channel, channels::update::update_channel, channels::delete::delete_channel))
+        .routes(routes!(channels::permissions::put::set_overwrite, channels::permissions::delete::remove_overwrite))
         .routes(routes!(users::get::get_user))
         .routes(routes!(users::by_username::get_user_by_username))
         .routes(routes!(admin::audit::audit_log))

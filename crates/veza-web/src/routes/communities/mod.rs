@@ -1,6 +1,7 @@
 //! `/api/v1/communities/…`: communities, their members, roles, invites and bans.
 
 pub mod bans;
+pub mod channels;
 pub mod create;
 pub mod delete;
 pub mod get;

@@ -1,0 +1,297 @@
+//! The channel use cases: creating, listing (only what the caller may view), editing and
+//! deleting channels, and their permission overwrites. A channel the caller may not view does not
+//! exist for them.
+
+use crate::accounts::Principal;
+use crate::api_key::Scope;
+use crate::audit::{AuditAction, RequestMeta};
+use crate::chat::channel::{self, Channel, ChannelKind, CHANNELS_MAX, POSITION_MAX, SLOWMODE_MAX, TOPIC_MAX};
+use crate::chat::communities::{below_yours, Actor, Communities};
+use crate::chat::community;
+use crate::chat::permissions::{Overwrite, OverwriteTarget, Permissions};
+use crate::error::{CoreError, FieldError, Validator};
+use crate::id::{ChannelId, CommunityId, RoleId};
+
+/// A new channel, or changes to one; `None` leaves a field as it is (a new channel: no topic,
+/// no category, position 0, no slowmode).
+#[derive(Debug, Clone, Default)]
+pub struct ChannelPatch {
+    pub name: Option<String>,
+    pub topic: Option<Option<String>>,
+    pub parent_id: Option<Option<ChannelId>>,
+    pub position: Option<u32>,
+    pub slowmode_secs: Option<u32>,
+}
+
+/// A channel and what the caller may do in it.
+#[derive(Debug, Clone)]
+pub struct ChannelView {
+    pub channel: Channel,
+    pub my_permissions: Permissions,
+}
+
+impl Actor {
+    /// What the caller may do in `channel`.
+    pub(super) fn in_channel(&self, channel: &Channel) -> Permissions {
+        let roles = self.roles_of(&self.member);
+        self.context(&self.member, &roles).channel_permissions(&channel.overwrites)
+    }
+
+    fn require_in(&self, channel: &Channel, permission: Permissions) -> Result<(), CoreError> {
+        if self.in_channel(channel).contains(permission) {
+            return Ok(());
+        }
+        let name = Permissions::NAMED.iter().find(|(p, _)| *p == permission).map_or("unknown", |(_, n)| n);
+        Err(CoreError::MissingPermission(name))
+    }
+}
+
+impl Communities {
+    /// The channel and the caller as a member of its community, when the caller may view it.
+    async fn visible(&self, principal: &Principal, id: ChannelId, scope: Scope) -> Result<(Channel, Actor), CoreError> {
+        let not_found = || CoreError::NotFound("channel");
+        let channel = self.deps.channels.channel(id).await?.ok_or_else(not_found)?;
+        let actor = self.actor(principal, channel.community_id, scope).await.map_err(|_| not_found())?;
+        if !actor.in_channel(&channel).contains(Permissions::VIEW_CHANNEL) {
+            return Err(not_found());
+        }
+        Ok((channel, actor))
+    }
+
+    /// Applies a patch's fields to `channel`, checking each.
+    async fn apply(&self, channel: &mut Channel, patch: ChannelPatch) -> Result<(), CoreError> {
+        let mut v = Validator::default();
+        if let Some(name) = patch.name.as_deref().and_then(|n| v.check(channel::channel_name(n))) {
+            channel.name = name;
+        }
+        if let Some(topic) = patch.topic {
+            if let Some(topic) = v.check(community::optional_text("topic", topic.as_deref(), TOPIC_MAX)) {
+                channel.topic = topic;
+            }
+        }
+        if let Some(position) = patch.position {
+            if position > POSITION_MAX {
+                v.check::<()>(Err(FieldError::new(
+                    "position",
+                    "out_of_range",
+                    format!("position is at most {POSITION_MAX}"),
+                )));
+            }
+            channel.position = position;
+        }
+        if let Some(slowmode) = patch.slowmode_secs {
+            if slowmode > SLOWMODE_MAX {
+                v.check::<()>(Err(FieldError::new("slowmode_secs", "out_of_range", "slowmode is at most 6 hours")));
+            }
+            channel.slowmode_secs = slowmode;
+        }
+        v.finish(|| Some(()))?;
+        if let Some(parent) = patch.parent_id {
+            if let Some(parent) = parent {
+                let category = self.deps.channels.channel(parent).await?;
+                let category = category.filter(|c| c.community_id == channel.community_id);
+                let category = category.ok_or(CoreError::NotFound("category"))?;
+                if category.kind != ChannelKind::Category || channel.kind == ChannelKind::Category {
+                    return Err(CoreError::Conflict(FieldError::new(
+                        "parent_id",
+                        "not_a_category",
+                        "parent_id must be a category of the same community, and categories have no parent",
+                    )));
+                }
+            }
+            channel.parent_id = parent;
+        }
+        Ok(())
+    }
+
+    /// Creates a channel (`manage_channels`).
+    pub async fn create_channel(
+        &self,
+        principal: &Principal,
+        id: CommunityId,
+        kind: ChannelKind,
+        name: &str,
+        patch: ChannelPatch,
+        meta: &RequestMeta,
+    ) -> Result<Channel, CoreError> {
+        let actor = self.actor(principal, id, Scope::ChatWrite).await?;
+        actor.require(Permissions::MANAGE_CHANNELS)?;
+        if self.deps.channels.channels(id).await?.len() >= CHANNELS_MAX {
+            return Err(CoreError::Conflict(FieldError::new(
+                "name",
+                "too_many",
+                format!("a community has at most {CHANNELS_MAX} channels"),
+            )));
+        }
+        let mut channel = Channel {
+            id: ChannelId::new(self.deps.ids.as_ref()),
+            community_id: id,
+            kind,
+            name: channel::channel_name(name).map_err(CoreError::invalid)?,
+            topic: None,
+            parent_id: None,
+            position: 0,
+            slowmode_secs: 0,
+            created_at: self.now(),
+            overwrites: Vec::new(),
+        };
+        self.apply(&mut channel, patch).await?;
+        let mut entry = self.entry(AuditAction::ChannelCreated, principal.user_id, None, id, meta);
+        entry.detail.insert("channel_id".into(), channel.id.to_string().into());
+        self.deps.channels.create_channel(&channel, &entry).await?;
+        Ok(channel)
+    }
+
+    /// The channels of a community the caller may view, with what they may do in each.
+    pub async fn list_channels(&self, principal: &Principal, id: CommunityId) -> Result<Vec<ChannelView>, CoreError> {
+        let actor = self.actor(principal, id, Scope::ChatRead).await?;
+        let channels = self.deps.channels.channels(id).await?;
+        Ok(channels
+            .into_iter()
+            .map(|channel| ChannelView { my_permissions: actor.in_channel(&channel), channel })
+            .filter(|v| v.my_permissions.contains(Permissions::VIEW_CHANNEL))
+            .collect())
+    }
+
+    pub async fn get_channel(&self, principal: &Principal, id: ChannelId) -> Result<ChannelView, CoreError> {
+        let (channel, actor) = self.visible(principal, id, Scope::ChatRead).await?;
+        Ok(ChannelView { my_permissions: actor.in_channel(&channel), channel })
+    }
+
+    /// Edits a channel (`manage_channels` in it).
+    pub async fn update_channel(
+        &self,
+        principal: &Principal,
+        id: ChannelId,
+        patch: ChannelPatch,
+        meta: &RequestMeta,
+    ) -> Result<Channel, CoreError> {
+        let (mut channel, actor) = self.visible(principal, id, Scope::ChatWrite).await?;
+        actor.require_in(&channel, Permissions::MANAGE_CHANNELS)?;
+        self.apply(&mut channel, patch).await?;
+        let mut entry = self.entry(AuditAction::ChannelUpdated, principal.user_id, None, channel.community_id, meta);
+        entry.detail.insert("channel_id".into(), id.to_string().into());
+        if !self.deps.channels.update_channel(&channel, &entry).await? {
+            return Err(CoreError::NotFound("channel"));
+        }
+        Ok(channel)
+    }
+
+    /// Deletes a channel (`manage_channels` in it).
+    pub async fn delete_channel(
+        &self,
+        principal: &Principal,
+        id: ChannelId,
+        meta: &RequestMeta,
+    ) -> Result<(), CoreError> {
+        let (channel, actor) = self.visible(principal, id, Scope::ChatWrite).await?;
+        actor.require_in(&channel, Permissions::MANAGE_CHANNELS)?;
+        let mut entry = self.entry(AuditAction::ChannelDeleted, principal.user_id, None, channel.community_id, meta);
+        entry.detail.insert("channel_id".into(), id.to_string().into());
+        if !self.deps.channels.delete_channel(id, &entry).await? {
+            return Err(CoreError::NotFound("channel"));
+        }
+        Ok(())
+    }
+
+    /// Sets a role's or member's overwrite in a channel (`manage_roles` in it): only permissions
+    /// the caller has there, and for a role, one below the caller's highest.
+    pub async fn set_overwrite(
+        &self,
+        principal: &Principal,
+        id: ChannelId,
+        overwrite: Overwrite,
+        meta: &RequestMeta,
+    ) -> Result<Overwrite, CoreError> {
+        let (channel, actor) = self.visible(principal, id, Scope::ChatWrite).await?;
+        self.check_overwrite_target(&actor, &channel, overwrite.target).await?;
+        if overwrite.allow.0 & overwrite.deny.0 != 0 {
+            return Err(CoreError::invalid(FieldError::new(
+                "deny",
+                "both",
+                "a permission cannot be both allowed and denied",
+            )));
+        }
+        let mine = actor.in_channel(&channel);
+        let touched = Permissions((overwrite.allow.0 | overwrite.deny.0) & !mine.0);
+        if touched != Permissions::NONE {
+            return Err(CoreError::invalid(FieldError::new(
+                "allow",
+                "not_yours",
+                format!("you can allow or deny only permissions you have here; not: {}", touched.names().join(", ")),
+            )));
+        }
+        let mut entry =
+            self.entry(AuditAction::ChannelPermissionsChanged, principal.user_id, None, channel.community_id, meta);
+        entry.detail.insert("channel_id".into(), id.to_string().into());
+        self.deps.channels.set_overwrite(id, &overwrite, &entry).await?;
+        Ok(overwrite)
+    }
+
+    pub async fn remove_overwrite(
+        &self,
+        principal: &Principal,
+        id: ChannelId,
+        target: OverwriteTarget,
+        meta: &RequestMeta,
+    ) -> Result<(), CoreError> {
+        let (channel, actor) = self.visible(principal, id, Scope::ChatWrite).await?;
+        self.check_overwrite_target(&actor, &channel, target).await?;
+        let mut entry =
+            self.entry(AuditAction::ChannelPermissionsChanged, principal.user_id, None, channel.community_id, meta);
+        entry.detail.insert("channel_id".into(), id.to_string().into());
+        if !self.deps.channels.remove_overwrite(id, target, &entry).await? {
+            return Err(CoreError::NotFound("overwrite"));
+        }
+        Ok(())
+    }
+
+    /// Removes the overwrite for a role or member named by id alone (role and user ids are
+    /// snowflakes, so they never collide).
+    pub async fn remove_overwrite_of(
+        &self,
+        principal: &Principal,
+        id: ChannelId,
+        target: i64,
+        meta: &RequestMeta,
+    ) -> Result<(), CoreError> {
+        let channel = self.deps.channels.channel(id).await?.ok_or(CoreError::NotFound("channel"))?;
+        let roles = self.deps.communities.roles(channel.community_id).await?;
+        let target = match roles.iter().any(|r| r.id.0 == target) {
+            true => OverwriteTarget::Role(RoleId(target)),
+            false => OverwriteTarget::Member(crate::id::UserId(target)),
+        };
+        self.remove_overwrite(principal, id, target, meta).await
+    }
+
+    /// Whether the caller may manage overwrites in the channel for this target.
+    async fn check_overwrite_target(
+        &self,
+        actor: &Actor,
+        channel: &Channel,
+        target: OverwriteTarget,
+    ) -> Result<(), CoreError> {
+        actor.require_in(channel, Permissions::MANAGE_ROLES)?;
+        match target {
+            OverwriteTarget::Role(role) => {
+                let found = actor.roles.iter().find(|r| r.id == role).ok_or(CoreError::NotFound("role"))?;
+                if !found.is_everyone() && !actor.outranks_role(found.position) {
+                    return Err(below_yours());
+                }
+            }
+            OverwriteTarget::Member(user) => {
+                let member = self.deps.communities.member(channel.community_id, user).await?;
+                let member = member.ok_or(CoreError::NotFound("member"))?;
+                if user != actor.member.user_id {
+                    actor.outranks(&member)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The role an overwrite for `@everyone` targets in a community.
+pub fn everyone_of(community: CommunityId) -> RoleId {
+    RoleId(community.0)
+}

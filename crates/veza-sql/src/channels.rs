@@ -1,0 +1,231 @@
+//! Channels and their permission overwrites.
+
+use async_trait::async_trait;
+use veza_core::audit::AuditEntry;
+use veza_core::chat::channel::{Channel, ChannelKind};
+use veza_core::chat::permissions::{Overwrite, OverwriteTarget, Permissions};
+use veza_core::id::{ChannelId, CommunityId, RoleId, UserId};
+use veza_core::ports::{ChannelRepo, StoreError, StoreResult};
+
+use crate::audit::{commit_with_audit, insert_audit};
+use crate::error::store_error;
+use crate::rows::{from_micros, to_micros};
+use crate::Database;
+
+const CHANNEL: &str = "id, community_id, kind, name, topic, parent_id, position, slowmode_secs, created_at";
+
+#[derive(sqlx::FromRow)]
+struct ChannelRow {
+    id: i64,
+    community_id: i64,
+    kind: String,
+    name: String,
+    topic: Option<String>,
+    parent_id: Option<i64>,
+    position: i64,
+    slowmode_secs: i64,
+    created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct OverwriteRow {
+    channel_id: i64,
+    target_kind: String,
+    target_id: i64,
+    allow_bits: i64,
+    deny_bits: i64,
+}
+
+impl OverwriteRow {
+    fn overwrite(&self) -> StoreResult<Overwrite> {
+        let target = match self.target_kind.as_str() {
+            "role" => OverwriteTarget::Role(RoleId(self.target_id)),
+            "member" => OverwriteTarget::Member(UserId(self.target_id)),
+            other => return Err(StoreError::Other(format!("corrupt overwrite target kind in database: {other}"))),
+        };
+        Ok(Overwrite {
+            target,
+            allow: Permissions::from_bits_truncate(self.allow_bits as u64),
+            deny: Permissions::from_bits_truncate(self.deny_bits as u64),
+        })
+    }
+}
+
+fn target_columns(target: OverwriteTarget) -> (&'static str, i64) {
+    match target {
+        OverwriteTarget::Role(role) => ("role", role.0),
+        OverwriteTarget::Member(user) => ("member", user.0),
+    }
+}
+
+fn channel_of(row: ChannelRow, overwrites: &[OverwriteRow]) -> StoreResult<Channel> {
+    let number =
+        |n: i64, what: &str| u32::try_from(n).map_err(|_| StoreError::Other(format!("bad channel {what} {n}")));
+    Ok(Channel {
+        id: ChannelId(row.id),
+        community_id: CommunityId(row.community_id),
+        kind: ChannelKind::parse(&row.kind)
+            .ok_or_else(|| StoreError::Other(format!("corrupt channel kind in database: {}", row.kind)))?,
+        name: row.name,
+        topic: row.topic,
+        parent_id: row.parent_id.map(ChannelId),
+        position: number(row.position, "position")?,
+        slowmode_secs: number(row.slowmode_secs, "slowmode")?,
+        created_at: from_micros(row.created_at)?,
+        overwrites: overwrites
+            .iter()
+            .filter(|o| o.channel_id == row.id)
+            .map(OverwriteRow::overwrite)
+            .collect::<StoreResult<_>>()?,
+    })
+}
+
+async fn write_overwrite(conn: &mut sqlx::AnyConnection, channel: ChannelId, o: &Overwrite) -> StoreResult<()> {
+    let (kind, id) = target_columns(o.target);
+    sqlx::query(
+        "INSERT INTO channel_overwrites (channel_id, target_kind, target_id, allow_bits, deny_bits) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id, target_kind, target_id) \
+         DO UPDATE SET allow_bits = excluded.allow_bits, deny_bits = excluded.deny_bits",
+    )
+    .bind(channel.0)
+    .bind(kind)
+    .bind(id)
+    .bind(o.allow.0 as i64)
+    .bind(o.deny.0 as i64)
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    Ok(())
+}
+
+#[async_trait]
+impl ChannelRepo for Database {
+    async fn create_channel(&self, channel: &Channel, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        sqlx::query(&format!("INSERT INTO channels ({CHANNEL}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+            .bind(channel.id.0)
+            .bind(channel.community_id.0)
+            .bind(channel.kind.as_str())
+            .bind(&channel.name)
+            .bind(channel.topic.as_deref())
+            .bind(channel.parent_id.map(|p| p.0))
+            .bind(i64::from(channel.position))
+            .bind(i64::from(channel.slowmode_secs))
+            .bind(to_micros(channel.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        for o in &channel.overwrites {
+            write_overwrite(&mut tx, channel.id, o).await?;
+        }
+        commit_with_audit(tx, std::slice::from_ref(audit)).await
+    }
+
+    async fn channel(&self, id: ChannelId) -> StoreResult<Option<Channel>> {
+        let row: Option<ChannelRow> = sqlx::query_as(&format!("SELECT {CHANNEL} FROM channels WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let overwrites: Vec<OverwriteRow> = sqlx::query_as(
+            "SELECT channel_id, target_kind, target_id, allow_bits, deny_bits FROM channel_overwrites \
+             WHERE channel_id = $1 ORDER BY target_kind, target_id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        channel_of(row, &overwrites).map(Some)
+    }
+
+    async fn channels(&self, community: CommunityId) -> StoreResult<Vec<Channel>> {
+        let rows: Vec<ChannelRow> =
+            sqlx::query_as(&format!("SELECT {CHANNEL} FROM channels WHERE community_id = $1 ORDER BY position, id"))
+                .bind(community.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_error)?;
+        let overwrites: Vec<OverwriteRow> = sqlx::query_as(
+            "SELECT o.channel_id, o.target_kind, o.target_id, o.allow_bits, o.deny_bits FROM channel_overwrites o \
+             JOIN channels c ON c.id = o.channel_id WHERE c.community_id = $1 ORDER BY o.target_kind, o.target_id",
+        )
+        .bind(community.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter().map(|row| channel_of(row, &overwrites)).collect()
+    }
+
+    async fn update_channel(&self, channel: &Channel, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let updated = sqlx::query(
+            "UPDATE channels SET name = $1, topic = $2, parent_id = $3, position = $4, slowmode_secs = $5 WHERE id = $6",
+        )
+        .bind(&channel.name)
+        .bind(channel.topic.as_deref())
+        .bind(channel.parent_id.map(|p| p.0))
+        .bind(i64::from(channel.position))
+        .bind(i64::from(channel.slowmode_secs))
+        .bind(channel.id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(true)
+    }
+
+    async fn delete_channel(&self, id: ChannelId, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        sqlx::query("UPDATE channels SET parent_id = NULL WHERE parent_id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let deleted = sqlx::query("DELETE FROM channels WHERE id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        if deleted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(true)
+    }
+
+    async fn set_overwrite(&self, channel: ChannelId, overwrite: &Overwrite, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        write_overwrite(&mut tx, channel, overwrite).await?;
+        commit_with_audit(tx, std::slice::from_ref(audit)).await
+    }
+
+    async fn remove_overwrite(
+        &self,
+        channel: ChannelId,
+        target: OverwriteTarget,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
+        let (kind, id) = target_columns(target);
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let deleted =
+            sqlx::query("DELETE FROM channel_overwrites WHERE channel_id = $1 AND target_kind = $2 AND target_id = $3")
+                .bind(channel.0)
+                .bind(kind)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        if deleted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,6 @@
+//! `/api/v1/channels/{channel_id}…`: one channel, and its permission overwrites.
+
+pub mod delete;
+pub mod get;
+pub mod permissions;
+pub mod update;

@@ -1,0 +1,4 @@
+//! `/api/v1/communities/{id}/channels`
+
+pub mod create;
+pub mod list;
