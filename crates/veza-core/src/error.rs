@@ -72,6 +72,9 @@ pub enum CoreError {
     MissingScope(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The channel's slowmode: the caller may post again after this long.
+    #[error("this channel is in slowmode; post again in {} s", .0.as_secs().max(1))]
+    Slowmode(std::time::Duration),
     /// A community permission the caller lacks; names it.
     #[error("you need the `{0}` permission in this community")]
     MissingPermission(&'static str),

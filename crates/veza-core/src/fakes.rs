@@ -16,19 +16,20 @@ use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::chat::channel::Channel;
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
+use crate::chat::message::{HistoryCursor, Message, MessageEdit, Posted};
 use crate::chat::permissions::{Overwrite, OverwriteTarget};
 use crate::clock::Clock;
 use crate::error::{CoreError, TokenProblem};
 use crate::id::{ApiKeyId, IdGenerator, IdentityId, PasskeyId, SessionId, UserId};
-use crate::id::{ChannelId, CommunityId, RoleId};
+use crate::id::{ChannelId, CommunityId, MessageId, RoleId};
 use crate::identity::{
     AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
 };
 use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::ports::{
     AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, ChannelRepo, CommunityRepo, IdentityRepo,
-    Jwk, MailOf, OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, SecondFactorRepo, SessionRepo,
-    StoreResult, TokenSigner, TotpEnabling, TotpRecord, Unlinked, UserRepo,
+    Jwk, MailOf, MessageRepo, OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, SecondFactorRepo,
+    SessionRepo, StoreResult, TokenSigner, TotpEnabling, TotpRecord, Unlinked, UserRepo,
 };
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, AccountState, NewUser, Profile, ProfilePatch, Role, User, UserQuery, Username};
@@ -136,6 +137,8 @@ struct State {
     invites: Vec<Invite>,
     bans: Vec<Ban>,
     channels: Vec<Channel>,
+    messages: Vec<Message>,
+    message_edits: Vec<MessageEdit>,
 }
 
 impl State {
@@ -1240,6 +1243,95 @@ impl ChannelRepo for MemoryStore {
             s.audit.push(audit.clone());
         }
         Ok(removed)
+    }
+}
+
+#[async_trait]
+impl MessageRepo for MemoryStore {
+    async fn post(&self, message: &Message) -> StoreResult<Posted> {
+        let mut s = self.state();
+        let same = |m: &&Message| {
+            message.nonce.is_some()
+                && m.nonce == message.nonce
+                && m.channel_id == message.channel_id
+                && m.author_id == message.author_id
+        };
+        if let Some(existing) = s.messages.iter().find(same) {
+            return Ok(Posted::Existing(existing.clone()));
+        }
+        s.messages.push(message.clone());
+        Ok(Posted::New(message.clone()))
+    }
+
+    async fn message(&self, id: MessageId) -> StoreResult<Option<Message>> {
+        Ok(self.state().messages.iter().find(|m| m.id == id).cloned())
+    }
+
+    async fn by_nonce(&self, channel: ChannelId, author: UserId, nonce: &str) -> StoreResult<Option<Message>> {
+        let s = self.state();
+        let found = s
+            .messages
+            .iter()
+            .find(|m| m.channel_id == channel && m.author_id == author && m.nonce.as_deref() == Some(nonce));
+        Ok(found.cloned())
+    }
+
+    async fn history(&self, channel: ChannelId, cursor: HistoryCursor, limit: u32) -> StoreResult<Vec<Message>> {
+        let s = self.state();
+        let mut all: Vec<Message> = s.messages.iter().filter(|m| m.channel_id == channel).cloned().collect();
+        all.sort_by_key(|m| std::cmp::Reverse(m.id.0));
+        let limit = limit as usize;
+        let page: Vec<Message> = match cursor {
+            HistoryCursor::Latest => all.into_iter().take(limit).collect(),
+            HistoryCursor::Before(id) => all.into_iter().filter(|m| m.id.0 < id.0).take(limit).collect(),
+            HistoryCursor::After(id) => {
+                let mut newer: Vec<Message> = all.into_iter().filter(|m| m.id.0 > id.0).collect();
+                newer.reverse();
+                newer.truncate(limit);
+                newer.reverse();
+                newer
+            }
+            HistoryCursor::Around(id) => {
+                let half = limit / 2;
+                let mut newer: Vec<Message> = all.iter().filter(|m| m.id.0 > id.0).cloned().collect();
+                newer.reverse();
+                newer.truncate(half);
+                newer.reverse();
+                let rest = limit - newer.len();
+                newer.extend(all.into_iter().filter(|m| m.id.0 <= id.0).take(rest));
+                newer
+            }
+        };
+        Ok(page)
+    }
+
+    async fn edit_message(&self, message: &Message, previous: &MessageEdit) -> StoreResult<bool> {
+        let mut s = self.state();
+        let Some(m) = s.messages.iter_mut().find(|m| m.id == message.id && m.deleted_at.is_none()) else {
+            return Ok(false);
+        };
+        *m = message.clone();
+        s.message_edits.push(previous.clone());
+        Ok(true)
+    }
+
+    async fn edits(&self, id: MessageId) -> StoreResult<Vec<MessageEdit>> {
+        Ok(self.state().message_edits.iter().filter(|e| e.message_id == id).cloned().collect())
+    }
+
+    async fn delete_message(&self, id: MessageId, now: OffsetDateTime) -> StoreResult<bool> {
+        let mut s = self.state();
+        let Some(m) = s.messages.iter_mut().find(|m| m.id == id && m.deleted_at.is_none()) else { return Ok(false) };
+        m.content.clear();
+        m.mentions = crate::chat::message::Mentions::default();
+        m.deleted_at = Some(now);
+        s.message_edits.retain(|e| e.message_id != id);
+        Ok(true)
+    }
+
+    async fn last_post(&self, channel: ChannelId, author: UserId) -> StoreResult<Option<OffsetDateTime>> {
+        let s = self.state();
+        Ok(s.messages.iter().filter(|m| m.channel_id == channel && m.author_id == author).map(|m| m.created_at).max())
     }
 }
 

@@ -194,6 +194,10 @@ define_id!(
     ChannelId
 );
 define_id!(
+    /// A message in a channel.
+    MessageId
+);
+define_id!(
     /// A role of a community (its `@everyone` role has the community's id).
     RoleId
 );

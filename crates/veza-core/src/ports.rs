@@ -13,9 +13,10 @@ use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::chat::channel::Channel;
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
+use crate::chat::message::{HistoryCursor, Message, MessageEdit, Posted};
 use crate::chat::permissions::{Overwrite, OverwriteTarget};
 use crate::error::{CoreError, FieldError, TokenProblem};
-use crate::id::{ApiKeyId, ChannelId, CommunityId, IdentityId, PasskeyId, RoleId, SessionId, UserId};
+use crate::id::{ApiKeyId, ChannelId, CommunityId, IdentityId, MessageId, PasskeyId, RoleId, SessionId, UserId};
 use crate::identity::{
     AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
 };
@@ -249,6 +250,27 @@ pub trait ChannelRepo: Send + Sync + std::fmt::Debug {
         target: OverwriteTarget,
         audit: &AuditEntry,
     ) -> StoreResult<bool>;
+}
+
+/// Messages of channels.
+#[async_trait]
+pub trait MessageRepo: Send + Sync + std::fmt::Debug {
+    /// Stores a message, unless its author already posted one with the same nonce in the
+    /// channel: then that one is returned (a retried send posts once, even when the retries race).
+    async fn post(&self, message: &Message) -> StoreResult<Posted>;
+    async fn message(&self, id: MessageId) -> StoreResult<Option<Message>>;
+    /// The message `author` sent in `channel` with this nonce, if any.
+    async fn by_nonce(&self, channel: ChannelId, author: UserId, nonce: &str) -> StoreResult<Option<Message>>;
+    /// A page of a channel's messages, newest first.
+    async fn history(&self, channel: ChannelId, cursor: HistoryCursor, limit: u32) -> StoreResult<Vec<Message>>;
+    /// Replaces a live message's text and mentions, keeping the earlier text; false when the
+    /// message is gone.
+    async fn edit_message(&self, message: &Message, previous: &MessageEdit) -> StoreResult<bool>;
+    async fn edits(&self, id: MessageId) -> StoreResult<Vec<MessageEdit>>;
+    /// Leaves a tombstone (no text, no mentions) and forgets the edits; false when already gone.
+    async fn delete_message(&self, id: MessageId, now: OffsetDateTime) -> StoreResult<bool>;
+    /// When `author` last posted in `channel`.
+    async fn last_post(&self, channel: ChannelId, author: UserId) -> StoreResult<Option<OffsetDateTime>>;
 }
 
 /// Passkeys and their ceremonies (see [`crate::passkey`]).

@@ -104,6 +104,7 @@ impl Node {
         let communities = Communities::new(ChatDeps {
             communities: Arc::new(db.clone()),
             channels: Arc::new(db.clone()),
+            messages: Arc::new(db.clone()),
             users,
             clock,
             ids,

@@ -85,6 +85,8 @@ pub struct Config {
     pub rate_limit_password_reset: String,
     /// Sign-in links asked for, per client address.
     pub rate_limit_magic_link: String,
+    /// Messages posted, per account or API key (on top of their own bucket).
+    pub rate_limit_message_send: String,
     /// `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or `smtps://host:465`. Empty:
     /// every message is written as an `.eml` file to `{data dir}/outbox/` instead.
     pub smtp_url: String,
@@ -210,6 +212,7 @@ impl Default for Config {
             rate_limit_refresh: "60/1m".into(),
             rate_limit_password_reset: "10/1h".into(),
             rate_limit_magic_link: "10/1h".into(),
+            rate_limit_message_send: "120/1m".into(),
             smtp_url: String::new(),
             mail_from: String::new(),
             mail_retry_first_ms: 30_000,
@@ -486,6 +489,7 @@ impl Config {
                 RouteBucket::Refresh => ("rate_limit_refresh", &self.rate_limit_refresh),
                 RouteBucket::PasswordReset => ("rate_limit_password_reset", &self.rate_limit_password_reset),
                 RouteBucket::MagicLink => ("rate_limit_magic_link", &self.rate_limit_magic_link),
+                RouteBucket::MessageSend => ("rate_limit_message_send", &self.rate_limit_message_send),
             };
             if let Some(policy) = parse(key, bucket.name(), text)? {
                 routes.push((bucket, policy));

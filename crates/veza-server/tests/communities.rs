@@ -12,6 +12,7 @@ on_both_databases!(
     a_community_grows_through_invites_counted_exactly,
     moderators_act_only_below_their_role_and_bans_keep_people_out,
     channels_show_only_to_members_their_overwrites_let_view,
+    messages_post_once_page_by_cursor_and_follow_the_channel_s_rules,
 );
 
 fn access(body: &Value) -> String {
@@ -237,4 +238,97 @@ async fn channels_show_only_to_members_their_overwrites_let_view(backend: Backen
     let (status, _) =
         s.delete(&format!("/api/v1/channels/{}", category["id"].as_str().expect("id")), Some(&owner)).await;
     assert_eq!(status, 204);
+}
+
+async fn messages_post_once_page_by_cursor_and_follow_the_channel_s_rules(backend: Backend) {
+    let s = TestServer::start(BIN, backend).await;
+    let (owner, owner_id) = person(&s, "nova").await;
+    let (vega, _) = person(&s, "vega").await;
+    let (outsider, outsider_id) = person(&s, "orion").await;
+    let (_, community) = s.post("/api/v1/communities", &json!({"name": "Studio"}), Some(&owner)).await;
+    let id = community["id"].as_str().expect("id").to_string();
+    let (_, invite) = s.post(&format!("/api/v1/communities/{id}/invites"), &json!({}), Some(&owner)).await;
+    s.post(&format!("/api/v1/invites/{}", invite["code"].as_str().expect("code")), &json!({}), Some(&vega)).await;
+    let channels = format!("/api/v1/communities/{id}/channels");
+    let (_, general) =
+        s.post(&channels, &json!({"name": "general", "kind": "text", "slowmode_secs": 30}), Some(&owner)).await;
+    let (_, news) = s.post(&channels, &json!({"name": "news", "kind": "announcement"}), Some(&owner)).await;
+    let messages = |channel: &Value| format!("/api/v1/channels/{}/messages", channel["id"].as_str().expect("id"));
+
+    let send = json!({"content": format!("hello <@{owner_id}> @everyone"), "nonce": "try-1"});
+    let (status, first) = s.post(&messages(&general), &send, Some(&vega)).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["mentions"]["users"], json!([owner_id]));
+    assert_eq!(first["mentions"]["everyone"], false, "@everyone needs mention_everyone");
+    let (status, again) = s.post(&messages(&general), &send, Some(&vega)).await;
+    assert_eq!((status, &again["id"]), (200, &first["id"]), "a retried send posts once, slowmode or not");
+    let (status, slow) = s.post(&messages(&general), &json!({"content": "again"}), Some(&vega)).await;
+    assert_eq!((status, slow["code"].as_str()), (429, Some("slowmode")), "{slow}");
+    let mention = json!({"content": format!("hi <@{outsider_id}>")});
+    let (status, problem) = s.post(&messages(&general), &mention, Some(&owner)).await;
+    assert_eq!((status, problem["errors"][0]["code"].as_str()), (422, Some("unknown_mention")), "{problem}");
+    let (status, problem) = s.post(&messages(&news), &json!({"content": "news!"}), Some(&vega)).await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("missing_permission")), "announcements: {problem}");
+    let (status, _) = s.post(&messages(&general), &json!({"content": "hi"}), Some(&outsider)).await;
+    assert_eq!(status, 404, "outsiders see no channel");
+    for bad in [
+        json!({"content": ""}),
+        json!({"content": "x".repeat(4001)}),
+        json!({"content": "a\u{0}b"}),
+        json!({"content": "ok", "nonce": "no spaces"}),
+    ] {
+        let (status, problem) = s.post(&messages(&general), &bad, Some(&owner)).await;
+        assert!(status == 400 || status == 422, "{bad}: {status} {problem}");
+    }
+
+    // The owner is exempt from slowmode (manage_messages); five more messages to page through.
+    let mut ids = vec![first["id"].as_str().expect("id").to_string()];
+    for i in 0..5 {
+        let (status, m) = s
+            .post(&messages(&general), &json!({"content": format!("m{i}"), "reply_to": first["id"]}), Some(&owner))
+            .await;
+        assert_eq!(status, 201, "{m}");
+        ids.push(m["id"].as_str().expect("id").to_string());
+    }
+    let page = |query: String| {
+        let url = format!("{}{query}", messages(&general));
+        let s = &s;
+        let token = owner.clone();
+        async move {
+            let (status, body) = s.get(&url, Some(&token)).await;
+            assert_eq!(status, 200, "{body}");
+            body.as_array().expect("list").iter().map(|m| m["id"].as_str().expect("id").to_string()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(page("?limit=2".into()).await, [ids[5].clone(), ids[4].clone()]);
+    assert_eq!(page(format!("?before={}&limit=10", ids[2])).await, [ids[1].clone(), ids[0].clone()]);
+    assert_eq!(page(format!("?after={}&limit=2", ids[1])).await, [ids[3].clone(), ids[2].clone()]);
+    assert_eq!(page(format!("?around={}&limit=3", ids[3])).await, [ids[4].clone(), ids[3].clone(), ids[2].clone()]);
+    let (status, _) = s.get(&format!("{}?before={}&after={}", messages(&general), ids[1], ids[2]), Some(&owner)).await;
+    assert_eq!(status, 400, "one cursor at most");
+
+    let one = |m: &str| format!("{}/{m}", messages(&general));
+    let (status, _) = s.patch(&one(&ids[0]), &json!({"content": "edited by someone else"}), Some(&owner)).await;
+    assert_eq!(status, 403);
+    let (status, edited) = s.patch(&one(&ids[0]), &json!({"content": "hello, edited"}), Some(&vega)).await;
+    assert_eq!((status, edited["edited_at"].is_string()), (200, true), "{edited}");
+    let (_, edits) = s.get(&format!("{}/edits", one(&ids[0])), Some(&owner)).await;
+    assert_eq!(edits[0]["content"].as_str(), first["content"].as_str(), "{edits}");
+    let (status, _) = s.delete(&one(&ids[0]), Some(&owner)).await;
+    assert_eq!(status, 204, "a moderator deletes");
+    let (_, tomb) = s.get(&one(&ids[0]), Some(&vega)).await;
+    assert_eq!((tomb["content"].as_str(), tomb["deleted_at"].is_string()), (Some(""), true), "{tomb}");
+
+    // Viewing without reading history: the channel is there, its messages are not.
+    let no_history = json!({"kind": "role", "allow": [], "deny": ["read_message_history"]});
+    let (status, _) = s
+        .put(
+            &format!("/api/v1/channels/{}/permissions/{id}", general["id"].as_str().expect("id")),
+            &no_history,
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, problem) = s.get(&messages(&general), Some(&vega)).await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("missing_permission")), "{problem}");
 }

@@ -15,6 +15,7 @@ mod error;
 mod filter;
 mod identities;
 mod mail;
+mod messages;
 mod oauth_flows;
 mod passkeys;
 mod rows;

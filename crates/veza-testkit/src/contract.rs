@@ -13,8 +13,8 @@ use veza_core::identity::{FlowIntent, Identity, OAuthFlow, Provider};
 use veza_core::mail::{MailQueue, OutgoingMail, QueuedMail};
 use veza_core::page::PageRequest;
 use veza_core::ports::{
-    AccountTokenRepo, ApiKeyRepo, AuditRepo, ChannelRepo, CommunityRepo, IdentityRepo, MailOf, OAuthFlowRepo,
-    PasskeyRepo, SecondFactorRepo, SessionRepo, StoreError, TotpEnabling, Unlinked, UserRepo,
+    AccountTokenRepo, ApiKeyRepo, AuditRepo, ChannelRepo, CommunityRepo, IdentityRepo, MailOf, MessageRepo,
+    OAuthFlowRepo, PasskeyRepo, SecondFactorRepo, SessionRepo, StoreError, TotpEnabling, Unlinked, UserRepo,
 };
 use veza_core::session::{NewSession, RevokeReason, Rotation};
 use veza_core::user::{AccountChange, AccountState, Email, NewUser, Profile, ProfilePatch, Role, UserQuery, Username};
@@ -33,6 +33,7 @@ pub trait Store:
     + PasskeyRepo
     + CommunityRepo
     + ChannelRepo
+    + MessageRepo
 {
 }
 impl<T> Store for T where
@@ -48,6 +49,7 @@ impl<T> Store for T where
         + PasskeyRepo
         + CommunityRepo
         + ChannelRepo
+        + MessageRepo
 {
 }
 
@@ -146,6 +148,61 @@ async fn channels<S: Store>(s: &S) {
     assert!(s.delete_channel(ChannelId(7110), &e(7113)).await.expect("delete"));
     assert_eq!(s.channel(ChannelId(7111)).await.expect("get").expect("stays").parent_id, None);
     assert!(!s.delete_channel(ChannelId(7110), &e(7114)).await.expect("twice"));
+    messages(s, ChannelId(7111), t).await;
+}
+
+async fn messages<S: Store>(s: &S, channel: veza_core::id::ChannelId, t: OffsetDateTime) {
+    use veza_core::chat::message::{HistoryCursor, Mentions, Message, MessageEdit, Posted};
+    use veza_core::id::{MessageId, RoleId};
+    let message = |id: i64, nonce: Option<&str>| Message {
+        id: MessageId(id),
+        channel_id: channel,
+        author_id: UserId(71),
+        content: format!("message {id}"),
+        nonce: nonce.map(str::to_string),
+        reply_to: None,
+        mentions: Mentions::default(),
+        created_at: t + Duration::seconds(id - 7200),
+        edited_at: None,
+        deleted_at: None,
+    };
+    let first = Message {
+        mentions: Mentions { users: vec![UserId(71)], roles: vec![RoleId(7100)], everyone: true },
+        ..message(7201, Some("n1"))
+    };
+    assert_eq!(s.post(&first).await.expect("post"), Posted::New(first.clone()));
+    let retry = Message { content: "different".into(), ..message(7299, Some("n1")) };
+    assert_eq!(s.post(&retry).await.expect("retry"), Posted::Existing(first.clone()), "one message per nonce");
+    for id in 7202..=7206 {
+        s.post(&message(id, None)).await.expect("post");
+    }
+    assert_eq!(s.message(MessageId(7201)).await.expect("get"), Some(first.clone()));
+    assert_eq!(s.by_nonce(channel, UserId(71), "n1").await.expect("by nonce"), Some(first.clone()));
+    let ids = |page: Vec<Message>| page.iter().map(|m| m.id.0).collect::<Vec<_>>();
+    assert_eq!(ids(s.history(channel, HistoryCursor::Latest, 2).await.expect("latest")), [7206, 7205]);
+    assert_eq!(ids(s.history(channel, HistoryCursor::Before(MessageId(7203)), 5).await.expect("before")), [7202, 7201]);
+    assert_eq!(ids(s.history(channel, HistoryCursor::After(MessageId(7202)), 2).await.expect("after")), [7204, 7203]);
+    assert_eq!(
+        ids(s.history(channel, HistoryCursor::Around(MessageId(7204)), 3).await.expect("around")),
+        [7205, 7204, 7203]
+    );
+    assert_eq!(s.last_post(channel, UserId(71)).await.expect("last"), Some(t + Duration::seconds(6)));
+
+    let edited =
+        Message { content: "edited".into(), edited_at: Some(t), mentions: Mentions::default(), ..first.clone() };
+    let previous = MessageEdit { message_id: first.id, content: first.content.clone(), edited_at: t };
+    assert!(s.edit_message(&edited, &previous).await.expect("edit"));
+    assert_eq!(s.message(first.id).await.expect("get"), Some(edited));
+    assert_eq!(s.edits(first.id).await.expect("edits"), [previous]);
+    assert!(s.delete_message(first.id, t).await.expect("delete"));
+    let tomb = s.message(first.id).await.expect("get").expect("tombstone");
+    assert_eq!((tomb.content.as_str(), tomb.deleted_at, tomb.mentions), ("", Some(t), Mentions::default()));
+    assert!(s.edits(first.id).await.expect("edits").is_empty());
+    assert!(!s.delete_message(first.id, t).await.expect("twice"));
+    assert!(!s
+        .edit_message(&message(7201, None), &MessageEdit { message_id: first.id, content: String::new(), edited_at: t })
+        .await
+        .expect("gone"));
 }
 
 async fn communities<S: Store>(s: &S) {

@@ -114,6 +114,11 @@ impl From<CoreError> for ApiError {
             CoreError::Forbidden(why) => Self::new(S::FORBIDDEN, "forbidden", why),
             CoreError::MissingScope(_) => Self::new(S::FORBIDDEN, "insufficient_scope", e.to_string()),
             CoreError::NotFound(what) => Self::not_found(what),
+            CoreError::Slowmode(wait) => {
+                let mut error = Self::new(S::TOO_MANY_REQUESTS, "slowmode", e.to_string());
+                error.headers.push((header::RETRY_AFTER, HeaderValue::from(retry_after_secs(wait))));
+                error
+            }
             CoreError::MissingPermission(_) => Self::new(S::FORBIDDEN, "missing_permission", e.to_string()),
             CoreError::Conflict(field) => Self {
                 status: S::CONFLICT,

@@ -14,9 +14,12 @@ use veza_core::chat::channel::{Channel, ChannelKind};
 use veza_core::chat::channels::ChannelView;
 use veza_core::chat::communities::CommunityView;
 use veza_core::chat::community::{Ban, Community, CommunityRole, Invite, Member};
+use veza_core::chat::message::{Message, MessageEdit};
 use veza_core::chat::permissions::Permissions;
 use veza_core::chat::permissions::{Overwrite, OverwriteTarget};
-use veza_core::id::{ApiKeyId, AuditId, ChannelId, CommunityId, IdentityId, PasskeyId, RoleId, SessionId, UserId};
+use veza_core::id::{
+    ApiKeyId, AuditId, ChannelId, CommunityId, IdentityId, MessageId, PasskeyId, RoleId, SessionId, UserId,
+};
 use veza_core::identity::{Identity, Provider};
 use veza_core::passkey::Passkey;
 use veza_core::ports::Jwk;
@@ -1345,5 +1348,98 @@ impl From<ChannelView> for ChannelResponse {
     fn from(v: ChannelView) -> Self {
         let names = v.my_permissions.names().into_iter().map(str::to_string).collect();
         Self { my_permissions: Some(names), ..Self::from(v.channel) }
+    }
+}
+
+/// `POST /api/v1/channels/{channel_id}/messages`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessageRequest {
+    /// 1–4000 characters; line breaks allowed. Mentions: `<@user id>`, `<@&role id>`, `@everyone`.
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*$"
+    )]
+    pub content: String,
+    /// The client's id for this send: a retry with the same nonce posts nothing new.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    pub nonce: Option<String>,
+    /// A message of the same channel this one answers.
+    pub reply_to: Option<MessageId>,
+}
+
+/// `PATCH /api/v1/channels/{channel_id}/messages/{message_id}`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMessageRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*$"
+    )]
+    pub content: String,
+}
+
+/// Whom a message mentions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MentionsResponse {
+    pub users: Vec<UserId>,
+    pub roles: Vec<RoleId>,
+    /// Whether it notifies everyone (only with `mention_everyone`).
+    pub everyone: bool,
+}
+
+/// A message; a deleted one has no content and a `deleted_at`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageResponse {
+    pub id: MessageId,
+    pub channel_id: ChannelId,
+    pub author_id: UserId,
+    pub content: String,
+    pub nonce: Option<String>,
+    pub reply_to: Option<MessageId>,
+    pub mentions: MentionsResponse,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub edited_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub deleted_at: Option<OffsetDateTime>,
+}
+
+impl From<Message> for MessageResponse {
+    fn from(m: Message) -> Self {
+        Self {
+            id: m.id,
+            channel_id: m.channel_id,
+            author_id: m.author_id,
+            content: m.content,
+            nonce: m.nonce,
+            reply_to: m.reply_to,
+            mentions: MentionsResponse {
+                users: m.mentions.users,
+                roles: m.mentions.roles,
+                everyone: m.mentions.everyone,
+            },
+            created_at: m.created_at,
+            edited_at: m.edited_at,
+            deleted_at: m.deleted_at,
+        }
+    }
+}
+
+/// An earlier version of an edited message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageEditResponse {
+    /// The text before the edit.
+    pub content: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub edited_at: OffsetDateTime,
+}
+
+impl From<MessageEdit> for MessageEditResponse {
+    fn from(e: MessageEdit) -> Self {
+        Self { content: e.content, edited_at: e.edited_at }
     }
 }

@@ -37,7 +37,7 @@ impl Actor {
         self.context(&self.member, &roles).channel_permissions(&channel.overwrites)
     }
 
-    fn require_in(&self, channel: &Channel, permission: Permissions) -> Result<(), CoreError> {
+    pub(super) fn require_in(&self, channel: &Channel, permission: Permissions) -> Result<(), CoreError> {
         if self.in_channel(channel).contains(permission) {
             return Ok(());
         }
@@ -48,7 +48,12 @@ impl Actor {
 
 impl Communities {
     /// The channel and the caller as a member of its community, when the caller may view it.
-    async fn visible(&self, principal: &Principal, id: ChannelId, scope: Scope) -> Result<(Channel, Actor), CoreError> {
+    pub(super) async fn visible(
+        &self,
+        principal: &Principal,
+        id: ChannelId,
+        scope: Scope,
+    ) -> Result<(Channel, Actor), CoreError> {
         let not_found = || CoreError::NotFound("channel");
         let channel = self.deps.channels.channel(id).await?.ok_or_else(not_found)?;
         let actor = self.actor(principal, channel.community_id, scope).await.map_err(|_| not_found())?;

@@ -18,13 +18,14 @@ use crate::clock::Clock;
 use crate::error::{CoreError, FieldError};
 use crate::id::{AuditId, CommunityId, IdGenerator, RoleId, UserId};
 use crate::page::Page;
-use crate::ports::{ChannelRepo, CommunityRepo, UserRepo};
+use crate::ports::{ChannelRepo, CommunityRepo, MessageRepo, UserRepo};
 
 /// What the community use cases need.
 #[derive(Debug, Clone)]
 pub struct ChatDeps {
     pub communities: Arc<dyn CommunityRepo>,
     pub channels: Arc<dyn ChannelRepo>,
+    pub messages: Arc<dyn MessageRepo>,
     pub users: Arc<dyn UserRepo>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,

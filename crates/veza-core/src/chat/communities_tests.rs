@@ -20,6 +20,7 @@ fn chat() -> (Communities, Arc<ManualClock>) {
     let deps = ChatDeps {
         communities: Arc::new(store.clone()),
         channels: Arc::new(store.clone()),
+        messages: Arc::new(store.clone()),
         users: Arc::new(store),
         clock: clock.clone(),
         ids: Arc::new(SequentialIds::default()),
@@ -178,4 +179,66 @@ async fn channels_show_only_to_those_their_overwrites_let_view() {
 
     chat.delete_channel(&owner, staff.id, &meta()).await.expect("delete the category");
     assert_eq!(chat.get_channel(&owner, plans.id).await.expect("still there").channel.parent_id, None);
+}
+
+#[tokio::test]
+async fn messages_post_once_per_nonce_respect_slowmode_and_page_by_cursor() {
+    use crate::chat::channel::ChannelKind;
+    use crate::chat::channels::ChannelPatch;
+    use crate::chat::message::HistoryCursor;
+
+    let (chat, clock) = chat();
+    let (owner, vega) = (person(1), person(2));
+    let c = chat.create(&owner, "Studio", None, &meta()).await.expect("create");
+    let invite = chat.create_invite(&owner, c.id, None, None, &meta()).await.expect("invite");
+    chat.join(&vega, &invite.code, &meta()).await.expect("join");
+    let slow = ChannelPatch { slowmode_secs: Some(10), ..Default::default() };
+    let m = meta();
+    let general = chat.create_channel(&owner, c.id, ChannelKind::Text, "general", slow, &m).await.expect("channel");
+
+    let (first, new) =
+        chat.send_message(&vega, general.id, "hi <@1> @everyone", Some("n-1"), None).await.expect("send");
+    assert!(new);
+    assert_eq!(first.mentions.users, [UserId(1)]);
+    assert!(!first.mentions.everyone, "@everyone needs mention_everyone");
+    let (again, new) =
+        chat.send_message(&vega, general.id, "hi <@1> @everyone", Some("n-1"), None).await.expect("retry");
+    assert!(!new);
+    assert_eq!(again.id, first.id, "a retried send posts once");
+    let err = chat.send_message(&vega, general.id, "too soon", None, None).await.expect_err("slowmode");
+    assert!(matches!(err, CoreError::Slowmode(wait) if wait.as_secs() <= 10), "{err:?}");
+    let err = chat.send_message(&vega, general.id, "hey <@999>", None, None).await;
+    assert!(
+        matches!(err, Err(CoreError::Validation(ref e)) if e[0].code == "unknown_mention")
+            || matches!(err, Err(CoreError::Slowmode(_))),
+        "{err:?}"
+    );
+
+    let mut ids = vec![first.id];
+    for i in 0..5 {
+        clock.advance(Duration::seconds(11));
+        let (m, _) =
+            chat.send_message(&vega, general.id, &format!("message {i}"), None, Some(first.id)).await.expect("send");
+        ids.push(m.id);
+    }
+    let latest = chat.history(&owner, general.id, HistoryCursor::Latest, 3).await.expect("latest");
+    assert_eq!(latest.iter().map(|m| m.id).collect::<Vec<_>>(), [ids[5], ids[4], ids[3]]);
+    let before = chat.history(&owner, general.id, HistoryCursor::Before(ids[3]), 10).await.expect("before");
+    assert_eq!(before.iter().map(|m| m.id).collect::<Vec<_>>(), [ids[2], ids[1], ids[0]]);
+    let after = chat.history(&owner, general.id, HistoryCursor::After(ids[1]), 2).await.expect("after");
+    assert_eq!(after.iter().map(|m| m.id).collect::<Vec<_>>(), [ids[3], ids[2]]);
+    let around = chat.history(&owner, general.id, HistoryCursor::Around(ids[2]), 3).await.expect("around");
+    assert_eq!(around.iter().map(|m| m.id).collect::<Vec<_>>(), [ids[3], ids[2], ids[1]]);
+
+    let err = chat.edit_message(&owner, general.id, ids[1], "not mine").await.expect_err("not the author");
+    assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
+    let edited = chat.edit_message(&vega, general.id, ids[1], "fixed").await.expect("edit");
+    assert!(edited.edited_at.is_some());
+    let edits = chat.message_edits(&owner, general.id, ids[1]).await.expect("edits");
+    assert_eq!(edits.iter().map(|e| e.content.as_str()).collect::<Vec<_>>(), ["message 0"]);
+    chat.delete_message(&owner, general.id, ids[1]).await.expect("a moderator deletes");
+    let gone = chat.get_message(&owner, general.id, ids[1]).await.expect("tombstone");
+    assert!(gone.deleted_at.is_some() && gone.content.is_empty());
+    let err = chat.delete_message(&vega, general.id, ids[1]).await.expect_err("already gone");
+    assert!(matches!(err, CoreError::NotFound(_)), "{err:?}");
 }

@@ -5,6 +5,8 @@ pub mod channel;
 pub mod channels;
 pub mod communities;
 pub mod community;
+pub mod message;
+pub mod messages;
 pub mod permissions;
 
 #[cfg(test)]

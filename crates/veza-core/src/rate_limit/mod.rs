@@ -84,15 +84,18 @@ pub enum RouteBucket {
     PasswordReset,
     /// Asking for a sign-in link.
     MagicLink,
+    /// Posting a message in a channel.
+    MessageSend,
 }
 
 impl RouteBucket {
-    pub const ALL: [RouteBucket; 5] = [
+    pub const ALL: [RouteBucket; 6] = [
         RouteBucket::Login,
         RouteBucket::Register,
         RouteBucket::Refresh,
         RouteBucket::PasswordReset,
         RouteBucket::MagicLink,
+        RouteBucket::MessageSend,
     ];
 
     pub fn name(self) -> &'static str {
@@ -102,6 +105,7 @@ impl RouteBucket {
             RouteBucket::Refresh => "refresh",
             RouteBucket::PasswordReset => "password_reset",
             RouteBucket::MagicLink => "magic_link",
+            RouteBucket::MessageSend => "message_send",
         }
     }
 }

@@ -81,6 +81,13 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(communities::channels::create::create_channel, communities::channels::list::list_channels))
         .routes(routes!(channels::get::get_channel, channels::update::update_channel, channels::delete::delete_channel))
         .routes(routes!(channels::permissions::put::set_overwrite, channels::permissions::delete::remove_overwrite))
+        .routes(routes!(channels::messages::send::send_message, channels::messages::list::list_messages))
+        .routes(routes!(
+            channels::messages::get::get_message,
+            channels::messages::edit::edit_message,
+            channels::messages::delete::delete_message
+        ))
+        .routes(routes!(channels::messages::edits::message_edits))
         .routes(routes!(users::get::get_user))
         .routes(routes!(users::by_username::get_user_by_username))
         .routes(routes!(admin::audit::audit_log))
@@ -98,6 +105,7 @@ pub fn bucket_of(method: &Method, path: &str) -> Option<RouteBucket> {
             Some(RouteBucket::Login)
         }
         ("POST", p) if p.starts_with("/api/v1/auth/login/mfa/passkey") => Some(RouteBucket::Login),
+        ("POST", p) if p.starts_with("/api/v1/channels/") && p.ends_with("/messages") => Some(RouteBucket::MessageSend),
         ("POST", "/api/v1/auth/register") => Some(RouteBucket::Register),
         ("POST", "/api/v1/auth/refresh") => Some(RouteBucket::Refresh),
         ("POST", "/api/v1/auth/password/forgot") => Some(RouteBucket::PasswordReset),

@@ -2,5 +2,6 @@
 
 pub mod delete;
 pub mod get;
+pub mod messages;
 pub mod permissions;
 pub mod update;

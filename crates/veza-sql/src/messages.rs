@@ -1,0 +1,270 @@
+//! Messages, their mentions and edit history. History pages are by id (snowflakes are
+//! time-ordered), so a page never shifts when messages arrive meanwhile.
+
+use async_trait::async_trait;
+use sqlx::AnyConnection;
+use time::OffsetDateTime;
+use veza_core::chat::message::{HistoryCursor, Mentions, Message, MessageEdit, Posted};
+use veza_core::id::{ChannelId, MessageId, RoleId, UserId};
+use veza_core::ports::{MessageRepo, StoreError, StoreResult};
+
+use crate::error::store_error;
+use crate::rows::{from_micros, to_micros};
+use crate::Database;
+
+const MESSAGE: &str =
+    "id, channel_id, author_id, content, nonce, reply_to, mention_everyone, created_at, edited_at, deleted_at";
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: i64,
+    channel_id: i64,
+    author_id: i64,
+    content: String,
+    nonce: Option<String>,
+    reply_to: Option<i64>,
+    mention_everyone: i64,
+    created_at: i64,
+    edited_at: Option<i64>,
+    deleted_at: Option<i64>,
+}
+
+impl MessageRow {
+    fn into_message(self, mentions: &[(i64, String, i64)]) -> StoreResult<Message> {
+        let mine = mentions.iter().filter(|(m, _, _)| *m == self.id);
+        let mut found = Mentions { everyone: self.mention_everyone != 0, ..Mentions::default() };
+        for (_, kind, target) in mine {
+            match kind.as_str() {
+                "user" => found.users.push(UserId(*target)),
+                "role" => found.roles.push(RoleId(*target)),
+                other => return Err(StoreError::Other(format!("corrupt mention kind in database: {other}"))),
+            }
+        }
+        Ok(Message {
+            id: MessageId(self.id),
+            channel_id: ChannelId(self.channel_id),
+            author_id: UserId(self.author_id),
+            content: self.content,
+            nonce: self.nonce,
+            reply_to: self.reply_to.map(MessageId),
+            mentions: found,
+            created_at: from_micros(self.created_at)?,
+            edited_at: self.edited_at.map(from_micros).transpose()?,
+            deleted_at: self.deleted_at.map(from_micros).transpose()?,
+        })
+    }
+}
+
+async fn write_mentions(conn: &mut AnyConnection, m: &Message) -> StoreResult<()> {
+    sqlx::query("DELETE FROM message_mentions WHERE message_id = $1")
+        .bind(m.id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    let users = m.mentions.users.iter().map(|u| ("user", u.0));
+    let roles = m.mentions.roles.iter().map(|r| ("role", r.0));
+    for (kind, target) in users.chain(roles) {
+        sqlx::query("INSERT INTO message_mentions (message_id, kind, target_id) VALUES ($1, $2, $3)")
+            .bind(m.id.0)
+            .bind(kind)
+            .bind(target)
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
+    }
+    Ok(())
+}
+
+impl Database {
+    /// Messages with their mentions, in the order of `rows`.
+    async fn with_mentions(&self, rows: Vec<MessageRow>) -> StoreResult<Vec<Message>> {
+        let (Some(low), Some(high)) = (rows.iter().map(|r| r.id).min(), rows.iter().map(|r| r.id).max()) else {
+            return Ok(Vec::new());
+        };
+        let channel = rows[0].channel_id;
+        let mentions: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT mm.message_id, mm.kind, mm.target_id FROM message_mentions mm \
+             JOIN messages m ON m.id = mm.message_id \
+             WHERE m.channel_id = $1 AND mm.message_id BETWEEN $2 AND $3 ORDER BY mm.kind, mm.target_id",
+        )
+        .bind(channel)
+        .bind(low)
+        .bind(high)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter().map(|r| r.into_message(&mentions)).collect()
+    }
+
+    async fn page(
+        &self,
+        condition: &str,
+        order: &str,
+        channel: ChannelId,
+        id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRow>> {
+        sqlx::query_as(&format!(
+            "SELECT {MESSAGE} FROM messages WHERE channel_id = $1 AND {condition} ORDER BY id {order} LIMIT $3"
+        ))
+        .bind(channel.0)
+        .bind(id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)
+    }
+}
+
+#[async_trait]
+impl MessageRepo for Database {
+    async fn post(&self, message: &Message) -> StoreResult<Posted> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let inserted =
+            sqlx::query(&format!("INSERT INTO messages ({MESSAGE}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+                .bind(message.id.0)
+                .bind(message.channel_id.0)
+                .bind(message.author_id.0)
+                .bind(&message.content)
+                .bind(message.nonce.as_deref())
+                .bind(message.reply_to.map(|r| r.0))
+                .bind(i64::from(message.mentions.everyone))
+                .bind(to_micros(message.created_at))
+                .bind(message.edited_at.map(to_micros))
+                .bind(message.deleted_at.map(to_micros))
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error);
+        match inserted {
+            Ok(_) => {}
+            Err(StoreError::Conflict(_)) if message.nonce.is_some() => {
+                drop(tx);
+                let nonce = message.nonce.as_deref().unwrap_or_default();
+                let existing = self.by_nonce(message.channel_id, message.author_id, nonce).await?;
+                return existing
+                    .map(Posted::Existing)
+                    .ok_or_else(|| StoreError::Other("a nonce conflict without its message".into()));
+            }
+            Err(e) => return Err(e),
+        }
+        write_mentions(&mut tx, message).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(Posted::New(message.clone()))
+    }
+
+    async fn message(&self, id: MessageId) -> StoreResult<Option<Message>> {
+        let row: Option<MessageRow> = sqlx::query_as(&format!("SELECT {MESSAGE} FROM messages WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(self.with_mentions(row.into_iter().collect()).await?.pop())
+    }
+
+    async fn by_nonce(&self, channel: ChannelId, author: UserId, nonce: &str) -> StoreResult<Option<Message>> {
+        let row: Option<MessageRow> = sqlx::query_as(&format!(
+            "SELECT {MESSAGE} FROM messages WHERE channel_id = $1 AND author_id = $2 AND nonce = $3"
+        ))
+        .bind(channel.0)
+        .bind(author.0)
+        .bind(nonce)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(self.with_mentions(row.into_iter().collect()).await?.pop())
+    }
+
+    async fn history(&self, channel: ChannelId, cursor: HistoryCursor, limit: u32) -> StoreResult<Vec<Message>> {
+        let rows = match cursor {
+            HistoryCursor::Latest => self.page("id < $2", "DESC", channel, i64::MAX, limit).await?,
+            HistoryCursor::Before(id) => self.page("id < $2", "DESC", channel, id.0, limit).await?,
+            HistoryCursor::After(id) => {
+                let mut newer = self.page("id > $2", "ASC", channel, id.0, limit).await?;
+                newer.reverse();
+                newer
+            }
+            HistoryCursor::Around(id) => {
+                let mut newer = self.page("id > $2", "ASC", channel, id.0, limit / 2).await?;
+                newer.reverse();
+                let rest = limit - u32::try_from(newer.len()).unwrap_or(0);
+                newer.extend(self.page("id <= $2", "DESC", channel, id.0, rest).await?);
+                newer
+            }
+        };
+        self.with_mentions(rows).await
+    }
+
+    async fn edit_message(&self, message: &Message, previous: &MessageEdit) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let updated = sqlx::query(
+            "UPDATE messages SET content = $1, mention_everyone = $2, edited_at = $3 WHERE id = $4 AND deleted_at IS NULL",
+        )
+        .bind(&message.content)
+        .bind(i64::from(message.mentions.everyone))
+        .bind(message.edited_at.map(to_micros))
+        .bind(message.id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO message_edits (message_id, content, edited_at) VALUES ($1, $2, $3)")
+            .bind(previous.message_id.0)
+            .bind(&previous.content)
+            .bind(to_micros(previous.edited_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        write_mentions(&mut tx, message).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(true)
+    }
+
+    async fn edits(&self, id: MessageId) -> StoreResult<Vec<MessageEdit>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT content, edited_at FROM message_edits WHERE message_id = $1 ORDER BY edited_at")
+                .bind(id.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_error)?;
+        rows.into_iter()
+            .map(|(content, at)| Ok(MessageEdit { message_id: id, content, edited_at: from_micros(at)? }))
+            .collect()
+    }
+
+    async fn delete_message(&self, id: MessageId, now: OffsetDateTime) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let deleted = sqlx::query(
+            "UPDATE messages SET content = '', mention_everyone = 0, deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL",
+        )
+        .bind(to_micros(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if deleted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for table in ["message_mentions", "message_edits"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE message_id = $1"))
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        }
+        tx.commit().await.map_err(store_error)?;
+        Ok(true)
+    }
+
+    async fn last_post(&self, channel: ChannelId, author: UserId) -> StoreResult<Option<OffsetDateTime>> {
+        let (at,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(created_at) FROM messages WHERE channel_id = $1 AND author_id = $2")
+                .bind(channel.0)
+                .bind(author.0)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(store_error)?;
+        at.map(from_micros).transpose()
+    }
+}

@@ -1,0 +1,8 @@
+//! `/api/v1/channels/{channel_id}/messages…`
+
+pub mod delete;
+pub mod edit;
+pub mod edits;
+pub mod get;
+pub mod list;
+pub mod send;
