@@ -138,7 +138,7 @@ impl Database {
         audit: &[AuditEntry],
     ) -> StoreResult<bool> {
         let now = to_micros(now);
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let consumed = sqlx::query(
             "UPDATE account_tokens SET consumed_at = $1 \
              WHERE token_hash = $2 AND purpose = $3 AND user_id = $4 AND consumed_at IS NULL AND expires_at > $1",
@@ -162,7 +162,7 @@ impl Database {
 impl AccountTokenRepo for Database {
     async fn issue(&self, token: &NewAccountToken, mail: Option<MailOf<'_>>, audit: &[AuditEntry]) -> StoreResult<()> {
         let t = &token.token;
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         if t.purpose.supersedes() {
             void_tokens(&mut tx, t.user_id, t.purpose, to_micros(t.created_at)).await?;
         }

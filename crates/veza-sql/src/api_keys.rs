@@ -17,7 +17,7 @@ use crate::Database;
 impl ApiKeyRepo for Database {
     async fn create(&self, new: &NewApiKey, audit: &AuditEntry) -> StoreResult<()> {
         let k = &new.key;
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         sqlx::query(
             "INSERT INTO api_keys (id, user_id, name, scopes, secret_hash, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -53,7 +53,7 @@ impl ApiKeyRepo for Database {
     }
 
     async fn revoke(&self, id: ApiKeyId, user: UserId, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let done =
             sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
                 .bind(to_micros(now))
@@ -77,7 +77,7 @@ impl ApiKeyRepo for Database {
         ip: Option<&str>,
         audit: Option<&AuditEntry>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         sqlx::query("UPDATE api_keys SET last_used_at = $1, last_used_ip = $2 WHERE id = $3")
             .bind(to_micros(now))
             .bind(ip)

@@ -101,7 +101,7 @@ async fn write_overwrite(conn: &mut sqlx::AnyConnection, channel: ChannelId, o: 
 #[async_trait]
 impl ChannelRepo for Database {
     async fn create_channel(&self, channel: &Channel, audit: &AuditEntry) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         sqlx::query(&format!("INSERT INTO channels ({CHANNEL}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
             .bind(channel.id.0)
             .bind(channel.community_id.0)
@@ -158,7 +158,7 @@ impl ChannelRepo for Database {
     }
 
     async fn update_channel(&self, channel: &Channel, audit: &AuditEntry) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let updated = sqlx::query(
             "UPDATE channels SET name = $1, topic = $2, parent_id = $3, position = $4, slowmode_secs = $5 WHERE id = $6",
         )
@@ -180,7 +180,7 @@ impl ChannelRepo for Database {
     }
 
     async fn delete_channel(&self, id: ChannelId, audit: &AuditEntry) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         sqlx::query("UPDATE channels SET parent_id = NULL WHERE parent_id = $1")
             .bind(id.0)
             .execute(&mut *tx)
@@ -200,7 +200,7 @@ impl ChannelRepo for Database {
     }
 
     async fn set_overwrite(&self, channel: ChannelId, overwrite: &Overwrite, audit: &AuditEntry) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         write_overwrite(&mut tx, channel, overwrite).await?;
         commit_with_audit(tx, std::slice::from_ref(audit)).await
     }
@@ -212,7 +212,7 @@ impl ChannelRepo for Database {
         audit: &AuditEntry,
     ) -> StoreResult<bool> {
         let (kind, id) = target_columns(target);
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let deleted =
             sqlx::query("DELETE FROM channel_overwrites WHERE channel_id = $1 AND target_kind = $2 AND target_id = $3")
                 .bind(channel.0)

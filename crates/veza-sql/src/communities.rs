@@ -207,7 +207,7 @@ impl CommunityRepo for Database {
         owner: &Member,
         audit: &AuditEntry,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         sqlx::query(&format!("INSERT INTO communities ({COMMUNITY}) VALUES ($1, $2, $3, $4, $5)"))
             .bind(community.id.0)
             .bind(&community.name)
@@ -232,7 +232,7 @@ impl CommunityRepo for Database {
     }
 
     async fn update_community(&self, community: &Community, audit: &AuditEntry) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         sqlx::query("UPDATE communities SET name = $1, description = $2 WHERE id = $3")
             .bind(&community.name)
             .bind(community.description.as_deref())
@@ -244,7 +244,7 @@ impl CommunityRepo for Database {
     }
 
     async fn delete_community(&self, id: CommunityId, audit: &AuditEntry) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         sqlx::query("DELETE FROM communities WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(store_error)?;
         commit_with_audit(tx, std::slice::from_ref(audit)).await
     }
@@ -284,13 +284,13 @@ impl CommunityRepo for Database {
     }
 
     async fn save_role(&self, role: &CommunityRole, audit: &AuditEntry) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         upsert_role(&mut tx, role).await?;
         commit_with_audit(tx, std::slice::from_ref(audit)).await
     }
 
     async fn delete_role(&self, community: CommunityId, role: RoleId, audit: &AuditEntry) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let deleted =
             sqlx::query("DELETE FROM community_roles WHERE id = $1 AND community_id = $2 AND id <> community_id")
                 .bind(role.0)
@@ -354,7 +354,7 @@ impl CommunityRepo for Database {
     }
 
     async fn update_member(&self, member: &Member, audit: &AuditEntry) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let updated = sqlx::query(
             "UPDATE community_members SET nickname = $1, timed_out_until = $2 WHERE community_id = $3 AND user_id = $4",
         )
@@ -375,7 +375,7 @@ impl CommunityRepo for Database {
     }
 
     async fn remove_member(&self, community: CommunityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let removed = remove(&mut tx, community, user).await?;
         if !removed {
             return Ok(false);
@@ -386,7 +386,7 @@ impl CommunityRepo for Database {
     }
 
     async fn save_invite(&self, invite: &Invite, audit: &AuditEntry) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         sqlx::query(&format!("INSERT INTO community_invites ({INVITE}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
             .bind(&invite.code)
             .bind(invite.community_id.0)
@@ -422,7 +422,7 @@ impl CommunityRepo for Database {
     }
 
     async fn delete_invite(&self, code: &str, audit: &AuditEntry) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let deleted = sqlx::query("DELETE FROM community_invites WHERE code = $1")
             .bind(code)
             .execute(&mut *tx)
@@ -437,10 +437,9 @@ impl CommunityRepo for Database {
     }
 
     async fn join(&self, code: &str, member: &Member, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<Joined> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
-        // Writing first takes the write lock on SQLite (a transaction that read first could
-        // not upgrade while another holds it) and the invite's row lock on PostgreSQL, so joins
-        // through one invite take turns.
+        let mut tx = self.begin().await.map_err(store_error)?;
+        // Writing first takes the invite's row lock on PostgreSQL, so joins through one invite
+        // take turns (on SQLite the transaction holds the write lock from its start).
         sqlx::query("UPDATE community_invites SET uses = uses WHERE code = $1")
             .bind(code)
             .execute(&mut *tx)
@@ -495,7 +494,7 @@ impl CommunityRepo for Database {
     }
 
     async fn ban(&self, ban: &Ban, audit: &AuditEntry) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         sqlx::query("DELETE FROM community_bans WHERE community_id = $1 AND user_id = $2")
             .bind(ban.community_id.0)
             .bind(ban.user_id.0)
@@ -516,7 +515,7 @@ impl CommunityRepo for Database {
     }
 
     async fn unban(&self, community: CommunityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let deleted = sqlx::query("DELETE FROM community_bans WHERE community_id = $1 AND user_id = $2")
             .bind(community.0)
             .bind(user.0)

@@ -44,8 +44,8 @@ impl TryFrom<IdentityRow> for Identity {
     }
 }
 
-/// Holds the account's row until the commit (writing it takes a row lock on PostgreSQL and the
-/// write lock on SQLite), so concurrent removals of its sign-in methods take turns and each sees
+/// Holds the account's row until the commit (writing it takes a row lock on PostgreSQL; on
+/// SQLite the transaction holds the write lock from its start), so concurrent removals of its sign-in methods take turns and each sees
 /// what the others left; then counts its ways to sign in other than the identity or passkey
 /// being removed. `None` when the account does not exist.
 pub(crate) async fn hold_and_count_ways_in(
@@ -94,13 +94,13 @@ async fn insert_identity(conn: &mut sqlx::AnyConnection, identity: &Identity) ->
 #[async_trait]
 impl IdentityRepo for Database {
     async fn link(&self, identity: &Identity, audit: &AuditEntry) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         insert_identity(&mut tx, identity).await?;
         commit_with_audit(tx, std::slice::from_ref(audit)).await
     }
 
     async fn create_with_identity(&self, user: &NewUser, identity: &Identity, audit: &[AuditEntry]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         crate::users::insert_user(&mut tx, user).await?;
         insert_identity(&mut tx, identity).await?;
         commit_with_audit(tx, audit).await
@@ -128,7 +128,7 @@ impl IdentityRepo for Database {
     }
 
     async fn unlink(&self, id: IdentityId, user: UserId, audit: &AuditEntry) -> StoreResult<Unlinked> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let Some(other_ways) = hold_and_count_ways_in(&mut tx, user, Some(id.0), None).await? else {
             return Ok(Unlinked::NotFound);
         };

@@ -134,6 +134,17 @@ impl Database {
         self.dialect
     }
 
+    /// Begins a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), waiting for it under the busy timeout: a transaction that read first could
+    /// not upgrade while another writer holds the lock, and would fail at once instead of
+    /// waiting.
+    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Applies pending migrations. Safe to run on every start and from several nodes at once
     /// (sqlx takes an advisory lock on PostgreSQL).
     pub async fn migrate(&self) -> Result<usize, SqlError> {

@@ -119,7 +119,7 @@ impl Database {
 #[async_trait]
 impl MessageRepo for Database {
     async fn post(&self, message: &Message) -> StoreResult<Posted> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let inserted =
             sqlx::query(&format!("INSERT INTO messages ({MESSAGE}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
                 .bind(message.id.0)
@@ -195,7 +195,7 @@ impl MessageRepo for Database {
     }
 
     async fn edit_message(&self, message: &Message, previous: &MessageEdit) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let updated = sqlx::query(
             "UPDATE messages SET content = $1, mention_everyone = $2, edited_at = $3 WHERE id = $4 AND deleted_at IS NULL",
         )
@@ -234,7 +234,7 @@ impl MessageRepo for Database {
     }
 
     async fn delete_message(&self, id: MessageId, now: OffsetDateTime) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let deleted = sqlx::query(
             "UPDATE messages SET content = '', mention_everyone = 0, deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL",
         )

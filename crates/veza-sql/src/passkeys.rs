@@ -77,7 +77,7 @@ impl TryFrom<CeremonyRow> for Ceremony {
 #[async_trait]
 impl PasskeyRepo for Database {
     async fn add_passkey(&self, passkey: &Passkey, audit: &AuditEntry) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         sqlx::query(&format!("INSERT INTO passkeys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
             .bind(passkey.id.0)
             .bind(passkey.user_id.0)
@@ -135,7 +135,7 @@ impl PasskeyRepo for Database {
     }
 
     async fn remove_passkey(&self, id: PasskeyId, user: UserId, audit: &AuditEntry) -> StoreResult<Unlinked> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let Some(other_ways) = hold_and_count_ways_in(&mut tx, user, None, Some(id.0)).await? else {
             return Ok(Unlinked::NotFound);
         };

@@ -109,7 +109,7 @@ impl SecondFactorRepo for Database {
         audit: &[AuditEntry],
     ) -> StoreResult<bool> {
         let now = to_micros(now);
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let enabled = sqlx::query(
             "UPDATE totp_authenticators SET enabled_at = $1, last_step = $2 \
              WHERE user_id = $3 AND enabled_at IS NULL AND sealed_secret = $4",
@@ -140,7 +140,7 @@ impl SecondFactorRepo for Database {
         audit: &[AuditEntry],
     ) -> StoreResult<bool> {
         let now = to_micros(now);
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let removed = sqlx::query("DELETE FROM totp_authenticators WHERE user_id = $1 AND enabled_at IS NOT NULL")
             .bind(user.0)
             .execute(&mut *tx)
@@ -186,7 +186,7 @@ impl SecondFactorRepo for Database {
         now: OffsetDateTime,
         audit: &[AuditEntry],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         set_recovery_codes(&mut tx, user, hashes, to_micros(now)).await?;
         commit_with_audit(tx, audit).await?;
         Ok(())

@@ -83,7 +83,7 @@ struct LookupRow {
 #[async_trait]
 impl SessionRepo for Database {
     async fn create(&self, session: &NewSession, audit: &AuditEntry) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         insert_session(&mut tx, session).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(store_error)
@@ -153,7 +153,7 @@ impl SessionRepo for Database {
         audit: &AuditEntry,
     ) -> StoreResult<Rotation> {
         let now = to_micros(now);
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         // The session row first: it takes SQLite's write lock at once (waiting out the busy
         // timeout rather than failing to upgrade a read transaction later) and, on PostgreSQL,
         // locks the row against a concurrent revocation, which then either waits for us or has
@@ -215,7 +215,7 @@ impl Database {
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let n = revoke_sessions(&mut tx, scope, reason, to_micros(now)).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(store_error)?;

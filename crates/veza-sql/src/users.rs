@@ -67,7 +67,7 @@ struct UserRowWithHash {
 #[async_trait]
 impl UserRepo for Database {
     async fn create(&self, user: &NewUser, session: Option<&NewSession>, audit: &[AuditEntry]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         insert_user(&mut tx, user).await?;
         if let Some(session) = session {
             insert_session(&mut tx, session).await?;
@@ -126,7 +126,7 @@ impl UserRepo for Database {
         for text in texts {
             query = query.bind(text);
         }
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         let updated = query.bind(to_micros(now)).bind(id.0).execute(&mut *tx).await.map_err(store_error)?;
         if updated.rows_affected() == 0 {
             return Ok(None);
@@ -147,7 +147,7 @@ impl UserRepo for Database {
     ) -> StoreResult<Option<User>> {
         let now = to_micros(now);
         let stops_an_admin = change.role.is_some_and(|r| r != Role::Admin) || matches!(change.disabled, Some(Some(_)));
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         if stops_an_admin && self.dialect == Dialect::Postgres {
             // Lock every enabled admin's row, in one order: a concurrent demotion of another admin
             // waits here, then sees this one's result. (SQLite has one writer at a time already.)
@@ -240,7 +240,7 @@ impl UserRepo for Database {
         now: OffsetDateTime,
         audit: &[AuditEntry],
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut tx = self.begin().await.map_err(store_error)?;
         if !apply_credentials(&mut tx, id, change, to_micros(now)).await? {
             return Ok(false);
         }
