@@ -106,3 +106,24 @@ def member_changes_refuse_only_long_timeouts(ctx, response, case):
     errors = response.json().get("errors", [])
     if not errors or any((e.get("field"), e.get("code")) != ("timed_out_until", "out_of_range") for e in errors):
         raise AssertionError(f"schema-valid member change refused with 422: {response.text}")
+
+
+# A reaction is one Unicode emoji: a set of strings (with skin tones and other variants) no
+# pattern states, so a schema-valid path may be refused with 422, naming only that rule.
+REACTION_PATHS = {
+    "/api/v1/channels/{channel_id}/messages/{message_id}/reactions/{emoji}",
+    "/api/v1/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/me",
+}
+
+
+@schemathesis.check
+def reactions_refuse_only_non_emoji(ctx, response, case):
+    if case.path not in REACTION_PATHS:
+        return
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return
+    if response.status_code != 422:
+        return
+    errors = response.json().get("errors", [])
+    if not errors or any((e.get("field"), e.get("code")) != ("emoji", "not_an_emoji") for e in errors):
+        raise AssertionError(f"schema-valid reaction refused with 422: {response.text}")

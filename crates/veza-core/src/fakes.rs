@@ -16,7 +16,7 @@ use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::chat::channel::Channel;
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
-use crate::chat::message::{HistoryCursor, Message, MessageEdit, Posted};
+use crate::chat::message::{HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount};
 use crate::chat::permissions::{Overwrite, OverwriteTarget};
 use crate::clock::Clock;
 use crate::error::{CoreError, TokenProblem};
@@ -28,7 +28,7 @@ use crate::identity::{
 use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::ports::{
     AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, ChannelRepo, CommunityRepo, IdentityRepo,
-    Jwk, MailOf, MessageRepo, OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, SecondFactorRepo,
+    Jwk, MailOf, MessageRepo, OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, Reacted, SecondFactorRepo,
     SessionRepo, StoreResult, TokenSigner, TotpEnabling, TotpRecord, Unlinked, UserRepo,
 };
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
@@ -139,6 +139,10 @@ struct State {
     channels: Vec<Channel>,
     messages: Vec<Message>,
     message_edits: Vec<MessageEdit>,
+    /// (message, user, emoji, at)
+    reactions: Vec<(MessageId, UserId, String, OffsetDateTime)>,
+    /// (channel, message, by, at)
+    pins: Vec<(ChannelId, MessageId, UserId, OffsetDateTime)>,
 }
 
 impl State {
@@ -1332,6 +1336,120 @@ impl MessageRepo for MemoryStore {
     async fn last_post(&self, channel: ChannelId, author: UserId) -> StoreResult<Option<OffsetDateTime>> {
         let s = self.state();
         Ok(s.messages.iter().filter(|m| m.channel_id == channel && m.author_id == author).map(|m| m.created_at).max())
+    }
+
+    async fn add_reaction(
+        &self,
+        message: MessageId,
+        user: UserId,
+        emoji: &str,
+        max_emoji: usize,
+        now: OffsetDateTime,
+    ) -> StoreResult<Reacted> {
+        let mut s = self.state();
+        if s.reactions.iter().any(|(m, u, e, _)| *m == message && *u == user && e == emoji) {
+            return Ok(Reacted::Already);
+        }
+        let mut kinds: Vec<&String> =
+            s.reactions.iter().filter(|(m, ..)| *m == message).map(|(_, _, e, _)| e).collect();
+        kinds.sort();
+        kinds.dedup();
+        if !kinds.iter().any(|e| e.as_str() == emoji) && kinds.len() >= max_emoji {
+            return Ok(Reacted::TooMany);
+        }
+        s.reactions.push((message, user, emoji.to_string(), now));
+        Ok(Reacted::Added)
+    }
+
+    async fn remove_reaction(&self, message: MessageId, user: UserId, emoji: &str) -> StoreResult<bool> {
+        let mut s = self.state();
+        let before = s.reactions.len();
+        s.reactions.retain(|(m, u, e, _)| !(*m == message && *u == user && e == emoji));
+        Ok(s.reactions.len() < before)
+    }
+
+    async fn clear_reactions(&self, message: MessageId, emoji: Option<&str>) -> StoreResult<u64> {
+        let mut s = self.state();
+        let before = s.reactions.len();
+        s.reactions.retain(|(m, _, e, _)| !(*m == message && emoji.is_none_or(|x| x == e)));
+        Ok((before - s.reactions.len()) as u64)
+    }
+
+    async fn reactors(
+        &self,
+        message: MessageId,
+        emoji: &str,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<UserId>> {
+        let s = self.state();
+        let mut users: Vec<UserId> = s
+            .reactions
+            .iter()
+            .filter(|(m, u, e, _)| *m == message && e == emoji && after.is_none_or(|a| u.0 > a.0))
+            .map(|(_, u, ..)| *u)
+            .collect();
+        users.sort_by_key(|u| u.0);
+        users.truncate(limit as usize);
+        Ok(users)
+    }
+
+    async fn reaction_counts(&self, message: MessageId, viewer: UserId) -> StoreResult<Vec<ReactionCount>> {
+        let s = self.state();
+        let mut counts: Vec<(OffsetDateTime, ReactionCount)> = Vec::new();
+        for (_, u, e, at) in s.reactions.iter().filter(|(m, ..)| *m == message) {
+            match counts.iter_mut().find(|(_, c)| &c.emoji == e) {
+                Some((first, c)) => {
+                    c.count += 1;
+                    c.me |= *u == viewer;
+                    *first = (*first).min(*at);
+                }
+                None => counts.push((*at, ReactionCount { emoji: e.clone(), count: 1, me: *u == viewer })),
+            }
+        }
+        counts.sort_by_key(|(first, c)| (*first, c.emoji.clone()));
+        Ok(counts.into_iter().map(|(_, c)| c).collect())
+    }
+
+    async fn pin(
+        &self,
+        channel: ChannelId,
+        message: MessageId,
+        by: UserId,
+        max: usize,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let mut s = self.state();
+        if s.pins.iter().any(|(c, m, ..)| *c == channel && *m == message) {
+            return Ok(true);
+        }
+        if s.pins.iter().filter(|(c, ..)| *c == channel).count() >= max {
+            return Ok(false);
+        }
+        s.pins.push((channel, message, by, now));
+        Ok(true)
+    }
+
+    async fn unpin(&self, channel: ChannelId, message: MessageId) -> StoreResult<bool> {
+        let mut s = self.state();
+        let before = s.pins.len();
+        s.pins.retain(|(c, m, ..)| !(*c == channel && *m == message));
+        Ok(s.pins.len() < before)
+    }
+
+    async fn pins(&self, channel: ChannelId) -> StoreResult<Vec<Pin>> {
+        let s = self.state();
+        let mut pins: Vec<Pin> = s
+            .pins
+            .iter()
+            .filter(|(c, ..)| *c == channel)
+            .filter_map(|(_, m, by, at)| {
+                let message = s.messages.iter().find(|x| x.id == *m)?.clone();
+                Some(Pin { message, pinned_by: *by, pinned_at: *at })
+            })
+            .collect();
+        pins.sort_by_key(|p| std::cmp::Reverse((p.pinned_at, p.message.id.0)));
+        Ok(pins)
     }
 }
 

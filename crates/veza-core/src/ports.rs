@@ -13,7 +13,7 @@ use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::chat::channel::Channel;
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
-use crate::chat::message::{HistoryCursor, Message, MessageEdit, Posted};
+use crate::chat::message::{HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount};
 use crate::chat::permissions::{Overwrite, OverwriteTarget};
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::{ApiKeyId, ChannelId, CommunityId, IdentityId, MessageId, PasskeyId, RoleId, SessionId, UserId};
@@ -271,6 +271,49 @@ pub trait MessageRepo: Send + Sync + std::fmt::Debug {
     async fn delete_message(&self, id: MessageId, now: OffsetDateTime) -> StoreResult<bool>;
     /// When `author` last posted in `channel`.
     async fn last_post(&self, channel: ChannelId, author: UserId) -> StoreResult<Option<OffsetDateTime>>;
+    /// Adds `user`'s reaction, unless the message carries `max_emoji` different emoji already
+    /// and this is a new one (`Reacted::TooMany`); `Reacted::Already` when it was there.
+    async fn add_reaction(
+        &self,
+        message: MessageId,
+        user: UserId,
+        emoji: &str,
+        max_emoji: usize,
+        now: OffsetDateTime,
+    ) -> StoreResult<Reacted>;
+    async fn remove_reaction(&self, message: MessageId, user: UserId, emoji: &str) -> StoreResult<bool>;
+    /// Removes every reaction (or every one with `emoji`); how many.
+    async fn clear_reactions(&self, message: MessageId, emoji: Option<&str>) -> StoreResult<u64>;
+    /// Who reacted with `emoji`, by user id after `after`.
+    async fn reactors(
+        &self,
+        message: MessageId,
+        emoji: &str,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<UserId>>;
+    /// Each emoji's count on the message (first reacted first), and whether `viewer` is among.
+    async fn reaction_counts(&self, message: MessageId, viewer: UserId) -> StoreResult<Vec<ReactionCount>>;
+    /// Pins a message, unless the channel has `max` pins (`false`); pinning twice is no change.
+    async fn pin(
+        &self,
+        channel: ChannelId,
+        message: MessageId,
+        by: UserId,
+        max: usize,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    async fn unpin(&self, channel: ChannelId, message: MessageId) -> StoreResult<bool>;
+    /// The channel's pins, newest pin first.
+    async fn pins(&self, channel: ChannelId) -> StoreResult<Vec<Pin>>;
+}
+
+/// How adding a reaction went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reacted {
+    Added,
+    Already,
+    TooMany,
 }
 
 /// Passkeys and their ceremonies (see [`crate::passkey`]).

@@ -13,6 +13,7 @@ on_both_databases!(
     moderators_act_only_below_their_role_and_bans_keep_people_out,
     channels_show_only_to_members_their_overwrites_let_view,
     messages_post_once_page_by_cursor_and_follow_the_channel_s_rules,
+    reactions_are_single_emoji_and_pins_need_their_permission,
 );
 
 fn access(body: &Value) -> String {
@@ -331,4 +332,58 @@ async fn messages_post_once_page_by_cursor_and_follow_the_channel_s_rules(backen
     assert_eq!(status, 200);
     let (status, problem) = s.get(&messages(&general), Some(&vega)).await;
     assert_eq!((status, problem["code"].as_str()), (403, Some("missing_permission")), "{problem}");
+}
+
+async fn reactions_are_single_emoji_and_pins_need_their_permission(backend: Backend) {
+    let s = TestServer::start(BIN, backend).await;
+    let (owner, owner_id) = person(&s, "nova").await;
+    let (vega, vega_id) = person(&s, "vega").await;
+    let (_, community) = s.post("/api/v1/communities", &json!({"name": "Studio"}), Some(&owner)).await;
+    let id = community["id"].as_str().expect("id").to_string();
+    let (_, invite) = s.post(&format!("/api/v1/communities/{id}/invites"), &json!({}), Some(&owner)).await;
+    s.post(&format!("/api/v1/invites/{}", invite["code"].as_str().expect("code")), &json!({}), Some(&vega)).await;
+    let (_, general) = s
+        .post(&format!("/api/v1/communities/{id}/channels"), &json!({"name": "general", "kind": "text"}), Some(&owner))
+        .await;
+    let channel = general["id"].as_str().expect("id").to_string();
+    let (_, message) =
+        s.post(&format!("/api/v1/channels/{channel}/messages"), &json!({"content": "new track"}), Some(&owner)).await;
+    let base = format!("/api/v1/channels/{channel}/messages/{}", message["id"].as_str().expect("id"));
+    // 👍 and 👍🏽, percent-encoded as browsers send them.
+    let thumbs = "%F0%9F%91%8D";
+    let thumbs_medium = "%F0%9F%91%8D%F0%9F%8F%BD";
+
+    for (token, emoji) in [(&vega, thumbs), (&owner, thumbs), (&vega, thumbs), (&owner, thumbs_medium)] {
+        let (status, body) = s.put(&format!("{base}/reactions/{emoji}/me"), &json!({}), Some(token)).await;
+        assert_eq!(status, 204, "{body}");
+    }
+    for junk in ["lol", "%F0%9F%91%8D%F0%9F%91%8D", "%3Cscript%3E"] {
+        let (status, problem) = s.put(&format!("{base}/reactions/{junk}/me"), &json!({}), Some(&vega)).await;
+        assert_eq!((status, problem["errors"][0]["code"].as_str()), (422, Some("not_an_emoji")), "{junk}: {problem}");
+    }
+    let (status, counts) = s.get(&format!("{base}/reactions"), Some(&vega)).await;
+    assert_eq!(status, 200, "{counts}");
+    assert_eq!(counts, json!([{"emoji": "👍", "count": 2, "me": true}, {"emoji": "👍🏽", "count": 1, "me": false}]));
+    let (_, who) = s.get(&format!("{base}/reactions/{thumbs}"), Some(&vega)).await;
+    let mut expected = vec![owner_id.clone(), vega_id.clone()];
+    expected.sort_by_key(|id| id.parse::<i64>().expect("id"));
+    assert_eq!(who, json!(expected));
+    let (status, _) = s.delete(&format!("{base}/reactions/{thumbs}/me"), Some(&vega)).await;
+    assert_eq!(status, 204);
+    let (status, _) = s.delete(&format!("{base}/reactions"), Some(&vega)).await;
+    assert_eq!(status, 403, "clearing is for moderators");
+    let (status, _) = s.delete(&format!("{base}/reactions"), Some(&owner)).await;
+    assert_eq!(status, 204);
+
+    let pin = format!("/api/v1/channels/{channel}/pins/{}", message["id"].as_str().expect("id"));
+    let (status, _) = s.put(&pin, &json!({}), Some(&vega)).await;
+    assert_eq!(status, 403, "pin_messages");
+    let (status, _) = s.put(&pin, &json!({}), Some(&owner)).await;
+    assert_eq!(status, 204);
+    let (_, pins) = s.get(&format!("/api/v1/channels/{channel}/pins"), Some(&vega)).await;
+    assert_eq!(pins[0]["message"]["content"], "new track", "{pins}");
+    let (status, _) = s.delete(&pin, Some(&owner)).await;
+    assert_eq!(status, 204);
+    let (status, _) = s.delete(&pin, Some(&owner)).await;
+    assert_eq!(status, 404);
 }

@@ -4,9 +4,9 @@
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
-use veza_core::chat::message::{HistoryCursor, Mentions, Message, MessageEdit, Posted};
+use veza_core::chat::message::{HistoryCursor, Mentions, Message, MessageEdit, Pin, Posted, ReactionCount};
 use veza_core::id::{ChannelId, MessageId, RoleId, UserId};
-use veza_core::ports::{MessageRepo, StoreError, StoreResult};
+use veza_core::ports::{MessageRepo, Reacted, StoreError, StoreResult};
 
 use crate::error::store_error;
 use crate::rows::{from_micros, to_micros};
@@ -266,5 +266,175 @@ impl MessageRepo for Database {
                 .await
                 .map_err(store_error)?;
         at.map(from_micros).transpose()
+    }
+
+    async fn add_reaction(
+        &self,
+        message: MessageId,
+        user: UserId,
+        emoji: &str,
+        max_emoji: usize,
+        now: OffsetDateTime,
+    ) -> StoreResult<Reacted> {
+        let mut tx = self.begin().await.map_err(store_error)?;
+        let existing: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT emoji, COUNT(CASE WHEN user_id = $2 THEN 1 END) FROM message_reactions WHERE message_id = $1 GROUP BY emoji",
+        )
+        .bind(message.0)
+        .bind(user.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if existing.iter().any(|(e, mine)| e == emoji && *mine > 0) {
+            return Ok(Reacted::Already);
+        }
+        if !existing.iter().any(|(e, _)| e == emoji) && existing.len() >= max_emoji {
+            return Ok(Reacted::TooMany);
+        }
+        sqlx::query("INSERT INTO message_reactions (message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(message.0)
+            .bind(user.0)
+            .bind(emoji)
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(Reacted::Added)
+    }
+
+    async fn remove_reaction(&self, message: MessageId, user: UserId, emoji: &str) -> StoreResult<bool> {
+        let removed =
+            sqlx::query("DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3")
+                .bind(message.0)
+                .bind(user.0)
+                .bind(emoji)
+                .execute(&self.pool)
+                .await
+                .map_err(store_error)?;
+        Ok(removed.rows_affected() > 0)
+    }
+
+    async fn clear_reactions(&self, message: MessageId, emoji: Option<&str>) -> StoreResult<u64> {
+        let removed = match emoji {
+            Some(emoji) => {
+                sqlx::query("DELETE FROM message_reactions WHERE message_id = $1 AND emoji = $2")
+                    .bind(message.0)
+                    .bind(emoji)
+                    .execute(&self.pool)
+                    .await
+            }
+            None => {
+                sqlx::query("DELETE FROM message_reactions WHERE message_id = $1")
+                    .bind(message.0)
+                    .execute(&self.pool)
+                    .await
+            }
+        }
+        .map_err(store_error)?;
+        Ok(removed.rows_affected())
+    }
+
+    async fn reactors(
+        &self,
+        message: MessageId,
+        emoji: &str,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<UserId>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT user_id FROM message_reactions WHERE message_id = $1 AND emoji = $2 AND user_id > $3 \
+             ORDER BY user_id LIMIT $4",
+        )
+        .bind(message.0)
+        .bind(emoji)
+        .bind(after.map_or(i64::MIN, |u| u.0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(rows.into_iter().map(|(u,)| UserId(u)).collect())
+    }
+
+    async fn reaction_counts(&self, message: MessageId, viewer: UserId) -> StoreResult<Vec<ReactionCount>> {
+        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT emoji, COUNT(*), COUNT(CASE WHEN user_id = $2 THEN 1 END), MIN(created_at) \
+             FROM message_reactions WHERE message_id = $1 GROUP BY emoji ORDER BY MIN(created_at), emoji",
+        )
+        .bind(message.0)
+        .bind(viewer.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(emoji, count, mine, _)| ReactionCount {
+                emoji,
+                count: u64::try_from(count).unwrap_or(0),
+                me: mine > 0,
+            })
+            .collect())
+    }
+
+    async fn pin(
+        &self,
+        channel: ChannelId,
+        message: MessageId,
+        by: UserId,
+        max: usize,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await.map_err(store_error)?;
+        let (count, already): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COUNT(CASE WHEN message_id = $2 THEN 1 END) FROM channel_pins WHERE channel_id = $1",
+        )
+        .bind(channel.0)
+        .bind(message.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if already > 0 {
+            return Ok(true);
+        }
+        if usize::try_from(count).unwrap_or(usize::MAX) >= max {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO channel_pins (channel_id, message_id, pinned_by, pinned_at) VALUES ($1, $2, $3, $4)")
+            .bind(channel.0)
+            .bind(message.0)
+            .bind(by.0)
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(true)
+    }
+
+    async fn unpin(&self, channel: ChannelId, message: MessageId) -> StoreResult<bool> {
+        let removed = sqlx::query("DELETE FROM channel_pins WHERE channel_id = $1 AND message_id = $2")
+            .bind(channel.0)
+            .bind(message.0)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(removed.rows_affected() > 0)
+    }
+
+    async fn pins(&self, channel: ChannelId) -> StoreResult<Vec<Pin>> {
+        let pinned: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT message_id, pinned_by, pinned_at FROM channel_pins WHERE channel_id = $1 ORDER BY pinned_at DESC, message_id DESC",
+        )
+        .bind(channel.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        let mut pins = Vec::with_capacity(pinned.len());
+        for (message, by, at) in pinned {
+            if let Some(message) = self.message(MessageId(message)).await? {
+                pins.push(Pin { message, pinned_by: UserId(by), pinned_at: from_micros(at)? });
+            }
+        }
+        Ok(pins)
     }
 }

@@ -203,6 +203,37 @@ async fn messages<S: Store>(s: &S, channel: veza_core::id::ChannelId, t: OffsetD
         .edit_message(&message(7201, None), &MessageEdit { message_id: first.id, content: String::new(), edited_at: t })
         .await
         .expect("gone"));
+
+    // Reactions: one per person and emoji, a bounded number of emoji, counted in order.
+    use veza_core::ports::Reacted;
+    let target = MessageId(7202);
+    assert_eq!(s.add_reaction(target, UserId(71), "👍", 2, t).await.expect("react"), Reacted::Added);
+    assert_eq!(s.add_reaction(target, UserId(71), "👍", 2, t).await.expect("again"), Reacted::Already);
+    assert_eq!(s.add_reaction(target, UserId(70), "👍", 2, t).await.expect("another person"), Reacted::Added);
+    assert_eq!(
+        s.add_reaction(target, UserId(71), "🎶", 2, t + Duration::seconds(1)).await.expect("second"),
+        Reacted::Added
+    );
+    assert_eq!(s.add_reaction(target, UserId(71), "🔥", 2, t).await.expect("third"), Reacted::TooMany);
+    let counts = s.reaction_counts(target, UserId(70)).await.expect("counts");
+    let counts: Vec<(String, u64, bool)> = counts.into_iter().map(|c| (c.emoji, c.count, c.me)).collect();
+    assert_eq!(counts, [("👍".to_string(), 2, true), ("🎶".to_string(), 1, false)]);
+    assert_eq!(s.reactors(target, "👍", None, 10).await.expect("who"), [UserId(70), UserId(71)]);
+    assert_eq!(s.reactors(target, "👍", Some(UserId(70)), 10).await.expect("page"), [UserId(71)]);
+    assert!(s.remove_reaction(target, UserId(70), "👍").await.expect("remove"));
+    assert!(!s.remove_reaction(target, UserId(70), "👍").await.expect("twice"));
+    assert_eq!(s.clear_reactions(target, Some("🎶")).await.expect("clear one"), 1);
+    assert_eq!(s.clear_reactions(target, None).await.expect("clear all"), 1);
+
+    // Pins: bounded per channel, newest first.
+    assert!(s.pin(channel, MessageId(7203), UserId(71), 2, t).await.expect("pin"));
+    assert!(s.pin(channel, MessageId(7203), UserId(71), 2, t).await.expect("again"));
+    assert!(s.pin(channel, MessageId(7204), UserId(71), 2, t + Duration::seconds(1)).await.expect("pin"));
+    assert!(!s.pin(channel, MessageId(7205), UserId(71), 2, t).await.expect("full"));
+    let pinned: Vec<i64> = s.pins(channel).await.expect("pins").iter().map(|p| p.message.id.0).collect();
+    assert_eq!(pinned, [7204, 7203]);
+    assert!(s.unpin(channel, MessageId(7203)).await.expect("unpin"));
+    assert!(!s.unpin(channel, MessageId(7203)).await.expect("twice"));
 }
 
 async fn communities<S: Store>(s: &S) {

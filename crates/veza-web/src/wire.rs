@@ -14,7 +14,7 @@ use veza_core::chat::channel::{Channel, ChannelKind};
 use veza_core::chat::channels::ChannelView;
 use veza_core::chat::communities::CommunityView;
 use veza_core::chat::community::{Ban, Community, CommunityRole, Invite, Member};
-use veza_core::chat::message::{Message, MessageEdit};
+use veza_core::chat::message::{Message, MessageEdit, Pin, ReactionCount};
 use veza_core::chat::permissions::Permissions;
 use veza_core::chat::permissions::{Overwrite, OverwriteTarget};
 use veza_core::id::{
@@ -1441,5 +1441,34 @@ pub struct MessageEditResponse {
 impl From<MessageEdit> for MessageEditResponse {
     fn from(e: MessageEdit) -> Self {
         Self { content: e.content, edited_at: e.edited_at }
+    }
+}
+
+/// How many reacted to a message with one emoji, and whether the caller did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReactionCountResponse {
+    pub emoji: String,
+    pub count: u64,
+    pub me: bool,
+}
+
+impl From<ReactionCount> for ReactionCountResponse {
+    fn from(c: ReactionCount) -> Self {
+        Self { emoji: c.emoji, count: c.count, me: c.me }
+    }
+}
+
+/// A pinned message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PinResponse {
+    pub message: MessageResponse,
+    pub pinned_by: UserId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub pinned_at: OffsetDateTime,
+}
+
+impl From<Pin> for PinResponse {
+    fn from(p: Pin) -> Self {
+        Self { message: p.message.into(), pinned_by: p.pinned_by, pinned_at: p.pinned_at }
     }
 }

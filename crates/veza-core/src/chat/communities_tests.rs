@@ -242,3 +242,48 @@ async fn messages_post_once_per_nonce_respect_slowmode_and_page_by_cursor() {
     let err = chat.delete_message(&vega, general.id, ids[1]).await.expect_err("already gone");
     assert!(matches!(err, CoreError::NotFound(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn reactions_are_emoji_counted_per_person_and_pins_are_bounded() {
+    use crate::chat::channel::ChannelKind;
+    use crate::chat::channels::ChannelPatch;
+
+    let (chat, clock) = chat();
+    let (owner, vega) = (person(1), person(2));
+    let c = chat.create(&owner, "Studio", None, &meta()).await.expect("create");
+    let invite = chat.create_invite(&owner, c.id, None, None, &meta()).await.expect("invite");
+    chat.join(&vega, &invite.code, &meta()).await.expect("join");
+    let m = meta();
+    let general = chat.create_channel(&owner, c.id, ChannelKind::Text, "general", ChannelPatch::default(), &m);
+    let general = general.await.expect("channel");
+    let (message, _) = chat.send_message(&owner, general.id, "new track!", None, None).await.expect("send");
+
+    chat.react(&vega, general.id, message.id, "👍").await.expect("react");
+    chat.react(&vega, general.id, message.id, "👍").await.expect("twice is no change");
+    chat.react(&owner, general.id, message.id, "👍").await.expect("react");
+    clock.advance(Duration::seconds(1));
+    chat.react(&owner, general.id, message.id, "🎶").await.expect("react");
+    let err = chat.react(&vega, general.id, message.id, "lol").await.expect_err("not an emoji");
+    assert!(matches!(err, CoreError::Validation(ref e) if e[0].code == "not_an_emoji"), "{err:?}");
+    let counts = chat.reactions(&vega, general.id, message.id).await.expect("counts");
+    assert_eq!(
+        counts.iter().map(|c| (c.emoji.as_str(), c.count, c.me)).collect::<Vec<_>>(),
+        [("👍", 2, true), ("🎶", 1, false)]
+    );
+    assert_eq!(
+        chat.reactors(&vega, general.id, message.id, "👍", None, 10).await.expect("who"),
+        [UserId(1), UserId(2)]
+    );
+    chat.unreact(&vega, general.id, message.id, "👍").await.expect("unreact");
+    let err = chat.clear_reactions(&vega, general.id, message.id, None).await.expect_err("moderators only");
+    assert!(matches!(err, CoreError::MissingPermission("manage_messages")), "{err:?}");
+    assert_eq!(chat.clear_reactions(&owner, general.id, message.id, None).await.expect("clear"), 2);
+
+    let err = chat.pin(&vega, general.id, message.id).await.expect_err("pin_messages");
+    assert!(matches!(err, CoreError::MissingPermission("pin_messages")), "{err:?}");
+    chat.pin(&owner, general.id, message.id).await.expect("pin");
+    chat.pin(&owner, general.id, message.id).await.expect("pinning twice is no change");
+    assert_eq!(chat.pins(&vega, general.id).await.expect("pins").len(), 1);
+    chat.unpin(&owner, general.id, message.id).await.expect("unpin");
+    assert!(chat.pins(&vega, general.id).await.expect("pins").is_empty());
+}

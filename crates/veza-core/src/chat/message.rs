@@ -49,6 +49,36 @@ pub enum HistoryCursor {
     Around(MessageId),
 }
 
+/// How many people reacted to a message with one emoji, and whether the caller did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionCount {
+    pub emoji: String,
+    pub count: u64,
+    pub me: bool,
+}
+
+/// A pinned message of a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    pub message: Message,
+    pub pinned_by: UserId,
+    pub pinned_at: OffsetDateTime,
+}
+
+/// Different emoji one message can carry.
+pub const REACTIONS_MAX: usize = 20;
+/// Pinned messages per channel.
+pub const PINS_MAX: usize = 50;
+
+/// A reaction: one Unicode emoji (skin tones and other variants included), nothing else.
+pub fn emoji(raw: &str) -> Result<String, FieldError> {
+    if raw.len() <= 64 && emojis::get(raw).is_some() {
+        Ok(raw.to_string())
+    } else {
+        Err(FieldError::new("emoji", "not_an_emoji", "a reaction is one Unicode emoji, such as 👍"))
+    }
+}
+
 /// How a send went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Posted {
@@ -129,6 +159,16 @@ mod tests {
         assert!(m.everyone);
         assert_eq!(parse_mentions("plain"), Mentions::default());
         assert_eq!(parse_mentions("<@99999999999999999999>").users, []);
+    }
+
+    #[test]
+    fn reactions_are_single_emoji() {
+        for ok in ["👍", "🎶", "👍🏽", "❤️", "🇫🇷"] {
+            assert!(emoji(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a", "👍👍", ":+1:", "<script>", "\u{200d}"] {
+            assert_eq!(emoji(bad).expect_err(bad).code, "not_an_emoji", "{bad}");
+        }
     }
 
     #[test]

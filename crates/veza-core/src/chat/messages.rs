@@ -6,10 +6,13 @@ use crate::accounts::Principal;
 use crate::api_key::Scope;
 use crate::chat::channel::{Channel, ChannelKind};
 use crate::chat::communities::{Actor, Communities};
-use crate::chat::message::{self, HistoryCursor, Message, MessageEdit, Posted, MENTIONS_MAX, PAGE_MAX};
+use crate::chat::message::{
+    self, HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, MENTIONS_MAX, PAGE_MAX,
+};
 use crate::chat::permissions::Permissions;
 use crate::error::{CoreError, FieldError, Validator};
-use crate::id::{ChannelId, MessageId};
+use crate::id::{ChannelId, MessageId, UserId};
+use crate::ports::Reacted;
 
 impl Communities {
     /// Mentions of people outside the community or roles not its own are refused, so a client
@@ -193,5 +196,135 @@ impl Communities {
             return Err(CoreError::NotFound("message"));
         }
         Ok(())
+    }
+}
+
+impl Communities {
+    /// A live message of a channel the caller may view, with the caller's standing there.
+    async fn live_message(
+        &self,
+        principal: &Principal,
+        channel_id: ChannelId,
+        id: MessageId,
+        scope: Scope,
+    ) -> Result<(Channel, Actor, Message), CoreError> {
+        let (channel, actor) = self.visible(principal, channel_id, scope).await?;
+        actor.require_in(&channel, Permissions::READ_MESSAGE_HISTORY)?;
+        let found =
+            self.deps.messages.message(id).await?.filter(|m| m.channel_id == channel.id && m.deleted_at.is_none());
+        let message = found.ok_or(CoreError::NotFound("message"))?;
+        Ok((channel, actor, message))
+    }
+
+    /// Adds the caller's reaction (`add_reactions`); adding it twice changes nothing.
+    pub async fn react(
+        &self,
+        principal: &Principal,
+        channel_id: ChannelId,
+        id: MessageId,
+        emoji: &str,
+    ) -> Result<(), CoreError> {
+        let emoji = message::emoji(emoji).map_err(CoreError::invalid)?;
+        let (channel, actor, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
+        actor.require_in(&channel, Permissions::ADD_REACTIONS)?;
+        let reacted = self
+            .deps
+            .messages
+            .add_reaction(message.id, principal.user_id, &emoji, message::REACTIONS_MAX, self.now())
+            .await?;
+        match reacted {
+            Reacted::Added | Reacted::Already => Ok(()),
+            Reacted::TooMany => Err(CoreError::Conflict(FieldError::new(
+                "emoji",
+                "too_many_reactions",
+                format!("a message carries at most {} different reactions", message::REACTIONS_MAX),
+            ))),
+        }
+    }
+
+    /// Removes the caller's own reaction.
+    pub async fn unreact(
+        &self,
+        principal: &Principal,
+        channel_id: ChannelId,
+        id: MessageId,
+        emoji: &str,
+    ) -> Result<(), CoreError> {
+        let emoji = message::emoji(emoji).map_err(CoreError::invalid)?;
+        let (_, _, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
+        if !self.deps.messages.remove_reaction(message.id, principal.user_id, &emoji).await? {
+            return Err(CoreError::NotFound("reaction"));
+        }
+        Ok(())
+    }
+
+    /// Removes every reaction, or every one with `emoji` (`manage_messages`); how many.
+    pub async fn clear_reactions(
+        &self,
+        principal: &Principal,
+        channel_id: ChannelId,
+        id: MessageId,
+        emoji: Option<&str>,
+    ) -> Result<u64, CoreError> {
+        let emoji = emoji.map(message::emoji).transpose().map_err(CoreError::invalid)?;
+        let (channel, actor, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
+        actor.require_in(&channel, Permissions::MANAGE_MESSAGES)?;
+        Ok(self.deps.messages.clear_reactions(message.id, emoji.as_deref()).await?)
+    }
+
+    /// Who reacted with `emoji`.
+    pub async fn reactors(
+        &self,
+        principal: &Principal,
+        channel_id: ChannelId,
+        id: MessageId,
+        emoji: &str,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<UserId>, CoreError> {
+        let emoji = message::emoji(emoji).map_err(CoreError::invalid)?;
+        let (_, _, message) = self.live_message(principal, channel_id, id, Scope::ChatRead).await?;
+        Ok(self.deps.messages.reactors(message.id, &emoji, after, limit.clamp(1, PAGE_MAX)).await?)
+    }
+
+    /// Each reaction's count on a message, and whether the caller reacted so.
+    pub async fn reactions(
+        &self,
+        principal: &Principal,
+        channel_id: ChannelId,
+        id: MessageId,
+    ) -> Result<Vec<ReactionCount>, CoreError> {
+        let (_, _, message) = self.live_message(principal, channel_id, id, Scope::ChatRead).await?;
+        Ok(self.deps.messages.reaction_counts(message.id, principal.user_id).await?)
+    }
+
+    /// Pins a message (`pin_messages`), at most 50 per channel.
+    pub async fn pin(&self, principal: &Principal, channel_id: ChannelId, id: MessageId) -> Result<(), CoreError> {
+        let (channel, actor, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
+        actor.require_in(&channel, Permissions::PIN_MESSAGES)?;
+        if !self.deps.messages.pin(channel.id, message.id, principal.user_id, message::PINS_MAX, self.now()).await? {
+            return Err(CoreError::Conflict(FieldError::new(
+                "message_id",
+                "too_many_pins",
+                format!("a channel has at most {} pinned messages; unpin one first", message::PINS_MAX),
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn unpin(&self, principal: &Principal, channel_id: ChannelId, id: MessageId) -> Result<(), CoreError> {
+        let (channel, actor) = self.visible(principal, channel_id, Scope::ChatWrite).await?;
+        actor.require_in(&channel, Permissions::PIN_MESSAGES)?;
+        if !self.deps.messages.unpin(channel.id, id).await? {
+            return Err(CoreError::NotFound("pin"));
+        }
+        Ok(())
+    }
+
+    /// The channel's pinned messages, newest pin first (`read_message_history`).
+    pub async fn pins(&self, principal: &Principal, channel_id: ChannelId) -> Result<Vec<Pin>, CoreError> {
+        let (channel, actor) = self.visible(principal, channel_id, Scope::ChatRead).await?;
+        actor.require_in(&channel, Permissions::READ_MESSAGE_HISTORY)?;
+        Ok(self.deps.messages.pins(channel.id).await?)
     }
 }

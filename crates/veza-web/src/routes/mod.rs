@@ -88,6 +88,17 @@ pub fn api() -> OpenApiRouter<AppState> {
             channels::messages::delete::delete_message
         ))
         .routes(routes!(channels::messages::edits::message_edits))
+        .routes(routes!(
+            channels::messages::reactions::summary::reaction_counts,
+            channels::messages::reactions::clear::clear_reactions
+        ))
+        .routes(routes!(
+            channels::messages::reactions::users::reactors,
+            channels::messages::reactions::clear_emoji::clear_emoji
+        ))
+        .routes(routes!(channels::messages::reactions::react::react, channels::messages::reactions::unreact::unreact))
+        .routes(routes!(channels::pins::list::list_pins))
+        .routes(routes!(channels::pins::put::pin_message, channels::pins::delete::unpin_message))
         .routes(routes!(users::get::get_user))
         .routes(routes!(users::by_username::get_user_by_username))
         .routes(routes!(admin::audit::audit_log))

@@ -4,4 +4,5 @@ pub mod delete;
 pub mod get;
 pub mod messages;
 pub mod permissions;
+pub mod pins;
 pub mod update;

@@ -5,4 +5,5 @@ pub mod edit;
 pub mod edits;
 pub mod get;
 pub mod list;
+pub mod reactions;
 pub mod send;
