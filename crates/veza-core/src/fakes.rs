@@ -16,7 +16,7 @@ use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::chat::channel::Channel;
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
-use crate::chat::message::{HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount};
+use crate::chat::message::{HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState};
 use crate::chat::permissions::{Overwrite, OverwriteTarget};
 use crate::clock::Clock;
 use crate::error::{CoreError, TokenProblem};
@@ -143,6 +143,8 @@ struct State {
     reactions: Vec<(MessageId, UserId, String, OffsetDateTime)>,
     /// (channel, message, by, at)
     pins: Vec<(ChannelId, MessageId, UserId, OffsetDateTime)>,
+    /// (user, channel) → last read message
+    read_marks: HashMap<(UserId, ChannelId), MessageId>,
 }
 
 impl State {
@@ -1428,6 +1430,35 @@ impl MessageRepo for MemoryStore {
         }
         s.pins.push((channel, message, by, now));
         Ok(true)
+    }
+
+    async fn ack(&self, user: UserId, channel: ChannelId, message: MessageId) -> StoreResult<()> {
+        let mut s = self.state();
+        let mark = s.read_marks.entry((user, channel)).or_insert(message);
+        if mark.0 < message.0 {
+            *mark = message;
+        }
+        Ok(())
+    }
+
+    async fn read_state(&self, user: UserId, channel: ChannelId, roles: &[RoleId]) -> StoreResult<ReadState> {
+        let s = self.state();
+        let last_read = s.read_marks.get(&(user, channel)).copied();
+        let unread: Vec<&Message> = s
+            .messages
+            .iter()
+            .filter(|m| m.channel_id == channel && m.author_id != user && m.deleted_at.is_none())
+            .filter(|m| last_read.is_none_or(|r| m.id.0 > r.0))
+            .collect();
+        let mentions = unread
+            .iter()
+            .filter(|m| {
+                m.mentions.everyone
+                    || m.mentions.users.contains(&user)
+                    || m.mentions.roles.iter().any(|r| roles.contains(r))
+            })
+            .count();
+        Ok(ReadState { channel_id: channel, last_read, unread: unread.len() as u64, mentions: mentions as u64 })
     }
 
     async fn unpin(&self, channel: ChannelId, message: MessageId) -> StoreResult<bool> {

@@ -13,7 +13,7 @@ use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::chat::channel::Channel;
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
-use crate::chat::message::{HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount};
+use crate::chat::message::{HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState};
 use crate::chat::permissions::{Overwrite, OverwriteTarget};
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::{ApiKeyId, ChannelId, CommunityId, IdentityId, MessageId, PasskeyId, RoleId, SessionId, UserId};
@@ -306,6 +306,11 @@ pub trait MessageRepo: Send + Sync + std::fmt::Debug {
     async fn unpin(&self, channel: ChannelId, message: MessageId) -> StoreResult<bool>;
     /// The channel's pins, newest pin first.
     async fn pins(&self, channel: ChannelId) -> StoreResult<Vec<Pin>>;
+    /// Marks `channel` read by `user` up to `message`; never moves the mark backwards.
+    async fn ack(&self, user: UserId, channel: ChannelId, message: MessageId) -> StoreResult<()>;
+    /// `user`'s read state in `channel`: unread messages are live ones by others after the mark;
+    /// mentions among them name the user, one of `roles`, or everyone.
+    async fn read_state(&self, user: UserId, channel: ChannelId, roles: &[RoleId]) -> StoreResult<ReadState>;
 }
 
 /// How adding a reaction went.

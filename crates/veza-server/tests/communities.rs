@@ -375,6 +375,20 @@ async fn reactions_are_single_emoji_and_pins_need_their_permission(backend: Back
     let (status, _) = s.delete(&format!("{base}/reactions"), Some(&owner)).await;
     assert_eq!(status, 204);
 
+    // Vega has one unread message that mentions nobody; acknowledging it clears the count.
+    let mention = json!({"content": format!("<@{vega_id}> listen")});
+    let (_, second) = s.post(&format!("/api/v1/channels/{channel}/messages"), &mention, Some(&owner)).await;
+    let (status, states) = s.get(&format!("/api/v1/communities/{id}/read-states"), Some(&vega)).await;
+    assert_eq!(status, 200, "{states}");
+    assert_eq!((states[0]["unread"].as_u64(), states[0]["mentions"].as_u64()), (Some(2), Some(1)), "{states}");
+    let (status, state) = s.post(&format!("{base}/ack"), &json!({}), Some(&vega)).await;
+    assert_eq!((status, state["unread"].as_u64(), state["mentions"].as_u64()), (200, Some(1), Some(1)), "{state}");
+    let last = format!("/api/v1/channels/{channel}/messages/{}/ack", second["id"].as_str().expect("id"));
+    let (_, state) = s.post(&last, &json!({}), Some(&vega)).await;
+    assert_eq!((state["unread"].as_u64(), state["mentions"].as_u64()), (Some(0), Some(0)), "{state}");
+    let (_, state) = s.post(&format!("{base}/ack"), &json!({}), Some(&vega)).await;
+    assert_eq!(state["last_read"], second["id"], "never backwards");
+
     let pin = format!("/api/v1/channels/{channel}/pins/{}", message["id"].as_str().expect("id"));
     let (status, _) = s.put(&pin, &json!({}), Some(&vega)).await;
     assert_eq!(status, 403, "pin_messages");

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
-use veza_core::chat::message::{HistoryCursor, Mentions, Message, MessageEdit, Pin, Posted, ReactionCount};
+use veza_core::chat::message::{HistoryCursor, Mentions, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState};
 use veza_core::id::{ChannelId, MessageId, RoleId, UserId};
 use veza_core::ports::{MessageRepo, Reacted, StoreError, StoreResult};
 
@@ -409,6 +409,54 @@ impl MessageRepo for Database {
             .map_err(store_error)?;
         tx.commit().await.map_err(store_error)?;
         Ok(true)
+    }
+
+    async fn ack(&self, user: UserId, channel: ChannelId, message: MessageId) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO read_states (user_id, channel_id, last_read_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, channel_id) DO UPDATE SET last_read_id = excluded.last_read_id \
+             WHERE excluded.last_read_id > read_states.last_read_id",
+        )
+        .bind(user.0)
+        .bind(channel.0)
+        .bind(message.0)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn read_state(&self, user: UserId, channel: ChannelId, roles: &[RoleId]) -> StoreResult<ReadState> {
+        let mark: Option<(i64,)> =
+            sqlx::query_as("SELECT last_read_id FROM read_states WHERE user_id = $1 AND channel_id = $2")
+                .bind(user.0)
+                .bind(channel.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error)?;
+        let last_read = mark.map(|(id,)| MessageId(id));
+        let role_list = if roles.is_empty() {
+            "NULL".to_string()
+        } else {
+            (0..roles.len()).map(|i| format!("${}", i + 4)).collect::<Vec<_>>().join(", ")
+        };
+        let sql = format!(
+            "SELECT COUNT(*), COUNT(CASE WHEN m.mention_everyone = 1 OR EXISTS (\
+                 SELECT 1 FROM message_mentions mm WHERE mm.message_id = m.id AND \
+                 ((mm.kind = 'user' AND mm.target_id = $2) OR (mm.kind = 'role' AND mm.target_id IN ({role_list})))\
+             ) THEN 1 END) \
+             FROM messages m WHERE m.channel_id = $1 AND m.author_id <> $2 AND m.deleted_at IS NULL AND m.id > $3"
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql)
+            .bind(channel.0)
+            .bind(user.0)
+            .bind(last_read.map_or(i64::MIN, |m| m.0));
+        for role in roles {
+            query = query.bind(role.0);
+        }
+        let (unread, mentions) = query.fetch_one(&self.pool).await.map_err(store_error)?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(ReadState { channel_id: channel, last_read, unread: count(unread), mentions: count(mentions) })
     }
 
     async fn unpin(&self, channel: ChannelId, message: MessageId) -> StoreResult<bool> {

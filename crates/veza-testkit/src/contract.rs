@@ -234,6 +234,21 @@ async fn messages<S: Store>(s: &S, channel: veza_core::id::ChannelId, t: OffsetD
     assert_eq!(pinned, [7204, 7203]);
     assert!(s.unpin(channel, MessageId(7203)).await.expect("unpin"));
     assert!(!s.unpin(channel, MessageId(7203)).await.expect("twice"));
+
+    // Read states: others' live messages after the mark; mentions of the user, a role, everyone.
+    let by_other = |id: i64, mentions: Mentions| Message { author_id: UserId(70), mentions, ..message(id, None) };
+    s.post(&by_other(7210, Mentions { users: vec![UserId(71)], ..Mentions::default() })).await.expect("post");
+    s.post(&by_other(7211, Mentions { roles: vec![RoleId(7100)], ..Mentions::default() })).await.expect("post");
+    s.post(&by_other(7212, Mentions { everyone: true, ..Mentions::default() })).await.expect("post");
+    s.post(&by_other(7213, Mentions::default())).await.expect("post");
+    let state = s.read_state(UserId(71), channel, &[RoleId(7100)]).await.expect("state");
+    assert_eq!((state.last_read, state.unread, state.mentions), (None, 4, 3), "own messages never count");
+    let state = s.read_state(UserId(71), channel, &[]).await.expect("state");
+    assert_eq!(state.mentions, 2, "without the role");
+    s.ack(UserId(71), channel, MessageId(7211)).await.expect("ack");
+    s.ack(UserId(71), channel, MessageId(7210)).await.expect("never backwards");
+    let state = s.read_state(UserId(71), channel, &[RoleId(7100)]).await.expect("state");
+    assert_eq!((state.last_read, state.unread, state.mentions), (Some(MessageId(7211)), 2, 1));
 }
 
 async fn communities<S: Store>(s: &S) {

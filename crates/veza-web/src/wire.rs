@@ -14,7 +14,7 @@ use veza_core::chat::channel::{Channel, ChannelKind};
 use veza_core::chat::channels::ChannelView;
 use veza_core::chat::communities::CommunityView;
 use veza_core::chat::community::{Ban, Community, CommunityRole, Invite, Member};
-use veza_core::chat::message::{Message, MessageEdit, Pin, ReactionCount};
+use veza_core::chat::message::{Message, MessageEdit, Pin, ReactionCount, ReadState};
 use veza_core::chat::permissions::Permissions;
 use veza_core::chat::permissions::{Overwrite, OverwriteTarget};
 use veza_core::id::{
@@ -1470,5 +1470,23 @@ pub struct PinResponse {
 impl From<Pin> for PinResponse {
     fn from(p: Pin) -> Self {
         Self { message: p.message.into(), pinned_by: p.pinned_by, pinned_at: p.pinned_at }
+    }
+}
+
+/// How far the caller has read a channel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadStateResponse {
+    pub channel_id: ChannelId,
+    /// The last message marked read; absent before the first acknowledgement.
+    pub last_read: Option<MessageId>,
+    /// Others' messages after it.
+    pub unread: u64,
+    /// Those of them that mention the caller, one of their roles, or everyone.
+    pub mentions: u64,
+}
+
+impl From<ReadState> for ReadStateResponse {
+    fn from(r: ReadState) -> Self {
+        Self { channel_id: r.channel_id, last_read: r.last_read, unread: r.unread, mentions: r.mentions }
     }
 }

@@ -65,6 +65,16 @@ pub struct Pin {
     pub pinned_at: OffsetDateTime,
 }
 
+/// Where a member stands in a channel: the last message they read, how many came after, and how
+/// many of those mention them (directly, through a role, or `@everyone`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadState {
+    pub channel_id: ChannelId,
+    pub last_read: Option<MessageId>,
+    pub unread: u64,
+    pub mentions: u64,
+}
+
 /// Different emoji one message can carry.
 pub const REACTIONS_MAX: usize = 20;
 /// Pinned messages per channel.

@@ -7,7 +7,7 @@ use crate::api_key::Scope;
 use crate::chat::channel::{Channel, ChannelKind};
 use crate::chat::communities::{Actor, Communities};
 use crate::chat::message::{
-    self, HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, MENTIONS_MAX, PAGE_MAX,
+    self, HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState, MENTIONS_MAX, PAGE_MAX,
 };
 use crate::chat::permissions::Permissions;
 use crate::error::{CoreError, FieldError, Validator};
@@ -326,5 +326,36 @@ impl Communities {
         let (channel, actor) = self.visible(principal, channel_id, Scope::ChatRead).await?;
         actor.require_in(&channel, Permissions::READ_MESSAGE_HISTORY)?;
         Ok(self.deps.messages.pins(channel.id).await?)
+    }
+}
+
+impl Communities {
+    /// Marks a channel read up to a message of it (never backwards).
+    pub async fn ack(
+        &self,
+        principal: &Principal,
+        channel_id: ChannelId,
+        id: MessageId,
+    ) -> Result<ReadState, CoreError> {
+        let (channel, actor, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
+        self.deps.messages.ack(principal.user_id, channel.id, message.id).await?;
+        Ok(self.deps.messages.read_state(principal.user_id, channel.id, &actor.member.roles).await?)
+    }
+
+    /// The caller's read state in every channel of a community they may read.
+    pub async fn read_states(
+        &self,
+        principal: &Principal,
+        id: crate::id::CommunityId,
+    ) -> Result<Vec<ReadState>, CoreError> {
+        let actor = self.actor(principal, id, Scope::ChatRead).await?;
+        let mut states = Vec::new();
+        for channel in self.deps.channels.channels(id).await? {
+            let needed = Permissions::VIEW_CHANNEL.union(Permissions::READ_MESSAGE_HISTORY);
+            if actor.in_channel(&channel).contains(needed) && channel.kind != ChannelKind::Category {
+                states.push(self.deps.messages.read_state(principal.user_id, channel.id, &actor.member.roles).await?);
+            }
+        }
+        Ok(states)
     }
 }

@@ -98,6 +98,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(channels::messages::reactions::react::react, channels::messages::reactions::unreact::unreact))
         .routes(routes!(channels::pins::list::list_pins))
+        .routes(routes!(channels::messages::ack::ack_message))
+        .routes(routes!(communities::read_states::read_states))
         .routes(routes!(channels::pins::put::pin_message, channels::pins::delete::unpin_message))
         .routes(routes!(users::get::get_user))
         .routes(routes!(users::by_username::get_user_by_username))

@@ -7,5 +7,6 @@ pub mod delete;
 pub mod get;
 pub mod invites;
 pub mod members;
+pub mod read_states;
 pub mod roles;
 pub mod update;

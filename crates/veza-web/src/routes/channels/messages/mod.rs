@@ -1,5 +1,6 @@
 //! `/api/v1/channels/{channel_id}/messages…`
 
+pub mod ack;
 pub mod delete;
 pub mod edit;
 pub mod edits;

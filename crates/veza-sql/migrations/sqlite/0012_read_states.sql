@@ -1,0 +1,7 @@
+-- How far each member has read each channel.
+CREATE TABLE read_states (
+    user_id      INTEGER  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    channel_id   INTEGER  NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+    last_read_id INTEGER  NOT NULL,
+    PRIMARY KEY (user_id, channel_id)
+);
