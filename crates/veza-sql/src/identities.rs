@@ -44,36 +44,62 @@ impl TryFrom<IdentityRow> for Identity {
     }
 }
 
-/// Holds the account's row until the commit (writing it takes a row lock on PostgreSQL; on
-/// SQLite the transaction holds the write lock from its start), so concurrent removals of its sign-in methods take turns and each sees
-/// what the others left; then counts its ways to sign in other than the identity or passkey
-/// being removed. `None` when the account does not exist.
-pub(crate) async fn hold_and_count_ways_in(
-    conn: &mut sqlx::AnyConnection,
-    user: UserId,
-    identity: Option<i64>,
-    passkey: Option<i64>,
-) -> StoreResult<Option<i64>> {
-    let held = sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
+/// A way to sign in that can be removed: an identity or a passkey, by id.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum WayIn {
+    Identity(i64),
+    Passkey(i64),
+}
+
+impl Database {
+    /// Removes one of `user`'s ways to sign in, with its audit entry, unless it is the last
+    /// one (no password, no other identity, no other passkey). The transaction first writes the
+    /// account's row, which holds it until the commit (a row lock on PostgreSQL; on SQLite the
+    /// transaction holds the write lock from its start), so concurrent removals take turns and
+    /// each sees what the others left.
+    pub(crate) async fn remove_way_in(&self, user: UserId, way: WayIn, audit: &AuditEntry) -> StoreResult<Unlinked> {
+        let (table, id, identity, passkey) = match way {
+            WayIn::Identity(id) => ("identities", id, id, 0),
+            WayIn::Passkey(id) => ("passkeys", id, 0, id),
+        };
+        let mut tx = self.begin().await.map_err(store_error)?;
+        let held = sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let exists = sqlx::query(&format!("SELECT id FROM {table} WHERE id = $1 AND user_id = $2"))
+            .bind(id)
+            .bind(user.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        if held.rows_affected() == 0 || exists.is_none() {
+            return Ok(Unlinked::NotFound);
+        }
+        let (other_ways,): (i64,) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM identities WHERE user_id = $1 AND id <> $2) \
+                  + (SELECT COUNT(*) FROM passkeys WHERE user_id = $1 AND id <> $3) \
+                  + (SELECT COUNT(*) FROM users WHERE id = $1 AND password_hash <> '')",
+        )
         .bind(user.0)
-        .execute(&mut *conn)
+        .bind(identity)
+        .bind(passkey)
+        .fetch_one(&mut *tx)
         .await
         .map_err(store_error)?;
-    if held.rows_affected() == 0 {
-        return Ok(None);
+        if other_ways == 0 {
+            return Ok(Unlinked::LastSignInMethod);
+        }
+        sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(Unlinked::Done)
     }
-    let (ways,): (i64,) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM identities WHERE user_id = $1 AND id <> $2) \
-              + (SELECT COUNT(*) FROM passkeys WHERE user_id = $1 AND id <> $3) \
-              + (SELECT COUNT(*) FROM users WHERE id = $1 AND password_hash <> '')",
-    )
-    .bind(user.0)
-    .bind(identity.unwrap_or(0))
-    .bind(passkey.unwrap_or(0))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(store_error)?;
-    Ok(Some(ways))
 }
 
 async fn insert_identity(conn: &mut sqlx::AnyConnection, identity: &Identity) -> StoreResult<()> {
@@ -128,26 +154,7 @@ impl IdentityRepo for Database {
     }
 
     async fn unlink(&self, id: IdentityId, user: UserId, audit: &AuditEntry) -> StoreResult<Unlinked> {
-        let mut tx = self.begin().await.map_err(store_error)?;
-        let Some(other_ways) = hold_and_count_ways_in(&mut tx, user, Some(id.0), None).await? else {
-            return Ok(Unlinked::NotFound);
-        };
-        let exists = sqlx::query("SELECT id FROM identities WHERE id = $1 AND user_id = $2")
-            .bind(id.0)
-            .bind(user.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        if exists.is_none() {
-            return Ok(Unlinked::NotFound);
-        }
-        if other_ways == 0 {
-            return Ok(Unlinked::LastSignInMethod);
-        }
-        sqlx::query("DELETE FROM identities WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(store_error)?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(Unlinked::Done)
+        self.remove_way_in(user, WayIn::Identity(id.0), audit).await
     }
 
     async fn identity_used(&self, id: IdentityId, now: OffsetDateTime) -> StoreResult<()> {

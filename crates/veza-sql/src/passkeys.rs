@@ -8,9 +8,9 @@ use veza_core::id::{PasskeyId, UserId};
 use veza_core::passkey::{Ceremony, CeremonyPurpose, Passkey};
 use veza_core::ports::{PasskeyRepo, StoreError, StoreResult, Unlinked};
 
-use crate::audit::{commit_with_audit, insert_audit};
+use crate::audit::commit_with_audit;
 use crate::error::store_error;
-use crate::identities::hold_and_count_ways_in;
+use crate::identities::WayIn;
 use crate::rows::{from_micros, to_micros};
 use crate::Database;
 
@@ -135,26 +135,7 @@ impl PasskeyRepo for Database {
     }
 
     async fn remove_passkey(&self, id: PasskeyId, user: UserId, audit: &AuditEntry) -> StoreResult<Unlinked> {
-        let mut tx = self.begin().await.map_err(store_error)?;
-        let Some(other_ways) = hold_and_count_ways_in(&mut tx, user, None, Some(id.0)).await? else {
-            return Ok(Unlinked::NotFound);
-        };
-        let exists = sqlx::query("SELECT id FROM passkeys WHERE id = $1 AND user_id = $2")
-            .bind(id.0)
-            .bind(user.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        if exists.is_none() {
-            return Ok(Unlinked::NotFound);
-        }
-        if other_ways == 0 {
-            return Ok(Unlinked::LastSignInMethod);
-        }
-        sqlx::query("DELETE FROM passkeys WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(store_error)?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(Unlinked::Done)
+        self.remove_way_in(user, WayIn::Passkey(id.0), audit).await
     }
 
     async fn save_ceremony(&self, ceremony: &Ceremony) -> StoreResult<()> {
