@@ -56,7 +56,12 @@ impl Communities {
     ) -> Result<(Channel, Actor), CoreError> {
         let not_found = || CoreError::NotFound("channel");
         let channel = self.deps.channels.channel(id).await?.ok_or_else(not_found)?;
-        let actor = self.actor(principal, channel.community_id, scope).await.map_err(|_| not_found())?;
+        // Outside the community, the channel does not exist either; other refusals (a key's
+        // missing scope, an unavailable store) stay what they are.
+        let actor = match self.actor(principal, channel.community_id, scope).await {
+            Err(CoreError::NotFound(_)) => return Err(not_found()),
+            other => other?,
+        };
         if !actor.in_channel(&channel).contains(Permissions::VIEW_CHANNEL) {
             return Err(not_found());
         }
