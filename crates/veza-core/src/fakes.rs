@@ -1432,6 +1432,32 @@ impl MessageRepo for MemoryStore {
         Ok(true)
     }
 
+    async fn delete_recent(
+        &self,
+        community: CommunityId,
+        author: UserId,
+        since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let mut s = self.state();
+        let channels: Vec<ChannelId> =
+            s.channels.iter().filter(|c| c.community_id == community).map(|c| c.id).collect();
+        let mut deleted = 0;
+        for m in s.messages.iter_mut() {
+            if channels.contains(&m.channel_id)
+                && m.author_id == author
+                && m.created_at >= since
+                && m.deleted_at.is_none()
+            {
+                m.content.clear();
+                m.mentions = crate::chat::message::Mentions::default();
+                m.deleted_at = Some(now);
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
     async fn ack(&self, user: UserId, channel: ChannelId, message: MessageId) -> StoreResult<()> {
         let mut s = self.state();
         let mark = s.read_marks.entry((user, channel)).or_insert(message);

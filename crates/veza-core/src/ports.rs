@@ -306,6 +306,15 @@ pub trait MessageRepo: Send + Sync + std::fmt::Debug {
     async fn unpin(&self, channel: ChannelId, message: MessageId) -> StoreResult<bool>;
     /// The channel's pins, newest pin first.
     async fn pins(&self, channel: ChannelId) -> StoreResult<Vec<Pin>>;
+    /// Tombstones every live message `author` posted since `since` in the channels of
+    /// `community`; how many.
+    async fn delete_recent(
+        &self,
+        community: CommunityId,
+        author: UserId,
+        since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64>;
     /// Marks `channel` read by `user` up to `message`; never moves the mark backwards.
     async fn ack(&self, user: UserId, channel: ChannelId, message: MessageId) -> StoreResult<()>;
     /// `user`'s read state in `channel`: unread messages are live ones by others after the mark;

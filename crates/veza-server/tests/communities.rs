@@ -400,4 +400,16 @@ async fn reactions_are_single_emoji_and_pins_need_their_permission(backend: Back
     assert_eq!(status, 204);
     let (status, _) = s.delete(&pin, Some(&owner)).await;
     assert_eq!(status, 404);
+
+    // A ban can take the last hours of the person's messages with them.
+    let (_, spam) =
+        s.post(&format!("/api/v1/channels/{channel}/messages"), &json!({"content": "buy now"}), Some(&vega)).await;
+    let ban = format!("/api/v1/communities/{id}/bans/{vega_id}");
+    let (status, problem) = s.put(&ban, &json!({"delete_message_hours": 169}), Some(&owner)).await;
+    assert!(status == 400 || status == 422, "a week at most: {problem}");
+    let (status, _) = s.put(&ban, &json!({"reason": "spam", "delete_message_hours": 24}), Some(&owner)).await;
+    assert_eq!(status, 200);
+    let spam = format!("/api/v1/channels/{channel}/messages/{}", spam["id"].as_str().expect("id"));
+    let (_, gone) = s.get(&spam, Some(&owner)).await;
+    assert_eq!((gone["content"].as_str(), gone["deleted_at"].is_string()), (Some(""), true), "{gone}");
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use veza_core::chat::message::{HistoryCursor, Mentions, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState};
-use veza_core::id::{ChannelId, MessageId, RoleId, UserId};
+use veza_core::id::{ChannelId, CommunityId, MessageId, RoleId, UserId};
 use veza_core::ports::{MessageRepo, Reacted, StoreError, StoreResult};
 
 use crate::error::store_error;
@@ -409,6 +409,39 @@ impl MessageRepo for Database {
             .map_err(store_error)?;
         tx.commit().await.map_err(store_error)?;
         Ok(true)
+    }
+
+    async fn delete_recent(
+        &self,
+        community: CommunityId,
+        author: UserId,
+        since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let mut tx = self.begin().await.map_err(store_error)?;
+        let scope = "author_id = $1 AND created_at >= $2 AND deleted_at IS NULL \
+                     AND channel_id IN (SELECT id FROM channels WHERE community_id = $3)";
+        for table in ["message_mentions", "message_edits"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE message_id IN (SELECT id FROM messages WHERE {scope})"))
+                .bind(author.0)
+                .bind(to_micros(since))
+                .bind(community.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        }
+        let deleted = sqlx::query(&format!(
+            "UPDATE messages SET content = '', mention_everyone = 0, deleted_at = $4 WHERE {scope}"
+        ))
+        .bind(author.0)
+        .bind(to_micros(since))
+        .bind(community.0)
+        .bind(to_micros(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(deleted.rows_affected())
     }
 
     async fn ack(&self, user: UserId, channel: ChannelId, message: MessageId) -> StoreResult<()> {

@@ -249,6 +249,14 @@ async fn messages<S: Store>(s: &S, channel: veza_core::id::ChannelId, t: OffsetD
     s.ack(UserId(71), channel, MessageId(7210)).await.expect("never backwards");
     let state = s.read_state(UserId(71), channel, &[RoleId(7100)]).await.expect("state");
     assert_eq!((state.last_read, state.unread, state.mentions), (Some(MessageId(7211)), 2, 1));
+
+    // A ban's clean-up: the person's messages since a time, in the community's channels only.
+    let community = veza_core::id::CommunityId(7100);
+    let since = t + Duration::seconds(12);
+    assert_eq!(s.delete_recent(community, UserId(70), since, t).await.expect("delete"), 2, "7212 and 7213");
+    assert!(s.message(MessageId(7211)).await.expect("get").expect("kept").deleted_at.is_none());
+    assert!(s.message(MessageId(7213)).await.expect("get").expect("tombstone").deleted_at.is_some());
+    assert_eq!(s.delete_recent(veza_core::id::CommunityId(1), UserId(70), t, t).await.expect("elsewhere"), 0);
 }
 
 async fn communities<S: Store>(s: &S) {

@@ -1169,6 +1169,9 @@ pub struct InvitePreviewResponse {
 pub struct BanRequest {
     #[schema(max_length = 512, pattern = "^[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f]*$")]
     pub reason: Option<String>,
+    /// Delete what they posted in the community in the last this many hours (at most 168).
+    #[schema(value_type = Option<u32>, maximum = 168)]
+    pub delete_message_hours: Option<Whole>,
 }
 
 /// A ban.

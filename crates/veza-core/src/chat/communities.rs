@@ -10,8 +10,8 @@ use crate::accounts::Principal;
 use crate::api_key::Scope;
 use crate::audit::{AuditAction, AuditEntry, RequestMeta};
 use crate::chat::community::{
-    self, Ban, Community, CommunityRole, Invite, Joined, Member, DESCRIPTION_MAX, INVITE_AGE_MAX, INVITE_USES_MAX,
-    NAME_MAX, NICKNAME_MAX, POSITION_MAX, REASON_MAX, ROLES_MAX, TIMEOUT_MAX,
+    self, Ban, Community, CommunityRole, Invite, Joined, Member, DELETE_MESSAGES_MAX_HOURS, DESCRIPTION_MAX,
+    INVITE_AGE_MAX, INVITE_USES_MAX, NAME_MAX, NICKNAME_MAX, POSITION_MAX, REASON_MAX, ROLES_MAX, TIMEOUT_MAX,
 };
 use crate::chat::permissions::{MemberContext, Permissions, Role};
 use crate::clock::Clock;
@@ -623,13 +623,16 @@ impl Communities {
         }
     }
 
-    /// Bans a user (`BAN_MEMBERS`; a member must rank below the caller) and removes them.
+    /// Bans a user (`BAN_MEMBERS`; a member must rank below the caller) and removes them,
+    /// deleting what they posted in the community in the last `delete_message_hours` (at most a
+    /// week).
     pub async fn ban(
         &self,
         principal: &Principal,
         id: CommunityId,
         user: UserId,
         reason: Option<&str>,
+        delete_message_hours: Option<u32>,
         meta: &RequestMeta,
     ) -> Result<Ban, CoreError> {
         let actor = self.actor(principal, id, Scope::ChatWrite).await?;
@@ -643,8 +646,22 @@ impl Communities {
             return Err(CoreError::NotFound("user"));
         }
         let reason = community::optional_text("reason", reason, REASON_MAX).map_err(CoreError::invalid)?;
-        let ban = Ban { community_id: id, user_id: user, reason, banned_by: principal.user_id, created_at: self.now() };
-        let entry = self.entry(AuditAction::MemberBanned, principal.user_id, Some(user), id, meta);
+        let hours = delete_message_hours.unwrap_or(0);
+        if hours > DELETE_MESSAGES_MAX_HOURS {
+            return Err(CoreError::invalid(FieldError::new(
+                "delete_message_hours",
+                "out_of_range",
+                format!("at most {DELETE_MESSAGES_MAX_HOURS} hours (a week) of messages can be deleted"),
+            )));
+        }
+        let now = self.now();
+        let deleted = match hours {
+            0 => 0,
+            _ => self.deps.messages.delete_recent(id, user, now - Duration::hours(i64::from(hours)), now).await?,
+        };
+        let ban = Ban { community_id: id, user_id: user, reason, banned_by: principal.user_id, created_at: now };
+        let mut entry = self.entry(AuditAction::MemberBanned, principal.user_id, Some(user), id, meta);
+        entry.detail.insert("messages_deleted".into(), deleted.into());
         self.deps.communities.ban(&ban, &entry).await?;
         Ok(ban)
     }

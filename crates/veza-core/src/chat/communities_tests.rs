@@ -53,7 +53,7 @@ async fn invites_let_people_in_once_each_up_to_their_uses_and_bans_keep_them_out
     assert!(matches!(err, CoreError::NotFound("invite")), "{err:?}");
     assert_eq!(chat.get(&vega, c.id).await.expect("member").member_count, 3);
 
-    chat.ban(&owner, c.id, lyra.user_id, Some("spam"), &meta()).await.expect("ban");
+    chat.ban(&owner, c.id, lyra.user_id, Some("spam"), None, &meta()).await.expect("ban");
     let open = chat.create_invite(&owner, c.id, Some(0), None, &meta()).await.expect("open invite");
     let err = chat.join(&lyra, &open.code, &meta()).await.expect_err("banned");
     assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");

@@ -96,6 +96,8 @@ pub const NAME_MAX: usize = 100;
 pub const DESCRIPTION_MAX: usize = 1000;
 pub const NICKNAME_MAX: usize = 32;
 pub const REASON_MAX: usize = 512;
+/// How far back a ban can delete the banned person's messages.
+pub const DELETE_MESSAGES_MAX_HOURS: u32 = 7 * 24;
 /// The highest position a role can have.
 pub const POSITION_MAX: u32 = 1000;
 /// Roles a community may have besides `@everyone`.

@@ -35,5 +35,11 @@ pub async fn ban_member(
     ApiPath((id, user)): ApiPath<(CommunityId, UserId)>,
     ApiJson(body): ApiJson<BanRequest>,
 ) -> ApiResult<Json<BanResponse>> {
-    Ok(Json(state.communities.ban(&principal, id, user, body.reason.as_deref(), &meta).await?.into()))
+    Ok(Json(
+        state
+            .communities
+            .ban(&principal, id, user, body.reason.as_deref(), body.delete_message_hours.map(|h| h.0), &meta)
+            .await?
+            .into(),
+    ))
 }
