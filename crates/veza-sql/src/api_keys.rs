@@ -8,7 +8,7 @@ use veza_core::audit::AuditEntry;
 use veza_core::id::{ApiKeyId, UserId};
 use veza_core::ports::{ApiKeyRepo, StoreResult};
 
-use crate::audit::insert_audit;
+use crate::audit::{commit_if_changed, insert_audit};
 use crate::error::store_error;
 use crate::rows::{to_micros, ApiKeyRow, API_KEY_COLUMNS};
 use crate::Database;
@@ -62,12 +62,7 @@ impl ApiKeyRepo for Database {
                 .execute(&mut *tx)
                 .await
                 .map_err(store_error)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        commit_if_changed(tx, done.rows_affected() > 0, audit).await
     }
 
     async fn record_use(

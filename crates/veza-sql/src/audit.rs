@@ -22,6 +22,23 @@ pub(crate) async fn commit_with_audit(
     tx.commit().await.map_err(store_error)
 }
 
+/// Commits the change with its audit entry when it touched something (`changed`); otherwise
+/// rolls back at once (releasing SQLite's write lock now, not when the connection is next
+/// used) and records nothing. Returns `changed`.
+pub(crate) async fn commit_if_changed(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    changed: bool,
+    audit: &AuditEntry,
+) -> StoreResult<bool> {
+    if !changed {
+        tx.rollback().await.map_err(store_error)?;
+        return Ok(false);
+    }
+    insert_audit(&mut tx, audit).await?;
+    tx.commit().await.map_err(store_error)?;
+    Ok(true)
+}
+
 pub(crate) async fn insert_audit(conn: &mut AnyConnection, e: &AuditEntry) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO audit_log (id, action, actor_id, target_id, ip, user_agent, request_id, detail, created_at) \

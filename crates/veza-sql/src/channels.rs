@@ -7,7 +7,7 @@ use veza_core::chat::permissions::{Overwrite, OverwriteTarget, Permissions};
 use veza_core::id::{ChannelId, CommunityId, RoleId, UserId};
 use veza_core::ports::{ChannelRepo, StoreError, StoreResult};
 
-use crate::audit::{commit_with_audit, insert_audit};
+use crate::audit::{commit_if_changed, commit_with_audit};
 use crate::error::store_error;
 use crate::rows::{from_micros, to_micros};
 use crate::Database;
@@ -171,32 +171,18 @@ impl ChannelRepo for Database {
         .execute(&mut *tx)
         .await
         .map_err(store_error)?;
-        if updated.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        commit_if_changed(tx, updated.rows_affected() > 0, audit).await
     }
 
     async fn delete_channel(&self, id: ChannelId, audit: &AuditEntry) -> StoreResult<bool> {
+        // The channels of a deleted category leave it through parent_id's ON DELETE SET NULL.
         let mut tx = self.begin().await.map_err(store_error)?;
-        sqlx::query("UPDATE channels SET parent_id = NULL WHERE parent_id = $1")
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
         let deleted = sqlx::query("DELETE FROM channels WHERE id = $1")
             .bind(id.0)
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
-        if deleted.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        commit_if_changed(tx, deleted.rows_affected() > 0, audit).await
     }
 
     async fn set_overwrite(&self, channel: ChannelId, overwrite: &Overwrite, audit: &AuditEntry) -> StoreResult<()> {
@@ -221,11 +207,6 @@ impl ChannelRepo for Database {
                 .execute(&mut *tx)
                 .await
                 .map_err(store_error)?;
-        if deleted.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        commit_if_changed(tx, deleted.rows_affected() > 0, audit).await
     }
 }

@@ -10,7 +10,7 @@ use veza_core::chat::permissions::Permissions;
 use veza_core::id::{CommunityId, RoleId, UserId};
 use veza_core::ports::{CommunityRepo, StoreError, StoreResult};
 
-use crate::audit::{commit_with_audit, insert_audit};
+use crate::audit::{commit_if_changed, commit_with_audit, insert_audit};
 use crate::error::store_error;
 use crate::rows::{from_micros, to_micros};
 use crate::Database;
@@ -297,25 +297,19 @@ impl CommunityRepo for Database {
                 .bind(community.0)
                 .execute(&mut *tx)
                 .await
+                .map_err(store_error)?
+                .rows_affected()
+                > 0;
+        // Members lose the role through member_roles' foreign key; overwrites name their
+        // target without one, so they go here.
+        if deleted {
+            sqlx::query("DELETE FROM channel_overwrites WHERE target_kind = 'role' AND target_id = $1")
+                .bind(role.0)
+                .execute(&mut *tx)
+                .await
                 .map_err(store_error)?;
-        if deleted.rows_affected() == 0 {
-            return Ok(false);
         }
-        // The foreign key's cascade takes it from members; said again for databases that
-        // defer it.
-        sqlx::query("DELETE FROM member_roles WHERE role_id = $1")
-            .bind(role.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        sqlx::query("DELETE FROM channel_overwrites WHERE target_kind = 'role' AND target_id = $1")
-            .bind(role.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        commit_if_changed(tx, deleted, audit).await
     }
 
     async fn member(&self, community: CommunityId, user: UserId) -> StoreResult<Option<Member>> {
@@ -364,25 +358,19 @@ impl CommunityRepo for Database {
         .bind(member.user_id.0)
         .execute(&mut *tx)
         .await
-        .map_err(store_error)?;
-        if updated.rows_affected() == 0 {
-            return Ok(false);
+        .map_err(store_error)?
+        .rows_affected()
+            > 0;
+        if updated {
+            write_member_roles(&mut tx, member).await?;
         }
-        write_member_roles(&mut tx, member).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        commit_if_changed(tx, updated, audit).await
     }
 
     async fn remove_member(&self, community: CommunityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
         let mut tx = self.begin().await.map_err(store_error)?;
         let removed = remove(&mut tx, community, user).await?;
-        if !removed {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        commit_if_changed(tx, removed, audit).await
     }
 
     async fn save_invite(&self, invite: &Invite, audit: &AuditEntry) -> StoreResult<()> {
@@ -428,12 +416,7 @@ impl CommunityRepo for Database {
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
-        if deleted.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        commit_if_changed(tx, deleted.rows_affected() > 0, audit).await
     }
 
     async fn join(&self, code: &str, member: &Member, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<Joined> {
@@ -522,12 +505,7 @@ impl CommunityRepo for Database {
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
-        if deleted.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        commit_if_changed(tx, deleted.rows_affected() > 0, audit).await
     }
 
     async fn bans(&self, community: CommunityId) -> StoreResult<Vec<Ban>> {
@@ -559,14 +537,8 @@ async fn upsert_role(conn: &mut AnyConnection, role: &CommunityRole) -> StoreRes
     Ok(())
 }
 
-/// Removes a membership and the roles it held; whether there was one.
+/// Removes a membership (its roles go through member_roles' foreign key); whether there was one.
 async fn remove(conn: &mut AnyConnection, community: CommunityId, user: UserId) -> StoreResult<bool> {
-    sqlx::query("DELETE FROM member_roles WHERE community_id = $1 AND user_id = $2")
-        .bind(community.0)
-        .bind(user.0)
-        .execute(&mut *conn)
-        .await
-        .map_err(store_error)?;
     let removed = sqlx::query("DELETE FROM community_members WHERE community_id = $1 AND user_id = $2")
         .bind(community.0)
         .bind(user.0)

@@ -678,6 +678,17 @@ mod tests {
     use utoipa::PartialSchema;
 
     #[test]
+    fn permission_names_on_the_wire_are_the_core_s() {
+        let every: Vec<super::PermissionName> =
+            serde_json::from_value(serde_json::json!(super::Permissions::ALL.names())).expect("every core name parses");
+        assert_eq!(super::permissions_of(&every), super::Permissions::ALL);
+        for name in every {
+            let set: super::Permissions = name.into();
+            assert_eq!(serde_json::json!(set.names()), serde_json::json!([name]), "{name:?}");
+        }
+    }
+
+    #[test]
     fn avatar_url_and_links_share_one_url_pattern() {
         let schema = serde_json::to_value(super::UpdateProfileRequest::schema()).expect("schema");
         assert_eq!(schema["properties"]["avatar_url"]["pattern"], super::HTTP_URL_PATTERN, "{schema}");
@@ -1067,12 +1078,40 @@ pub enum PermissionName {
     Administrator,
 }
 
-/// The permission set of a list of names (each known, as the enum guarantees).
+impl From<PermissionName> for Permissions {
+    fn from(name: PermissionName) -> Self {
+        use PermissionName as N;
+        match name {
+            N::ViewChannel => Self::VIEW_CHANNEL,
+            N::SendMessages => Self::SEND_MESSAGES,
+            N::ReadMessageHistory => Self::READ_MESSAGE_HISTORY,
+            N::AddReactions => Self::ADD_REACTIONS,
+            N::AttachFiles => Self::ATTACH_FILES,
+            N::EmbedLinks => Self::EMBED_LINKS,
+            N::MentionEveryone => Self::MENTION_EVERYONE,
+            N::CreateThreads => Self::CREATE_THREADS,
+            N::SendInThreads => Self::SEND_IN_THREADS,
+            N::ManageMessages => Self::MANAGE_MESSAGES,
+            N::ManageThreads => Self::MANAGE_THREADS,
+            N::PinMessages => Self::PIN_MESSAGES,
+            N::ManageChannels => Self::MANAGE_CHANNELS,
+            N::ManageRoles => Self::MANAGE_ROLES,
+            N::ManageCommunity => Self::MANAGE_COMMUNITY,
+            N::CreateInvites => Self::CREATE_INVITES,
+            N::KickMembers => Self::KICK_MEMBERS,
+            N::BanMembers => Self::BAN_MEMBERS,
+            N::ModerateMembers => Self::MODERATE_MEMBERS,
+            N::ChangeNickname => Self::CHANGE_NICKNAME,
+            N::ManageNicknames => Self::MANAGE_NICKNAMES,
+            N::ViewAuditLog => Self::VIEW_AUDIT_LOG,
+            N::Administrator => Self::ADMINISTRATOR,
+        }
+    }
+}
+
+/// The permission set of a list of names.
 pub fn permissions_of(names: &[PermissionName]) -> Permissions {
-    let names =
-        names.iter().filter_map(|n| serde_json::to_value(n).ok()).filter_map(|v| v.as_str().map(str::to_string));
-    let names: Vec<String> = names.collect();
-    Permissions::from_names(names.iter().map(String::as_str)).unwrap_or(Permissions::NONE)
+    names.iter().fold(Permissions::NONE, |set, name| set.union((*name).into()))
 }
 
 /// A role of a community.

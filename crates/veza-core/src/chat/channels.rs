@@ -6,7 +6,7 @@ use crate::accounts::Principal;
 use crate::api_key::Scope;
 use crate::audit::{AuditAction, RequestMeta};
 use crate::chat::channel::{self, Channel, ChannelKind, CHANNELS_MAX, POSITION_MAX, SLOWMODE_MAX, TOPIC_MAX};
-use crate::chat::communities::{below_yours, Actor, Communities};
+use crate::chat::communities::{below_yours, require_within, Actor, Communities};
 use crate::chat::community;
 use crate::chat::permissions::{Overwrite, OverwriteTarget, Permissions};
 use crate::error::{CoreError, FieldError, Validator};
@@ -38,11 +38,7 @@ impl Actor {
     }
 
     pub(super) fn require_in(&self, channel: &Channel, permission: Permissions) -> Result<(), CoreError> {
-        if self.in_channel(channel).contains(permission) {
-            return Ok(());
-        }
-        let name = Permissions::NAMED.iter().find(|(p, _)| *p == permission).map_or("unknown", |(_, n)| n);
-        Err(CoreError::MissingPermission(name))
+        require_within(self.in_channel(channel), permission)
     }
 }
 
@@ -299,9 +295,4 @@ impl Communities {
         }
         Ok(())
     }
-}
-
-/// The role an overwrite for `@everyone` targets in a community.
-pub fn everyone_of(community: CommunityId) -> RoleId {
-    RoleId(community.0)
 }

@@ -75,7 +75,7 @@ impl Actor {
     pub(super) fn everyone(&self) -> Role {
         let everyone = self.roles.iter().find(|r| r.is_everyone());
         everyone.map_or(
-            Role { id: RoleId(self.community.id.0), position: 0, permissions: Permissions::NONE },
+            Role { id: community::everyone_role(self.community.id), position: 0, permissions: Permissions::NONE },
             CommunityRole::as_role,
         )
     }
@@ -101,11 +101,7 @@ impl Actor {
     }
 
     pub(super) fn require(&self, permission: Permissions) -> Result<(), CoreError> {
-        if self.permissions().contains(permission) {
-            return Ok(());
-        }
-        let name = Permissions::NAMED.iter().find(|(p, _)| *p == permission).map_or("unknown", |(_, n)| n);
-        Err(CoreError::MissingPermission(name))
+        require_within(self.permissions(), permission)
     }
 
     pub(super) fn highest_position(&self) -> u32 {
@@ -133,6 +129,15 @@ impl Actor {
             ))
         }
     }
+}
+
+/// Ok when `held` contains `permission` (a single one); else the error naming it.
+pub(super) fn require_within(held: Permissions, permission: Permissions) -> Result<(), CoreError> {
+    if held.contains(permission) {
+        return Ok(());
+    }
+    let name = Permissions::NAMED.iter().find(|(p, _)| *p == permission).map_or("unknown", |(_, n)| n);
+    Err(CoreError::MissingPermission(name))
 }
 
 pub(super) fn below_yours() -> CoreError {
@@ -204,7 +209,7 @@ impl Communities {
         let id = CommunityId::new(self.deps.ids.as_ref());
         let community = Community { id, name, description, owner_id: principal.user_id, created_at: now };
         let everyone = CommunityRole {
-            id: RoleId(id.0),
+            id: community::everyone_role(id),
             community_id: id,
             name: "@everyone".into(),
             permissions: Permissions::DEFAULT_EVERYONE,

@@ -133,7 +133,8 @@ async fn members_act_only_below_their_highest_role_and_grant_only_what_they_have
 #[tokio::test]
 async fn channels_show_only_to_those_their_overwrites_let_view() {
     use crate::chat::channel::ChannelKind;
-    use crate::chat::channels::{everyone_of, ChannelPatch};
+    use crate::chat::channels::ChannelPatch;
+    use crate::chat::community::everyone_role;
     use crate::chat::permissions::{Overwrite, OverwriteTarget};
 
     let (chat, _) = chat();
@@ -155,7 +156,7 @@ async fn channels_show_only_to_those_their_overwrites_let_view() {
     assert_eq!(chat.list_channels(&vega, c.id).await.expect("list").len(), 2);
 
     let hide = Overwrite {
-        target: OverwriteTarget::Role(everyone_of(c.id)),
+        target: OverwriteTarget::Role(everyone_role(c.id)),
         allow: Permissions::NONE,
         deny: Permissions::VIEW_CHANNEL,
     };

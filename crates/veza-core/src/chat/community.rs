@@ -32,12 +32,17 @@ pub struct CommunityRole {
 
 impl CommunityRole {
     pub fn is_everyone(&self) -> bool {
-        self.id.0 == self.community_id.0
+        self.id == everyone_role(self.community_id)
     }
 
     pub fn as_role(&self) -> Role {
         Role { id: self.id, position: self.position, permissions: self.permissions }
     }
+}
+
+/// The id of a community's `@everyone` role: the community's own.
+pub fn everyone_role(community: CommunityId) -> RoleId {
+    RoleId(community.0)
 }
 
 /// Someone in a community.
