@@ -1724,3 +1724,21 @@ impl Default for FakeAccounts {
         Self::new()
     }
 }
+
+/// Keeps every announced chat event, in order.
+#[derive(Debug, Default, Clone)]
+pub struct RecordedEvents(Arc<Mutex<Vec<crate::chat::event::ChatEvent>>>);
+
+impl RecordedEvents {
+    /// What was announced since the last call.
+    pub fn take(&self) -> Vec<crate::chat::event::ChatEvent> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl crate::ports::ChatEvents for RecordedEvents {
+    async fn publish(&self, event: crate::chat::event::ChatEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+}

@@ -611,3 +611,38 @@ pub trait TokenSigner: Send + Sync + std::fmt::Debug {
     /// The public keys that verify tokens, for `/.well-known/jwks.json`.
     fn public_keys(&self) -> Vec<Jwk>;
 }
+
+/// Where the chat use cases announce committed changes. Announcing cannot fail the change: it
+/// is already stored, and a client that missed the live event finds it over REST.
+#[async_trait]
+pub trait ChatEvents: Send + Sync + std::fmt::Debug {
+    async fn publish(&self, event: crate::chat::event::ChatEvent);
+}
+
+/// A bus failure: the connection to it is down or refused the command.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("event bus unavailable: {0}")]
+pub struct BusError(pub String);
+
+/// Carries encoded events between the nodes of a cluster, by topic. A node subscribes only to
+/// the topics its local sessions are interested in; what arrives is handed, in the order the
+/// bus delivered it, to the channel the adapter was built with (see [`BusDelivery`]).
+#[async_trait]
+pub trait EventBus: Send + Sync + std::fmt::Debug {
+    async fn publish(&self, topic: &str, payload: std::sync::Arc<str>) -> Result<(), BusError>;
+    /// Returns once the bus delivers the topic to this node.
+    async fn subscribe(&self, topic: &str) -> Result<(), BusError>;
+    async fn unsubscribe(&self, topic: &str) -> Result<(), BusError>;
+}
+
+/// What a bus hands to its node.
+#[derive(Debug, Clone)]
+pub enum BusDelivery {
+    Event {
+        topic: String,
+        payload: std::sync::Arc<str>,
+    },
+    /// The node's link to the bus broke and was re-made: events of that gap may be missing, so
+    /// the sessions relying on them must re-sync.
+    Gap,
+}

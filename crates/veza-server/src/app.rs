@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use tokio::sync::mpsc;
 use veza_core::accounts::{AccountDeps, AccountPolicy, Accounts, Links};
 use veza_core::chat::communities::{ChatDeps, Communities};
 use veza_core::clock::SystemClock;
 use veza_core::id::Snowflake;
 use veza_core::mail::Mailer;
 use veza_core::ports::UserRepo;
+use veza_core::ports::{BusDelivery, EventBus};
 use veza_core::rate_limit::attempts::{AttemptPolicy, AttemptThrottle, GuessLimits, LocalAttempts};
 use veza_core::rate_limit::local::LocalRateLimiter;
 use veza_core::rate_limit::{Failover, OnFailure, RateLimiter};
@@ -19,6 +21,9 @@ use veza_core::user_cache::CachedUsers;
 use veza_crypto::{Argon2Hasher, JwtSigner, TokenAudience, TotpAuthenticator};
 use veza_redis::{RedisAttempts, RedisRateLimiter};
 use veza_sql::{Database, PoolConfig};
+use veza_web::gateway::event::Publisher;
+use veza_web::gateway::hub::{Hub, LocalBus};
+use veza_web::gateway::{Gateway, GatewayConfig};
 use veza_web::middleware::client_ip::{ForwardedHeader, TrustedProxies};
 use veza_web::middleware::metrics::Metrics;
 use veza_web::middleware::rate_limit::RateLimits;
@@ -42,6 +47,9 @@ pub struct Node {
     pub communities: Communities,
     /// This node's own brute-force counters (all of them without Redis; the fallback with it).
     pub guess_counters: Arc<LocalAttempts>,
+    /// The chat event bus, and what it delivers to this node (taken by the gateway's hub).
+    pub bus: Arc<dyn EventBus>,
+    pub deliveries: std::sync::Mutex<Option<mpsc::Receiver<BusDelivery>>>,
 }
 
 impl Node {
@@ -101,6 +109,7 @@ impl Node {
             links: Links::new(app_url),
             policy: AccountPolicy { admins_need_second_factor: config.admins_require_2fa },
         });
+        let (bus, deliveries) = event_bus(config)?;
         let communities = Communities::new(ChatDeps {
             communities: Arc::new(db.clone()),
             channels: Arc::new(db.clone()),
@@ -108,8 +117,10 @@ impl Node {
             users,
             clock,
             ids,
+            events: Arc::new(Publisher::new(bus.clone())),
         });
-        Ok(Self { db, accounts, communities, guess_counters })
+        let deliveries = std::sync::Mutex::new(Some(deliveries));
+        Ok(Self { db, accounts, communities, guess_counters, bus, deliveries })
     }
 }
 
@@ -126,6 +137,12 @@ fn webauthn(config: &Config) -> anyhow::Result<veza_crypto::WebauthnPasskeys> {
         }
         Err(e) => Err(anyhow::anyhow!("invalid configuration for VEZA_WEBAUTHN_RP_ID (webauthn_rp_id): {e}")),
     }
+}
+
+/// The chat event bus: in-process (one node), or Redis pub/sub shared by every node.
+fn event_bus(_config: &Config) -> anyhow::Result<(Arc<dyn EventBus>, mpsc::Receiver<BusDelivery>)> {
+    let (bus, deliveries) = LocalBus::new();
+    Ok((Arc::new(bus), deliveries))
 }
 
 /// The database as the ops endpoints see it.
@@ -285,7 +302,20 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
+    let deliveries =
+        node.deliveries.lock().ok().and_then(|mut d| d.take()).context("the gateway is already running")?;
+    let hub = Hub::start(
+        node.bus.clone(),
+        deliveries,
+        node.communities.clone(),
+        Duration::from_secs(config.gateway_resume_secs),
+    );
+    let gateway = GatewayConfig {
+        heartbeat_interval: Duration::from_millis(config.gateway_heartbeat_ms),
+        resume_window: Duration::from_secs(config.gateway_resume_secs),
+    };
     let state = AppState {
+        gateway: Arc::new(Gateway { hub, config: gateway }),
         origins: OriginPolicy::new(&config.public_url, &cors_origins),
         accounts: node.accounts.clone(),
         communities: node.communities.clone(),

@@ -87,6 +87,14 @@ pub struct Config {
     pub rate_limit_magic_link: String,
     /// Messages posted, per account or API key (on top of their own bucket).
     pub rate_limit_message_send: String,
+    /// Gateway connections opened, per client address (at the upgrade) and per account (at
+    /// IDENTIFY or RESUME).
+    pub rate_limit_gateway_connect: String,
+    /// How often gateway clients heartbeat (ms); one missing for half again as long closes the
+    /// connection.
+    pub gateway_heartbeat_ms: u64,
+    /// How long a gateway session can be resumed after its connection drops (s).
+    pub gateway_resume_secs: u64,
     /// `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or `smtps://host:465`. Empty:
     /// every message is written as an `.eml` file to `{data dir}/outbox/` instead.
     pub smtp_url: String,
@@ -213,6 +221,9 @@ impl Default for Config {
             rate_limit_password_reset: "10/1h".into(),
             rate_limit_magic_link: "10/1h".into(),
             rate_limit_message_send: "120/1m".into(),
+            rate_limit_gateway_connect: "60/1m".into(),
+            gateway_heartbeat_ms: 41_250,
+            gateway_resume_secs: 120,
             smtp_url: String::new(),
             mail_from: String::new(),
             mail_retry_first_ms: 30_000,
@@ -349,6 +360,12 @@ impl Config {
         }
         if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
             return bad("mail_from", "must be an address such as `Veza <no-reply@music.example.org>`");
+        }
+        if !(100..=600_000).contains(&self.gateway_heartbeat_ms) {
+            return bad("gateway_heartbeat_ms", "must be between 100 ms and 10 minutes");
+        }
+        if !(1..=3600).contains(&self.gateway_resume_secs) {
+            return bad("gateway_resume_secs", "must be between 1 second and an hour");
         }
         if self.mail_retry_first_ms == 0 {
             return bad("mail_retry_first_ms", "must be at least 1 millisecond");
@@ -490,6 +507,7 @@ impl Config {
                 RouteBucket::PasswordReset => ("rate_limit_password_reset", &self.rate_limit_password_reset),
                 RouteBucket::MagicLink => ("rate_limit_magic_link", &self.rate_limit_magic_link),
                 RouteBucket::MessageSend => ("rate_limit_message_send", &self.rate_limit_message_send),
+                RouteBucket::GatewayConnect => ("rate_limit_gateway_connect", &self.rate_limit_gateway_connect),
             };
             if let Some(policy) = parse(key, bucket.name(), text)? {
                 routes.push((bucket, policy));

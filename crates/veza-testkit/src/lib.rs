@@ -1,10 +1,11 @@
 //! Test support: fresh databases per test ([`db`]), the one contract suite every repository
 //! adapter must pass ([`contract`]), a real `veza` process on port 0 ([`server`]) and the mail
-//! it writes ([`outbox`]).
+//! it writes ([`outbox`]), and a gateway client speaking its WebSocket protocol ([`gateway`]).
 
 pub mod browser;
 pub mod contract;
 pub mod db;
+pub mod gateway;
 pub mod oauth;
 pub mod outbox;
 pub mod proxy;

@@ -8,6 +8,7 @@
 //! extractors → handler.
 
 pub mod extract;
+pub mod gateway;
 pub mod middleware;
 pub mod openapi;
 pub mod problem;
@@ -83,7 +84,13 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
         )
         .layer(axum::middleware::from_fn(middleware::body_limit::per_route))
         .layer(axum::middleware::from_fn_with_state(std::sync::Arc::new(state.clone()), middleware::rate_limit::limit));
+    // The gateway's upgrade: limited per address like any anonymous request (the credential
+    // comes later, inside the socket), under its own bucket.
+    let gateway = Router::new()
+        .route("/gateway", axum::routing::get(gateway::upgrade))
+        .layer(axum::middleware::from_fn_with_state(std::sync::Arc::new(state.clone()), middleware::rate_limit::limit));
     let (router, mut doc) = api.merge(routes::ops()).split_for_parts();
+    let router = router.merge(gateway);
     openapi::add_rate_limit_responses(&mut doc);
     let metrics = state.metrics.clone();
     let https = config.https;

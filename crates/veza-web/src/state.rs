@@ -34,6 +34,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Which page origins may open a WebSocket (for the gateway's upgrade check).
     pub origins: OriginPolicy,
+    /// The chat gateway of this node.
+    pub gateway: Arc<crate::gateway::Gateway>,
     /// The API's rate limits; `None` turns limiting off.
     pub rate_limits: Option<Arc<RateLimits>>,
 }

@@ -8,6 +8,7 @@ use crate::audit::{AuditAction, RequestMeta};
 use crate::chat::channel::{self, Channel, ChannelKind, CHANNELS_MAX, POSITION_MAX, SLOWMODE_MAX, TOPIC_MAX};
 use crate::chat::communities::{below_yours, require_within, Actor, Communities};
 use crate::chat::community;
+use crate::chat::event::ChatEvent;
 use crate::chat::permissions::{Overwrite, OverwriteTarget, Permissions};
 use crate::error::{CoreError, FieldError, Validator};
 use crate::id::{ChannelId, CommunityId, RoleId};
@@ -145,6 +146,7 @@ impl Communities {
         let mut entry = self.entry(AuditAction::ChannelCreated, principal.user_id, None, id, meta);
         entry.detail.insert("channel_id".into(), channel.id.to_string().into());
         self.deps.channels.create_channel(&channel, &entry).await?;
+        self.announce(ChatEvent::ChannelCreated(channel.clone())).await;
         Ok(channel)
     }
 
@@ -180,6 +182,7 @@ impl Communities {
         if !self.deps.channels.update_channel(&channel, &entry).await? {
             return Err(CoreError::NotFound("channel"));
         }
+        self.announce(ChatEvent::ChannelUpdated(channel.clone())).await;
         Ok(channel)
     }
 
@@ -197,6 +200,7 @@ impl Communities {
         if !self.deps.channels.delete_channel(id, &entry).await? {
             return Err(CoreError::NotFound("channel"));
         }
+        self.announce(ChatEvent::ChannelDeleted(channel)).await;
         Ok(())
     }
 
@@ -231,6 +235,7 @@ impl Communities {
             self.entry(AuditAction::ChannelPermissionsChanged, principal.user_id, None, channel.community_id, meta);
         entry.detail.insert("channel_id".into(), id.to_string().into());
         self.deps.channels.set_overwrite(id, &overwrite, &entry).await?;
+        self.announce_channel(id).await?;
         Ok(overwrite)
     }
 
@@ -248,6 +253,14 @@ impl Communities {
         entry.detail.insert("channel_id".into(), id.to_string().into());
         if !self.deps.channels.remove_overwrite(id, target, &entry).await? {
             return Err(CoreError::NotFound("overwrite"));
+        }
+        self.announce_channel(id).await
+    }
+
+    /// Announces a channel's new state (its overwrites changed), unless it is gone meanwhile.
+    async fn announce_channel(&self, id: ChannelId) -> Result<(), CoreError> {
+        if let Some(channel) = self.deps.channels.channel(id).await? {
+            self.announce(ChatEvent::ChannelUpdated(channel)).await;
         }
         Ok(())
     }

@@ -13,12 +13,13 @@ use crate::chat::community::{
     self, Ban, Community, CommunityRole, Invite, Joined, Member, DELETE_MESSAGES_MAX_HOURS, DESCRIPTION_MAX,
     INVITE_AGE_MAX, INVITE_USES_MAX, NAME_MAX, NICKNAME_MAX, POSITION_MAX, REASON_MAX, ROLES_MAX, TIMEOUT_MAX,
 };
+use crate::chat::event::ChatEvent;
 use crate::chat::permissions::{MemberContext, Permissions, Role};
 use crate::clock::Clock;
 use crate::error::{CoreError, FieldError};
 use crate::id::{AuditId, CommunityId, IdGenerator, RoleId, UserId};
 use crate::page::Page;
-use crate::ports::{ChannelRepo, CommunityRepo, MessageRepo, UserRepo};
+use crate::ports::{ChannelRepo, ChatEvents, CommunityRepo, MessageRepo, UserRepo};
 
 /// What the community use cases need.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct ChatDeps {
     pub users: Arc<dyn UserRepo>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
+    /// Where committed changes are announced (the gateway's fan-out).
+    pub events: Arc<dyn ChatEvents>,
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +156,11 @@ impl Communities {
         self.deps.clock.now()
     }
 
+    /// Announces a committed change.
+    pub(super) async fn announce(&self, event: ChatEvent) {
+        self.deps.events.publish(event).await;
+    }
+
     pub(super) fn entry(
         &self,
         action: AuditAction,
@@ -226,6 +234,7 @@ impl Communities {
         };
         let entry = self.entry(AuditAction::CommunityCreated, principal.user_id, None, id, meta);
         self.deps.communities.create_community(&community, &everyone, &owner, &entry).await?;
+        self.announce(ChatEvent::CommunityCreated(community.clone())).await;
         Ok(community)
     }
 
@@ -263,6 +272,7 @@ impl Communities {
         v.finish(|| Some(()))?;
         let entry = self.entry(AuditAction::CommunityUpdated, principal.user_id, None, id, meta);
         self.deps.communities.update_community(&community, &entry).await?;
+        self.announce(ChatEvent::CommunityUpdated(community.clone())).await;
         Ok(community)
     }
 
@@ -273,7 +283,9 @@ impl Communities {
             return Err(CoreError::Forbidden("only the owner can delete a community"));
         }
         let entry = self.entry(AuditAction::CommunityDeleted, principal.user_id, None, id, meta);
-        Ok(self.deps.communities.delete_community(id, &entry).await?)
+        self.deps.communities.delete_community(id, &entry).await?;
+        self.announce(ChatEvent::CommunityDeleted(id)).await;
+        Ok(())
     }
 
     pub async fn members(
@@ -317,6 +329,7 @@ impl Communities {
         if !self.deps.communities.remove_member(id, user, &entry).await? {
             return Err(CoreError::NotFound("member"));
         }
+        self.announce(ChatEvent::MemberRemoved { community_id: id, user_id: user }).await;
         Ok(())
     }
 
@@ -380,6 +393,7 @@ impl Communities {
         if !self.deps.communities.update_member(&member, &entry).await? {
             return Err(CoreError::NotFound("member"));
         }
+        self.announce(ChatEvent::MemberUpdated(member.clone())).await;
         Ok(member)
     }
 
@@ -420,6 +434,7 @@ impl Communities {
         entry.detail.insert("role_id".into(), role.id.to_string().into());
         entry.detail.insert("change".into(), "created".into());
         self.deps.communities.save_role(&role, &entry).await?;
+        self.announce(ChatEvent::RoleSaved(role.clone())).await;
         Ok(role)
     }
 
@@ -455,6 +470,7 @@ impl Communities {
         entry.detail.insert("role_id".into(), found.id.to_string().into());
         entry.detail.insert("change".into(), "updated".into());
         self.deps.communities.save_role(&found, &entry).await?;
+        self.announce(ChatEvent::RoleSaved(found.clone())).await;
         Ok(found)
     }
 
@@ -505,6 +521,7 @@ impl Communities {
         if !self.deps.communities.delete_role(id, role, &entry).await? {
             return Err(CoreError::NotFound("role"));
         }
+        self.announce(ChatEvent::RoleDeleted { community_id: id, role_id: role }).await;
         Ok(())
     }
 
@@ -621,7 +638,10 @@ impl Communities {
         let mut entry = self.entry(AuditAction::MemberJoined, principal.user_id, None, invite.community_id, meta);
         entry.detail.insert("code".into(), invite.code.clone().into());
         match self.deps.communities.join(&invite.code, &member, now, &entry).await? {
-            Joined::Joined(member) => Ok((member, true)),
+            Joined::Joined(member) => {
+                self.announce(ChatEvent::MemberJoined(member.clone())).await;
+                Ok((member, true))
+            }
             Joined::AlreadyMember(member) => Ok((member, false)),
             Joined::InviteInvalid => Err(CoreError::NotFound("invite")),
             Joined::Banned => Err(CoreError::Forbidden("you are banned from this community")),
@@ -645,8 +665,9 @@ impl Communities {
         if user == principal.user_id || user == actor.community.owner_id {
             return Err(CoreError::Forbidden("neither yourself nor the owner can be banned"));
         }
-        if let Some(member) = self.deps.communities.member(id, user).await? {
-            actor.outranks(&member)?;
+        let was_member = self.deps.communities.member(id, user).await?;
+        if let Some(member) = &was_member {
+            actor.outranks(member)?;
         } else if self.deps.users.by_id(user).await?.is_none() {
             return Err(CoreError::NotFound("user"));
         }
@@ -660,14 +681,21 @@ impl Communities {
             )));
         }
         let now = self.now();
+        let since = now - Duration::hours(i64::from(hours));
         let deleted = match hours {
             0 => 0,
-            _ => self.deps.messages.delete_recent(id, user, now - Duration::hours(i64::from(hours)), now).await?,
+            _ => self.deps.messages.delete_recent(id, user, since, now).await?,
         };
         let ban = Ban { community_id: id, user_id: user, reason, banned_by: principal.user_id, created_at: now };
         let mut entry = self.entry(AuditAction::MemberBanned, principal.user_id, Some(user), id, meta);
         entry.detail.insert("messages_deleted".into(), deleted.into());
         self.deps.communities.ban(&ban, &entry).await?;
+        if deleted > 0 {
+            self.announce(ChatEvent::MessagesPurged { community_id: id, user_id: user, since }).await;
+        }
+        if was_member.is_some() {
+            self.announce(ChatEvent::MemberRemoved { community_id: id, user_id: user }).await;
+        }
         Ok(ban)
     }
 

@@ -10,11 +10,17 @@ use crate::audit::RequestMeta;
 use crate::chat::communities::{ChatDeps, Communities, MemberPatch, RolePatch};
 use crate::chat::permissions::Permissions;
 use crate::error::CoreError;
-use crate::fakes::{ManualClock, MemoryStore, SequentialIds};
+use crate::fakes::{ManualClock, MemoryStore, RecordedEvents, SequentialIds};
 use crate::id::{SessionId, UserId};
 use crate::user::Role;
 
 fn chat() -> (Communities, Arc<ManualClock>) {
+    let (chat, clock, _) = chat_with_events();
+    (chat, clock)
+}
+
+fn chat_with_events() -> (Communities, Arc<ManualClock>, RecordedEvents) {
+    let events = RecordedEvents::default();
     let store = MemoryStore::default();
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let deps = ChatDeps {
@@ -24,8 +30,9 @@ fn chat() -> (Communities, Arc<ManualClock>) {
         users: Arc::new(store),
         clock: clock.clone(),
         ids: Arc::new(SequentialIds::default()),
+        events: Arc::new(events.clone()),
     };
-    (Communities::new(deps), clock)
+    (Communities::new(deps), clock, events)
 }
 
 fn person(id: i64) -> Principal {
@@ -287,4 +294,44 @@ async fn reactions_are_emoji_counted_per_person_and_pins_are_bounded() {
     assert_eq!(chat.pins(&vega, general.id).await.expect("pins").len(), 1);
     chat.unpin(&owner, general.id, message.id).await.expect("unpin");
     assert!(chat.pins(&vega, general.id).await.expect("pins").is_empty());
+}
+
+#[tokio::test]
+async fn committed_changes_are_announced_in_order_and_refusals_and_retries_are_not() {
+    use crate::chat::channel::ChannelKind;
+    use crate::chat::channels::ChannelPatch;
+    use crate::chat::event::{ChatEvent, Topic};
+
+    let (chat, _, events) = chat_with_events();
+    let (owner, vega) = (person(1), person(2));
+    let c = chat.create(&owner, "Studio", None, &meta()).await.expect("create");
+    let invite = chat.create_invite(&owner, c.id, None, None, &meta()).await.expect("invite");
+    chat.join(&vega, &invite.code, &meta()).await.expect("join");
+    let m = meta();
+    let general = chat.create_channel(&owner, c.id, ChannelKind::Text, "general", ChannelPatch::default(), &m);
+    let general = general.await.expect("channel");
+    let joined = events.take();
+    assert!(matches!(&joined[0], ChatEvent::CommunityCreated(x) if x.id == c.id));
+    assert!(matches!(&joined[1], ChatEvent::MemberJoined(x) if x.user_id == vega.user_id));
+    assert_eq!(joined[1].topics(), [Topic::Community(c.id), Topic::User(vega.user_id)]);
+    assert!(matches!(&joined[2], ChatEvent::ChannelCreated(x) if x.id == general.id));
+    assert_eq!(joined.len(), 3);
+
+    let (sent, _) = chat.send_message(&vega, general.id, "hi", Some("n"), None).await.expect("send");
+    chat.send_message(&vega, general.id, "hi", Some("n"), None).await.expect("a retry");
+    chat.react(&vega, general.id, sent.id, "lol").await.expect_err("not an emoji");
+    chat.react(&owner, general.id, sent.id, "🎶").await.expect("react");
+    chat.typing(&vega, general.id).await.expect("typing");
+    chat.delete_message(&vega, general.id, sent.id).await.expect("delete");
+    let said = events.take();
+    assert!(matches!(&said[0], ChatEvent::MessageCreated(x) if x.id == sent.id));
+    assert!(matches!(&said[1], ChatEvent::ReactionAdded { emoji, .. } if emoji == "🎶"));
+    assert!(matches!(&said[2], ChatEvent::Typing { user_id, .. } if *user_id == vega.user_id));
+    assert!(matches!(&said[3], ChatEvent::MessageDeleted { message_id, .. } if *message_id == sent.id));
+    assert_eq!(said.len(), 4, "a retried send and a refused reaction announce nothing: {said:?}");
+    assert!(said.iter().all(|e| e.topics() == [Topic::Channel(general.id)]));
+
+    chat.ban(&owner, c.id, vega.user_id, None, None, &meta()).await.expect("ban");
+    let banned = events.take();
+    assert_eq!(banned, [ChatEvent::MemberRemoved { community_id: c.id, user_id: vega.user_id }]);
 }

@@ -6,6 +6,7 @@ use crate::accounts::Principal;
 use crate::api_key::Scope;
 use crate::chat::channel::{Channel, ChannelKind};
 use crate::chat::communities::{Actor, Communities};
+use crate::chat::event::{ChatEvent, TYPING_LASTS};
 use crate::chat::message::{
     self, HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState, MENTIONS_MAX, PAGE_MAX,
 };
@@ -13,6 +14,7 @@ use crate::chat::permissions::Permissions;
 use crate::error::{CoreError, FieldError, Validator};
 use crate::id::{ChannelId, MessageId, UserId};
 use crate::ports::Reacted;
+use time::OffsetDateTime;
 
 impl Communities {
     /// Mentions of people outside the community or roles not its own are refused, so a client
@@ -109,7 +111,10 @@ impl Communities {
             deleted_at: None,
         };
         match self.deps.messages.post(&message).await? {
-            Posted::New(m) => Ok((m, true)),
+            Posted::New(m) => {
+                self.announce(ChatEvent::MessageCreated(m.clone())).await;
+                Ok((m, true))
+            }
             Posted::Existing(m) => Ok((m, false)),
         }
     }
@@ -164,6 +169,7 @@ impl Communities {
         if !self.deps.messages.edit_message(&message, &previous).await? {
             return Err(CoreError::NotFound("message"));
         }
+        self.announce(ChatEvent::MessageUpdated(message.clone())).await;
         Ok(message)
     }
 
@@ -195,6 +201,7 @@ impl Communities {
         if !self.deps.messages.delete_message(id, self.now()).await? {
             return Err(CoreError::NotFound("message"));
         }
+        self.announce(ChatEvent::MessageDeleted { channel_id: channel.id, message_id: id }).await;
         Ok(())
     }
 }
@@ -233,7 +240,13 @@ impl Communities {
             .add_reaction(message.id, principal.user_id, &emoji, message::REACTIONS_MAX, self.now())
             .await?;
         match reacted {
-            Reacted::Added | Reacted::Already => Ok(()),
+            Reacted::Added => {
+                let user_id = principal.user_id;
+                let event = ChatEvent::ReactionAdded { channel_id: channel.id, message_id: id, user_id, emoji };
+                self.announce(event).await;
+                Ok(())
+            }
+            Reacted::Already => Ok(()),
             Reacted::TooMany => Err(CoreError::Conflict(FieldError::new(
                 "emoji",
                 "too_many_reactions",
@@ -251,10 +264,12 @@ impl Communities {
         emoji: &str,
     ) -> Result<(), CoreError> {
         let emoji = message::emoji(emoji).map_err(CoreError::invalid)?;
-        let (_, _, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
+        let (channel, _, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
         if !self.deps.messages.remove_reaction(message.id, principal.user_id, &emoji).await? {
             return Err(CoreError::NotFound("reaction"));
         }
+        let user_id = principal.user_id;
+        self.announce(ChatEvent::ReactionRemoved { channel_id: channel.id, message_id: id, user_id, emoji }).await;
         Ok(())
     }
 
@@ -269,7 +284,11 @@ impl Communities {
         let emoji = emoji.map(message::emoji).transpose().map_err(CoreError::invalid)?;
         let (channel, actor, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
         actor.require_in(&channel, Permissions::MANAGE_MESSAGES)?;
-        Ok(self.deps.messages.clear_reactions(message.id, emoji.as_deref()).await?)
+        let cleared = self.deps.messages.clear_reactions(message.id, emoji.as_deref()).await?;
+        if cleared > 0 {
+            self.announce(ChatEvent::ReactionsCleared { channel_id: channel.id, message_id: id, emoji }).await;
+        }
+        Ok(cleared)
     }
 
     /// Who reacted with `emoji`.
@@ -309,6 +328,7 @@ impl Communities {
                 format!("a channel has at most {} pinned messages; unpin one first", message::PINS_MAX),
             )));
         }
+        self.announce(ChatEvent::PinsChanged { channel_id: channel.id, message_id: id, pinned: true }).await;
         Ok(())
     }
 
@@ -318,6 +338,7 @@ impl Communities {
         if !self.deps.messages.unpin(channel.id, id).await? {
             return Err(CoreError::NotFound("pin"));
         }
+        self.announce(ChatEvent::PinsChanged { channel_id: channel.id, message_id: id, pinned: false }).await;
         Ok(())
     }
 
@@ -339,7 +360,24 @@ impl Communities {
     ) -> Result<ReadState, CoreError> {
         let (channel, actor, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
         self.deps.messages.ack(principal.user_id, channel.id, message.id).await?;
-        Ok(self.deps.messages.read_state(principal.user_id, channel.id, &actor.member.roles).await?)
+        let state = self.deps.messages.read_state(principal.user_id, channel.id, &actor.member.roles).await?;
+        self.announce(ChatEvent::ReadStateChanged { user_id: principal.user_id, state: state.clone() }).await;
+        Ok(state)
+    }
+
+    /// Tells the channel the caller is typing (`send_messages`), for the next 10 seconds.
+    pub async fn typing(&self, principal: &Principal, channel_id: ChannelId) -> Result<OffsetDateTime, CoreError> {
+        let (channel, actor) = self.visible(principal, channel_id, Scope::ChatWrite).await?;
+        if channel.kind == ChannelKind::Category {
+            return Err(CoreError::Conflict(FieldError::new("channel", "category", "categories hold no messages")));
+        }
+        actor.require_in(&channel, Permissions::SEND_MESSAGES)?;
+        if channel.kind == ChannelKind::Announcement {
+            actor.require_in(&channel, Permissions::MANAGE_MESSAGES)?;
+        }
+        let until = self.now() + TYPING_LASTS;
+        self.announce(ChatEvent::Typing { channel_id: channel.id, user_id: principal.user_id, until }).await;
+        Ok(until)
     }
 
     /// The caller's read state in every channel of a community they may read.

@@ -1,10 +1,11 @@
-//! Chat: communities, roles, channels and messages. So far the permission model, which the
-//! chat use cases will decide every action with.
+//! Chat: communities, roles, channels and messages, the permission model every action is
+//! decided with, and the events committed changes announce.
 
 pub mod channel;
 pub mod channels;
 pub mod communities;
 pub mod community;
+pub mod event;
 pub mod message;
 pub mod messages;
 pub mod permissions;

@@ -86,16 +86,19 @@ pub enum RouteBucket {
     MagicLink,
     /// Posting a message in a channel.
     MessageSend,
+    /// Opening a gateway connection (per address at the upgrade, per account at IDENTIFY).
+    GatewayConnect,
 }
 
 impl RouteBucket {
-    pub const ALL: [RouteBucket; 6] = [
+    pub const ALL: [RouteBucket; 7] = [
         RouteBucket::Login,
         RouteBucket::Register,
         RouteBucket::Refresh,
         RouteBucket::PasswordReset,
         RouteBucket::MagicLink,
         RouteBucket::MessageSend,
+        RouteBucket::GatewayConnect,
     ];
 
     pub fn name(self) -> &'static str {
@@ -106,6 +109,7 @@ impl RouteBucket {
             RouteBucket::PasswordReset => "password_reset",
             RouteBucket::MagicLink => "magic_link",
             RouteBucket::MessageSend => "message_send",
+            RouteBucket::GatewayConnect => "gateway_connect",
         }
     }
 }

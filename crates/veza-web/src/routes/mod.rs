@@ -98,6 +98,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(channels::messages::reactions::react::react, channels::messages::reactions::unreact::unreact))
         .routes(routes!(channels::pins::list::list_pins))
+        .routes(routes!(channels::typing::start_typing))
         .routes(routes!(channels::messages::ack::ack_message))
         .routes(routes!(communities::read_states::read_states))
         .routes(routes!(channels::pins::put::pin_message, channels::pins::delete::unpin_message))
@@ -120,6 +121,7 @@ pub fn bucket_of(method: &Method, path: &str) -> Option<RouteBucket> {
         ("POST", p) if p.starts_with("/api/v1/auth/login/mfa/passkey") => Some(RouteBucket::Login),
         ("POST", p) if p.starts_with("/api/v1/channels/") && p.ends_with("/messages") => Some(RouteBucket::MessageSend),
         ("POST", "/api/v1/auth/register") => Some(RouteBucket::Register),
+        ("GET", "/gateway") => Some(RouteBucket::GatewayConnect),
         ("POST", "/api/v1/auth/refresh") => Some(RouteBucket::Refresh),
         ("POST", "/api/v1/auth/password/forgot") => Some(RouteBucket::PasswordReset),
         ("POST", "/api/v1/auth/magic-link") => Some(RouteBucket::MagicLink),

@@ -5,4 +5,5 @@ pub mod get;
 pub mod messages;
 pub mod permissions;
 pub mod pins;
+pub mod typing;
 pub mod update;

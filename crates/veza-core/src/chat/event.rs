@@ -1,0 +1,134 @@
+//! What the chat use cases announce once a change is committed, and to whom: each event names
+//! the topics it goes out on (a channel, a community, or one person). The gateway turns events
+//! into its dispatches and decides, session by session, who may see them; the bus carries them
+//! between nodes. Nothing is announced before it is stored.
+
+use time::OffsetDateTime;
+
+use crate::chat::channel::Channel;
+use crate::chat::community::{Community, CommunityRole, Member};
+use crate::chat::message::{Message, ReadState};
+use crate::id::{ChannelId, CommunityId, MessageId, RoleId, UserId};
+
+/// A committed change in chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatEvent {
+    MessageCreated(Message),
+    MessageUpdated(Message),
+    MessageDeleted {
+        channel_id: ChannelId,
+        message_id: MessageId,
+    },
+    /// A ban removed what `user_id` posted in the community since `since`.
+    MessagesPurged {
+        community_id: CommunityId,
+        user_id: UserId,
+        since: OffsetDateTime,
+    },
+    ReactionAdded {
+        channel_id: ChannelId,
+        message_id: MessageId,
+        user_id: UserId,
+        emoji: String,
+    },
+    ReactionRemoved {
+        channel_id: ChannelId,
+        message_id: MessageId,
+        user_id: UserId,
+        emoji: String,
+    },
+    /// Every reaction (or every one with `emoji`) was removed by a moderator.
+    ReactionsCleared {
+        channel_id: ChannelId,
+        message_id: MessageId,
+        emoji: Option<String>,
+    },
+    PinsChanged {
+        channel_id: ChannelId,
+        message_id: MessageId,
+        pinned: bool,
+    },
+    /// Someone started typing; clients show it until `until` unless a message comes first.
+    Typing {
+        channel_id: ChannelId,
+        user_id: UserId,
+        until: OffsetDateTime,
+    },
+    ChannelCreated(Channel),
+    /// Also sent when the channel's overwrites change.
+    ChannelUpdated(Channel),
+    ChannelDeleted(Channel),
+    CommunityCreated(Community),
+    CommunityUpdated(Community),
+    CommunityDeleted(CommunityId),
+    RoleSaved(CommunityRole),
+    RoleDeleted {
+        community_id: CommunityId,
+        role_id: RoleId,
+    },
+    MemberJoined(Member),
+    MemberUpdated(Member),
+    /// Left, kicked or banned.
+    MemberRemoved {
+        community_id: CommunityId,
+        user_id: UserId,
+    },
+    /// One of the person's sessions acknowledged a channel; their other sessions follow.
+    ReadStateChanged {
+        user_id: UserId,
+        state: ReadState,
+    },
+}
+
+/// Where an event goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Everyone who may view the channel.
+    Channel(ChannelId),
+    /// Every member of the community (a session still filters channel events by visibility).
+    Community(CommunityId),
+    /// One person's sessions.
+    User(UserId),
+}
+
+impl std::fmt::Display for Topic {
+    /// `c:123`, `g:456`, `u:789`: the bus's topic names.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Channel(id) => write!(f, "c:{id}"),
+            Self::Community(id) => write!(f, "g:{id}"),
+            Self::User(id) => write!(f, "u:{id}"),
+        }
+    }
+}
+
+impl ChatEvent {
+    /// The topics the event is published on, in order.
+    pub fn topics(&self) -> Vec<Topic> {
+        use ChatEvent::*;
+        match self {
+            MessageCreated(m) | MessageUpdated(m) => vec![Topic::Channel(m.channel_id)],
+            MessageDeleted { channel_id, .. }
+            | ReactionAdded { channel_id, .. }
+            | ReactionRemoved { channel_id, .. }
+            | ReactionsCleared { channel_id, .. }
+            | PinsChanged { channel_id, .. }
+            | Typing { channel_id, .. } => vec![Topic::Channel(*channel_id)],
+            ChannelCreated(c) | ChannelUpdated(c) | ChannelDeleted(c) => vec![Topic::Community(c.community_id)],
+            CommunityCreated(c) => vec![Topic::User(c.owner_id)],
+            CommunityUpdated(c) => vec![Topic::Community(c.id)],
+            CommunityDeleted(id) => vec![Topic::Community(*id)],
+            MessagesPurged { community_id, .. }
+            | RoleDeleted { community_id, .. }
+            | MemberRemoved { community_id, .. } => vec![Topic::Community(*community_id)],
+            RoleSaved(r) => vec![Topic::Community(r.community_id)],
+            // The newcomer's sessions are not listening to the community yet.
+            MemberJoined(m) => vec![Topic::Community(m.community_id), Topic::User(m.user_id)],
+            MemberUpdated(m) => vec![Topic::Community(m.community_id)],
+            ReadStateChanged { user_id, .. } => vec![Topic::User(*user_id)],
+        }
+    }
+}
+
+/// A typing indicator lasts this long unless renewed (Discord's figure).
+pub const TYPING_LASTS: time::Duration = time::Duration::seconds(10);

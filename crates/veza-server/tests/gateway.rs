@@ -1,0 +1,365 @@
+//! The chat gateway over real WebSockets, on SQLite and PostgreSQL: identify and READY,
+//! dispatches in order with per-session sequence numbers, the same actions over REQUEST as over
+//! REST, lossless resume, invalid sessions, permission-exact delivery as roles and overwrites
+//! change, heartbeat timeouts, slow consumers, and every kind of bad frame.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use veza_testkit::db::{Backend, TestDb};
+use veza_testkit::gateway::{Frame, GatewayClient, Message};
+use veza_testkit::on_both_databases;
+use veza_testkit::server::TestServer;
+
+const BIN: &str = env!("CARGO_BIN_EXE_veza");
+
+on_both_databases!(
+    identified_sessions_get_every_event_they_may_see_in_order,
+    a_dropped_connection_resumes_without_losing_anything,
+    delivery_follows_permissions_as_they_change,
+);
+
+fn access(body: &Value) -> String {
+    body["tokens"]["access_token"].as_str().unwrap_or_else(|| panic!("no access token in {body}")).to_string()
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).to_string()
+}
+
+/// An owner with a community holding `#general` and `#plans`, and a member who joined it.
+struct Room {
+    owner: String,
+    member: String,
+    member_id: String,
+    community: String,
+    general: String,
+    plans: String,
+}
+
+async fn room(s: &TestServer) -> Room {
+    let owner = access(&s.register("nova").await);
+    let registered = s.register("vega").await;
+    let (member, member_id) = (access(&registered), id(&registered["user"]));
+    let (_, community) = s.post("/api/v1/communities", &json!({"name": "Studio"}), Some(&owner)).await;
+    let community = id(&community);
+    let channels = format!("/api/v1/communities/{community}/channels");
+    let (status, general) = s.post(&channels, &json!({"kind": "text", "name": "general"}), Some(&owner)).await;
+    assert_eq!(status, 201, "{general}");
+    let (_, plans) = s.post(&channels, &json!({"kind": "text", "name": "plans"}), Some(&owner)).await;
+    let (_, invite) = s.post(&format!("/api/v1/communities/{community}/invites"), &json!({}), Some(&owner)).await;
+    let (status, _) =
+        s.post(&format!("/api/v1/invites/{}", invite["code"].as_str().expect("code")), &json!({}), Some(&member)).await;
+    assert_eq!(status, 201);
+    Room { owner, member, member_id, community, general: id(&general), plans: id(&plans) }
+}
+
+async fn say(s: &TestServer, token: &str, channel: &str, content: &str) -> Value {
+    let (status, message) =
+        s.post(&format!("/api/v1/channels/{channel}/messages"), &json!({"content": content}), Some(token)).await;
+    assert_eq!(status, 201, "{message}");
+    message
+}
+
+async fn identified_sessions_get_every_event_they_may_see_in_order(backend: Backend) {
+    let s = TestServer::start(BIN, backend).await;
+    let r = room(&s).await;
+    let mut member = GatewayClient::connect(&s.base).await;
+    let ready = member.identify(&r.member).await;
+    assert_eq!(ready["user_id"], r.member_id.as_str(), "{ready}");
+    assert!(ready["session_id"].as_str().is_some_and(|id| id.len() == 32), "{ready}");
+    let community = &ready["communities"][0];
+    assert_eq!((community["id"].as_str(), community["name"].as_str()), (Some(r.community.as_str()), Some("Studio")));
+    let names: Vec<_> = community["channels"].as_array().expect("channels").iter().map(|c| c["name"].clone()).collect();
+    assert_eq!(names, [json!("general"), json!("plans")], "{community}");
+    assert!(community["channels"][0]["my_permissions"].as_array().is_some_and(|p| p.contains(&json!("send_messages"))));
+    assert_eq!(community["read_states"].as_array().map(Vec::len), Some(2), "{community}");
+    assert_eq!(member.seq, 1, "READY is the first dispatch");
+
+    // REST and the gateway act through the same use cases; both reach every viewer, in order.
+    let mut owner = GatewayClient::connect(&s.base).await;
+    owner.identify(&r.owner).await;
+    let first = say(&s, &r.owner, &r.general, "first").await;
+    let sent = member
+        .request("a1", "message.send", json!({"channel_id": r.general, "content": "second", "nonce": "n-1"}))
+        .await;
+    assert_eq!((sent["ok"].as_bool(), sent["result"]["content"].as_str()), (Some(true), Some("second")), "{sent}");
+    let again = member
+        .request("a2", "message.send", json!({"channel_id": r.general, "content": "second", "nonce": "n-1"}))
+        .await;
+    assert_eq!(again["result"]["id"], sent["result"]["id"], "a retried send posts once");
+    let (status, _) = s
+        .put(
+            &format!("/api/v1/channels/{}/messages/{}/reactions/%F0%9F%91%8D/me", r.general, id(&first)),
+            &json!({}),
+            Some(&r.member),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = s.post(&format!("/api/v1/channels/{}/typing", r.general), &json!({}), Some(&r.member)).await;
+    assert_eq!(status, 204);
+    let edited = member
+        .request(
+            "a3",
+            "message.edit",
+            json!({"channel_id": r.general, "message_id": sent["result"]["id"], "content": "2nd"}),
+        )
+        .await;
+    assert_eq!(edited["result"]["content"], "2nd", "{edited}");
+    let (d, before) = owner.until("MESSAGE_UPDATE").await;
+    assert_eq!(d["content"], "2nd");
+    let names: Vec<_> = before.iter().map(|v| v["t"].as_str().unwrap_or("").to_string()).collect();
+    assert_eq!(names, ["MESSAGE_CREATE", "MESSAGE_CREATE", "REACTION_ADD", "TYPING_START"], "{before:?}");
+    assert_eq!(before[0]["d"]["content"], "first");
+    assert_eq!(before[1]["d"]["nonce"], "n-1", "others see the sender's nonce too");
+    assert_eq!(before[2]["d"]["emoji"], "👍");
+    assert_eq!(before[3]["d"]["user_id"], r.member_id.as_str());
+    assert!(before[3]["d"]["until"].as_str().is_some());
+
+    // The member's own session saw the same (some while awaiting its answers), then
+    // acknowledges; their other sessions follow.
+    member.until("MESSAGE_UPDATE").await;
+    assert_eq!(member.seq, owner.seq, "READY and the same five events");
+    let mut elsewhere = GatewayClient::connect(&s.base).await;
+    elsewhere.identify(&r.member).await;
+    let ack =
+        member.request("a4", "channel.ack", json!({"channel_id": r.general, "message_id": sent["result"]["id"]})).await;
+    assert_eq!((ack["ok"].as_bool(), ack["result"]["unread"].as_u64()), (Some(true), Some(0)), "{ack}");
+    let (state, _) = elsewhere.until("READ_STATE_UPDATE").await;
+    assert_eq!(state["last_read"], sent["result"]["id"]);
+
+    // A refused request answers with REST's problem, and the connection carries on.
+    let cases = [
+        ("message.send", json!({"channel_id": "999", "content": "x"}), 404, "not_found"),
+        ("message.send", json!({"channel_id": r.general, "content": ""}), 422, "validation_failed"),
+        ("message.send", json!({"channel_id": r.general, "content": "x".repeat(4001)}), 422, "validation_failed"),
+        ("message.send", json!({"channel_id": r.general, "content": "hi <@12345>"}), 422, "validation_failed"),
+        ("message.send", json!({"channel_id": 5, "content": "x"}), 400, "invalid_params"),
+        ("message.send", json!({"channel_id": r.general, "content": "x", "extra": 1}), 400, "invalid_params"),
+        (
+            "reaction.add",
+            json!({"channel_id": r.general, "message_id": id(&first), "emoji": "lol"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            "message.edit",
+            json!({"channel_id": r.general, "message_id": id(&first), "content": "mine now"}),
+            403,
+            "forbidden",
+        ),
+        ("nope", json!({}), 400, "unknown_method"),
+    ];
+    for (i, (method, params, status, code)) in cases.into_iter().enumerate() {
+        let answer = member.request(&format!("bad{i}"), method, params.clone()).await;
+        assert_eq!(answer["ok"], false, "{method} {params}: {answer}");
+        assert_eq!(
+            (answer["error"]["status"].as_u64(), answer["error"]["code"].as_str()),
+            (Some(status), Some(code)),
+            "{method} {params}: {answer}"
+        );
+    }
+    member.heartbeat().await;
+    let Frame::Json(ack) = member.next().await else { panic!("closed") };
+    assert_eq!(ack["op"], 11, "{ack}");
+}
+
+async fn a_dropped_connection_resumes_without_losing_anything(backend: Backend) {
+    let s = TestServer::start(BIN, backend).await;
+    let r = room(&s).await;
+    let mut member = GatewayClient::connect(&s.base).await;
+    let session = member.identify(&r.member).await["session_id"].as_str().expect("session").to_string();
+    say(&s, &r.owner, &r.general, "before").await;
+    member.until("MESSAGE_CREATE").await;
+    member.heartbeat().await; // acknowledges both dispatches
+    let seen = member.seq;
+    drop(member); // no close frame: the network went away
+
+    for i in 0..5 {
+        say(&s, &r.owner, &r.general, &format!("while away {i}")).await;
+    }
+    let mut back = GatewayClient::connect(&s.base).await;
+    back.seq = seen;
+    back.send(json!({"op": 6, "d": {"token": r.member, "session_id": session, "seq": seen}})).await;
+    let (_, missed) = back.until("RESUMED").await;
+    let contents: Vec<_> = missed.iter().map(|v| v["d"]["content"].as_str().unwrap_or("").to_string()).collect();
+    assert_eq!(contents, (0..5).map(|i| format!("while away {i}")).collect::<Vec<_>>());
+    say(&s, &r.owner, &r.general, "live again").await;
+    assert_eq!(back.until("MESSAGE_CREATE").await.0["content"], "live again");
+
+    // Someone else's token with this session id, an unknown id, a sequence from before the
+    // acknowledged ones: INVALID_SESSION, and the client may identify on the same connection.
+    let mut thief = GatewayClient::connect(&s.base).await;
+    thief.send(json!({"op": 6, "d": {"token": r.owner, "session_id": session, "seq": 0}})).await;
+    assert_eq!(thief.next().await, Frame::Json(json!({"op": 9, "d": false})));
+    thief.send(json!({"op": 6, "d": {"token": r.owner, "session_id": "0".repeat(32), "seq": 0}})).await;
+    assert_eq!(thief.next().await, Frame::Json(json!({"op": 9, "d": false})));
+    let mut late = GatewayClient::connect(&s.base).await;
+    late.send(json!({"op": 6, "d": {"token": r.member, "session_id": session, "seq": 0}})).await;
+    assert_eq!(late.next().await, Frame::Json(json!({"op": 9, "d": false})), "acknowledged dispatches are gone");
+    assert!(late.identify(&r.member).await["session_id"] != session.as_str());
+    // A sequence number never sent is a broken client.
+    let mut future = GatewayClient::connect(&s.base).await;
+    future.send(json!({"op": 6, "d": {"token": r.member, "session_id": session, "seq": 10_000}})).await;
+    assert_eq!(future.closed().await, 4007);
+    // Resuming on a new connection replaces the one attached.
+    let mut again = GatewayClient::connect(&s.base).await;
+    again.seq = back.seq;
+    again.send(json!({"op": 6, "d": {"token": r.member, "session_id": session, "seq": back.seq}})).await;
+    again.until("RESUMED").await;
+    assert_eq!(back.closed().await, 4011);
+}
+
+async fn delivery_follows_permissions_as_they_change(backend: Backend) {
+    let s = TestServer::start(BIN, backend).await;
+    let r = room(&s).await;
+    let mut member = GatewayClient::connect(&s.base).await;
+    member.identify(&r.member).await;
+    let mut owner = GatewayClient::connect(&s.base).await;
+    owner.identify(&r.owner).await;
+
+    // @everyone loses the view of #plans: the member is told it is gone and gets nothing more
+    // from it, in order with everything else; the owner still gets it all.
+    let overwrite = format!("/api/v1/channels/{}/permissions/{}", r.plans, r.community);
+    let hide = json!({"kind": "role", "allow": [], "deny": ["view_channel"]});
+    let (status, _) = s.put(&overwrite, &hide, Some(&r.owner)).await;
+    assert_eq!(status, 200);
+    say(&s, &r.owner, &r.plans, "secret plan").await;
+    say(&s, &r.owner, &r.general, "public news").await;
+    let (news, before) = member.until("MESSAGE_CREATE").await;
+    assert_eq!(news["content"], "public news", "nothing from #plans: {before:?}");
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(
+        (before[0]["t"].as_str(), &before[0]["d"]),
+        (Some("CHANNEL_DELETE"), &json!({"id": r.plans, "community_id": r.community}))
+    );
+    let (update, _) = owner.until("CHANNEL_UPDATE").await;
+    assert_eq!(update["overwrites"].as_array().map(Vec::len), Some(1), "{update}");
+    assert_eq!(owner.until("MESSAGE_CREATE").await.0["content"], "secret plan");
+    // Neither can the member act there over the gateway.
+    let refused = member.request("p", "message.send", json!({"channel_id": r.plans, "content": "let me in"})).await;
+    assert_eq!(refused["error"]["status"], 404, "{refused}");
+
+    // A role that may view it, given to the member: #plans comes back, and its news with it.
+    let (_, role) = s
+        .post(
+            &format!("/api/v1/communities/{}/roles", r.community),
+            &json!({"name": "crew", "permissions": ["view_channel"]}),
+            Some(&r.owner),
+        )
+        .await;
+    let allow = json!({"kind": "role", "allow": ["view_channel"], "deny": []});
+    let (status, _) =
+        s.put(&format!("/api/v1/channels/{}/permissions/{}", r.plans, id(&role)), &allow, Some(&r.owner)).await;
+    assert_eq!(status, 200);
+    let member_path = format!("/api/v1/communities/{}/members/{}", r.community, r.member_id);
+    let (status, body) = s.patch(&member_path, &json!({"roles": [id(&role)]}), Some(&r.owner)).await;
+    assert_eq!(status, 200, "{body}");
+    say(&s, &r.owner, &r.plans, "welcome aboard").await;
+    let (welcome, before) = member.until("MESSAGE_CREATE").await;
+    assert_eq!(welcome["content"], "welcome aboard");
+    let names: Vec<_> = before.iter().map(|v| v["t"].as_str().unwrap_or("").to_string()).collect();
+    assert_eq!(names, ["ROLE_UPDATE", "MEMBER_UPDATE", "CHANNEL_CREATE"], "{before:?}");
+    assert_eq!(before[2]["d"]["id"], r.plans.as_str());
+
+    // Kicked: the member learns it, then hears nothing more of the community.
+    let (status, _) = s.delete(&member_path, Some(&r.owner)).await;
+    assert_eq!(status, 204);
+    let (removed, _) = member.until("MEMBER_REMOVE").await;
+    assert_eq!(removed["user_id"], r.member_id.as_str());
+    say(&s, &r.owner, &r.general, "after the kick").await;
+    while owner.until("MESSAGE_CREATE").await.0["content"] != "after the kick" {}
+    member.heartbeat().await;
+    let Frame::Json(ack) = member.next().await else { panic!("closed") };
+    assert_eq!(ack["op"], 11, "nothing but the heartbeat's answer: {ack}");
+}
+
+#[tokio::test]
+async fn heartbeats_bad_frames_and_upgrades_get_their_close_codes() {
+    let s =
+        TestServer::start_with(BIN, TestDb::new(Backend::Sqlite).await, &[("VEZA_GATEWAY_HEARTBEAT_MS", "400")]).await;
+    let token = access(&s.register("nova").await);
+
+    let mut quiet = GatewayClient::connect(&s.base).await;
+    assert_eq!(quiet.heartbeat_interval, 400);
+    quiet.identify(&token).await;
+    assert_eq!(quiet.closed().await, 4009, "no heartbeat: timed out");
+    let mut shy = GatewayClient::connect(&s.base).await;
+    assert_eq!(shy.closed().await, 4003, "no identify in time");
+
+    let cases: Vec<(Message, u16)> = vec![
+        (Message::Binary(vec![0xde, 0xad, 0xbe, 0xef].into()), 4002),
+        (Message::Text("not json".into()), 4002),
+        (Message::Text(r#"{"op":"2"}"#.into()), 4002),
+        (Message::Text(r#"{"op":2,"d":{"token":5}}"#.into()), 4002),
+        (Message::Text(r#"{"op":77,"d":null}"#.into()), 4001),
+        (Message::Text(r#"{"op":8,"d":{"id":"1","method":"message.send"}}"#.into()), 4003),
+        (Message::Text(r#"{"op":2,"d":{"token":"not-a-token"}}"#.into()), 4004),
+        (Message::Text(r#"{"op":2,"d":{"token":"vz_1_forged"}}"#.into()), 4004),
+        (Message::Text(format!(r#"{{"op":1,"d":"{}"}}"#, "x".repeat(100 * 1024)).into()), 1009),
+    ];
+    for (frame, code) in cases {
+        let mut client = GatewayClient::connect(&s.base).await;
+        let shown = format!("{frame:?}").chars().take(80).collect::<String>();
+        client.send_raw(frame).await;
+        assert_eq!(client.closed().await, code, "{shown}");
+    }
+    let mut twice = GatewayClient::connect(&s.base).await;
+    twice.identify(&token).await;
+    twice.send(json!({"op": 2, "d": {"token": token}})).await;
+    assert_eq!(twice.closed().await, 4005);
+    let mut garbled = GatewayClient::connect(&s.base).await;
+    garbled.identify(&token).await;
+    garbled.send(json!({"op": 1, "d": "seven"})).await;
+    assert_eq!(garbled.closed().await, 4002);
+    let mut chatty = GatewayClient::connect(&s.base).await;
+    for _ in 0..121 {
+        chatty.send_raw(Message::Text(r#"{"op":1,"d":null}"#.into())).await;
+    }
+    assert_eq!(chatty.closed().await, 4008, "more than 120 ops a minute");
+
+    // Pages from other origins cannot open it; a plain GET is told what the route speaks.
+    assert_eq!(GatewayClient::connect_with(&s.base, Some("https://evil.example")).await.err(), Some(403));
+    assert!(GatewayClient::connect_with(&s.base, Some(&s.base)).await.is_ok());
+    let (status, problem) = s.get("/gateway", None).await;
+    assert_eq!((status, problem["code"].as_str()), (426, Some("websocket_required")), "{problem}");
+    let (status, _) = s.get("/healthz", None).await;
+    assert_eq!(status, 200, "the server is fine after all that");
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected_not_buffered_without_bound() {
+    let s = TestServer::start(BIN, Backend::Sqlite).await;
+    let r = room(&s).await;
+    let mut slow = GatewayClient::connect(&s.base).await;
+    slow.identify(&r.member).await;
+    // Big messages, sent four at a time, until the server gives up on the reader.
+    let text = "♪".repeat(4000);
+    let mut senders = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (client, url, token, text) = (
+            s.client.clone(),
+            s.url(&format!("/api/v1/channels/{}/messages", r.general)),
+            r.owner.clone(),
+            text.clone(),
+        );
+        senders.spawn(async move {
+            for _ in 0..150 {
+                let res = client.post(&url).bearer_auth(&token).json(&json!({"content": text})).send().await;
+                assert_eq!(res.expect("send").status(), 201);
+            }
+        });
+    }
+    senders.join_all().await;
+    let mut got = 0;
+    let code = loop {
+        match slow.next_within(Duration::from_secs(30)).await.expect("a frame or the close") {
+            Frame::Json(_) => got += 1,
+            Frame::Closed(code) => break code,
+        }
+    };
+    assert_eq!(code, 4010, "after {got} frames");
+    assert!(got < 600, "the server stopped writing before the end ({got} frames)");
+    let (status, _) = s.get("/healthz", None).await;
+    assert_eq!(status, 200);
+}

@@ -1,0 +1,164 @@
+//! REQUEST: the state-changing actions a client may take over the gateway instead of REST. Each
+//! method calls the very use case its REST route calls, answers with the same wire type, and
+//! fails with the same problem (status, code, fields) REST would answer with.
+
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use veza_core::accounts::Credential;
+use veza_core::id::{ChannelId, MessageId};
+use veza_core::rate_limit::{Caller, Outcome, RouteBucket};
+
+use crate::gateway::protocol::{self, op, Close, Request, Response};
+use crate::gateway::session::Session;
+use crate::problem::{retry_after_secs, ApiError};
+use crate::state::AppState;
+use crate::wire::{MessageResponse, ReadStateResponse};
+
+/// Longest request id a client may choose.
+const REQUEST_ID_MAX: usize = 64;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Send {
+    channel_id: ChannelId,
+    content: String,
+    nonce: Option<String>,
+    reply_to: Option<MessageId>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Edit {
+    channel_id: ChannelId,
+    message_id: MessageId,
+    content: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnMessage {
+    channel_id: ChannelId,
+    message_id: MessageId,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct React {
+    channel_id: ChannelId,
+    message_id: MessageId,
+    emoji: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InChannel {
+    channel_id: ChannelId,
+}
+
+#[derive(serde::Serialize)]
+struct Typing {
+    #[serde(with = "time::serde::rfc3339")]
+    until: time::OffsetDateTime,
+}
+
+/// The RESPONSE frame for a REQUEST; a frame that is not a request closes the connection.
+pub async fn answer(app: &AppState, session: &Session, d: Option<&RawValue>) -> Result<String, Close> {
+    let request: Request<'_> =
+        serde_json::from_str(d.ok_or(Close::DecodeError)?.get()).map_err(|_| Close::DecodeError)?;
+    if request.id.is_empty() || request.id.len() > REQUEST_ID_MAX {
+        return Err(Close::DecodeError);
+    }
+    let result = call(app, session, &request.method, request.params).await;
+    let response = match result {
+        Ok(result) => Response { id: request.id, ok: true, result: Some(result), error: None },
+        Err(e) => Response { id: request.id, ok: false, result: None, error: Some(e.to_problem()) },
+    };
+    Ok(protocol::frame(op::RESPONSE, &response))
+}
+
+fn params<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> Result<T, ApiError> {
+    let text = raw.map_or("null", RawValue::get);
+    serde_json::from_str(text)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_params", format!("params: {e}")))
+}
+
+fn json(value: impl serde::Serialize) -> Box<RawValue> {
+    serde_json::value::to_raw_value(&value).expect("wire types serialize")
+}
+
+async fn call(
+    app: &AppState,
+    session: &Session,
+    method: &str,
+    raw: Option<&RawValue>,
+) -> Result<Box<RawValue>, ApiError> {
+    let me = &session.principal;
+    let chat = &app.communities;
+    Ok(match method {
+        "message.send" => {
+            let p: Send = params(raw)?;
+            charge(app, session, RouteBucket::MessageSend).await?;
+            let (message, _) =
+                chat.send_message(me, p.channel_id, &p.content, p.nonce.as_deref(), p.reply_to).await?;
+            json(MessageResponse::from(message))
+        }
+        "message.edit" => {
+            let p: Edit = params(raw)?;
+            json(MessageResponse::from(chat.edit_message(me, p.channel_id, p.message_id, &p.content).await?))
+        }
+        "message.delete" => {
+            let p: OnMessage = params(raw)?;
+            chat.delete_message(me, p.channel_id, p.message_id).await?;
+            json(())
+        }
+        "reaction.add" => {
+            let p: React = params(raw)?;
+            chat.react(me, p.channel_id, p.message_id, &p.emoji).await?;
+            json(())
+        }
+        "reaction.remove" => {
+            let p: React = params(raw)?;
+            chat.unreact(me, p.channel_id, p.message_id, &p.emoji).await?;
+            json(())
+        }
+        "channel.ack" => {
+            let p: OnMessage = params(raw)?;
+            json(ReadStateResponse::from(chat.ack(me, p.channel_id, p.message_id).await?))
+        }
+        "typing.start" => {
+            let p: InChannel = params(raw)?;
+            json(Typing { until: chat.typing(me, p.channel_id).await? })
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unknown_method",
+                "methods: message.send, message.edit, message.delete, reaction.add, reaction.remove, channel.ack, typing.start",
+            ))
+        }
+    })
+}
+
+/// Charges the same buckets the REST route would: a send over the gateway counts as one over
+/// REST.
+async fn charge(app: &AppState, session: &Session, bucket: RouteBucket) -> Result<(), ApiError> {
+    let Some(limits) = &app.rate_limits else { return Ok(()) };
+    let caller = match &session.principal.credential {
+        Credential::Session(_) => Caller::User(session.me()),
+        Credential::ApiKey { id, .. } => Caller::ApiKey(*id),
+    };
+    let checks = limits.policies.plan(caller, Some(bucket));
+    let outcomes = limits.limiter.check(&checks).await.map_err(|e| {
+        tracing::error!(error = %e, "rate limiter failed");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "rate_limiter_unavailable", "retry shortly")
+    })?;
+    match outcomes.last() {
+        Some(Outcome::Limited { retry_after, .. }) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many requests; retry in {} s", retry_after_secs(*retry_after)),
+        )),
+        _ => Ok(()),
+    }
+}

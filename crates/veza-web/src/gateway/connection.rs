@@ -1,0 +1,299 @@
+//! One WebSocket connection: HELLO, then IDENTIFY or RESUME, then dispatches out and
+//! heartbeats and requests in until either side ends it. A connection is a single task: it
+//! writes what its session has buffered whenever the session rings, and reads the client in
+//! between, so an idle connection costs one task, its socket's buffers and its session.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::SinkExt;
+use serde::Serialize;
+use veza_core::accounts::Principal;
+use veza_core::api_key::Scope;
+use veza_core::audit::RequestMeta;
+
+use crate::gateway::event::{Effect, Envelope};
+use crate::gateway::protocol::{self, op, Close, Identify, Inbound, Resume};
+use crate::gateway::session::{Resumed, Session};
+use crate::gateway::{calls, ready};
+use crate::state::AppState;
+
+/// Ops a client may send per window (Discord's figure: 120 a minute), heartbeats included.
+const OPS_PER_WINDOW: u32 = 120;
+const OPS_WINDOW: Duration = Duration::from_secs(60);
+/// A client whose socket takes longer than this to accept what is written is too slow.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+struct Connection {
+    socket: WebSocket,
+    window_start: Instant,
+    ops: u32,
+}
+
+/// What ended the connection's wait for the next frame.
+enum Read {
+    Text(axum::extract::ws::Utf8Bytes),
+    /// Closed by the client, or the socket failed: nothing more to say.
+    Gone,
+    /// Close with this code.
+    Close(Close),
+}
+
+impl Connection {
+    async fn send(&mut self, text: String) -> bool {
+        self.socket.send(Message::Text(text.into())).await.is_ok()
+    }
+
+    async fn close(&mut self, close: Close) {
+        let frame = CloseFrame { code: close.code(), reason: close.reason().into() };
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Close(Some(frame)))).await;
+    }
+
+    /// The next text frame, counted against the op limit.
+    async fn read(&mut self) -> Read {
+        loop {
+            let message = match self.socket.recv().await {
+                Some(Ok(message)) => message,
+                Some(Err(e)) => {
+                    let too_big = e
+                        .into_inner()
+                        .downcast::<tungstenite::Error>()
+                        .is_ok_and(|e| matches!(*e, tungstenite::Error::Capacity(_)));
+                    return if too_big { Read::Close(Close::MessageTooBig) } else { Read::Gone };
+                }
+                None => return Read::Gone,
+            };
+            match message {
+                Message::Text(text) => {
+                    if self.window_start.elapsed() > OPS_WINDOW {
+                        self.window_start = Instant::now();
+                        self.ops = 0;
+                    }
+                    self.ops += 1;
+                    if self.ops > OPS_PER_WINDOW {
+                        return Read::Close(Close::RateLimited);
+                    }
+                    return Read::Text(text);
+                }
+                Message::Binary(_) => return Read::Close(Close::DecodeError),
+                // Pings are answered by the WebSocket layer.
+                Message::Ping(_) | Message::Pong(_) => continue,
+                Message::Close(_) => return Read::Gone,
+            }
+        }
+    }
+
+    /// Writes dispatches, in order, within the write timeout.
+    async fn write(&mut self, frames: &[(u64, Arc<Envelope>)]) -> bool {
+        let socket = &mut self.socket;
+        let all = async {
+            for (seq, envelope) in frames {
+                let text = protocol::dispatch(*seq, &envelope.name, &envelope.data);
+                socket.feed(Message::Text(text.into())).await?;
+            }
+            socket.flush().await
+        };
+        matches!(tokio::time::timeout(WRITE_TIMEOUT, all).await, Ok(Ok(())))
+    }
+}
+
+#[derive(Serialize)]
+struct Hello {
+    /// Milliseconds between the client's heartbeats.
+    heartbeat_interval: u64,
+}
+
+/// Runs a connection to its end.
+pub async fn run(socket: WebSocket, app: AppState, meta: RequestMeta) {
+    let mut conn = Connection { socket, window_start: Instant::now(), ops: 0 };
+    let interval = app.gateway.config.heartbeat_interval;
+    let hello = Hello { heartbeat_interval: u64::try_from(interval.as_millis()).unwrap_or(u64::MAX) };
+    if !conn.send(protocol::frame(op::HELLO, &hello)).await {
+        return;
+    }
+    let (session, connection) = match handshake(&mut conn, &app, meta).await {
+        Ok(Some(attached)) => attached,
+        Ok(None) => return,
+        Err(close) => return conn.close(close).await,
+    };
+    let end = live(&mut conn, &app, &session, connection).await;
+    session.detach(connection);
+    if let Some(close) = end {
+        conn.close(close).await;
+    }
+}
+
+/// Waits for IDENTIFY or RESUME: the attached session, `None` when the client left first.
+async fn handshake(
+    conn: &mut Connection,
+    app: &AppState,
+    meta: RequestMeta,
+) -> Result<Option<(Arc<Session>, u64)>, Close> {
+    let deadline = tokio::time::Instant::now() + app.gateway.config.heartbeat_interval;
+    loop {
+        let read = tokio::select! {
+            read = conn.read() => read,
+            () = tokio::time::sleep_until(deadline) => Read::Close(Close::NotAuthenticated),
+        };
+        let text = match read {
+            Read::Text(text) => text,
+            Read::Gone => return Ok(None),
+            Read::Close(close) => return Err(close),
+        };
+        let frame: Inbound<'_> = serde_json::from_str(&text).map_err(|_| Close::DecodeError)?;
+        match frame.op {
+            op::HEARTBEAT => {
+                if !conn.send(protocol::frame(op::HEARTBEAT_ACK, &())).await {
+                    return Ok(None);
+                }
+            }
+            op::IDENTIFY => {
+                let identify: Identify = payload(frame.d)?;
+                let principal = authenticate(app, &identify.token, &meta).await?;
+                return identify_session(app, principal, meta).await.map(Some);
+            }
+            op::RESUME => {
+                let resume: Resume = payload(frame.d)?;
+                let principal = authenticate(app, &resume.token, &meta).await?;
+                match resume_session(app, &principal, &resume)? {
+                    Some(attached) => return Ok(Some(attached)),
+                    // Gone, someone else's, or too far behind: the client identifies anew.
+                    None => {
+                        if !conn.send(protocol::frame(op::INVALID_SESSION, &false)).await {
+                            return Ok(None);
+                        }
+                    }
+                }
+            }
+            op::REQUEST => return Err(Close::NotAuthenticated),
+            _ => return Err(Close::UnknownOpcode),
+        }
+    }
+}
+
+fn payload<'a, T: serde::Deserialize<'a>>(d: Option<&'a serde_json::value::RawValue>) -> Result<T, Close> {
+    serde_json::from_str(d.ok_or(Close::DecodeError)?.get()).map_err(|_| Close::DecodeError)
+}
+
+/// An access token, or an API key with `chat:read`.
+async fn authenticate(app: &AppState, token: &str, meta: &RequestMeta) -> Result<Principal, Close> {
+    let principal = match token.starts_with(veza_core::api_key::PREFIX) {
+        true => app.accounts.authenticate_api_key(token, meta).await,
+        false => app.accounts.authenticate(token),
+    };
+    let principal = principal.map_err(|_| Close::AuthenticationFailed)?;
+    principal.require(Scope::ChatRead).map_err(|_| Close::AuthenticationFailed)?;
+    Ok(principal)
+}
+
+async fn identify_session(
+    app: &AppState,
+    principal: Principal,
+    meta: RequestMeta,
+) -> Result<(Arc<Session>, u64), Close> {
+    let id: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
+    let session = Arc::new(Session::new(id, principal, meta));
+    let hub = &app.gateway.hub;
+    // Listening (and holding what comes) before reading the state READY describes.
+    hub.register(session.clone());
+    let (visible, ready) = match ready::build(app, &session).await {
+        Ok(built) => built,
+        Err(e) => {
+            tracing::warn!(error = ?e, "cannot build READY");
+            hub.remove(&session);
+            return Err(Close::UnknownError);
+        }
+    };
+    let (connection, follow) = session.start(visible, Arc::new(ready));
+    hub.carry_out(&session, follow);
+    Ok((session, connection))
+}
+
+/// `None` when the client must identify anew.
+fn resume_session(
+    app: &AppState,
+    principal: &Principal,
+    resume: &Resume,
+) -> Result<Option<(Arc<Session>, u64)>, Close> {
+    let Some(session) = app.gateway.hub.session(&resume.session_id) else { return Ok(None) };
+    // Another person's session id is as good as an unknown one.
+    if session.me() != principal.user_id {
+        return Ok(None);
+    }
+    match session.resume(resume.seq) {
+        Resumed::Attached(connection) => {
+            session.push_own(Envelope {
+                name: "RESUMED".into(),
+                data: "{}".into(),
+                community: None,
+                channel: None,
+                effect: Effect::None,
+            });
+            Ok(Some((session, connection)))
+        }
+        Resumed::Invalid => Ok(None),
+        Resumed::BadSeq => Err(Close::InvalidSeq),
+    }
+}
+
+/// Heartbeats may come this much later than the interval (network jitter).
+fn heartbeat_grace(interval: Duration) -> Duration {
+    interval + interval / 2
+}
+
+/// The identified connection: writes what the session buffers, reads heartbeats and requests.
+/// Returns how to close, or `None` when the client is already gone.
+async fn live(conn: &mut Connection, app: &AppState, session: &Arc<Session>, connection: u64) -> Option<Close> {
+    let grace = heartbeat_grace(app.gateway.config.heartbeat_interval);
+    let mut heartbeat_due = tokio::time::Instant::now() + grace;
+    loop {
+        match session.to_write(connection) {
+            Ok(frames) if frames.is_empty() => {}
+            Ok(frames) => {
+                if !conn.write(&frames).await {
+                    return Some(Close::SlowConsumer);
+                }
+                continue;
+            }
+            Err(close) => return Some(close),
+        }
+        let read = tokio::select! {
+            biased;
+            () = session.wake.notified() => continue,
+            () = tokio::time::sleep_until(heartbeat_due) => return Some(Close::SessionTimedOut),
+            read = conn.read() => read,
+        };
+        let text = match read {
+            Read::Text(text) => text,
+            Read::Gone => return None,
+            Read::Close(close) => return Some(close),
+        };
+        let Ok(frame) = serde_json::from_str::<Inbound<'_>>(&text) else { return Some(Close::DecodeError) };
+        let reply = match frame.op {
+            op::HEARTBEAT => {
+                let seq: Option<u64> = match frame.d {
+                    Some(d) => match serde_json::from_str(d.get()) {
+                        Ok(seq) => seq,
+                        Err(_) => return Some(Close::DecodeError),
+                    },
+                    None => None,
+                };
+                if let Some(seq) = seq {
+                    session.acknowledge(seq);
+                }
+                heartbeat_due = tokio::time::Instant::now() + grace;
+                protocol::frame(op::HEARTBEAT_ACK, &())
+            }
+            op::REQUEST => match calls::answer(app, session, frame.d).await {
+                Ok(reply) => reply,
+                Err(close) => return Some(close),
+            },
+            op::IDENTIFY | op::RESUME => return Some(Close::AlreadyAuthenticated),
+            _ => return Some(Close::UnknownOpcode),
+        };
+        if !conn.send(reply).await {
+            return None;
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! Chat events as the gateway sends them: each committed change is encoded once into a dispatch
+//! name and JSON payload (the same wire types REST answers with), plus what a session needs to
+//! route it without parsing it: the channel it concerns and whether it changes what the session
+//! may see. The [`Publisher`] hands encoded events to the bus, one per topic.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use time::OffsetDateTime;
+use veza_core::chat::event::{ChatEvent, Topic};
+use veza_core::id::{ChannelId, CommunityId, MessageId, RoleId, UserId};
+use veza_core::ports::{ChatEvents, EventBus};
+
+use crate::wire::{
+    ChannelResponse, CommunityResponse, MemberResponse, MessageResponse, ReadStateResponse, RoleResponse,
+};
+
+/// How an event changes what sessions may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    /// Anyone in the community may see different channels now.
+    Recompute,
+    /// This member may see different channels now.
+    RecomputeFor(UserId),
+    /// This member is out of the community.
+    Leave(UserId),
+    /// The community is gone.
+    Dissolve,
+    /// The receiving person (a `u:` topic) is in a new community.
+    Join,
+}
+
+/// One event, encoded for every session that will receive it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The dispatch name, `MESSAGE_CREATE`.
+    pub name: Arc<str>,
+    /// The dispatch payload, JSON.
+    pub data: Arc<str>,
+    pub community: Option<CommunityId>,
+    /// The channel the event is about: a session that may not view it gets nothing.
+    pub channel: Option<ChannelId>,
+    pub effect: Effect,
+}
+
+impl Envelope {
+    fn new(name: &str, data: &impl Serialize) -> Self {
+        let data = serde_json::to_string(data).expect("wire types serialize");
+        Self { name: name.into(), data: data.into(), community: None, channel: None, effect: Effect::None }
+    }
+
+    fn in_channel(mut self, community: Option<CommunityId>, channel: ChannelId) -> Self {
+        self.community = community;
+        self.channel = Some(channel);
+        self
+    }
+
+    fn in_community(mut self, community: CommunityId, effect: Effect) -> Self {
+        self.community = Some(community);
+        self.effect = effect;
+        self
+    }
+
+    /// The same payload under another name (a channel a session now sees is, to it, created).
+    pub fn renamed(&self, name: &str) -> Self {
+        Self { name: name.into(), ..self.clone() }
+    }
+
+    /// The bus's form: one header line (`NAME effect community channel`), then the payload.
+    pub fn to_bus(&self) -> String {
+        let id = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
+        let effect = match self.effect {
+            Effect::None => "-".to_string(),
+            Effect::Recompute => "r".to_string(),
+            Effect::RecomputeFor(u) => format!("r:{u}"),
+            Effect::Leave(u) => format!("l:{u}"),
+            Effect::Dissolve => "x".to_string(),
+            Effect::Join => "j".to_string(),
+        };
+        format!(
+            "{} {effect} {} {}\n{}",
+            self.name,
+            id(self.community.map(|c| c.0)),
+            id(self.channel.map(|c| c.0)),
+            self.data
+        )
+    }
+
+    /// Reads the bus's form back; `None` for anything else (another version's or garbage).
+    pub fn from_bus(payload: &str) -> Option<Self> {
+        let (header, data) = payload.split_once('\n')?;
+        let mut parts = header.split(' ');
+        let name = parts.next().filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))?;
+        let user = |s: &str| s.parse::<i64>().ok().map(UserId);
+        let effect = match parts.next()? {
+            "-" => Effect::None,
+            "r" => Effect::Recompute,
+            "x" => Effect::Dissolve,
+            "j" => Effect::Join,
+            other => match other.split_once(':')? {
+                ("r", u) => Effect::RecomputeFor(user(u)?),
+                ("l", u) => Effect::Leave(user(u)?),
+                _ => return None,
+            },
+        };
+        let id = |s: Option<&str>| -> Option<Option<i64>> {
+            match s? {
+                "-" => Some(None),
+                n => n.parse().ok().map(Some),
+            }
+        };
+        let community = id(parts.next())?.map(CommunityId);
+        let channel = id(parts.next())?.map(ChannelId);
+        if parts.next().is_some() || serde_json::from_str::<&serde_json::value::RawValue>(data).is_err() {
+            return None;
+        }
+        Some(Self { name: name.into(), data: data.into(), community, channel, effect })
+    }
+}
+
+#[derive(Serialize)]
+struct MessageRef {
+    id: MessageId,
+    channel_id: ChannelId,
+}
+
+#[derive(Serialize)]
+struct Purge {
+    community_id: CommunityId,
+    user_id: UserId,
+    #[serde(with = "time::serde::rfc3339")]
+    since: OffsetDateTime,
+}
+
+#[derive(Serialize)]
+struct Reaction<'a> {
+    channel_id: ChannelId,
+    message_id: MessageId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<UserId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    emoji: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct PinChange {
+    channel_id: ChannelId,
+    message_id: MessageId,
+    pinned: bool,
+}
+
+#[derive(Serialize)]
+struct Typing {
+    channel_id: ChannelId,
+    user_id: UserId,
+    #[serde(with = "time::serde::rfc3339")]
+    until: OffsetDateTime,
+}
+
+/// What a session that can no longer see a channel is told: that it is gone, and nothing more.
+#[derive(Debug, Serialize)]
+pub struct ChannelGone {
+    pub id: ChannelId,
+    pub community_id: CommunityId,
+}
+
+#[derive(Serialize)]
+struct CommunityGone {
+    id: CommunityId,
+}
+
+#[derive(Serialize)]
+struct RoleGone {
+    community_id: CommunityId,
+    role_id: RoleId,
+}
+
+#[derive(Serialize)]
+struct MemberGone {
+    community_id: CommunityId,
+    user_id: UserId,
+}
+
+/// The event as sent on each of its topics.
+pub fn encode(event: ChatEvent) -> Vec<(Topic, Envelope)> {
+    let topics = event.topics();
+    let envelope = match event {
+        ChatEvent::MessageCreated(m) => {
+            let channel = m.channel_id;
+            Envelope::new("MESSAGE_CREATE", &MessageResponse::from(m)).in_channel(None, channel)
+        }
+        ChatEvent::MessageUpdated(m) => {
+            let channel = m.channel_id;
+            Envelope::new("MESSAGE_UPDATE", &MessageResponse::from(m)).in_channel(None, channel)
+        }
+        ChatEvent::MessageDeleted { channel_id, message_id } => {
+            Envelope::new("MESSAGE_DELETE", &MessageRef { id: message_id, channel_id }).in_channel(None, channel_id)
+        }
+        ChatEvent::MessagesPurged { community_id, user_id, since } => {
+            Envelope::new("MESSAGE_PURGE", &Purge { community_id, user_id, since })
+                .in_community(community_id, Effect::None)
+        }
+        ChatEvent::ReactionAdded { channel_id, message_id, user_id, emoji } => {
+            let d = Reaction { channel_id, message_id, user_id: Some(user_id), emoji: Some(&emoji) };
+            Envelope::new("REACTION_ADD", &d).in_channel(None, channel_id)
+        }
+        ChatEvent::ReactionRemoved { channel_id, message_id, user_id, emoji } => {
+            let d = Reaction { channel_id, message_id, user_id: Some(user_id), emoji: Some(&emoji) };
+            Envelope::new("REACTION_REMOVE", &d).in_channel(None, channel_id)
+        }
+        ChatEvent::ReactionsCleared { channel_id, message_id, emoji } => {
+            let d = Reaction { channel_id, message_id, user_id: None, emoji: emoji.as_deref() };
+            Envelope::new("REACTION_REMOVE_ALL", &d).in_channel(None, channel_id)
+        }
+        ChatEvent::PinsChanged { channel_id, message_id, pinned } => {
+            Envelope::new("PINS_UPDATE", &PinChange { channel_id, message_id, pinned }).in_channel(None, channel_id)
+        }
+        ChatEvent::Typing { channel_id, user_id, until } => {
+            Envelope::new("TYPING_START", &Typing { channel_id, user_id, until }).in_channel(None, channel_id)
+        }
+        ChatEvent::ChannelCreated(c) => channel_event("CHANNEL_CREATE", c),
+        ChatEvent::ChannelUpdated(c) => channel_event("CHANNEL_UPDATE", c),
+        ChatEvent::ChannelDeleted(c) => {
+            let (id, community_id) = (c.id, c.community_id);
+            Envelope::new("CHANNEL_DELETE", &ChannelGone { id, community_id })
+                .in_channel(Some(community_id), id)
+                .with_effect(Effect::Recompute)
+        }
+        ChatEvent::CommunityCreated(c) => {
+            let id = c.id;
+            Envelope::new("COMMUNITY_CREATE", &CommunityResponse::from(c)).in_community(id, Effect::Join)
+        }
+        ChatEvent::CommunityUpdated(c) => {
+            let id = c.id;
+            Envelope::new("COMMUNITY_UPDATE", &CommunityResponse::from(c)).in_community(id, Effect::None)
+        }
+        ChatEvent::CommunityDeleted(id) => {
+            Envelope::new("COMMUNITY_DELETE", &CommunityGone { id }).in_community(id, Effect::Dissolve)
+        }
+        ChatEvent::RoleSaved(r) => {
+            let id = r.community_id;
+            Envelope::new("ROLE_UPDATE", &RoleResponse::from(r)).in_community(id, Effect::Recompute)
+        }
+        ChatEvent::RoleDeleted { community_id, role_id } => {
+            Envelope::new("ROLE_DELETE", &RoleGone { community_id, role_id })
+                .in_community(community_id, Effect::Recompute)
+        }
+        ChatEvent::MemberJoined(m) => {
+            let id = m.community_id;
+            Envelope::new("MEMBER_ADD", &MemberResponse::from(m)).in_community(id, Effect::None)
+        }
+        ChatEvent::MemberUpdated(m) => {
+            let (id, user) = (m.community_id, m.user_id);
+            Envelope::new("MEMBER_UPDATE", &MemberResponse::from(m)).in_community(id, Effect::RecomputeFor(user))
+        }
+        ChatEvent::MemberRemoved { community_id, user_id } => {
+            Envelope::new("MEMBER_REMOVE", &MemberGone { community_id, user_id })
+                .in_community(community_id, Effect::Leave(user_id))
+        }
+        ChatEvent::ReadStateChanged { state, .. } => {
+            Envelope::new("READ_STATE_UPDATE", &ReadStateResponse::from(state))
+        }
+    };
+    topics
+        .into_iter()
+        .map(|topic| {
+            // A newcomer's own sessions learn of the join on their personal topic.
+            let envelope = match (topic, envelope.name.as_ref()) {
+                (Topic::User(_), "MEMBER_ADD") => envelope.clone().with_effect(Effect::Join),
+                _ => envelope.clone(),
+            };
+            (topic, envelope)
+        })
+        .collect()
+}
+
+fn channel_event(name: &str, channel: veza_core::chat::channel::Channel) -> Envelope {
+    let (id, community) = (channel.id, channel.community_id);
+    Envelope::new(name, &ChannelResponse::from(channel)).in_channel(Some(community), id).with_effect(Effect::Recompute)
+}
+
+impl Envelope {
+    fn with_effect(mut self, effect: Effect) -> Self {
+        self.effect = effect;
+        self
+    }
+}
+
+/// The chat use cases' announcements, encoded and put on the bus.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    bus: Arc<dyn EventBus>,
+    failures: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Publisher {
+    pub fn new(bus: Arc<dyn EventBus>) -> Self {
+        Self { bus, failures: Arc::default() }
+    }
+
+    /// Events the bus refused since start (they are stored; live delivery missed them).
+    pub fn failures(&self) -> u64 {
+        self.failures.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+#[async_trait]
+impl ChatEvents for Publisher {
+    async fn publish(&self, event: ChatEvent) {
+        for (topic, envelope) in encode(event) {
+            if let Err(e) = self.bus.publish(&topic.to_string(), envelope.to_bus().into()).await {
+                self.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::error!(error = %e, %topic, event = %envelope.name, "event not published; clients re-sync over REST");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bus_form_reads_back_and_garbage_does_not() {
+        let e = Envelope {
+            name: "MEMBER_REMOVE".into(),
+            data: r#"{"a":1}"#.into(),
+            community: Some(CommunityId(5)),
+            channel: None,
+            effect: Effect::Leave(UserId(9)),
+        };
+        assert_eq!(Envelope::from_bus(&e.to_bus()), Some(e.clone()));
+        let e = Envelope { channel: Some(ChannelId(3)), effect: Effect::RecomputeFor(UserId(2)), ..e };
+        assert_eq!(Envelope::from_bus(&e.to_bus()), Some(e));
+        for bad in ["", "X - - -", "X - - -\nnot json", "x - - -\n{}", "X q - -\n{}", "X - 1 2 3\n{}", "X r:z - -\n{}"]
+        {
+            assert_eq!(Envelope::from_bus(bad), None, "{bad:?}");
+        }
+    }
+}

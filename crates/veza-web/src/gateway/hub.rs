@@ -1,0 +1,249 @@
+//! The node's side of fan-out: the sessions living here, which topics each listens to, and
+//! the one task that takes events from the bus, in the order the bus delivered them, and offers
+//! each to the sessions interested. A topic is subscribed on the bus while at least one local
+//! session listens to it (reference-counted), so a node holds one bus subscription per topic,
+//! never one per client.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use veza_core::chat::communities::Communities;
+use veza_core::chat::event::Topic;
+use veza_core::id::CommunityId;
+use veza_core::ports::{BusDelivery, BusError, EventBus};
+use veza_core::CoreError;
+
+use crate::gateway::event::Envelope;
+use crate::gateway::protocol::Close;
+use crate::gateway::session::{Follow, Session};
+
+/// Events queued between the bus and the dispatching task: a burst past it makes publishers
+/// (in-process) or the bus reader (Redis) wait, rather than memory grow.
+pub const DELIVERY_QUEUE: usize = 4096;
+
+/// The in-process bus of a single node: publishing is delivering.
+#[derive(Debug, Clone)]
+pub struct LocalBus {
+    to_hub: mpsc::Sender<BusDelivery>,
+}
+
+impl LocalBus {
+    pub fn new() -> (Self, mpsc::Receiver<BusDelivery>) {
+        let (to_hub, from_bus) = mpsc::channel(DELIVERY_QUEUE);
+        (Self { to_hub }, from_bus)
+    }
+}
+
+#[async_trait]
+impl EventBus for LocalBus {
+    async fn publish(&self, topic: &str, payload: Arc<str>) -> Result<(), BusError> {
+        let delivery = BusDelivery::Event { topic: topic.to_string(), payload };
+        self.to_hub.send(delivery).await.map_err(|_| BusError("the gateway has stopped".into()))
+    }
+
+    // Every event reaches the node; the hub drops those nobody listens to.
+    async fn subscribe(&self, _: &str) -> Result<(), BusError> {
+        Ok(())
+    }
+
+    async fn unsubscribe(&self, _: &str) -> Result<(), BusError> {
+        Ok(())
+    }
+}
+
+/// The sessions of this node.
+#[derive(Debug)]
+pub struct Hub {
+    state: Mutex<HubState>,
+    /// Subscription changes, applied to the bus in order by one task.
+    subscriptions: mpsc::UnboundedSender<(Topic, bool)>,
+    communities: Communities,
+}
+
+#[derive(Debug, Default)]
+struct HubState {
+    sessions: HashMap<Arc<str>, Arc<Session>>,
+    topics: HashMap<Topic, Vec<Arc<Session>>>,
+}
+
+impl Hub {
+    /// Starts the hub's tasks: dispatching what `deliveries` brings, applying subscriptions to
+    /// `bus`, and forgetting sessions whose resume window passed.
+    pub fn start(
+        bus: Arc<dyn EventBus>,
+        deliveries: mpsc::Receiver<BusDelivery>,
+        communities: Communities,
+        resume_window: Duration,
+    ) -> Arc<Self> {
+        let (subscriptions, requests) = mpsc::unbounded_channel();
+        let hub = Arc::new(Self { state: Mutex::default(), subscriptions, communities });
+        tokio::spawn(apply_subscriptions(bus, requests));
+        tokio::spawn(dispatch(Arc::downgrade(&hub), deliveries));
+        tokio::spawn(sweep(Arc::downgrade(&hub), resume_window));
+        hub
+    }
+
+    fn state(&self) -> MutexGuard<'_, HubState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn session(&self, id: &str) -> Option<Arc<Session>> {
+        self.state().sessions.get(id).cloned()
+    }
+
+    pub fn session_count(&self) -> usize {
+        self.state().sessions.len()
+    }
+
+    /// Registers a new session, listening to its own topic; it holds events until started.
+    pub fn register(self: &Arc<Self>, session: Arc<Session>) {
+        session.hold_until_started();
+        self.state().sessions.insert(session.id.clone(), session.clone());
+        self.carry_out(&session, Follow { subscribe: vec![Topic::User(session.me())], ..Follow::default() });
+    }
+
+    /// Subscribes and unsubscribes for a session, and starts the recompute it asked for.
+    pub fn carry_out(self: &Arc<Self>, session: &Arc<Session>, follow: Follow) {
+        if !follow.subscribe.is_empty() || !follow.unsubscribe.is_empty() {
+            let mut state = self.state();
+            for topic in follow.subscribe {
+                let listeners = state.topics.entry(topic).or_default();
+                if !listeners.iter().any(|s| Arc::ptr_eq(s, session)) {
+                    listeners.push(session.clone());
+                    if listeners.len() == 1 {
+                        let _ = self.subscriptions.send((topic, true));
+                    }
+                }
+            }
+            for topic in follow.unsubscribe {
+                self.stop_listening(&mut state, session, topic);
+            }
+        }
+        if let Some(community) = follow.recompute {
+            tokio::spawn(recompute(self.clone(), session.clone(), community));
+        }
+    }
+
+    fn stop_listening(&self, state: &mut HubState, session: &Arc<Session>, topic: Topic) {
+        if let Some(listeners) = state.topics.get_mut(&topic) {
+            listeners.retain(|s| !Arc::ptr_eq(s, session));
+            if listeners.is_empty() {
+                state.topics.remove(&topic);
+                let _ = self.subscriptions.send((topic, false));
+            }
+        }
+    }
+
+    /// Forgets a session and everything it listened to.
+    pub fn remove(&self, session: &Arc<Session>) {
+        let mut state = self.state();
+        state.sessions.remove(&session.id);
+        for topic in session.topics() {
+            self.stop_listening(&mut state, session, topic);
+        }
+    }
+
+    /// Offers an event to every local session listening to its topic.
+    fn deliver(self: &Arc<Self>, topic: Topic, envelope: Arc<Envelope>) {
+        let listeners = match self.state().topics.get(&topic) {
+            Some(listeners) => listeners.clone(),
+            None => return,
+        };
+        for session in listeners {
+            let follow = session.offer(&envelope);
+            self.carry_out(&session, follow);
+        }
+    }
+
+    /// The bus lost events: no session here can be sure it has everything.
+    fn gap(&self) {
+        let sessions: Vec<_> = self.state().sessions.values().cloned().collect();
+        tracing::warn!(sessions = sessions.len(), "event bus connection was re-made; sessions must re-sync");
+        for session in sessions {
+            session.invalidate(Close::ResyncRequired);
+        }
+    }
+}
+
+/// Asks the use case which channels of `community` the session's member may view now.
+async fn recompute(hub: Arc<Hub>, session: Arc<Session>, community: CommunityId) {
+    let visible = match hub.communities.list_channels(&session.principal, community).await {
+        Ok(views) => Some(
+            views
+                .into_iter()
+                .map(|v| {
+                    let id = v.channel.id;
+                    let data = serde_json::to_string(&crate::wire::ChannelResponse::from(v)).expect("serializes");
+                    (id, Arc::<str>::from(data))
+                })
+                .collect(),
+        ),
+        Err(CoreError::NotFound(_)) => None,
+        Err(e) => {
+            // Without knowing what the member may see, nothing more can be sent safely.
+            tracing::warn!(error = %e, session = %session.id, "cannot recompute a session's channels");
+            session.invalidate(Close::ResyncRequired);
+            return;
+        }
+    };
+    let follow = session.recomputed(community, visible);
+    hub.carry_out(&session, follow);
+}
+
+/// Takes events off the bus in order and offers them to the sessions.
+async fn dispatch(hub: std::sync::Weak<Hub>, mut deliveries: mpsc::Receiver<BusDelivery>) {
+    while let Some(delivery) = deliveries.recv().await {
+        let Some(hub) = hub.upgrade() else { return };
+        match delivery {
+            BusDelivery::Event { topic, payload } => match (parse_topic(&topic), Envelope::from_bus(&payload)) {
+                (Some(topic), Some(envelope)) => hub.deliver(topic, Arc::new(envelope)),
+                _ => tracing::warn!(topic, "ignoring an event this node cannot read"),
+            },
+            BusDelivery::Gap => hub.gap(),
+        }
+    }
+}
+
+/// `c:1` → `Topic::Channel(1)`; the inverse of `Topic`'s `Display`.
+pub fn parse_topic(s: &str) -> Option<Topic> {
+    let (kind, id) = s.split_once(':')?;
+    let id: i64 = id.parse().ok()?;
+    match kind {
+        "c" => Some(Topic::Channel(veza_core::id::ChannelId(id))),
+        "g" => Some(Topic::Community(CommunityId(id))),
+        "u" => Some(Topic::User(veza_core::id::UserId(id))),
+        _ => None,
+    }
+}
+
+async fn apply_subscriptions(bus: Arc<dyn EventBus>, mut requests: mpsc::UnboundedReceiver<(Topic, bool)>) {
+    while let Some((topic, on)) = requests.recv().await {
+        let topic = topic.to_string();
+        let result = match on {
+            true => bus.subscribe(&topic).await,
+            false => bus.unsubscribe(&topic).await,
+        };
+        if let Err(e) = result {
+            // The bus adapter re-subscribes everything when its connection comes back.
+            tracing::warn!(error = %e, topic, on, "bus subscription change failed");
+        }
+    }
+}
+
+/// How often sessions past their resume window are looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
+async fn sweep(hub: std::sync::Weak<Hub>, window: Duration) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY.min(window));
+    loop {
+        tick.tick().await;
+        let Some(hub) = hub.upgrade() else { return };
+        let expired: Vec<_> = hub.state().sessions.values().filter(|s| s.expired(window)).cloned().collect();
+        for session in expired {
+            hub.remove(&session);
+        }
+    }
+}

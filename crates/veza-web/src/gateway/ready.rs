@@ -1,0 +1,61 @@
+//! READY: the first dispatch of a session, describing what its member sees: their communities,
+//! the channels of each they may view (with what they may do there) and their read states.
+//! Messages are not in it: a client loads each channel's history over REST after READY, and
+//! from then on the dispatches keep it current.
+
+use serde::Serialize;
+use veza_core::id::{ChannelId, CommunityId, UserId};
+use veza_core::CoreError;
+
+use crate::gateway::event::{Effect, Envelope};
+use crate::gateway::session::Session;
+use crate::state::AppState;
+use crate::wire::{ChannelResponse, CommunityResponse, ReadStateResponse};
+
+#[derive(Serialize)]
+struct Ready<'a> {
+    session_id: &'a str,
+    user_id: UserId,
+    communities: Vec<ReadyCommunity>,
+}
+
+#[derive(Serialize)]
+struct ReadyCommunity {
+    #[serde(flatten)]
+    community: CommunityResponse,
+    channels: Vec<ChannelResponse>,
+    read_states: Vec<ReadStateResponse>,
+}
+
+/// The channels the session may view, per community, and the READY dispatch.
+pub async fn build(
+    app: &AppState,
+    session: &Session,
+) -> Result<(Vec<(CommunityId, Vec<ChannelId>)>, Envelope), CoreError> {
+    let principal = &session.principal;
+    let mut visible = Vec::new();
+    let mut communities = Vec::new();
+    for community in app.communities.mine(principal).await? {
+        let id = community.id;
+        let (channels, read_states) = match (
+            app.communities.list_channels(principal, id).await,
+            app.communities.read_states(principal, id).await,
+        ) {
+            (Ok(channels), Ok(states)) => (channels, states),
+            // Left (or removed) while READY was being built.
+            (Err(CoreError::NotFound(_)), _) | (_, Err(CoreError::NotFound(_))) => continue,
+            (Err(e), _) | (_, Err(e)) => return Err(e),
+        };
+        visible.push((id, channels.iter().map(|v| v.channel.id).collect()));
+        communities.push(ReadyCommunity {
+            community: community.into(),
+            channels: channels.into_iter().map(Into::into).collect(),
+            read_states: read_states.into_iter().map(Into::into).collect(),
+        });
+    }
+    let ready = Ready { session_id: &session.id, user_id: session.me(), communities };
+    let data = serde_json::to_string(&ready).expect("wire types serialize");
+    let envelope =
+        Envelope { name: "READY".into(), data: data.into(), community: None, channel: None, effect: Effect::None };
+    Ok((visible, envelope))
+}

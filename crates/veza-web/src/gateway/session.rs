@@ -1,0 +1,479 @@
+//! One gateway session: who it is, what it may see, and the dispatches it has been sent. A
+//! session outlives its connection for the resume window; every dispatch gets the next sequence
+//! number and stays in a bounded buffer until the client acknowledges it (the `d` of its
+//! heartbeats), so a client that reconnects in time resumes without losing anything.
+//!
+//! What a session may see is the set of channels its member may view, per community. An event
+//! that can change that set (a role, an overwrite, a membership) is held, with everything after
+//! it, while the set is recomputed through the same use case REST lists channels with; then the
+//! held events are released in order against the new set. So delivery is exact and ordered:
+//! nothing from a channel after access to it is lost.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use tokio::sync::Notify;
+use veza_core::accounts::Principal;
+use veza_core::audit::RequestMeta;
+use veza_core::chat::event::Topic;
+use veza_core::id::{ChannelId, CommunityId, UserId};
+
+use crate::gateway::event::{ChannelGone, Effect, Envelope};
+use crate::gateway::protocol::Close;
+
+/// Dispatches kept for resuming, acknowledged or not: past it the oldest unacknowledged one
+/// would be lost, and the session cannot be resumed.
+pub const BUFFER_MAX: usize = 1000;
+/// Dispatches waiting to be written: past it the client is a slow consumer and is disconnected
+/// (it can still resume, since the buffer holds more).
+pub const OUTBOUND_MAX: u64 = 256;
+
+#[derive(Debug)]
+pub struct Session {
+    pub id: Arc<str>,
+    pub principal: Principal,
+    /// The connecting client, for the audit log of what it does through the gateway.
+    pub meta: RequestMeta,
+    state: Mutex<State>,
+    /// Rung when there is something to write or the connection must close.
+    pub wake: Notify,
+}
+
+/// A change the hub carries out for a session: topics to (un)subscribe and a community whose
+/// visible channels must be recomputed.
+#[derive(Debug, Default)]
+pub struct Follow {
+    pub subscribe: Vec<Topic>,
+    pub unsubscribe: Vec<Topic>,
+    pub recompute: Option<CommunityId>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// The last sequence number given.
+    seq: u64,
+    /// Dispatches not yet acknowledged, oldest first.
+    buffer: VecDeque<(u64, Arc<Envelope>)>,
+    /// The last sequence number written to the current connection.
+    written: u64,
+    /// The connection attached now (0: none); each attach gets a new one.
+    connection: u64,
+    connections: u64,
+    detached_at: Option<Instant>,
+    /// Why the attached connection must close.
+    close: Option<Close>,
+    /// Cannot be resumed any more.
+    invalid: bool,
+    channels: HashMap<ChannelId, CommunityId>,
+    communities: HashSet<CommunityId>,
+    /// Events waiting for a recompute, oldest (the one that asked for it) first.
+    held: VecDeque<Arc<Envelope>>,
+}
+
+/// What a resume found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resumed {
+    /// Attached as this connection; the missed dispatches will be written.
+    Attached(u64),
+    /// The session cannot give back what the client missed.
+    Invalid,
+    /// The client claims a sequence number never sent.
+    BadSeq,
+}
+
+impl Session {
+    pub fn new(id: Arc<str>, principal: Principal, meta: RequestMeta) -> Self {
+        let state = State {
+            seq: 0,
+            buffer: VecDeque::new(),
+            written: 0,
+            connection: 0,
+            connections: 0,
+            detached_at: None,
+            close: None,
+            invalid: false,
+            channels: HashMap::new(),
+            communities: HashSet::new(),
+            held: VecDeque::new(),
+        };
+        Self { id, principal, meta, state: Mutex::new(state), wake: Notify::new() }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn me(&self) -> UserId {
+        self.principal.user_id
+    }
+
+    /// Sets what the session sees at identify and attaches the identifying connection; events
+    /// that arrived meanwhile were held and are released after `ready`.
+    pub fn start(&self, visible: Vec<(CommunityId, Vec<ChannelId>)>, ready: Arc<Envelope>) -> (u64, Follow) {
+        let mut s = self.state();
+        let mut topics = Vec::new();
+        for (community, channels) in visible {
+            s.communities.insert(community);
+            topics.push(Topic::Community(community));
+            for channel in channels {
+                s.channels.insert(channel, community);
+                topics.push(Topic::Channel(channel));
+            }
+        }
+        s.connections += 1;
+        s.connection = s.connections;
+        s.written = 0;
+        s.push(ready, &self.wake);
+        s.held.pop_front(); // the mark `hold_until_started` left
+        let mut follow = Follow { subscribe: topics, ..Follow::default() };
+        s.release(self.me(), &self.wake, &mut follow);
+        (s.connection, follow)
+    }
+
+    /// Holds every event until [`Session::start`]: set before subscribing, so nothing published
+    /// between subscribing and READY is lost or sent before READY.
+    pub fn hold_until_started(&self) {
+        self.state().held.push_back(Arc::new(Envelope {
+            name: "".into(),
+            data: "null".into(),
+            community: None,
+            channel: None,
+            effect: Effect::None,
+        }));
+    }
+
+    /// Offers an event from one of the session's topics.
+    pub fn offer(&self, envelope: &Arc<Envelope>) -> Follow {
+        let mut s = self.state();
+        if s.invalid {
+            return Follow::default();
+        }
+        if !s.held.is_empty() {
+            s.held.push_back(envelope.clone());
+            return Follow::default();
+        }
+        let mut follow = Follow::default();
+        s.decide(envelope, self.me(), &self.wake, &mut follow);
+        follow
+    }
+
+    /// Applies a recompute of `community`: the channels the member may view now (with each
+    /// one's dispatch payload), or `None` when they are no longer a member. Channels that
+    /// appeared or vanished are announced to the session, then the held events are released.
+    pub fn recomputed(&self, community: CommunityId, now_visible: Option<Vec<(ChannelId, Arc<str>)>>) -> Follow {
+        let mut s = self.state();
+        let mut follow = Follow::default();
+        let mut old: Vec<ChannelId> = s.channels.iter().filter(|(_, c)| **c == community).map(|(ch, _)| *ch).collect();
+        old.sort();
+        let new: Vec<(ChannelId, Arc<str>)> = now_visible.clone().unwrap_or_default();
+        let was = |ch: &ChannelId| old.contains(ch);
+        let is = |ch: &ChannelId| new.iter().any(|(c, _)| c == ch);
+        for gone in old.iter().filter(|ch| !is(ch)) {
+            s.channels.remove(gone);
+            follow.unsubscribe.push(Topic::Channel(*gone));
+        }
+        for (came, _) in new.iter().filter(|(ch, _)| !was(ch)) {
+            s.channels.insert(*came, community);
+            follow.subscribe.push(Topic::Channel(*came));
+        }
+        match (s.communities.contains(&community), now_visible.is_some()) {
+            (false, true) => {
+                s.communities.insert(community);
+                follow.subscribe.push(Topic::Community(community));
+            }
+            (true, false) => {
+                s.communities.remove(&community);
+                follow.unsubscribe.push(Topic::Community(community));
+            }
+            _ => {}
+        }
+        // The event that asked for the recompute, judged against the sets before and after.
+        let trigger = s.held.pop_front();
+        let about = trigger.as_ref().and_then(|t| t.channel);
+        if let Some(trigger) = trigger {
+            match (trigger.channel, trigger.name.as_ref()) {
+                (Some(ch), "CHANNEL_DELETE") if was(&ch) => s.push(trigger, &self.wake),
+                (Some(_), "CHANNEL_DELETE") => {}
+                (Some(ch), _) if is(&ch) => {
+                    let event = match was(&ch) {
+                        true => trigger,
+                        false => Arc::new(trigger.renamed("CHANNEL_CREATE")),
+                    };
+                    s.push(event, &self.wake);
+                }
+                (Some(ch), _) if was(&ch) => s.push(channel_gone(community, ch), &self.wake),
+                (Some(_), _) => {}
+                // Community-wide news reaches those still in it, and the one who left.
+                (None, _) if now_visible.is_some() || !old.is_empty() => s.push(trigger, &self.wake),
+                (None, _) => {}
+            }
+        }
+        // Every other channel that came into view or left it.
+        for (ch, data) in new.iter().filter(|(ch, _)| !was(ch) && Some(*ch) != about) {
+            let created = Envelope {
+                name: "CHANNEL_CREATE".into(),
+                data: data.clone(),
+                community: Some(community),
+                channel: Some(*ch),
+                effect: Effect::None,
+            };
+            s.push(Arc::new(created), &self.wake);
+        }
+        if now_visible.is_some() {
+            for ch in old.iter().filter(|ch| !is(ch) && Some(**ch) != about) {
+                s.push(channel_gone(community, *ch), &self.wake);
+            }
+        }
+        s.release(self.me(), &self.wake, &mut follow);
+        follow
+    }
+
+    /// Ends the session for good: its connection closes with `close`.
+    pub fn invalidate(&self, close: Close) {
+        let mut s = self.state();
+        s.invalid = true;
+        s.close.get_or_insert(close);
+        drop(s);
+        self.wake.notify_one();
+    }
+
+    /// Every topic the session listens to.
+    pub fn topics(&self) -> Vec<Topic> {
+        let s = self.state();
+        let mut topics = vec![Topic::User(self.me())];
+        topics.extend(s.communities.iter().map(|c| Topic::Community(*c)));
+        topics.extend(s.channels.keys().map(|c| Topic::Channel(*c)));
+        topics
+    }
+
+    /// The dispatches connection `connection` should write now, or why it must close.
+    pub fn to_write(&self, connection: u64) -> Result<Vec<(u64, Arc<Envelope>)>, Close> {
+        let mut s = self.state();
+        if s.connection != connection {
+            return Err(Close::SessionReplaced);
+        }
+        if let Some(close) = s.close.take() {
+            return Err(close);
+        }
+        let written = s.written;
+        let out: Vec<_> = s.buffer.iter().filter(|(seq, _)| *seq > written).cloned().collect();
+        if let Some((last, _)) = out.last() {
+            s.written = *last;
+        }
+        Ok(out)
+    }
+
+    /// The client has everything up to `seq`: drops it from the buffer.
+    pub fn acknowledge(&self, seq: u64) {
+        let mut s = self.state();
+        while s.buffer.front().is_some_and(|(n, _)| *n <= seq) {
+            s.buffer.pop_front();
+        }
+    }
+
+    /// The connection ended; the session waits for a resume.
+    pub fn detach(&self, connection: u64) {
+        let mut s = self.state();
+        if s.connection == connection {
+            s.connection = 0;
+            s.close = None;
+            s.detached_at = Some(Instant::now());
+        }
+    }
+
+    /// Whether the session is done: invalid, or detached longer than `window`.
+    pub fn expired(&self, window: std::time::Duration) -> bool {
+        let s = self.state();
+        s.connection == 0 && (s.invalid || s.detached_at.is_some_and(|at| at.elapsed() > window))
+    }
+
+    /// Attaches a resuming connection that has seen everything up to `seq`.
+    pub fn resume(&self, seq: u64) -> Resumed {
+        let mut s = self.state();
+        if s.invalid {
+            return Resumed::Invalid;
+        }
+        if seq > s.seq {
+            return Resumed::BadSeq;
+        }
+        // Everything after `seq` must still be buffered.
+        let oldest = s.buffer.front().map_or(s.seq + 1, |(n, _)| *n);
+        if oldest > seq + 1 {
+            return Resumed::Invalid;
+        }
+        if s.connection != 0 {
+            // The old connection learns it was replaced when it next looks.
+            self.wake.notify_one();
+        }
+        s.connections += 1;
+        s.connection = s.connections;
+        s.written = seq;
+        s.close = None;
+        s.detached_at = None;
+        Resumed::Attached(s.connection)
+    }
+
+    /// Adds a dispatch that is not an event (RESUMED).
+    pub fn push_own(&self, envelope: Envelope) {
+        self.state().push(Arc::new(envelope), &self.wake);
+    }
+
+    #[cfg(test)]
+    fn sequence(&self) -> Vec<(u64, String)> {
+        self.state().buffer.iter().map(|(n, e)| (*n, e.name.to_string())).collect()
+    }
+}
+
+/// `CHANNEL_DELETE` for a session that may no longer see the channel: its id, nothing more.
+fn channel_gone(community: CommunityId, ch: ChannelId) -> Arc<Envelope> {
+    let gone = ChannelGone { id: ch, community_id: community };
+    let data = serde_json::to_string(&gone).expect("serializes");
+    Arc::new(Envelope {
+        name: "CHANNEL_DELETE".into(),
+        data: data.into(),
+        community: Some(community),
+        channel: Some(ch),
+        effect: Effect::None,
+    })
+}
+
+impl State {
+    /// Gives the event the next sequence number and buffers it for writing.
+    fn push(&mut self, envelope: Arc<Envelope>, wake: &Notify) {
+        self.seq += 1;
+        self.buffer.push_back((self.seq, envelope));
+        if self.buffer.len() > BUFFER_MAX {
+            if let Some((lost, _)) = self.buffer.pop_front() {
+                // Unacknowledged and now gone: resuming would lose it.
+                self.invalid = true;
+                if self.connection != 0 && lost > self.written {
+                    self.close.get_or_insert(Close::SlowConsumer);
+                }
+            }
+        }
+        if self.connection != 0 && self.seq - self.written > OUTBOUND_MAX {
+            self.close.get_or_insert(Close::SlowConsumer);
+        }
+        wake.notify_one();
+    }
+
+    /// Sends, drops or holds one event not held behind others.
+    fn decide(&mut self, envelope: &Arc<Envelope>, me: UserId, wake: &Notify, follow: &mut Follow) {
+        let community = envelope.community;
+        let recompute = match envelope.effect {
+            Effect::Recompute | Effect::Join => true,
+            Effect::RecomputeFor(user) => user == me,
+            Effect::None | Effect::Leave(_) | Effect::Dissolve => false,
+        };
+        if let (true, Some(community)) = (recompute, community) {
+            self.held.push_back(envelope.clone());
+            follow.recompute = Some(community);
+            return;
+        }
+        if envelope.channel.is_some_and(|ch| !self.channels.contains_key(&ch)) {
+            return;
+        }
+        self.push(envelope.clone(), wake);
+        let leaving = match envelope.effect {
+            Effect::Leave(user) => user == me,
+            Effect::Dissolve => true,
+            _ => false,
+        };
+        if let (true, Some(community)) = (leaving, community) {
+            self.communities.remove(&community);
+            follow.unsubscribe.push(Topic::Community(community));
+            self.channels.retain(|ch, c| {
+                let keep = *c != community;
+                if !keep {
+                    follow.unsubscribe.push(Topic::Channel(*ch));
+                }
+                keep
+            });
+        }
+    }
+
+    /// Releases held events in order until one asks for a recompute.
+    fn release(&mut self, me: UserId, wake: &Notify, follow: &mut Follow) {
+        while let Some(next) = self.held.pop_front() {
+            self.decide(&next, me, wake, follow);
+            if follow.recompute.is_some() {
+                // `decide` held it again, at the back: it belongs at the front.
+                if let Some(again) = self.held.pop_back() {
+                    self.held.push_front(again);
+                }
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use veza_core::accounts::Credential;
+    use veza_core::id::SessionId;
+
+    use super::*;
+
+    fn session() -> Session {
+        let principal = Principal {
+            user_id: UserId(1),
+            role: veza_core::user::Role::User,
+            credential: Credential::Session(SessionId(1)),
+        };
+        Session::new("s".into(), principal, RequestMeta::new(None, None, None))
+    }
+
+    fn event(name: &str, channel: Option<i64>, effect: Effect) -> Arc<Envelope> {
+        Arc::new(Envelope {
+            name: name.into(),
+            data: "{}".into(),
+            community: Some(CommunityId(9)),
+            channel: channel.map(ChannelId),
+            effect,
+        })
+    }
+
+    fn started() -> Session {
+        let s = session();
+        s.hold_until_started();
+        let (_, follow) = s.start(vec![(CommunityId(9), vec![ChannelId(1)])], event("READY", None, Effect::None));
+        assert!(follow.subscribe.contains(&Topic::Channel(ChannelId(1))));
+        s
+    }
+
+    #[test]
+    fn events_wait_behind_a_recompute_and_are_judged_by_its_result() {
+        let s = started();
+        s.offer(&event("MESSAGE_CREATE", Some(1), Effect::None));
+        s.offer(&event("MESSAGE_CREATE", Some(2), Effect::None)); // not visible: dropped
+        let follow = s.offer(&event("CHANNEL_UPDATE", Some(2), Effect::Recompute));
+        assert_eq!(follow.recompute, Some(CommunityId(9)));
+        s.offer(&event("MESSAGE_UPDATE", Some(2), Effect::None)); // held behind it
+        let follow = s.recomputed(CommunityId(9), Some(vec![(ChannelId(2), "{}".into())]));
+        assert_eq!(follow.subscribe, [Topic::Channel(ChannelId(2))]);
+        assert_eq!(follow.unsubscribe, [Topic::Channel(ChannelId(1))]);
+        let names: Vec<_> = s.sequence().into_iter().map(|(_, n)| n).collect();
+        // #2 came into view (announced as created), #1 left it, then the held update of #2.
+        assert_eq!(names, ["READY", "MESSAGE_CREATE", "CHANNEL_CREATE", "CHANNEL_DELETE", "MESSAGE_UPDATE"]);
+        assert_eq!(s.sequence().iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn a_reader_too_slow_is_told_to_go_and_a_buffer_overrun_ends_the_session() {
+        let s = started();
+        for _ in 0..OUTBOUND_MAX {
+            s.offer(&event("MESSAGE_CREATE", Some(1), Effect::None));
+        }
+        assert_eq!(s.to_write(1).map(|f| f.len()), Err(Close::SlowConsumer));
+        s.detach(1);
+        assert!(matches!(s.resume(100), Resumed::Attached(2)), "nothing was lost yet");
+        s.acknowledge(100);
+        s.detach(2);
+        for _ in 0..=BUFFER_MAX {
+            s.offer(&event("MESSAGE_CREATE", Some(1), Effect::None));
+        }
+        assert_eq!(s.resume(100), Resumed::Invalid);
+        assert_eq!(s.resume(1_000_000), Resumed::Invalid);
+    }
+}
