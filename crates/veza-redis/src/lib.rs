@@ -1,7 +1,8 @@
-//! Veza's Redis adapter: the rate limiter and the brute-force counters every node shares. The
-//! chat event bus and presence will live here too.
+//! Veza's Redis adapter: the rate limiter and the brute-force counters every node shares, and
+//! the chat event bus between nodes.
 
 mod attempts;
+mod bus;
 mod rate_limit;
 
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use attempts::RedisAttempts;
+pub use bus::RedisBus;
 pub use rate_limit::RedisRateLimiter;
 
 /// A connection to `url` made on first use, re-made by itself after a failure; connecting and

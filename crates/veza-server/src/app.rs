@@ -19,7 +19,7 @@ use veza_core::rate_limit::local::LocalRateLimiter;
 use veza_core::rate_limit::{Failover, OnFailure, RateLimiter};
 use veza_core::user_cache::CachedUsers;
 use veza_crypto::{Argon2Hasher, JwtSigner, TokenAudience, TotpAuthenticator};
-use veza_redis::{RedisAttempts, RedisRateLimiter};
+use veza_redis::{RedisAttempts, RedisBus, RedisRateLimiter};
 use veza_sql::{Database, PoolConfig};
 use veza_web::gateway::event::Publisher;
 use veza_web::gateway::hub::{Hub, LocalBus};
@@ -140,8 +140,15 @@ fn webauthn(config: &Config) -> anyhow::Result<veza_crypto::WebauthnPasskeys> {
 }
 
 /// The chat event bus: in-process (one node), or Redis pub/sub shared by every node.
-fn event_bus(_config: &Config) -> anyhow::Result<(Arc<dyn EventBus>, mpsc::Receiver<BusDelivery>)> {
-    let (bus, deliveries) = LocalBus::new();
+fn event_bus(config: &Config) -> anyhow::Result<(Arc<dyn EventBus>, mpsc::Receiver<BusDelivery>)> {
+    if config.redis_url.is_empty() {
+        let (bus, deliveries) = LocalBus::new();
+        return Ok((Arc::new(bus), deliveries));
+    }
+    let (to_hub, deliveries) = mpsc::channel(veza_web::gateway::hub::DELIVERY_QUEUE);
+    let timeout = Duration::from_millis(config.rate_limit_redis_timeout_ms);
+    let bus = RedisBus::start(&config.redis_url, &config.event_bus_redis_prefix, timeout, to_hub)
+        .map_err(|e| anyhow::anyhow!("VEZA_REDIS_URL: {e}"))?;
     Ok((Arc::new(bus), deliveries))
 }
 

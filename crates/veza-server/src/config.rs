@@ -70,6 +70,9 @@ pub struct Config {
     pub rate_limit_redis_timeout_ms: u64,
     /// Prefix of the rate-limit keys in Redis (to share one Redis between installations).
     pub rate_limit_redis_prefix: String,
+    /// Prefix of the Redis pub/sub channels of the chat event bus (with `redis_url`); Veza
+    /// deployments sharing one Redis need different ones.
+    pub event_bus_redis_prefix: String,
     /// The quotas, each `count/period` (period in s, m or h: `10/1m`) or `off`. Route buckets
     /// (login, register, refresh) are charged per caller on top of the caller's own level;
     /// `anonymous` is per client address (per /64 for IPv6), `user` per account, `api_key` per
@@ -208,6 +211,7 @@ impl Default for Config {
             rate_limit_on_redis_failure: OnRedisFailure::Local,
             rate_limit_redis_timeout_ms: 100,
             rate_limit_redis_prefix: "veza:rl:".into(),
+            event_bus_redis_prefix: "veza:bus:".into(),
             // Per node (or cluster, with Redis). A person browsing makes a few requests a
             // second at most; scripts get the same through their keys. Login and registration
             // are the brute-force targets.

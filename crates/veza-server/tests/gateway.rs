@@ -363,3 +363,72 @@ async fn a_client_that_stops_reading_is_disconnected_not_buffered_without_bound(
     let (status, _) = s.get("/healthz", None).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn two_nodes_share_events_through_redis_with_one_subscription_per_node() {
+    use veza_testkit::redis::{redis_addr, redis_url, subscribers, unique_prefix};
+    redis_addr();
+    let (url, prefix) = (redis_url(), unique_prefix());
+    // One public URL: the token issuer both nodes expect.
+    let env = [
+        ("VEZA_REDIS_URL", url.as_str()),
+        ("VEZA_EVENT_BUS_REDIS_PREFIX", prefix.as_str()),
+        ("VEZA_PUBLIC_URL", "http://cluster.test"),
+    ];
+    let db = TestDb::new(Backend::Postgres).await;
+    let shared = db.sharing();
+    let a = TestServer::start_with(BIN, db, &env).await;
+    // One cluster, one set of keys: node B verifies the tokens node A signs.
+    let secrets = shared.dir.path().join("data/secrets");
+    std::fs::create_dir_all(&secrets).expect("secrets dir");
+    for entry in std::fs::read_dir(a.data_dir().join("secrets")).expect("A's secrets") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), secrets.join(entry.file_name())).expect("copy key");
+    }
+    let b = TestServer::start_with(BIN, shared, &env).await;
+    let r = room(&a).await;
+
+    // Three sessions of the member on node B, the owner's on node A.
+    let mut on_b = Vec::new();
+    for _ in 0..3 {
+        let mut client = GatewayClient::connect(&b.base).await;
+        client.identify(&r.member).await;
+        on_b.push(client);
+    }
+    let mut on_a = GatewayClient::connect(&a.base).await;
+    on_a.identify(&r.owner).await;
+    let channel = format!("{prefix}c:{}", r.general);
+    assert_eq!(subscribers(&channel), 2, "one subscription per node, not per session");
+
+    // Sent through node A, over REST and over its gateway: node B's sessions get all, in order.
+    for i in 0..20 {
+        say(&a, &r.owner, &r.general, &format!("m{i}")).await;
+    }
+    let answer = on_a.request("x", "message.send", json!({"channel_id": r.general, "content": "m20"})).await;
+    assert_eq!(answer["ok"], true, "{answer}");
+    for client in &mut on_b {
+        let mut contents = Vec::new();
+        while contents.len() < 21 {
+            contents.push(client.until("MESSAGE_CREATE").await.0["content"].as_str().expect("content").to_string());
+        }
+        assert_eq!(contents, (0..21).map(|i| format!("m{i}")).collect::<Vec<_>>());
+    }
+
+    // The last session of a node to leave a channel ends that node's subscription.
+    drop(on_b);
+    let (status, _) =
+        a.delete(&format!("/api/v1/communities/{}/members/{}", r.community, r.member_id), Some(&r.owner)).await;
+    assert_eq!(status, 204);
+    say(&a, &r.owner, &r.general, "after").await;
+    while on_a.until("MESSAGE_CREATE").await.0["content"] != "after" {}
+    let mut left = subscribers(&channel);
+    for _ in 0..50 {
+        if left == 1 {
+            break;
+        }
+        // Node B forgets the detached sessions when they are removed from the community.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = subscribers(&channel);
+    }
+    assert_eq!(left, 1, "node B unsubscribed");
+}

@@ -28,6 +28,13 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// The same database for a second node, with its own data dir; the database outlives it
+    /// only as long as `self` does.
+    pub fn sharing(&self) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self { url: self.url.clone(), backend: self.backend, dir, pg_name: None }
+    }
+
     pub async fn new(backend: Backend) -> Self {
         match backend {
             Backend::Sqlite => Self::sqlite(),

@@ -38,3 +38,26 @@ pub fn redis_addr() -> SocketAddr {
 pub fn unique_prefix() -> String {
     format!("veza-test:{:016x}:", rand::random::<u64>())
 }
+
+/// How many connections subscribe to a pub/sub channel (`PUBSUB NUMSUB`).
+pub fn subscribers(channel: &str) -> u64 {
+    let mut stream = TcpStream::connect_timeout(&redis_addr(), Duration::from_secs(2)).expect("connect to Redis");
+    stream.set_read_timeout(Some(Duration::from_secs(2))).expect("timeout");
+    let words = ["PUBSUB", "NUMSUB", channel];
+    let mut command = format!("*{}\r\n", words.len());
+    for word in words {
+        command.push_str(&format!("${}\r\n{word}\r\n", word.len()));
+    }
+    stream.write_all(command.as_bytes()).expect("write");
+    // The answer, `*2 $n channel :count`, ends with the count's line.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 512];
+    while !answer.ends_with(b"\r\n") || !answer.contains(&b':') {
+        let n = stream.read(&mut buf).expect("read");
+        assert!(n > 0, "Redis closed the connection");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&answer);
+    let count = text.rsplit(':').next().unwrap_or_default().trim();
+    count.parse().unwrap_or_else(|_| panic!("unexpected PUBSUB answer {text:?}"))
+}

@@ -207,6 +207,7 @@ async fn identify_session(
     };
     let (connection, follow) = session.start(visible, Arc::new(ready));
     hub.carry_out(&session, follow);
+    hub.subscriptions_applied().await;
     Ok((session, connection))
 }
 

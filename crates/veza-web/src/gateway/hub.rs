@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 use veza_core::chat::communities::Communities;
 use veza_core::chat::event::Topic;
-use veza_core::id::CommunityId;
+use veza_core::id::{ChannelId, CommunityId};
 use veza_core::ports::{BusDelivery, BusError, EventBus};
 use veza_core::CoreError;
 
@@ -59,8 +59,15 @@ impl EventBus for LocalBus {
 pub struct Hub {
     state: Mutex<HubState>,
     /// Subscription changes, applied to the bus in order by one task.
-    subscriptions: mpsc::UnboundedSender<(Topic, bool)>,
+    subscriptions: mpsc::UnboundedSender<Subscription>,
     communities: Communities,
+}
+
+#[derive(Debug)]
+enum Subscription {
+    Change(Topic, bool),
+    /// Answered once every change before it is in effect on the bus.
+    Barrier(tokio::sync::oneshot::Sender<()>),
 }
 
 #[derive(Debug, Default)]
@@ -114,7 +121,7 @@ impl Hub {
                 if !listeners.iter().any(|s| Arc::ptr_eq(s, session)) {
                     listeners.push(session.clone());
                     if listeners.len() == 1 {
-                        let _ = self.subscriptions.send((topic, true));
+                        let _ = self.subscriptions.send(Subscription::Change(topic, true));
                     }
                 }
             }
@@ -132,8 +139,17 @@ impl Hub {
             listeners.retain(|s| !Arc::ptr_eq(s, session));
             if listeners.is_empty() {
                 state.topics.remove(&topic);
-                let _ = self.subscriptions.send((topic, false));
+                let _ = self.subscriptions.send(Subscription::Change(topic, false));
             }
+        }
+    }
+
+    /// Returns once the bus delivers every topic subscribed so far (a new session's READY
+    /// waits for it, so nothing published after READY can miss the node).
+    pub async fn subscriptions_applied(&self) {
+        let (done, applied) = tokio::sync::oneshot::channel();
+        if self.subscriptions.send(Subscription::Barrier(done)).is_ok() {
+            let _ = applied.await;
         }
     }
 
@@ -170,25 +186,34 @@ impl Hub {
 
 /// Asks the use case which channels of `community` the session's member may view now.
 async fn recompute(hub: Arc<Hub>, session: Arc<Session>, community: CommunityId) {
-    let visible = match hub.communities.list_channels(&session.principal, community).await {
-        Ok(views) => Some(
-            views
-                .into_iter()
-                .map(|v| {
-                    let id = v.channel.id;
-                    let data = serde_json::to_string(&crate::wire::ChannelResponse::from(v)).expect("serializes");
-                    (id, Arc::<str>::from(data))
-                })
-                .collect(),
-        ),
-        Err(CoreError::NotFound(_)) => None,
-        Err(e) => {
-            // Without knowing what the member may see, nothing more can be sent safely.
-            tracing::warn!(error = %e, session = %session.id, "cannot recompute a session's channels");
-            session.invalidate(Close::ResyncRequired);
-            return;
-        }
-    };
+    let visible: Option<Vec<(ChannelId, Arc<str>)>> =
+        match hub.communities.list_channels(&session.principal, community).await {
+            Ok(views) => Some(
+                views
+                    .into_iter()
+                    .map(|v| {
+                        let id = v.channel.id;
+                        let data = serde_json::to_string(&crate::wire::ChannelResponse::from(v)).expect("serializes");
+                        (id, Arc::<str>::from(data))
+                    })
+                    .collect(),
+            ),
+            Err(CoreError::NotFound(_)) => None,
+            Err(e) => {
+                // Without knowing what the member may see, nothing more can be sent safely.
+                tracing::warn!(error = %e, session = %session.id, "cannot recompute a session's channels");
+                session.invalidate(Close::ResyncRequired);
+                return;
+            }
+        };
+    // Listening to what comes into view before the session applies it: events in between are
+    // held behind the recompute, so none is missed.
+    if let Some(channels) = &visible {
+        let mut subscribe: Vec<Topic> = channels.iter().map(|(id, _)| Topic::Channel(*id)).collect();
+        subscribe.push(Topic::Community(community));
+        hub.carry_out(&session, Follow { subscribe, ..Follow::default() });
+        hub.subscriptions_applied().await;
+    }
     let follow = session.recomputed(community, visible);
     hub.carry_out(&session, follow);
 }
@@ -212,16 +237,22 @@ pub fn parse_topic(s: &str) -> Option<Topic> {
     let (kind, id) = s.split_once(':')?;
     let id: i64 = id.parse().ok()?;
     match kind {
-        "c" => Some(Topic::Channel(veza_core::id::ChannelId(id))),
+        "c" => Some(Topic::Channel(ChannelId(id))),
         "g" => Some(Topic::Community(CommunityId(id))),
         "u" => Some(Topic::User(veza_core::id::UserId(id))),
         _ => None,
     }
 }
 
-async fn apply_subscriptions(bus: Arc<dyn EventBus>, mut requests: mpsc::UnboundedReceiver<(Topic, bool)>) {
-    while let Some((topic, on)) = requests.recv().await {
-        let topic = topic.to_string();
+async fn apply_subscriptions(bus: Arc<dyn EventBus>, mut requests: mpsc::UnboundedReceiver<Subscription>) {
+    while let Some(request) = requests.recv().await {
+        let (topic, on) = match request {
+            Subscription::Change(topic, on) => (topic.to_string(), on),
+            Subscription::Barrier(done) => {
+                let _ = done.send(());
+                continue;
+            }
+        };
         let result = match on {
             true => bus.subscribe(&topic).await,
             false => bus.unsubscribe(&topic).await,
