@@ -262,6 +262,22 @@ async fn delivery_follows_permissions_as_they_change(backend: Backend) {
     assert_eq!(names, ["ROLE_UPDATE", "MEMBER_UPDATE", "CHANNEL_CREATE"], "{before:?}");
     assert_eq!(before[2]["d"]["id"], r.plans.as_str());
 
+    // Someone joins while connected: they hear of it, then of each channel they may view.
+    let newcomer = access(&s.register("lyra").await);
+    let mut joiner = GatewayClient::connect(&s.base).await;
+    assert_eq!(joiner.identify(&newcomer).await["communities"], json!([]));
+    let (_, invite) = s.post(&format!("/api/v1/communities/{}/invites", r.community), &json!({}), Some(&r.owner)).await;
+    let (status, _) = s
+        .post(&format!("/api/v1/invites/{}", invite["code"].as_str().expect("code")), &json!({}), Some(&newcomer))
+        .await;
+    assert_eq!(status, 201);
+    say(&s, &r.owner, &r.general, "hello lyra").await;
+    let (hello, before) = joiner.until("MESSAGE_CREATE").await;
+    assert_eq!(hello["content"], "hello lyra");
+    let names: Vec<_> = before.iter().map(|v| v["t"].as_str().unwrap_or("").to_string()).collect();
+    assert_eq!(names, ["MEMBER_ADD", "CHANNEL_CREATE"], "#plans is hidden from @everyone: {before:?}");
+    assert_eq!(before[1]["d"]["id"], r.general.as_str());
+
     // Kicked: the member learns it, then hears nothing more of the community.
     let (status, _) = s.delete(&member_path, Some(&r.owner)).await;
     assert_eq!(status, 204);
@@ -431,4 +447,29 @@ async fn two_nodes_share_events_through_redis_with_one_subscription_per_node() {
         left = subscribers(&channel);
     }
     assert_eq!(left, 1, "node B unsubscribed");
+}
+
+#[tokio::test]
+async fn connections_are_limited_per_address_at_the_upgrade_and_per_account_at_identify() {
+    let env = [("VEZA_RATE_LIMIT_GATEWAY_CONNECT", "3/1m"), ("VEZA_TRUSTED_PROXIES", "127.0.0.1/32")];
+    let s = TestServer::start_with(BIN, TestDb::new(Backend::Sqlite).await, &env).await;
+    let token = access(&s.register("nova").await);
+    // One address: three upgrades, then 429.
+    for _ in 0..3 {
+        let client = GatewayClient::connect_with_headers(&s.base, &[("x-forwarded-for", "203.0.113.7")]).await;
+        assert!(client.is_ok());
+    }
+    let refused = GatewayClient::connect_with_headers(&s.base, &[("x-forwarded-for", "203.0.113.7")]).await;
+    assert_eq!(refused.err(), Some(429));
+    // One account from many addresses: three sessions, then the fourth is closed with 4008.
+    for i in 0..3 {
+        let from = format!("198.51.100.{i}");
+        let mut client =
+            GatewayClient::connect_with_headers(&s.base, &[("x-forwarded-for", &from)]).await.expect("upgrade");
+        client.identify(&token).await;
+    }
+    let mut fourth =
+        GatewayClient::connect_with_headers(&s.base, &[("x-forwarded-for", "198.51.100.9")]).await.expect("upgrade");
+    fourth.send(json!({"op": 2, "d": {"token": token}})).await;
+    assert_eq!(fourth.closed().await, 4008);
 }

@@ -37,11 +37,19 @@ impl GatewayClient {
 
     /// Connects with an `Origin` header; `Err(status)` when the upgrade is refused.
     pub async fn connect_with(base: &str, origin: Option<&str>) -> Result<Self, u16> {
+        match origin {
+            Some(origin) => Self::connect_with_headers(base, &[("origin", origin)]).await,
+            None => Self::connect_with_headers(base, &[]).await,
+        }
+    }
+
+    /// Connects with extra upgrade headers; `Err(status)` when the upgrade is refused.
+    pub async fn connect_with_headers(base: &str, headers: &[(&'static str, &str)]) -> Result<Self, u16> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let url = format!("{}/gateway", base.replacen("http", "ws", 1));
         let mut request = url.into_client_request().expect("request");
-        if let Some(origin) = origin {
-            request.headers_mut().insert("origin", origin.parse().expect("origin"));
+        for (name, value) in headers {
+            request.headers_mut().insert(*name, value.parse().expect("header value"));
         }
         let socket = match tokio_tungstenite::connect_async(request).await {
             Ok((socket, _)) => socket,

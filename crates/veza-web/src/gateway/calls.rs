@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use veza_core::accounts::Credential;
+use veza_core::accounts::{Credential, Principal};
 use veza_core::id::{ChannelId, MessageId};
 use veza_core::rate_limit::{Caller, Outcome, RouteBucket};
 
@@ -98,7 +98,7 @@ async fn call(
     Ok(match method {
         "message.send" => {
             let p: Send = params(raw)?;
-            charge(app, session, RouteBucket::MessageSend).await?;
+            charge(app, me, RouteBucket::MessageSend).await?;
             let (message, _) =
                 chat.send_message(me, p.channel_id, &p.content, p.nonce.as_deref(), p.reply_to).await?;
             json(MessageResponse::from(message))
@@ -142,10 +142,10 @@ async fn call(
 
 /// Charges the same buckets the REST route would: a send over the gateway counts as one over
 /// REST.
-async fn charge(app: &AppState, session: &Session, bucket: RouteBucket) -> Result<(), ApiError> {
+pub async fn charge(app: &AppState, principal: &Principal, bucket: RouteBucket) -> Result<(), ApiError> {
     let Some(limits) = &app.rate_limits else { return Ok(()) };
-    let caller = match &session.principal.credential {
-        Credential::Session(_) => Caller::User(session.me()),
+    let caller = match &principal.credential {
+        Credential::Session(_) => Caller::User(principal.user_id),
         Credential::ApiKey { id, .. } => Caller::ApiKey(*id),
     };
     let checks = limits.policies.plan(caller, Some(bucket));

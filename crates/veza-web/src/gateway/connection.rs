@@ -12,6 +12,7 @@ use serde::Serialize;
 use veza_core::accounts::Principal;
 use veza_core::api_key::Scope;
 use veza_core::audit::RequestMeta;
+use veza_core::rate_limit::RouteBucket;
 
 use crate::gateway::event::{Effect, Envelope};
 use crate::gateway::protocol::{self, op, Close, Identify, Inbound, Resume};
@@ -184,6 +185,8 @@ async fn authenticate(app: &AppState, token: &str, meta: &RequestMeta) -> Result
     };
     let principal = principal.map_err(|_| Close::AuthenticationFailed)?;
     principal.require(Scope::ChatRead).map_err(|_| Close::AuthenticationFailed)?;
+    // Each account's connections count too, wherever they come from.
+    calls::charge(app, &principal, RouteBucket::GatewayConnect).await.map_err(|_| Close::RateLimited)?;
     Ok(principal)
 }
 
