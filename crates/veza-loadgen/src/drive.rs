@@ -19,6 +19,13 @@ use tokio_tungstenite::WebSocketStream;
 
 type Sink = Arc<Mutex<SplitSink<WebSocketStream<TcpStream>, Message>>>;
 
+/// A client: where to write, and the last dispatch it has read (its heartbeats acknowledge it).
+#[derive(Clone)]
+struct Client {
+    sink: Sink,
+    seen: Arc<AtomicU64>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
     /// A Veza server: people are registered and rooms set up over REST first.
@@ -59,6 +66,9 @@ pub struct Load {
     #[arg(long, default_value_t = 64)]
     connect_concurrency: usize,
 }
+
+/// How long a phase waits for its last deliveries.
+const DRAIN: Duration = Duration::from_secs(30);
 
 /// Socket buffers of the load generator's own connections (it holds thousands).
 fn ws_config() -> WebSocketConfig {
@@ -109,14 +119,14 @@ pub async fn run(load: Load) -> anyhow::Result<()> {
             });
         }
     }
-    let mut sinks: Vec<Option<Sink>> = vec![None; clients];
+    let mut sinks: Vec<Option<Client>> = vec![None; clients];
     let mut heartbeat = Duration::from_secs(41);
     while let Some(opened) = opening.join_next().await {
         let (index, sink, interval) = opened??;
         sinks[index] = Some(sink);
         heartbeat = interval;
     }
-    let sinks: Vec<Sink> = sinks.into_iter().map(|s| s.expect("every client connected")).collect();
+    let sinks: Vec<Client> = sinks.into_iter().map(|s| s.expect("every client connected")).collect();
     eprintln!("{clients} clients identified in {:.1}s", started.elapsed().as_secs_f64());
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_after = load.server_pid.and_then(rss_kib);
@@ -128,8 +138,9 @@ pub async fn run(load: Load) -> anyhow::Result<()> {
         tick.tick().await;
         loop {
             tick.tick().await;
-            for sink in &beating {
-                let _ = sink.lock().await.send(Message::Text(r#"{"op":1,"d":null}"#.into())).await;
+            for client in &beating {
+                let beat = format!(r#"{{"op":1,"d":{}}}"#, client.seen.load(Ordering::Relaxed));
+                let _ = client.sink.lock().await.send(Message::Text(beat.into())).await;
             }
         }
     });
@@ -156,7 +167,7 @@ async fn connect(
     url: &str,
     token: &str,
     shared: Arc<Shared>,
-) -> anyhow::Result<(Sink, Duration)> {
+) -> anyhow::Result<(Client, Duration)> {
     let socket = TcpSocket::new_v4()?;
     socket.bind(SocketAddr::new(source, 0))?;
     let stream = tokio::time::timeout(crate::STEP_TIMEOUT, socket.connect(addr)).await??;
@@ -167,14 +178,20 @@ async fn connect(
     let hello: serde_json::Value = serde_json::from_str(&hello)?;
     let interval = Duration::from_millis(hello["d"]["heartbeat_interval"].as_u64().context("HELLO")?);
     sink.send(Message::Text(json!({"op": 2, "d": {"token": token}}).to_string().into())).await?;
+    let seen = Arc::new(AtomicU64::new(0));
     loop {
         let frame = next_text(&mut stream).await?;
+        if let Some(seq) = sequence(&frame) {
+            seen.store(seq, Ordering::Relaxed);
+        }
         if frame.contains(r#""t":"READY""#) {
             break;
         }
     }
-    tokio::spawn(read(stream, shared));
-    Ok((Arc::new(Mutex::new(sink)), interval))
+    // Acknowledged at once, as a client does once it has handled READY.
+    sink.send(Message::Text(format!(r#"{{"op":1,"d":{}}}"#, seen.load(Ordering::Relaxed)).into())).await?;
+    tokio::spawn(read(stream, shared, seen.clone()));
+    Ok((Client { sink: Arc::new(Mutex::new(sink)), seen }, interval))
 }
 
 async fn next_text(stream: &mut SplitStream<WebSocketStream<TcpStream>>) -> anyhow::Result<String> {
@@ -190,9 +207,12 @@ async fn next_text(stream: &mut SplitStream<WebSocketStream<TcpStream>>) -> anyh
 }
 
 /// Times each message delivered to this client; counts refused requests.
-async fn read(mut stream: SplitStream<WebSocketStream<TcpStream>>, shared: Arc<Shared>) {
+async fn read(mut stream: SplitStream<WebSocketStream<TcpStream>>, shared: Arc<Shared>, seen: Arc<AtomicU64>) {
     while let Some(Ok(message)) = stream.next().await {
         let Message::Text(text) = message else { continue };
+        if let Some(seq) = sequence(&text) {
+            seen.store(seq, Ordering::Relaxed);
+        }
         let now = shared.start.elapsed().as_nanos();
         // Dispatches only: a RESPONSE carries the message too.
         let dispatch = text.starts_with(r#"{"op":0,"#);
@@ -225,7 +245,7 @@ async fn measure(
     rate: f64,
     phase: u32,
     rooms: &[crate::setup::Room],
-    sinks: &[Sink],
+    sinks: &[Client],
     shared: &Shared,
     collected: &mut mpsc::UnboundedReceiver<(u32, u64)>,
 ) -> anyhow::Result<serde_json::Value> {
@@ -248,21 +268,23 @@ async fn measure(
         let sent = shared.start.elapsed().as_nanos();
         let content = format!("lg:{sent}:{}", if measured { phase } else { 0 });
         let frame = json!({"op": 8, "d": {"id": n.to_string(), "method": "message.send", "params": {"channel_id": room.channel, "content": content}}});
-        if sinks[client].lock().await.send(Message::Text(frame.to_string().into())).await.is_err() {
+        if sinks[client].sink.lock().await.send(Message::Text(frame.to_string().into())).await.is_err() {
             shared.errors.fetch_add(1, Ordering::Relaxed);
         }
         measured_sent += u64::from(measured);
     }
     let sending = measure_started.map_or(Duration::ZERO, |t| t.elapsed());
-    // Let the last deliveries land.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Every delivery, or what came within the drain time: the rest count as lost.
+    let expected = measured_sent * load.room_size as u64;
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?;
-    while let Ok((of, us)) = collected.try_recv() {
-        if of == phase {
-            histogram.saturating_record(us);
+    let deadline = tokio::time::Instant::now() + DRAIN;
+    while histogram.len() < expected {
+        match tokio::time::timeout_at(deadline, collected.recv()).await {
+            Ok(Some((of, us))) if of == phase => histogram.saturating_record(us),
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break,
         }
     }
-    let expected = measured_sent * load.room_size as u64;
     let sent_rate = measured_sent as f64 / sending.as_secs_f64().max(1e-9);
     let q = |p: f64| histogram.value_at_quantile(p) as f64 / 1000.0;
     eprintln!(
@@ -281,4 +303,10 @@ async fn measure(
         "received": histogram.len(), "expected": expected,
         "p50_ms": q(0.5), "p99_ms": q(0.99), "p999_ms": q(0.999), "max_ms": histogram.max() as f64 / 1000.0,
         "errors": shared.errors.load(Ordering::Relaxed) - errors_before}))
+}
+
+/// The `s` of a dispatch (`{"op":0,"s":N,…`).
+fn sequence(frame: &str) -> Option<u64> {
+    let rest = frame.strip_prefix(r#"{"op":0,"s":"#)?;
+    rest[..rest.find(',')?].parse().ok()
 }

@@ -344,11 +344,15 @@ impl State {
         self.seq += 1;
         self.buffer.push_back((self.seq, envelope));
         if self.buffer.len() > BUFFER_MAX {
-            if let Some((lost, _)) = self.buffer.pop_front() {
-                // Unacknowledged and now gone: resuming would lose it.
-                self.invalid = true;
-                if self.connection != 0 && lost > self.written {
-                    self.close.get_or_insert(Close::SlowConsumer);
+            // The oldest unacknowledged dispatch goes. Written already, it only means resuming
+            // from before it is impossible (resume checks that); never written, it is lost to
+            // this session, which therefore ends.
+            if let Some((dropped, _)) = self.buffer.pop_front() {
+                if dropped > self.written {
+                    self.invalid = true;
+                    if self.connection != 0 {
+                        self.close.get_or_insert(Close::SlowConsumer);
+                    }
                 }
             }
         }
@@ -475,5 +479,17 @@ mod tests {
         }
         assert_eq!(s.resume(100), Resumed::Invalid);
         assert_eq!(s.resume(1_000_000), Resumed::Invalid);
+    }
+
+    #[test]
+    fn a_live_client_that_never_acknowledges_keeps_receiving() {
+        let s = started();
+        assert_eq!(s.to_write(1).map(|f| f.len()), Ok(1), "READY");
+        for _ in 0..3 * BUFFER_MAX {
+            s.offer(&event("MESSAGE_CREATE", Some(1), Effect::None));
+            let written = s.to_write(1).expect("still attached");
+            assert_eq!(written.len(), 1);
+        }
+        assert_eq!(s.resume(0), Resumed::Invalid, "the oldest dispatches are gone");
     }
 }
