@@ -256,8 +256,10 @@ impl Session {
         if let Some(close) = s.close.take() {
             return Err(close);
         }
-        let written = s.written;
-        let out: Vec<_> = s.buffer.iter().filter(|(seq, _)| *seq > written).cloned().collect();
+        // The buffer holds consecutive sequence numbers: what is unwritten is its tail.
+        let first = s.buffer.front().map_or(0, |(seq, _)| *seq);
+        let skip = usize::try_from((s.written + 1).saturating_sub(first)).unwrap_or(usize::MAX);
+        let out: Vec<_> = s.buffer.iter().skip(skip).cloned().collect();
         if let Some((last, _)) = out.last() {
             s.written = *last;
         }
@@ -267,6 +269,8 @@ impl Session {
     /// The client has everything up to `seq`: drops it from the buffer.
     pub fn acknowledge(&self, seq: u64) {
         let mut s = self.state();
+        // Nobody can have read what was not written yet.
+        let seq = seq.min(s.written);
         while s.buffer.front().is_some_and(|(n, _)| *n <= seq) {
             s.buffer.pop_front();
         }
