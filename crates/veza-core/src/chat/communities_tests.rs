@@ -324,12 +324,12 @@ async fn committed_changes_are_announced_in_order_and_refusals_and_retries_are_n
     chat.typing(&vega, general.id).await.expect("typing");
     chat.delete_message(&vega, general.id, sent.id).await.expect("delete");
     let said = events.take();
-    assert!(matches!(&said[0], ChatEvent::MessageCreated(x) if x.id == sent.id));
+    assert!(matches!(&said[0], ChatEvent::MessageCreated { message, .. } if message.id == sent.id));
     assert!(matches!(&said[1], ChatEvent::ReactionAdded { emoji, .. } if emoji == "🎶"));
     assert!(matches!(&said[2], ChatEvent::Typing { user_id, .. } if *user_id == vega.user_id));
     assert!(matches!(&said[3], ChatEvent::MessageDeleted { message_id, .. } if *message_id == sent.id));
     assert_eq!(said.len(), 4, "a retried send and a refused reaction announce nothing: {said:?}");
-    assert!(said.iter().all(|e| e.topics() == [Topic::Channel(general.id)]));
+    assert!(said.iter().all(|e| e.topics() == [Topic::Community(c.id)]), "a channel's events go to its community");
 
     chat.ban(&owner, c.id, vega.user_id, None, None, &meta()).await.expect("ban");
     let banned = events.take();

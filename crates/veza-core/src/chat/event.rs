@@ -13,9 +13,16 @@ use crate::id::{ChannelId, CommunityId, MessageId, RoleId, UserId};
 /// A committed change in chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChatEvent {
-    MessageCreated(Message),
-    MessageUpdated(Message),
+    MessageCreated {
+        community_id: CommunityId,
+        message: Message,
+    },
+    MessageUpdated {
+        community_id: CommunityId,
+        message: Message,
+    },
     MessageDeleted {
+        community_id: CommunityId,
         channel_id: ChannelId,
         message_id: MessageId,
     },
@@ -26,12 +33,14 @@ pub enum ChatEvent {
         since: OffsetDateTime,
     },
     ReactionAdded {
+        community_id: CommunityId,
         channel_id: ChannelId,
         message_id: MessageId,
         user_id: UserId,
         emoji: String,
     },
     ReactionRemoved {
+        community_id: CommunityId,
         channel_id: ChannelId,
         message_id: MessageId,
         user_id: UserId,
@@ -39,17 +48,20 @@ pub enum ChatEvent {
     },
     /// Every reaction (or every one with `emoji`) was removed by a moderator.
     ReactionsCleared {
+        community_id: CommunityId,
         channel_id: ChannelId,
         message_id: MessageId,
         emoji: Option<String>,
     },
     PinsChanged {
+        community_id: CommunityId,
         channel_id: ChannelId,
         message_id: MessageId,
         pinned: bool,
     },
     /// Someone started typing; clients show it until `until` unless a message comes first.
     Typing {
+        community_id: CommunityId,
         channel_id: ChannelId,
         user_id: UserId,
         until: OffsetDateTime,
@@ -80,22 +92,21 @@ pub enum ChatEvent {
     },
 }
 
-/// Where an event goes out.
+/// Where an event goes out. A channel's events go to its community's topic, where every member
+/// listens whichever channels they may view (sessions filter by what they may see): so a
+/// member who comes to see a channel is already listening, and misses nothing of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
-    /// Everyone who may view the channel.
-    Channel(ChannelId),
-    /// Every member of the community (a session still filters channel events by visibility).
+    /// Every member of the community.
     Community(CommunityId),
     /// One person's sessions.
     User(UserId),
 }
 
 impl std::fmt::Display for Topic {
-    /// `c:123`, `g:456`, `u:789`: the bus's topic names.
+    /// `g:456`, `u:789`: the bus's topic names.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Channel(id) => write!(f, "c:{id}"),
             Self::Community(id) => write!(f, "g:{id}"),
             Self::User(id) => write!(f, "u:{id}"),
         }
@@ -107,13 +118,14 @@ impl ChatEvent {
     pub fn topics(&self) -> Vec<Topic> {
         use ChatEvent::*;
         match self {
-            MessageCreated(m) | MessageUpdated(m) => vec![Topic::Channel(m.channel_id)],
-            MessageDeleted { channel_id, .. }
-            | ReactionAdded { channel_id, .. }
-            | ReactionRemoved { channel_id, .. }
-            | ReactionsCleared { channel_id, .. }
-            | PinsChanged { channel_id, .. }
-            | Typing { channel_id, .. } => vec![Topic::Channel(*channel_id)],
+            MessageCreated { community_id, .. }
+            | MessageUpdated { community_id, .. }
+            | MessageDeleted { community_id, .. }
+            | ReactionAdded { community_id, .. }
+            | ReactionRemoved { community_id, .. }
+            | ReactionsCleared { community_id, .. }
+            | PinsChanged { community_id, .. }
+            | Typing { community_id, .. } => vec![Topic::Community(*community_id)],
             ChannelCreated(c) | ChannelUpdated(c) | ChannelDeleted(c) => vec![Topic::Community(c.community_id)],
             CommunityCreated(c) => vec![Topic::User(c.owner_id)],
             CommunityUpdated(c) => vec![Topic::Community(c.id)],

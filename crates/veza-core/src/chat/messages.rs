@@ -112,7 +112,8 @@ impl Communities {
         };
         match self.deps.messages.post(&message).await? {
             Posted::New(m) => {
-                self.announce(ChatEvent::MessageCreated(m.clone())).await;
+                self.announce(ChatEvent::MessageCreated { community_id: channel.community_id, message: m.clone() })
+                    .await;
                 Ok((m, true))
             }
             Posted::Existing(m) => Ok((m, false)),
@@ -169,7 +170,8 @@ impl Communities {
         if !self.deps.messages.edit_message(&message, &previous).await? {
             return Err(CoreError::NotFound("message"));
         }
-        self.announce(ChatEvent::MessageUpdated(message.clone())).await;
+        let community_id = channel.community_id;
+        self.announce(ChatEvent::MessageUpdated { community_id, message: message.clone() }).await;
         Ok(message)
     }
 
@@ -201,7 +203,8 @@ impl Communities {
         if !self.deps.messages.delete_message(id, self.now()).await? {
             return Err(CoreError::NotFound("message"));
         }
-        self.announce(ChatEvent::MessageDeleted { channel_id: channel.id, message_id: id }).await;
+        let community_id = channel.community_id;
+        self.announce(ChatEvent::MessageDeleted { community_id, channel_id: channel.id, message_id: id }).await;
         Ok(())
     }
 }
@@ -242,7 +245,9 @@ impl Communities {
         match reacted {
             Reacted::Added => {
                 let user_id = principal.user_id;
-                let event = ChatEvent::ReactionAdded { channel_id: channel.id, message_id: id, user_id, emoji };
+                let community_id = channel.community_id;
+                let event =
+                    ChatEvent::ReactionAdded { community_id, channel_id: channel.id, message_id: id, user_id, emoji };
                 self.announce(event).await;
                 Ok(())
             }
@@ -269,7 +274,9 @@ impl Communities {
             return Err(CoreError::NotFound("reaction"));
         }
         let user_id = principal.user_id;
-        self.announce(ChatEvent::ReactionRemoved { channel_id: channel.id, message_id: id, user_id, emoji }).await;
+        let community_id = channel.community_id;
+        let event = ChatEvent::ReactionRemoved { community_id, channel_id: channel.id, message_id: id, user_id, emoji };
+        self.announce(event).await;
         Ok(())
     }
 
@@ -286,7 +293,9 @@ impl Communities {
         actor.require_in(&channel, Permissions::MANAGE_MESSAGES)?;
         let cleared = self.deps.messages.clear_reactions(message.id, emoji.as_deref()).await?;
         if cleared > 0 {
-            self.announce(ChatEvent::ReactionsCleared { channel_id: channel.id, message_id: id, emoji }).await;
+            let community_id = channel.community_id;
+            self.announce(ChatEvent::ReactionsCleared { community_id, channel_id: channel.id, message_id: id, emoji })
+                .await;
         }
         Ok(cleared)
     }
@@ -328,7 +337,9 @@ impl Communities {
                 format!("a channel has at most {} pinned messages; unpin one first", message::PINS_MAX),
             )));
         }
-        self.announce(ChatEvent::PinsChanged { channel_id: channel.id, message_id: id, pinned: true }).await;
+        let community_id = channel.community_id;
+        self.announce(ChatEvent::PinsChanged { community_id, channel_id: channel.id, message_id: id, pinned: true })
+            .await;
         Ok(())
     }
 
@@ -338,7 +349,9 @@ impl Communities {
         if !self.deps.messages.unpin(channel.id, id).await? {
             return Err(CoreError::NotFound("pin"));
         }
-        self.announce(ChatEvent::PinsChanged { channel_id: channel.id, message_id: id, pinned: false }).await;
+        let community_id = channel.community_id;
+        self.announce(ChatEvent::PinsChanged { community_id, channel_id: channel.id, message_id: id, pinned: false })
+            .await;
         Ok(())
     }
 
@@ -376,7 +389,8 @@ impl Communities {
             actor.require_in(&channel, Permissions::MANAGE_MESSAGES)?;
         }
         let until = self.now() + TYPING_LASTS;
-        self.announce(ChatEvent::Typing { channel_id: channel.id, user_id: principal.user_id, until }).await;
+        let (community_id, user_id) = (channel.community_id, principal.user_id);
+        self.announce(ChatEvent::Typing { community_id, channel_id: channel.id, user_id, until }).await;
         Ok(until)
     }
 

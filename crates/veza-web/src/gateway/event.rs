@@ -51,8 +51,8 @@ impl Envelope {
         Self { name: name.into(), data: data.into(), community: None, channel: None, effect: Effect::None }
     }
 
-    fn in_channel(mut self, community: Option<CommunityId>, channel: ChannelId) -> Self {
-        self.community = community;
+    fn in_channel(mut self, community: CommunityId, channel: ChannelId) -> Self {
+        self.community = Some(community);
         self.channel = Some(channel);
         self
     }
@@ -187,45 +187,47 @@ struct MemberGone {
 pub fn encode(event: ChatEvent) -> Vec<(Topic, Envelope)> {
     let topics = event.topics();
     let envelope = match event {
-        ChatEvent::MessageCreated(m) => {
-            let channel = m.channel_id;
-            Envelope::new("MESSAGE_CREATE", &MessageResponse::from(m)).in_channel(None, channel)
+        ChatEvent::MessageCreated { community_id, message } => {
+            let channel = message.channel_id;
+            Envelope::new("MESSAGE_CREATE", &MessageResponse::from(message)).in_channel(community_id, channel)
         }
-        ChatEvent::MessageUpdated(m) => {
-            let channel = m.channel_id;
-            Envelope::new("MESSAGE_UPDATE", &MessageResponse::from(m)).in_channel(None, channel)
+        ChatEvent::MessageUpdated { community_id, message } => {
+            let channel = message.channel_id;
+            Envelope::new("MESSAGE_UPDATE", &MessageResponse::from(message)).in_channel(community_id, channel)
         }
-        ChatEvent::MessageDeleted { channel_id, message_id } => {
-            Envelope::new("MESSAGE_DELETE", &MessageRef { id: message_id, channel_id }).in_channel(None, channel_id)
+        ChatEvent::MessageDeleted { community_id, channel_id, message_id } => {
+            Envelope::new("MESSAGE_DELETE", &MessageRef { id: message_id, channel_id })
+                .in_channel(community_id, channel_id)
         }
         ChatEvent::MessagesPurged { community_id, user_id, since } => {
             Envelope::new("MESSAGE_PURGE", &Purge { community_id, user_id, since })
                 .in_community(community_id, Effect::None)
         }
-        ChatEvent::ReactionAdded { channel_id, message_id, user_id, emoji } => {
+        ChatEvent::ReactionAdded { community_id, channel_id, message_id, user_id, emoji } => {
             let d = Reaction { channel_id, message_id, user_id: Some(user_id), emoji: Some(&emoji) };
-            Envelope::new("REACTION_ADD", &d).in_channel(None, channel_id)
+            Envelope::new("REACTION_ADD", &d).in_channel(community_id, channel_id)
         }
-        ChatEvent::ReactionRemoved { channel_id, message_id, user_id, emoji } => {
+        ChatEvent::ReactionRemoved { community_id, channel_id, message_id, user_id, emoji } => {
             let d = Reaction { channel_id, message_id, user_id: Some(user_id), emoji: Some(&emoji) };
-            Envelope::new("REACTION_REMOVE", &d).in_channel(None, channel_id)
+            Envelope::new("REACTION_REMOVE", &d).in_channel(community_id, channel_id)
         }
-        ChatEvent::ReactionsCleared { channel_id, message_id, emoji } => {
+        ChatEvent::ReactionsCleared { community_id, channel_id, message_id, emoji } => {
             let d = Reaction { channel_id, message_id, user_id: None, emoji: emoji.as_deref() };
-            Envelope::new("REACTION_REMOVE_ALL", &d).in_channel(None, channel_id)
+            Envelope::new("REACTION_REMOVE_ALL", &d).in_channel(community_id, channel_id)
         }
-        ChatEvent::PinsChanged { channel_id, message_id, pinned } => {
-            Envelope::new("PINS_UPDATE", &PinChange { channel_id, message_id, pinned }).in_channel(None, channel_id)
+        ChatEvent::PinsChanged { community_id, channel_id, message_id, pinned } => {
+            Envelope::new("PINS_UPDATE", &PinChange { channel_id, message_id, pinned })
+                .in_channel(community_id, channel_id)
         }
-        ChatEvent::Typing { channel_id, user_id, until } => {
-            Envelope::new("TYPING_START", &Typing { channel_id, user_id, until }).in_channel(None, channel_id)
+        ChatEvent::Typing { community_id, channel_id, user_id, until } => {
+            Envelope::new("TYPING_START", &Typing { channel_id, user_id, until }).in_channel(community_id, channel_id)
         }
         ChatEvent::ChannelCreated(c) => channel_event("CHANNEL_CREATE", c),
         ChatEvent::ChannelUpdated(c) => channel_event("CHANNEL_UPDATE", c),
         ChatEvent::ChannelDeleted(c) => {
             let (id, community_id) = (c.id, c.community_id);
             Envelope::new("CHANNEL_DELETE", &ChannelGone { id, community_id })
-                .in_channel(Some(community_id), id)
+                .in_channel(community_id, id)
                 .with_effect(Effect::Recompute)
         }
         ChatEvent::CommunityCreated(c) => {
@@ -278,7 +280,7 @@ pub fn encode(event: ChatEvent) -> Vec<(Topic, Envelope)> {
 
 fn channel_event(name: &str, channel: veza_core::chat::channel::Channel) -> Envelope {
     let (id, community) = (channel.id, channel.community_id);
-    Envelope::new(name, &ChannelResponse::from(channel)).in_channel(Some(community), id).with_effect(Effect::Recompute)
+    Envelope::new(name, &ChannelResponse::from(channel)).in_channel(community, id).with_effect(Effect::Recompute)
 }
 
 impl Envelope {

@@ -206,12 +206,10 @@ async fn recompute(hub: Arc<Hub>, session: Arc<Session>, community: CommunityId)
                 return;
             }
         };
-    // Listening to what comes into view before the session applies it: events in between are
-    // held behind the recompute, so none is missed.
-    if let Some(channels) = &visible {
-        let mut subscribe: Vec<Topic> = channels.iter().map(|(id, _)| Topic::Channel(*id)).collect();
-        subscribe.push(Topic::Community(community));
-        hub.carry_out(&session, Follow { subscribe, ..Follow::default() });
+    // A community just joined: listening before the session applies it, so what comes in
+    // between is held behind the recompute rather than missed.
+    if visible.is_some() {
+        hub.carry_out(&session, Follow { subscribe: vec![Topic::Community(community)], ..Follow::default() });
         hub.subscriptions_applied().await;
     }
     let follow = session.recomputed(community, visible);
@@ -232,12 +230,11 @@ async fn dispatch(hub: std::sync::Weak<Hub>, mut deliveries: mpsc::Receiver<BusD
     }
 }
 
-/// `c:1` → `Topic::Channel(1)`; the inverse of `Topic`'s `Display`.
+/// `g:1` → `Topic::Community(1)`; the inverse of `Topic`'s `Display`.
 pub fn parse_topic(s: &str) -> Option<Topic> {
     let (kind, id) = s.split_once(':')?;
     let id: i64 = id.parse().ok()?;
     match kind {
-        "c" => Some(Topic::Channel(ChannelId(id))),
         "g" => Some(Topic::Community(CommunityId(id))),
         "u" => Some(Topic::User(veza_core::id::UserId(id))),
         _ => None,

@@ -118,7 +118,6 @@ impl Session {
             topics.push(Topic::Community(community));
             for channel in channels {
                 s.channels.insert(channel, community);
-                topics.push(Topic::Channel(channel));
             }
         }
         s.connections += 1;
@@ -171,11 +170,9 @@ impl Session {
         let is = |ch: &ChannelId| new.iter().any(|(c, _)| c == ch);
         for gone in old.iter().filter(|ch| !is(ch)) {
             s.channels.remove(gone);
-            follow.unsubscribe.push(Topic::Channel(*gone));
         }
         for (came, _) in new.iter().filter(|(ch, _)| !was(ch)) {
             s.channels.insert(*came, community);
-            follow.subscribe.push(Topic::Channel(*came));
         }
         match (s.communities.contains(&community), now_visible.is_some()) {
             (false, true) => {
@@ -243,7 +240,6 @@ impl Session {
         let s = self.state();
         let mut topics = vec![Topic::User(self.me())];
         topics.extend(s.communities.iter().map(|c| Topic::Community(*c)));
-        topics.extend(s.channels.keys().map(|c| Topic::Channel(*c)));
         topics
     }
 
@@ -391,13 +387,7 @@ impl State {
         if let (true, Some(community)) = (leaving, community) {
             self.communities.remove(&community);
             follow.unsubscribe.push(Topic::Community(community));
-            self.channels.retain(|ch, c| {
-                let keep = *c != community;
-                if !keep {
-                    follow.unsubscribe.push(Topic::Channel(*ch));
-                }
-                keep
-            });
+            self.channels.retain(|_, c| *c != community);
         }
     }
 
@@ -446,7 +436,7 @@ mod tests {
         let s = session();
         s.hold_until_started();
         let (_, follow) = s.start(vec![(CommunityId(9), vec![ChannelId(1)])], event("READY", None, Effect::None));
-        assert!(follow.subscribe.contains(&Topic::Channel(ChannelId(1))));
+        assert_eq!(follow.subscribe, [Topic::Community(CommunityId(9))]);
         s
     }
 
@@ -459,8 +449,7 @@ mod tests {
         assert_eq!(follow.recompute, Some(CommunityId(9)));
         s.offer(&event("MESSAGE_UPDATE", Some(2), Effect::None)); // held behind it
         let follow = s.recomputed(CommunityId(9), Some(vec![(ChannelId(2), "{}".into())]));
-        assert_eq!(follow.subscribe, [Topic::Channel(ChannelId(2))]);
-        assert_eq!(follow.unsubscribe, [Topic::Channel(ChannelId(1))]);
+        assert!(follow.subscribe.is_empty() && follow.unsubscribe.is_empty(), "still in the community");
         let names: Vec<_> = s.sequence().into_iter().map(|(_, n)| n).collect();
         // #2 came into view (announced as created), #1 left it, then the held update of #2.
         assert_eq!(names, ["READY", "MESSAGE_CREATE", "CHANNEL_CREATE", "CHANNEL_DELETE", "MESSAGE_UPDATE"]);
