@@ -14,7 +14,7 @@ use veza_core::api_key::Scope;
 use veza_core::audit::RequestMeta;
 use veza_core::rate_limit::RouteBucket;
 
-use crate::gateway::event::{Effect, Envelope};
+use crate::gateway::event::Envelope;
 use crate::gateway::protocol::{self, op, Close, Identify, Inbound, Resume};
 use crate::gateway::session::{Resumed, Session};
 use crate::gateway::{calls, ready};
@@ -227,13 +227,7 @@ fn resume_session(
     }
     match session.resume(resume.seq) {
         Resumed::Attached(connection) => {
-            session.push_own(Envelope {
-                name: "RESUMED".into(),
-                data: "{}".into(),
-                community: None,
-                channel: None,
-                effect: Effect::None,
-            });
+            session.push_own(Envelope::plain("RESUMED", "{}"));
             Ok(Some((session, connection)))
         }
         Resumed::Invalid => Ok(None),

@@ -46,12 +46,17 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    fn new(name: &str, data: &impl Serialize) -> Self {
-        let data = serde_json::to_string(data).expect("wire types serialize");
+    /// A dispatch of `data` (already JSON) concerning no channel and changing nothing.
+    pub fn plain(name: &str, data: impl Into<Arc<str>>) -> Self {
         Self { name: name.into(), data: data.into(), community: None, channel: None, effect: Effect::None }
     }
 
-    fn in_channel(mut self, community: CommunityId, channel: ChannelId) -> Self {
+    fn new(name: &str, data: &impl Serialize) -> Self {
+        Self::plain(name, serde_json::to_string(data).expect("wire types serialize"))
+    }
+
+    /// The same, about one channel of a community.
+    pub fn in_channel(mut self, community: CommunityId, channel: ChannelId) -> Self {
         self.community = Some(community);
         self.channel = Some(channel);
         self

@@ -7,7 +7,7 @@ use serde::Serialize;
 use veza_core::id::{ChannelId, CommunityId, UserId};
 use veza_core::CoreError;
 
-use crate::gateway::event::{Effect, Envelope};
+use crate::gateway::event::Envelope;
 use crate::gateway::session::Session;
 use crate::state::AppState;
 use crate::wire::{ChannelResponse, CommunityResponse, ReadStateResponse};
@@ -55,7 +55,5 @@ pub async fn build(
     }
     let ready = Ready { session_id: &session.id, user_id: session.me(), communities };
     let data = serde_json::to_string(&ready).expect("wire types serialize");
-    let envelope =
-        Envelope { name: "READY".into(), data: data.into(), community: None, channel: None, effect: Effect::None };
-    Ok((visible, envelope))
+    Ok((visible, Envelope::plain("READY", data)))
 }

@@ -133,13 +133,7 @@ impl Session {
     /// Holds every event until [`Session::start`]: set before subscribing, so nothing published
     /// between subscribing and READY is lost or sent before READY.
     pub fn hold_until_started(&self) {
-        self.state().held.push_back(Arc::new(Envelope {
-            name: "".into(),
-            data: "null".into(),
-            community: None,
-            channel: None,
-            effect: Effect::None,
-        }));
+        self.state().held.push_back(Arc::new(Envelope::plain("", "null")));
     }
 
     /// Offers an event from one of the session's topics.
@@ -208,13 +202,7 @@ impl Session {
         }
         // Every other channel that came into view or left it.
         for (ch, data) in new.iter().filter(|(ch, _)| !was(ch) && Some(*ch) != about) {
-            let created = Envelope {
-                name: "CHANNEL_CREATE".into(),
-                data: data.clone(),
-                community: Some(community),
-                channel: Some(*ch),
-                effect: Effect::None,
-            };
+            let created = Envelope::plain("CHANNEL_CREATE", data.clone()).in_channel(community, *ch);
             s.push(Arc::new(created), &self.wake);
         }
         if now_visible.is_some() {
@@ -329,13 +317,7 @@ impl Session {
 fn channel_gone(community: CommunityId, ch: ChannelId) -> Arc<Envelope> {
     let gone = ChannelGone { id: ch, community_id: community };
     let data = serde_json::to_string(&gone).expect("serializes");
-    Arc::new(Envelope {
-        name: "CHANNEL_DELETE".into(),
-        data: data.into(),
-        community: Some(community),
-        channel: Some(ch),
-        effect: Effect::None,
-    })
+    Arc::new(Envelope::plain("CHANNEL_DELETE", data).in_channel(community, ch))
 }
 
 impl State {
