@@ -321,8 +321,9 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         heartbeat_interval: Duration::from_millis(config.gateway_heartbeat_ms),
         resume_window: Duration::from_secs(config.gateway_resume_secs),
     };
+    let gateway = Arc::new(Gateway { hub, config: gateway });
     let state = AppState {
-        gateway: Arc::new(Gateway { hub, config: gateway }),
+        gateway: gateway.clone(),
         origins: OriginPolicy::new(&config.public_url, &cors_origins),
         accounts: node.accounts.clone(),
         communities: node.communities.clone(),
@@ -376,6 +377,12 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
             let _ = mail_stop.wait_for(|s| *s).await;
         },
     ));
+    // Gateway connections are not HTTP requests the server drains: told to go, they close.
+    let mut closing = stop_rx.clone();
+    let gateway_closed = tokio::spawn(async move {
+        let _ = closing.wait_for(|s| *s).await;
+        gateway.hub.close_all(GATEWAY_CLOSE_WAIT).await;
+    });
     let mut stopped = stop_rx.clone();
     tokio::select! {
         result = server => result.context("HTTP server failed")?,
@@ -385,10 +392,14 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         } => tracing::warn!(?grace, "grace period over; abandoning requests still running"),
     }
     let _ = mail_worker.await;
+    let _ = gateway_closed.await;
     node.db.close().await;
     tracing::info!("stopped");
     Ok(())
 }
+
+/// How long a stopping node waits for its gateway connections to take their close frames.
+const GATEWAY_CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -488,3 +488,15 @@ async fn connections_are_limited_per_address_at_the_upgrade_and_per_account_at_i
     fourth.send(json!({"op": 2, "d": {"token": token}})).await;
     assert_eq!(fourth.closed().await, 4008);
 }
+
+#[tokio::test]
+async fn a_stopping_server_closes_its_gateway_connections_with_1012() {
+    let s = TestServer::start(BIN, Backend::Sqlite).await;
+    let token = access(&s.register("nova").await);
+    let mut client = GatewayClient::connect(&s.base).await;
+    client.identify(&token).await;
+    let killed = std::process::Command::new("kill").args(["-TERM", &s.pid().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    assert_eq!(client.closed().await, 1012);
+    assert_eq!(s.wait_exit(Duration::from_secs(30)).await, Some(0));
+}

@@ -174,6 +174,19 @@ impl Hub {
         }
     }
 
+    /// The node is stopping: every connection is closed with 1012, and once they are (or after
+    /// `wait`) this returns.
+    pub async fn close_all(&self, wait: Duration) {
+        let sessions: Vec<_> = self.state().sessions.values().cloned().collect();
+        for session in &sessions {
+            session.invalidate(Close::ServiceRestart);
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        while sessions.iter().any(|s| s.attached()) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The bus lost events: no session here can be sure it has everything.
     fn gap(&self) {
         let sessions: Vec<_> = self.state().sessions.values().cloned().collect();

@@ -53,6 +53,8 @@ pub enum Close {
     ResyncRequired = 4012,
     /// A frame past the size limit (RFC 6455's code).
     MessageTooBig = 1009,
+    /// The node is shutting down; its sessions go with it: reconnect and identify.
+    ServiceRestart = 1012,
 }
 
 impl Close {
@@ -75,6 +77,7 @@ impl Close {
             Close::SessionReplaced => "session resumed on another connection",
             Close::ResyncRequired => "state changed beyond recovery; identify again",
             Close::MessageTooBig => "frames are at most 64 KiB",
+            Close::ServiceRestart => "server restarting; reconnect and identify",
         }
     }
 }

@@ -270,6 +270,11 @@ impl Session {
         }
     }
 
+    /// Whether a connection is attached.
+    pub fn attached(&self) -> bool {
+        self.state().connection != 0
+    }
+
     /// Whether the session is done: invalid, or detached longer than `window`.
     pub fn expired(&self, window: std::time::Duration) -> bool {
         let s = self.state();
