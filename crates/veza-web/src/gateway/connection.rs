@@ -152,7 +152,7 @@ async fn handshake(
             op::IDENTIFY => {
                 let identify: Identify = payload(frame.d)?;
                 let principal = authenticate(app, &identify.token, &meta).await?;
-                return identify_session(app, principal, meta).await.map(Some);
+                return identify_session(app, principal).await.map(Some);
             }
             op::RESUME => {
                 let resume: Resume = payload(frame.d)?;
@@ -190,13 +190,9 @@ async fn authenticate(app: &AppState, token: &str, meta: &RequestMeta) -> Result
     Ok(principal)
 }
 
-async fn identify_session(
-    app: &AppState,
-    principal: Principal,
-    meta: RequestMeta,
-) -> Result<(Arc<Session>, u64), Close> {
+async fn identify_session(app: &AppState, principal: Principal) -> Result<(Arc<Session>, u64), Close> {
     let id: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
-    let session = Arc::new(Session::new(id, principal, meta));
+    let session = Arc::new(Session::new(id, principal));
     let hub = &app.gateway.hub;
     // Listening (and holding what comes) before reading the state READY describes.
     hub.register(session.clone());

@@ -15,7 +15,6 @@ use std::time::Instant;
 
 use tokio::sync::Notify;
 use veza_core::accounts::Principal;
-use veza_core::audit::RequestMeta;
 use veza_core::chat::event::Topic;
 use veza_core::id::{ChannelId, CommunityId, UserId};
 
@@ -33,8 +32,6 @@ pub const OUTBOUND_MAX: u64 = 256;
 pub struct Session {
     pub id: Arc<str>,
     pub principal: Principal,
-    /// The connecting client, for the audit log of what it does through the gateway.
-    pub meta: RequestMeta,
     state: Mutex<State>,
     /// Rung when there is something to write or the connection must close.
     pub wake: Notify,
@@ -83,7 +80,7 @@ pub enum Resumed {
 }
 
 impl Session {
-    pub fn new(id: Arc<str>, principal: Principal, meta: RequestMeta) -> Self {
+    pub fn new(id: Arc<str>, principal: Principal) -> Self {
         let state = State {
             seq: 0,
             buffer: VecDeque::new(),
@@ -97,7 +94,7 @@ impl Session {
             communities: HashSet::new(),
             held: VecDeque::new(),
         };
-        Self { id, principal, meta, state: Mutex::new(state), wake: Notify::new() }
+        Self { id, principal, state: Mutex::new(state), wake: Notify::new() }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -406,7 +403,7 @@ mod tests {
             role: veza_core::user::Role::User,
             credential: Credential::Session(SessionId(1)),
         };
-        Session::new("s".into(), principal, RequestMeta::new(None, None, None))
+        Session::new("s".into(), principal)
     }
 
     fn event(name: &str, channel: Option<i64>, effect: Effect) -> Arc<Envelope> {
