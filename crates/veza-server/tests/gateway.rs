@@ -500,3 +500,22 @@ async fn a_stopping_server_closes_its_gateway_connections_with_1012() {
     assert_eq!(client.closed().await, 1012);
     assert_eq!(s.wait_exit(Duration::from_secs(30)).await, Some(0));
 }
+
+#[tokio::test]
+async fn signing_out_everywhere_ends_gateway_sessions_at_their_next_heartbeat() {
+    let s = TestServer::start(BIN, Backend::Sqlite).await;
+    let token = access(&s.register("nova").await);
+    let mut client = GatewayClient::connect(&s.base).await;
+    let session = client.identify(&token).await["session_id"].as_str().expect("session").to_string();
+    client.heartbeat().await;
+    assert!(matches!(client.next().await, Frame::Json(ack) if ack["op"] == 11));
+
+    let (status, body) = s.post("/api/v1/auth/logout-all", &json!({}), Some(&token)).await;
+    assert_eq!(status, 200, "{body}");
+    client.heartbeat().await;
+    assert_eq!(client.closed().await, 4004, "the access token alone no longer keeps the session");
+    // Neither can it be resumed nor a new one opened with that token.
+    let mut again = GatewayClient::connect(&s.base).await;
+    again.send(json!({"op": 6, "d": {"token": token, "session_id": session, "seq": 1}})).await;
+    assert_eq!(again.closed().await, 4004);
+}

@@ -55,3 +55,29 @@ impl Accounts {
         self.deps.users.by_username(&name).await?.filter(|u| !u.disabled).ok_or(CoreError::NotFound("user"))
     }
 }
+
+impl Accounts {
+    /// Whether a credential verified earlier still stands: the account is enabled and its
+    /// session (or API key) is neither revoked nor over. Long-lived connections (the gateway)
+    /// ask this periodically, since an access token alone stays valid until it expires.
+    pub async fn still_signed_in(&self, principal: &Principal) -> Result<(), CoreError> {
+        self.account(principal).await?;
+        let now = self.now();
+        let revoked = || CoreError::InvalidToken(crate::error::TokenProblem::Revoked);
+        match &principal.credential {
+            super::Credential::Session(id) => {
+                let session = self.deps.sessions.session(*id).await?.ok_or_else(revoked)?;
+                if session.revoked_at.is_some() || session.is_expired(now) {
+                    return Err(revoked());
+                }
+            }
+            super::Credential::ApiKey { id, .. } => {
+                let (key, _) = self.deps.api_keys.get(*id).await?.ok_or_else(revoked)?;
+                if key.revoked_at.is_some() || key.expires_at.is_some_and(|t| t <= now) {
+                    return Err(revoked());
+                }
+            }
+        }
+        Ok(())
+    }
+}

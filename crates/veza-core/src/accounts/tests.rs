@@ -179,9 +179,13 @@ async fn disabled_accounts_cannot_log_in_or_refresh_and_the_last_admin_stays() {
     assert!(f.accounts.refresh(&t.refresh_token, &meta()).await.is_err(), "its sessions ended");
     let principal = f.accounts.authenticate(&t.access_token).expect("the access token itself is still well-formed");
     assert!(matches!(f.accounts.me(&principal).await, Err(CoreError::AccountDisabled)));
+    assert!(f.accounts.still_signed_in(&principal).await.is_err(), "long-lived connections end too");
 
     f.accounts.set_disabled(None, "nova", None, &meta()).await.expect("enable");
-    password_login(&f, "nova", "violet-kettle-drum", &meta()).await.expect("enabled again");
+    assert!(f.accounts.still_signed_in(&principal).await.is_err(), "enabling does not revive ended sessions");
+    let (_, again) = password_login(&f, "nova", "violet-kettle-drum", &meta()).await.expect("enabled again");
+    let fresh = f.accounts.authenticate(&again.access_token).expect("token");
+    f.accounts.still_signed_in(&fresh).await.expect("a new session stands");
 
     f.accounts.create_user(input("root"), crate::user::Role::Admin, None, &meta()).await.expect("admin");
     let err = f.accounts.set_disabled(None, "root", Some("oops"), &meta()).await.expect_err("last admin");

@@ -185,6 +185,7 @@ async fn authenticate(app: &AppState, token: &str, meta: &RequestMeta) -> Result
     };
     let principal = principal.map_err(|_| Close::AuthenticationFailed)?;
     principal.require(Scope::ChatRead).map_err(|_| Close::AuthenticationFailed)?;
+    signed_in(app, &principal).await?;
     // Each account's connections count too, wherever they come from.
     calls::charge(app, &principal, RouteBucket::GatewayConnect).await.map_err(|_| Close::RateLimited)?;
     Ok(principal)
@@ -228,6 +229,15 @@ fn resume_session(
         }
         Resumed::Invalid => Ok(None),
         Resumed::BadSeq => Err(Close::InvalidSeq),
+    }
+}
+
+/// Whether the credential still stands: the account enabled, the session or key not revoked.
+/// A store that cannot answer right now does not end anyone's connection.
+async fn signed_in(app: &AppState, principal: &Principal) -> Result<(), Close> {
+    match app.accounts.still_signed_in(principal).await {
+        Ok(()) | Err(veza_core::CoreError::Unavailable(_)) => Ok(()),
+        Err(_) => Err(Close::AuthenticationFailed),
     }
 }
 
@@ -275,6 +285,11 @@ async fn live(conn: &mut Connection, app: &AppState, session: &Arc<Session>, con
                 };
                 if let Some(seq) = seq {
                     session.acknowledge(seq);
+                }
+                // Signed out everywhere, disabled, or the key revoked since: the session ends.
+                if let Err(close) = signed_in(app, &session.principal).await {
+                    session.invalidate(close);
+                    return Some(close);
                 }
                 heartbeat_due = tokio::time::Instant::now() + grace;
                 protocol::frame(op::HEARTBEAT_ACK, &())
