@@ -50,6 +50,8 @@ pub struct Node {
     /// The chat event bus, and what it delivers to this node (taken by the gateway's hub).
     pub bus: Arc<dyn EventBus>,
     pub deliveries: std::sync::Mutex<Option<mpsc::Receiver<BusDelivery>>>,
+    /// What the chat use cases announce through.
+    pub publisher: Publisher,
 }
 
 impl Node {
@@ -110,6 +112,7 @@ impl Node {
             policy: AccountPolicy { admins_need_second_factor: config.admins_require_2fa },
         });
         let (bus, deliveries) = event_bus(config)?;
+        let publisher = Publisher::new(bus.clone());
         let communities = Communities::new(ChatDeps {
             communities: Arc::new(db.clone()),
             channels: Arc::new(db.clone()),
@@ -117,10 +120,10 @@ impl Node {
             users,
             clock,
             ids,
-            events: Arc::new(Publisher::new(bus.clone())),
+            events: Arc::new(publisher.clone()),
         });
         let deliveries = std::sync::Mutex::new(Some(deliveries));
-        Ok(Self { db, accounts, communities, guess_counters, bus, deliveries })
+        Ok(Self { db, accounts, communities, guess_counters, bus, deliveries, publisher })
     }
 }
 
@@ -321,7 +324,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         heartbeat_interval: Duration::from_millis(config.gateway_heartbeat_ms),
         resume_window: Duration::from_secs(config.gateway_resume_secs),
     };
-    let gateway = Arc::new(Gateway { hub, config: gateway });
+    let gateway = Arc::new(Gateway { hub, config: gateway, publisher: node.publisher.clone() });
     let state = AppState {
         gateway: gateway.clone(),
         origins: OriginPolicy::new(&config.public_url, &cors_origins),

@@ -509,6 +509,8 @@ async fn signing_out_everywhere_ends_gateway_sessions_at_their_next_heartbeat() 
     let session = client.identify(&token).await["session_id"].as_str().expect("session").to_string();
     client.heartbeat().await;
     assert!(matches!(client.next().await, Frame::Json(ack) if ack["op"] == 11));
+    let metrics = s.client.get(s.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains("veza_gateway_connections 1"), "{metrics}");
 
     let (status, body) = s.post("/api/v1/auth/logout-all", &json!({}), Some(&token)).await;
     assert_eq!(status, 200, "{body}");

@@ -41,6 +41,9 @@ async fn metrics_pass_promtool() {
         "veza_http_requests_in_flight 1", // this very request
         r#"veza_db_pool_connections{state="idle"}"#,
         "veza_db_pool_max_connections 16",
+        "veza_gateway_sessions 0",
+        "veza_gateway_connections 0",
+        "veza_gateway_publish_failures_total 0",
         r#"veza_build_info{version=""#,
     ] {
         assert!(text.contains(needle), "missing {needle} in\n{text}");

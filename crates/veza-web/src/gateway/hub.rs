@@ -101,8 +101,10 @@ impl Hub {
         self.state().sessions.get(id).cloned()
     }
 
-    pub fn session_count(&self) -> usize {
-        self.state().sessions.len()
+    /// Sessions on this node, and how many of them have a connection.
+    pub fn counts(&self) -> (usize, usize) {
+        let state = self.state();
+        (state.sessions.len(), state.sessions.values().filter(|s| s.attached()).count())
     }
 
     /// Registers a new session, listening to its own topic; it holds events until started.

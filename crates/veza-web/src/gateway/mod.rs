@@ -47,11 +47,20 @@ impl Default for GatewayConfig {
     }
 }
 
-/// The node's gateway: its sessions and timing.
+/// The node's gateway: its sessions and timing, and the publisher the chat use cases announce
+/// through (for its failure count).
 #[derive(Debug)]
 pub struct Gateway {
     pub hub: Arc<hub::Hub>,
     pub config: GatewayConfig,
+    pub publisher: event::Publisher,
+}
+
+impl Gateway {
+    pub fn stats(&self) -> crate::middleware::metrics::GatewayStats {
+        let (sessions, connected) = self.hub.counts();
+        crate::middleware::metrics::GatewayStats { sessions, connected, publish_failures: self.publisher.failures() }
+    }
 }
 
 /// The largest frame a client may send: a 4000-character message, JSON-escaped, fits.

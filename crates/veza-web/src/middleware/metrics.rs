@@ -26,6 +26,20 @@ pub struct Metrics {
     in_flight: IntGauge,
     pool: IntGaugeVec,
     pool_max: IntGauge,
+    gateway_sessions: IntGauge,
+    gateway_connections: IntGauge,
+    publish_failures: prometheus::IntCounter,
+}
+
+/// The gateway as `/metrics` shows it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GatewayStats {
+    /// Sessions kept on this node, connected or waiting for a resume.
+    pub sessions: usize,
+    /// Of those, the ones with a connection.
+    pub connected: usize,
+    /// Chat events the bus refused since start (stored, but not delivered live).
+    pub publish_failures: u64,
 }
 
 /// The matched route, copied into the response by an inner layer so the outer metrics layer
@@ -47,6 +61,14 @@ impl Metrics {
         let pool =
             IntGaugeVec::new(Opts::new("veza_db_pool_connections", "Database pool connections by state."), &["state"])?;
         let pool_max = IntGauge::new("veza_db_pool_max_connections", "The database pool's connection limit.")?;
+        let gateway_sessions =
+            IntGauge::new("veza_gateway_sessions", "Gateway sessions on this node, connected or awaiting a resume.")?;
+        let gateway_connections =
+            IntGauge::new("veza_gateway_connections", "Gateway sessions on this node with a connection.")?;
+        let publish_failures = prometheus::IntCounter::new(
+            "veza_gateway_publish_failures_total",
+            "Chat events the event bus refused (stored, but not delivered live).",
+        )?;
         let build = IntGaugeVec::new(Opts::new("veza_build_info", "Build information; always 1."), &["version"])?;
         build.with_label_values(&[version]).set(1);
         for c in [
@@ -55,15 +77,34 @@ impl Metrics {
             Box::new(in_flight.clone()),
             Box::new(pool.clone()),
             Box::new(pool_max.clone()),
+            Box::new(gateway_sessions.clone()),
+            Box::new(gateway_connections.clone()),
+            Box::new(publish_failures.clone()),
             Box::new(build),
         ] {
             registry.register(c)?;
         }
-        Ok(Self { registry, requests, latency, in_flight, pool, pool_max })
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            in_flight,
+            pool,
+            pool_max,
+            gateway_sessions,
+            gateway_connections,
+            publish_failures,
+        })
     }
 
-    /// The text exposition, with pool gauges read fresh.
-    pub fn render(&self, pool: DbPoolStats) -> String {
+    /// The text exposition, with pool and gateway gauges read fresh.
+    pub fn render(&self, pool: DbPoolStats, gateway: GatewayStats) -> String {
+        self.gateway_sessions.set(i64::try_from(gateway.sessions).unwrap_or(i64::MAX));
+        self.gateway_connections.set(i64::try_from(gateway.connected).unwrap_or(i64::MAX));
+        let counted = self.publish_failures.get();
+        if gateway.publish_failures > counted {
+            self.publish_failures.inc_by(gateway.publish_failures - counted);
+        }
         self.pool.with_label_values(&["idle"]).set(i64::from(pool.idle));
         self.pool.with_label_values(&["in_use"]).set(i64::from(pool.open.saturating_sub(pool.idle)));
         self.pool_max.set(i64::from(pool.max));

@@ -12,6 +12,6 @@ use crate::state::AppState;
     responses((status = 200, description = "Metrics", body = String, content_type = "text/plain; version=0.0.4"))
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state.metrics.render(state.deps.db_pool());
+    let body = state.metrics.render(state.deps.db_pool(), state.gateway.stats());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }
