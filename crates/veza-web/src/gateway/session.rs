@@ -293,8 +293,9 @@ impl Session {
             return Resumed::Invalid;
         }
         if s.connection != 0 {
-            // The old connection learns it was replaced when it next looks.
-            self.wake.notify_one();
+            // Wakes the old connection (not just one waiter: the new one may be waiting too),
+            // which then finds it was replaced; if busy, it finds out before it waits again.
+            self.wake.notify_waiters();
         }
         s.connections += 1;
         s.connection = s.connections;
