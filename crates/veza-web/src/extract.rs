@@ -162,11 +162,20 @@ pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Option<Result<
         Ok(c) => c.to_string(),
         Err(e) => return Some(Err(e)),
     };
+    Some(verify_credential(state, &credential, || client_meta(parts)).await.map_err(ApiError::from))
+}
+
+/// Who an access token or an API key (`vz_…`) belongs to, however it arrived (a header, or the
+/// gateway's IDENTIFY). `meta` is asked for only by API keys, whose use is recorded.
+pub async fn verify_credential(
+    state: &AppState,
+    credential: &str,
+    meta: impl FnOnce() -> RequestMeta,
+) -> Result<Principal, CoreError> {
     if credential.starts_with(veza_core::api_key::PREFIX) {
-        let ClientMeta(meta) = ClientMeta::from_request_parts(parts, state).await.unwrap_or_else(|e| match e {});
-        return Some(state.accounts.authenticate_api_key(&credential, &meta).await.map_err(ApiError::from));
+        return state.accounts.authenticate_api_key(credential, &meta()).await;
     }
-    Some(state.accounts.authenticate(&credential).map_err(ApiError::from))
+    state.accounts.authenticate(credential)
 }
 
 /// Where the request came from, for the audit log: peer address, user agent, request id.
@@ -177,9 +186,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<ClientIp>().map(|c| c.0.to_string());
-        let ua = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
-        let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
-        Ok(Self(RequestMeta::new(ip, ua, request_id)))
+        Ok(Self(client_meta(parts)))
     }
+}
+
+/// Where a request came from: peer address, user agent, request id.
+fn client_meta(parts: &Parts) -> RequestMeta {
+    let ip = parts.extensions.get::<ClientIp>().map(|c| c.0.to_string());
+    let ua = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
+    RequestMeta::new(ip, ua, request_id)
 }

@@ -5,6 +5,7 @@
 use crate::accounts::Principal;
 use crate::api_key::Scope;
 use crate::chat::channel::{Channel, ChannelKind};
+use crate::chat::channels::ChannelView;
 use crate::chat::communities::{Actor, Communities};
 use crate::chat::event::{ChatEvent, TYPING_LASTS};
 use crate::chat::message::{
@@ -400,14 +401,29 @@ impl Communities {
         principal: &Principal,
         id: crate::id::CommunityId,
     ) -> Result<Vec<ReadState>, CoreError> {
+        Ok(self.overview(principal, id).await?.1)
+    }
+
+    /// A community as a client starting up needs it, from one look at the caller's standing:
+    /// the channels they may view (with what they may do there), and their read state in each
+    /// one they may read.
+    pub async fn overview(
+        &self,
+        principal: &Principal,
+        id: crate::id::CommunityId,
+    ) -> Result<(Vec<ChannelView>, Vec<ReadState>), CoreError> {
         let actor = self.actor(principal, id, Scope::ChatRead).await?;
-        let mut states = Vec::new();
+        let (mut views, mut states) = (Vec::new(), Vec::new());
         for channel in self.deps.channels.channels(id).await? {
-            let needed = Permissions::VIEW_CHANNEL.union(Permissions::READ_MESSAGE_HISTORY);
-            if actor.in_channel(&channel).contains(needed) && channel.kind != ChannelKind::Category {
+            let mine = actor.in_channel(&channel);
+            if !mine.contains(Permissions::VIEW_CHANNEL) {
+                continue;
+            }
+            if mine.contains(Permissions::READ_MESSAGE_HISTORY) && channel.kind != ChannelKind::Category {
                 states.push(self.deps.messages.read_state(principal.user_id, channel.id, &actor.member.roles).await?);
             }
+            views.push(ChannelView { my_permissions: mine, channel });
         }
-        Ok(states)
+        Ok((views, states))
     }
 }

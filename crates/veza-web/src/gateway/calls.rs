@@ -5,13 +5,13 @@
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use veza_core::accounts::{Credential, Principal};
 use veza_core::id::{ChannelId, MessageId};
-use veza_core::rate_limit::{Caller, Outcome, RouteBucket};
+use veza_core::rate_limit::RouteBucket;
 
 use crate::gateway::protocol::{self, op, Close, Request, Response};
 use crate::gateway::session::Session;
-use crate::problem::{retry_after_secs, ApiError};
+use crate::middleware::rate_limit;
+use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire::{MessageResponse, ReadStateResponse};
 
@@ -98,7 +98,7 @@ async fn call(
     Ok(match method {
         "message.send" => {
             let p: Send = params(raw)?;
-            charge(app, me, RouteBucket::MessageSend).await?;
+            rate_limit::charge(app, me, RouteBucket::MessageSend).await?;
             let (message, _) =
                 chat.send_message(me, p.channel_id, &p.content, p.nonce.as_deref(), p.reply_to).await?;
             json(MessageResponse::from(message))
@@ -138,27 +138,4 @@ async fn call(
             ))
         }
     })
-}
-
-/// Charges the same buckets the REST route would: a send over the gateway counts as one over
-/// REST.
-pub async fn charge(app: &AppState, principal: &Principal, bucket: RouteBucket) -> Result<(), ApiError> {
-    let Some(limits) = &app.rate_limits else { return Ok(()) };
-    let caller = match &principal.credential {
-        Credential::Session(_) => Caller::User(principal.user_id),
-        Credential::ApiKey { id, .. } => Caller::ApiKey(*id),
-    };
-    let checks = limits.policies.plan(caller, Some(bucket));
-    let outcomes = limits.limiter.check(&checks).await.map_err(|e| {
-        tracing::error!(error = %e, "rate limiter failed");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "rate_limiter_unavailable", "retry shortly")
-    })?;
-    match outcomes.last() {
-        Some(Outcome::Limited { retry_after, .. }) => Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many requests; retry in {} s", retry_after_secs(*retry_after)),
-        )),
-        _ => Ok(()),
-    }
 }

@@ -14,10 +14,12 @@ use veza_core::api_key::Scope;
 use veza_core::audit::RequestMeta;
 use veza_core::rate_limit::RouteBucket;
 
+use crate::extract::verify_credential;
 use crate::gateway::event::Envelope;
 use crate::gateway::protocol::{self, op, Close, Identify, Inbound, Resume};
 use crate::gateway::session::{Resumed, Session};
 use crate::gateway::{calls, ready};
+use crate::middleware::rate_limit;
 use crate::state::AppState;
 
 /// Ops a client may send per window (Discord's figure: 120 a minute), heartbeats included.
@@ -179,15 +181,11 @@ fn payload<'a, T: serde::Deserialize<'a>>(d: Option<&'a serde_json::value::RawVa
 
 /// An access token, or an API key with `chat:read`.
 async fn authenticate(app: &AppState, token: &str, meta: &RequestMeta) -> Result<Principal, Close> {
-    let principal = match token.starts_with(veza_core::api_key::PREFIX) {
-        true => app.accounts.authenticate_api_key(token, meta).await,
-        false => app.accounts.authenticate(token),
-    };
-    let principal = principal.map_err(|_| Close::AuthenticationFailed)?;
+    let principal = verify_credential(app, token, || meta.clone()).await.map_err(|_| Close::AuthenticationFailed)?;
     principal.require(Scope::ChatRead).map_err(|_| Close::AuthenticationFailed)?;
     signed_in(app, &principal).await?;
     // Each account's connections count too, wherever they come from.
-    calls::charge(app, &principal, RouteBucket::GatewayConnect).await.map_err(|_| Close::RateLimited)?;
+    rate_limit::charge(app, &principal, RouteBucket::GatewayConnect).await.map_err(|_| Close::RateLimited)?;
     Ok(principal)
 }
 

@@ -37,14 +37,11 @@ pub async fn build(
     let mut communities = Vec::new();
     for community in app.communities.mine(principal).await? {
         let id = community.id;
-        let (channels, read_states) = match (
-            app.communities.list_channels(principal, id).await,
-            app.communities.read_states(principal, id).await,
-        ) {
-            (Ok(channels), Ok(states)) => (channels, states),
+        let (channels, read_states) = match app.communities.overview(principal, id).await {
+            Ok(overview) => overview,
             // Left (or removed) while READY was being built.
-            (Err(CoreError::NotFound(_)), _) | (_, Err(CoreError::NotFound(_))) => continue,
-            (Err(e), _) | (_, Err(e)) => return Err(e),
+            Err(CoreError::NotFound(_)) => continue,
+            Err(e) => return Err(e),
         };
         visible.push((id, channels.iter().map(|v| v.channel.id).collect()));
         communities.push(ReadyCommunity {

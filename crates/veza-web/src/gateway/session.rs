@@ -66,6 +66,8 @@ struct State {
     communities: HashSet<CommunityId>,
     /// Events waiting for a recompute, oldest (the one that asked for it) first.
     held: VecDeque<Arc<Envelope>>,
+    /// Registered but not yet started: every event waits in `held` until READY is out.
+    starting: bool,
 }
 
 /// What a resume found.
@@ -93,6 +95,7 @@ impl Session {
             channels: HashMap::new(),
             communities: HashSet::new(),
             held: VecDeque::new(),
+            starting: false,
         };
         Self { id, principal, state: Mutex::new(state), wake: Notify::new() }
     }
@@ -121,7 +124,7 @@ impl Session {
         s.connection = s.connections;
         s.written = 0;
         s.push(ready, &self.wake);
-        s.held.pop_front(); // the mark `hold_until_started` left
+        s.starting = false;
         let mut follow = Follow { subscribe: topics, ..Follow::default() };
         s.release(self.me(), &self.wake, &mut follow);
         (s.connection, follow)
@@ -130,7 +133,7 @@ impl Session {
     /// Holds every event until [`Session::start`]: set before subscribing, so nothing published
     /// between subscribing and READY is lost or sent before READY.
     pub fn hold_until_started(&self) {
-        self.state().held.push_back(Arc::new(Envelope::plain("", "null")));
+        self.state().starting = true;
     }
 
     /// Offers an event from one of the session's topics.
@@ -139,7 +142,7 @@ impl Session {
         if s.invalid {
             return Follow::default();
         }
-        if !s.held.is_empty() {
+        if s.starting || !s.held.is_empty() {
             s.held.push_back(envelope.clone());
             return Follow::default();
         }

@@ -13,8 +13,8 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use veza_core::accounts::Credential;
-use veza_core::rate_limit::{Caller, Check, Outcome, Policies, RateLimiter};
+use veza_core::accounts::{Credential, Principal};
+use veza_core::rate_limit::{Caller, Check, Outcome, Policies, RateLimiter, RouteBucket};
 
 use crate::extract::{authenticate, Authenticated};
 use crate::middleware::client_ip::ClientIp;
@@ -46,10 +46,7 @@ pub async fn limit(State(state): State<Arc<AppState>>, req: Request, next: Next)
     let (mut parts, body) = req.into_parts();
     let authenticated = authenticate(&mut parts, &state).await;
     let caller = match &authenticated {
-        Some(Ok(principal)) => match principal.credential {
-            Credential::Session(_) => Caller::User(principal.user_id),
-            Credential::ApiKey { id, .. } => Caller::ApiKey(id),
-        },
+        Some(Ok(principal)) => caller_of(principal),
         // No credential, or one that failed: the handler will say so; it counts as anonymous.
         _ => Caller::Anonymous(parts.extensions.get::<ClientIp>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0)),
     };
@@ -61,40 +58,63 @@ pub async fn limit(State(state): State<Arc<AppState>>, req: Request, next: Next)
     let checks = limits.policies.plan(caller, bucket);
     let outcomes = match limits.limiter.check(&checks).await {
         Ok(outcomes) => outcomes,
-        Err(e) => {
-            tracing::error!(error = %e, "rate limiter failed; refusing the request as configured");
-            return ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "rate_limiter_unavailable",
-                "rate limits cannot be checked right now; retry shortly",
-            )
-            .with_header(header::RETRY_AFTER, "1")
-            .into_response();
-        }
+        Err(e) => return unavailable(&e).into_response(),
     };
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let refusal = match outcomes.last() {
-        Some(Outcome::Limited { retry_after, .. }) => checks.get(outcomes.len() - 1).map(|c| (c, *retry_after)),
-        _ => None,
-    };
-    if let Some((check, retry_after)) = refusal {
-        let wait = retry_after_secs(retry_after);
-        let detail = format!(
-            "too many requests in the `{}` bucket ({} per {} s, per {}); retry in {} s",
-            check.policy.name,
-            check.policy.limit,
-            check.policy.period.as_secs(),
-            check.scope.as_str(),
-            wait,
-        );
-        let mut res = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail).into_response();
-        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    if let Some(refusal) = refusal(&checks, &outcomes) {
+        let mut res = refusal.into_response();
         write_headers(res.headers_mut(), &checks, &outcomes, now);
         return res;
     }
     let mut res = next.run(Request::from_parts(parts, body)).await;
     write_headers(res.headers_mut(), &checks, &outcomes, now);
     res
+}
+
+/// Whose buckets an authenticated caller draws on.
+pub fn caller_of(principal: &Principal) -> Caller {
+    match principal.credential {
+        Credential::Session(_) => Caller::User(principal.user_id),
+        Credential::ApiKey { id, .. } => Caller::ApiKey(id),
+    }
+}
+
+/// The answer when the limiter cannot be asked (and the configuration says to refuse).
+fn unavailable(e: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "rate limiter failed; refusing the request as configured");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "rate_limiter_unavailable",
+        "rate limits cannot be checked right now; retry shortly",
+    )
+    .with_header(header::RETRY_AFTER, "1")
+}
+
+/// The 429 for the bucket that refused, if one did (the limiter stops at the first refusal).
+fn refusal(checks: &[Check], outcomes: &[Outcome]) -> Option<ApiError> {
+    let Some(Outcome::Limited { retry_after, .. }) = outcomes.last() else { return None };
+    let check = checks.get(outcomes.len() - 1)?;
+    let wait = retry_after_secs(*retry_after);
+    let detail = format!(
+        "too many requests in the `{}` bucket ({} per {} s, per {}); retry in {} s",
+        check.policy.name,
+        check.policy.limit,
+        check.policy.period.as_secs(),
+        check.scope.as_str(),
+        wait,
+    );
+    let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail);
+    error.headers.push((header::RETRY_AFTER, HeaderValue::from(wait)));
+    Some(error)
+}
+
+/// Charges an action taken outside an HTTP request (over the gateway) against the same buckets
+/// the REST route would: a send over the gateway counts as one over REST.
+pub async fn charge(state: &AppState, principal: &Principal, bucket: RouteBucket) -> Result<(), ApiError> {
+    let Some(limits) = &state.rate_limits else { return Ok(()) };
+    let checks = limits.policies.plan(caller_of(principal), Some(bucket));
+    let outcomes = limits.limiter.check(&checks).await.map_err(|e| unavailable(&e))?;
+    refusal(&checks, &outcomes).map_or(Ok(()), Err)
 }
 
 /// Writes the rate-limit headers for the checks that were made. `now` is since the Unix epoch.
