@@ -80,6 +80,15 @@ pub enum CoreError {
     MissingPermission(&'static str),
     #[error("{}", .0.message)]
     Conflict(FieldError),
+    /// An upload is not audio in a format Veza accepts; says what was found.
+    #[error("{0}")]
+    UnsupportedMedia(String),
+    /// The thing exists but cannot be had yet (a track still processing), or ever (failed).
+    #[error("{0}")]
+    NotReady(&'static str),
+    /// A byte range outside the object.
+    #[error("the requested range lies outside the file ({size} bytes)")]
+    RangeNotSatisfiable { size: u64 },
     /// A sign-in provider gave no profile.
     #[error("{provider}: {problem}")]
     Provider { provider: &'static str, problem: crate::identity::ProviderProblem },

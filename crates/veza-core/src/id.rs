@@ -201,6 +201,10 @@ define_id!(
     /// A role of a community (its `@everyone` role has the community's id).
     RoleId
 );
+define_id!(
+    /// An uploaded track.
+    TrackId
+);
 
 #[cfg(test)]
 mod tests {

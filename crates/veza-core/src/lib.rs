@@ -10,6 +10,7 @@ pub mod account_token;
 pub mod accounts;
 pub mod api_key;
 pub mod audit;
+pub mod catalog;
 pub mod chat;
 pub mod clock;
 pub mod error;

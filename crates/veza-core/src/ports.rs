@@ -11,12 +11,17 @@ use time::OffsetDateTime;
 use crate::account_token::{AccountToken, CooldownKey, CredentialChange, NewAccountToken, TokenPurpose};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
+use crate::catalog::job::{Job, JobId, NewJob, Outcome};
+use crate::catalog::track::{Track, TrackPatch};
 use crate::chat::channel::Channel;
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
 use crate::chat::message::{HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState};
 use crate::chat::permissions::{Overwrite, OverwriteTarget};
 use crate::error::{CoreError, FieldError, TokenProblem};
-use crate::id::{ApiKeyId, ChannelId, CommunityId, IdentityId, MessageId, PasskeyId, RoleId, SessionId, UserId};
+use crate::id::{
+    ApiKeyId, ChannelId, CommunityId, IdentityId, MessageId, PasskeyId, RoleId, SessionId, TrackId, UserId,
+};
+use crate::page::PageRequest;
 use crate::identity::{
     AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
 };
@@ -320,6 +325,41 @@ pub trait MessageRepo: Send + Sync + std::fmt::Debug {
     /// `user`'s read state in `channel`: unread messages are live ones by others after the mark;
     /// mentions among them name the user, one of `roles`, or everyone.
     async fn read_state(&self, user: UserId, channel: ChannelId, roles: &[RoleId]) -> StoreResult<ReadState>;
+}
+
+/// Tracks and their processing jobs (see [`crate::catalog`]).
+#[async_trait]
+pub trait TrackRepo: Send + Sync + std::fmt::Debug {
+    /// Stores a new track and the job that will process it, in one transaction.
+    async fn create_track(&self, track: &Track, job: &NewJob) -> StoreResult<()>;
+    async fn track(&self, id: TrackId) -> StoreResult<Option<Track>>;
+    /// A page of `owner`'s tracks, newest first; only public ones unless `all`.
+    async fn tracks_by_owner(&self, owner: UserId, all: bool, page: PageRequest) -> StoreResult<Vec<Track>>;
+    /// Applies the patch; `None` when the track is gone.
+    async fn update_track(&self, id: TrackId, patch: &TrackPatch, now: OffsetDateTime) -> StoreResult<Option<Track>>;
+    /// Removes the track and its jobs; false when it was already gone.
+    async fn delete_track(&self, id: TrackId) -> StoreResult<bool>;
+    /// Records progress of a processing track and extends its job's lease.
+    async fn track_progress(&self, job: JobId, id: TrackId, percent: u8, lease_until: OffsetDateTime) -> StoreResult<()>;
+    /// Ends processing — ready with what it measured, or failed with a reason — and finishes
+    /// the job, in one transaction. `None` when the track was deleted meanwhile.
+    async fn finish_track(
+        &self,
+        job: JobId,
+        id: TrackId,
+        outcome: &Outcome,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Track>>;
+}
+
+/// The durable job queue. A claim is a lease: a worker that dies lets go when the lease ends,
+/// and the job is claimed again.
+#[async_trait]
+pub trait JobQueue: Send + Sync + std::fmt::Debug {
+    /// Takes the oldest due job no one holds, leased until `lease_until`; counts the attempt.
+    async fn claim_job(&self, now: OffsetDateTime, lease_until: OffsetDateTime) -> StoreResult<Option<Job>>;
+    /// Lets go of a job to be tried again at `at`, keeping the error.
+    async fn retry_job(&self, id: JobId, at: OffsetDateTime, error: &str) -> StoreResult<()>;
 }
 
 /// How adding a reaction went.

@@ -175,6 +175,6 @@ fn parse_scopes(mut scopes: Vec<Scope>, role: Role) -> Result<Vec<Scope>, FieldE
 }
 
 /// Compares without an early exit, so the time taken says nothing about where hashes differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

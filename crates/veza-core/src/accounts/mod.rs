@@ -4,6 +4,7 @@
 
 mod admin;
 mod api_keys;
+pub(crate) use api_keys::constant_time_eq;
 mod audit_view;
 mod email;
 mod login;

@@ -8,7 +8,8 @@ use time::OffsetDateTime;
 use crate::chat::channel::Channel;
 use crate::chat::community::{Community, CommunityRole, Member};
 use crate::chat::message::{Message, ReadState};
-use crate::id::{ChannelId, CommunityId, MessageId, RoleId, UserId};
+use crate::catalog::track::TrackState;
+use crate::id::{ChannelId, CommunityId, MessageId, RoleId, TrackId, UserId};
 
 /// A committed change in chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +91,14 @@ pub enum ChatEvent {
         user_id: UserId,
         state: ReadState,
     },
+    /// One of the person's tracks finished processing: ready, or failed with a reason. (Not
+    /// chat, but it travels the same bus to the same sessions.)
+    TrackProcessed {
+        owner_id: UserId,
+        track_id: TrackId,
+        state: TrackState,
+        failure: Option<String>,
+    },
 }
 
 /// Where an event goes out. A channel's events go to its community's topic, where every member
@@ -138,6 +147,7 @@ impl ChatEvent {
             MemberJoined(m) => vec![Topic::Community(m.community_id), Topic::User(m.user_id)],
             MemberUpdated(m) => vec![Topic::Community(m.community_id)],
             ReadStateChanged { user_id, .. } => vec![Topic::User(*user_id)],
+            TrackProcessed { owner_id, .. } => vec![Topic::User(*owner_id)],
         }
     }
 }

@@ -1,0 +1,328 @@
+//! In-memory implementations of the catalog's ports, for the core's tests and as the reference
+//! the storage contract suite checks the SQL adapter against.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::catalog::job::{Job, JobId, NewJob, Outcome};
+use crate::catalog::media::{
+    ByteRange, MediaError, MediaPipeline, ObjectInfo, ObjectRead, ObjectStore, Probe, Processed, ProgressReport,
+    StorageError,
+};
+use crate::catalog::renditions::{self, Rendition};
+use crate::catalog::track::{Loudness, Track, TrackPatch, TrackState, Visibility};
+use crate::catalog::JobWake;
+use crate::id::{TrackId, UserId};
+use crate::page::PageRequest;
+use crate::ports::{JobQueue, StoreResult, TrackRepo};
+
+#[derive(Debug, Clone)]
+struct QueuedJob {
+    id: JobId,
+    track_id: TrackId,
+    attempts: u32,
+    next_attempt_at: OffsetDateTime,
+    lease_until: Option<OffsetDateTime>,
+    done: bool,
+    last_error: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Catalog {
+    tracks: BTreeMap<TrackId, Track>,
+    jobs: Vec<QueuedJob>,
+}
+
+/// Tracks and jobs in one lock, so each call is atomic like a transaction.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryCatalog(Arc<Mutex<Catalog>>);
+
+impl MemoryCatalog {
+    fn state(&self) -> std::sync::MutexGuard<'_, Catalog> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl TrackRepo for MemoryCatalog {
+    async fn create_track(&self, track: &Track, job: &NewJob) -> StoreResult<()> {
+        let mut s = self.state();
+        s.tracks.insert(track.id, track.clone());
+        s.jobs.push(QueuedJob {
+            id: job.id,
+            track_id: job.track_id,
+            attempts: 0,
+            next_attempt_at: track.created_at,
+            lease_until: None,
+            done: false,
+            last_error: None,
+        });
+        Ok(())
+    }
+
+    async fn track(&self, id: TrackId) -> StoreResult<Option<Track>> {
+        Ok(self.state().tracks.get(&id).cloned())
+    }
+
+    async fn tracks_by_owner(&self, owner: UserId, all: bool, page: PageRequest) -> StoreResult<Vec<Track>> {
+        Ok(self
+            .state()
+            .tracks
+            .values()
+            .rev()
+            .filter(|t| t.owner_id == owner && (all || t.visibility == Visibility::Public))
+            .filter(|t| page.before.is_none_or(|b| t.id.0 < b))
+            .take(page.limit as usize + 1)
+            .cloned()
+            .collect())
+    }
+
+    async fn update_track(&self, id: TrackId, patch: &TrackPatch, now: OffsetDateTime) -> StoreResult<Option<Track>> {
+        let mut s = self.state();
+        let Some(t) = s.tracks.get_mut(&id) else { return Ok(None) };
+        if let Some(v) = &patch.title {
+            t.title.clone_from(v);
+        }
+        if let Some(v) = &patch.description {
+            t.description.clone_from(v);
+        }
+        if let Some(v) = &patch.genre {
+            t.genre.clone_from(v);
+        }
+        if let Some(v) = &patch.tags {
+            t.tags.clone_from(v);
+        }
+        if let Some(v) = patch.visibility {
+            t.visibility = v;
+        }
+        if let Some(v) = patch.downloadable {
+            t.downloadable = v;
+        }
+        t.updated_at = now;
+        Ok(Some(t.clone()))
+    }
+
+    async fn delete_track(&self, id: TrackId) -> StoreResult<bool> {
+        let mut s = self.state();
+        s.jobs.retain(|j| j.track_id != id);
+        Ok(s.tracks.remove(&id).is_some())
+    }
+
+    async fn track_progress(&self, job: JobId, id: TrackId, percent: u8, lease_until: OffsetDateTime) -> StoreResult<()> {
+        let mut s = self.state();
+        if let Some(t) = s.tracks.get_mut(&id).filter(|t| t.state == TrackState::Processing) {
+            t.progress = percent;
+        }
+        if let Some(j) = s.jobs.iter_mut().find(|j| j.id == job && !j.done) {
+            j.lease_until = Some(lease_until);
+        }
+        Ok(())
+    }
+
+    async fn finish_track(&self, job: JobId, id: TrackId, outcome: &Outcome, now: OffsetDateTime) -> StoreResult<Option<Track>> {
+        let mut s = self.state();
+        if let Some(j) = s.jobs.iter_mut().find(|j| j.id == job) {
+            j.done = true;
+            j.lease_until = None;
+        }
+        let Some(t) = s.tracks.get_mut(&id) else { return Ok(None) };
+        match outcome {
+            Outcome::Ready { duration_ms, loudness } => {
+                t.state = TrackState::Ready;
+                t.progress = 100;
+                t.failure = None;
+                t.duration_ms = *duration_ms;
+                t.loudness = Some(*loudness);
+            }
+            Outcome::Failed { reason } => {
+                t.state = TrackState::Failed;
+                t.failure = Some(reason.clone());
+            }
+        }
+        t.updated_at = now;
+        Ok(Some(t.clone()))
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryCatalog {
+    async fn claim_job(&self, now: OffsetDateTime, lease_until: OffsetDateTime) -> StoreResult<Option<Job>> {
+        let mut s = self.state();
+        let due = s
+            .jobs
+            .iter_mut()
+            .filter(|j| !j.done && j.next_attempt_at <= now && j.lease_until.is_none_or(|l| l < now))
+            .min_by_key(|j| (j.next_attempt_at, j.id.0));
+        Ok(due.map(|j| {
+            j.attempts += 1;
+            j.lease_until = Some(lease_until);
+            Job { id: j.id, track_id: j.track_id, attempts: j.attempts, last_error: j.last_error.clone() }
+        }))
+    }
+
+    async fn retry_job(&self, id: JobId, at: OffsetDateTime, error: &str) -> StoreResult<()> {
+        let mut s = self.state();
+        if let Some(j) = s.jobs.iter_mut().find(|j| j.id == id) {
+            j.next_attempt_at = at;
+            j.lease_until = None;
+            j.last_error = Some(error.to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// Objects in memory, keyed like the real stores.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryObjects(Arc<Mutex<BTreeMap<String, Vec<u8>>>>);
+
+impl MemoryObjects {
+    pub fn keys(&self) -> Vec<String> {
+        self.0.lock().unwrap().keys().cloned().collect()
+    }
+}
+
+#[async_trait]
+impl ObjectStore for MemoryObjects {
+    async fn put_file(&self, key: &str, file: &Path) -> Result<(), StorageError> {
+        let bytes = std::fs::read(file).map_err(|e| StorageError::Unavailable(e.to_string()))?;
+        self.put_bytes(key, bytes).await
+    }
+
+    async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> Result<(), StorageError> {
+        self.0.lock().unwrap().insert(key.to_owned(), bytes);
+        Ok(())
+    }
+
+    async fn fetch_to_file(&self, key: &str, file: &Path) -> Result<(), StorageError> {
+        let bytes = self.read(key).await?;
+        std::fs::write(file, bytes).map_err(|e| StorageError::Unavailable(e.to_string()))
+    }
+
+    async fn read(&self, key: &str) -> Result<Vec<u8>, StorageError> {
+        self.0.lock().unwrap().get(key).cloned().ok_or_else(|| StorageError::NotFound(key.to_owned()))
+    }
+
+    async fn open(&self, key: &str, range: Option<ByteRange>) -> Result<ObjectRead, StorageError> {
+        let bytes = self.read(key).await?;
+        let size = bytes.len() as u64;
+        let range = match range {
+            Some(r) => r.resolve(size).ok_or(StorageError::BadRange { size })?,
+            None => 0..size,
+        };
+        let part = bytes::Bytes::copy_from_slice(&bytes[range.start as usize..range.end as usize]);
+        let body = Box::pin(futures_util_once(part));
+        Ok(ObjectRead { info: ObjectInfo { size, last_modified: OffsetDateTime::UNIX_EPOCH, etag: None }, range, body })
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> Result<(), StorageError> {
+        self.0.lock().unwrap().retain(|k, _| !k.starts_with(prefix));
+        Ok(())
+    }
+
+    async fn presigned_get(&self, _key: &str, _ttl: Duration) -> Result<Option<String>, StorageError> {
+        Ok(None)
+    }
+}
+
+/// A one-item stream, without pulling in a stream library for the fakes.
+fn futures_util_once(bytes: bytes::Bytes) -> impl futures_core::Stream<Item = std::io::Result<bytes::Bytes>> + Send {
+    struct Once(Option<bytes::Bytes>);
+    impl futures_core::Stream for Once {
+        type Item = std::io::Result<bytes::Bytes>;
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            std::task::Poll::Ready(self.0.take().map(Ok))
+        }
+    }
+    Once(Some(bytes))
+}
+
+/// What the fake pipeline does with the next file it processes.
+#[derive(Debug, Clone)]
+pub enum FakeOutcome {
+    Succeed,
+    Fail(fn(String) -> MediaError),
+}
+
+/// A media pipeline that reads a tiny text format instead of audio: a staged file whose text is
+/// `audio <format> <duration_ms>` probes as that format; anything else is refused. Processing
+/// writes one placeholder object per rendition (for the core's tests only; the real pipeline is
+/// `veza-media`'s, tested with ffmpeg).
+#[derive(Debug, Clone)]
+pub struct FakePipeline {
+    pub store: MemoryObjects,
+    pub next: Arc<Mutex<Vec<FakeOutcome>>>,
+}
+
+impl FakePipeline {
+    pub fn new(store: MemoryObjects) -> Self {
+        Self { store, next: Arc::default() }
+    }
+
+    /// Queues what the next `process` calls do (default: succeed).
+    pub fn then(&self, outcome: FakeOutcome) {
+        self.next.lock().unwrap().push(outcome);
+    }
+}
+
+#[async_trait]
+impl MediaPipeline for FakePipeline {
+    async fn probe(&self, file: &Path) -> Result<Probe, MediaError> {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let mut words = text.split_whitespace();
+        let (Some("audio"), Some(format), Some(duration)) = (words.next(), words.next(), words.next()) else {
+            return Err(MediaError::Unsupported("not an audio file".into()));
+        };
+        let format = crate::catalog::track::AudioFormat::parse(format)
+            .ok_or_else(|| MediaError::Unsupported(format!("{format} is not accepted")))?;
+        let duration_ms = duration.parse().map_err(|_| MediaError::Undecodable("bad duration".into()))?;
+        Ok(Probe { format, duration_ms, sample_rate: 44_100, channels: 2, tags: Default::default() })
+    }
+
+    async fn process(
+        &self,
+        track: TrackId,
+        original_key: &str,
+        expected_duration_ms: u64,
+        progress: &dyn ProgressReport,
+    ) -> Result<Processed, MediaError> {
+        self.store.read(original_key).await?;
+        let outcome = {
+            let mut next = self.next.lock().unwrap();
+            if next.is_empty() {
+                FakeOutcome::Succeed
+            } else {
+                next.remove(0)
+            }
+        };
+        progress.report(50).await;
+        // Something is stored before the outcome is known, as with a real partial failure.
+        self.store.put_bytes(&Rendition::HlsAac.key(track, "master.m3u8"), b"#EXTM3U\n".to_vec()).await?;
+        if let FakeOutcome::Fail(make) = outcome {
+            return Err(make("the fake pipeline was told to fail".into()));
+        }
+        self.store.put_bytes(&renditions::waveform_key(track, false), b"{\"version\":2}".to_vec()).await?;
+        self.store.put_bytes(&renditions::waveform_key(track, true), b"{\"samples\":[]}".to_vec()).await?;
+        Ok(Processed {
+            duration_ms: expected_duration_ms,
+            loudness: Loudness { integrated_lufs: -20.0, true_peak_dbtp: -6.0 },
+        })
+    }
+}
+
+/// Counts wake-ups.
+#[derive(Debug, Default)]
+pub struct CountingWake(pub std::sync::atomic::AtomicUsize);
+
+impl JobWake for CountingWake {
+    fn wake(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
