@@ -21,11 +21,11 @@ use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::{
     ApiKeyId, ChannelId, CommunityId, IdentityId, MessageId, PasskeyId, RoleId, SessionId, TrackId, UserId,
 };
-use crate::page::PageRequest;
 use crate::identity::{
     AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
 };
 use crate::mail::OutgoingMail;
+use crate::page::PageRequest;
 use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, Username};
@@ -340,7 +340,13 @@ pub trait TrackRepo: Send + Sync + std::fmt::Debug {
     /// Removes the track and its jobs; false when it was already gone.
     async fn delete_track(&self, id: TrackId) -> StoreResult<bool>;
     /// Records progress of a processing track and extends its job's lease.
-    async fn track_progress(&self, job: JobId, id: TrackId, percent: u8, lease_until: OffsetDateTime) -> StoreResult<()>;
+    async fn track_progress(
+        &self,
+        job: JobId,
+        id: TrackId,
+        percent: u8,
+        lease_until: OffsetDateTime,
+    ) -> StoreResult<()>;
     /// Ends processing — ready with what it measured, or failed with a reason — and finishes
     /// the job, in one transaction. `None` when the track was deleted meanwhile.
     async fn finish_track(

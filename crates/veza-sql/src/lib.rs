@@ -21,6 +21,7 @@ mod passkeys;
 mod rows;
 mod second_factors;
 mod sessions;
+mod tracks;
 mod users;
 
 use std::str::FromStr;

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod contract;
+pub mod contract_catalog;
 pub mod db;
 pub mod gateway;
 pub mod oauth;

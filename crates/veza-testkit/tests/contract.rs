@@ -1,24 +1,32 @@
 //! The repository contract on every store: the in-memory fakes, SQLite and PostgreSQL.
 
 use veza_core::fakes::MemoryStore;
+use veza_core::id::UserId;
 use veza_testkit::contract::run_all;
+use veza_testkit::contract_catalog::run_catalog;
 use veza_testkit::db::{Backend, TestDb};
 
 #[tokio::test]
 async fn memory_store_meets_the_contract() {
     run_all(&MemoryStore::default()).await;
+    run_catalog(&veza_core::catalog::fakes::MemoryCatalog::default(), UserId(1), time::OffsetDateTime::UNIX_EPOCH)
+        .await;
 }
 
 #[tokio::test]
 async fn sqlite_meets_the_contract() {
     let db = TestDb::new(Backend::Sqlite).await;
-    run_all(&db.connect().await).await;
+    let store = db.connect().await;
+    run_all(&store).await;
+    catalog_on(&store).await;
 }
 
 #[tokio::test]
 async fn postgres_meets_the_contract() {
     let db = TestDb::new(Backend::Postgres).await;
-    run_all(&db.connect().await).await;
+    let store = db.connect().await;
+    run_all(&store).await;
+    catalog_on(&store).await;
 }
 
 #[tokio::test]
@@ -34,4 +42,20 @@ async fn audit_log_is_append_only_in_both_databases() {
             assert!(err.to_string().contains("append-only"), "{backend:?}: {err}");
         }
     }
+}
+
+/// The catalog's checks on a SQL store, for an account of its own.
+async fn catalog_on(store: &veza_sql::Database) {
+    use veza_core::ports::UserRepo;
+    let user = veza_core::user::NewUser {
+        id: UserId(9000),
+        username: veza_core::user::Username::parse("trackowner").unwrap(),
+        email: veza_core::user::Email::parse("trackowner@example.com").unwrap(),
+        email_verified: true,
+        password_hash: None,
+        role: veza_core::user::Role::User,
+        created_at: time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
+    };
+    UserRepo::create(store, &user, None, &[]).await.expect("owner");
+    run_catalog(store, user.id, time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()).await;
 }

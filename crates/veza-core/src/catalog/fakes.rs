@@ -113,7 +113,13 @@ impl TrackRepo for MemoryCatalog {
         Ok(s.tracks.remove(&id).is_some())
     }
 
-    async fn track_progress(&self, job: JobId, id: TrackId, percent: u8, lease_until: OffsetDateTime) -> StoreResult<()> {
+    async fn track_progress(
+        &self,
+        job: JobId,
+        id: TrackId,
+        percent: u8,
+        lease_until: OffsetDateTime,
+    ) -> StoreResult<()> {
         let mut s = self.state();
         if let Some(t) = s.tracks.get_mut(&id).filter(|t| t.state == TrackState::Processing) {
             t.progress = percent;
@@ -124,7 +130,13 @@ impl TrackRepo for MemoryCatalog {
         Ok(())
     }
 
-    async fn finish_track(&self, job: JobId, id: TrackId, outcome: &Outcome, now: OffsetDateTime) -> StoreResult<Option<Track>> {
+    async fn finish_track(
+        &self,
+        job: JobId,
+        id: TrackId,
+        outcome: &Outcome,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Track>> {
         let mut s = self.state();
         if let Some(j) = s.jobs.iter_mut().find(|j| j.id == job) {
             j.done = true;

@@ -212,9 +212,16 @@ mod tests {
 
     #[test]
     fn media_paths_cannot_leave_their_folder() {
-        for bad in ["7/aac/1/s/../x", "7/aac/1/s/.hidden", "7/aac/1/s/a//b", "7/aac/1/s/", "7/flac/1/s/a", "x/aac/1/s/a",
-            "7/aac/1/s/a%2F..", "7/aac/1/s"]
-        {
+        for bad in [
+            "7/aac/1/s/../x",
+            "7/aac/1/s/.hidden",
+            "7/aac/1/s/a//b",
+            "7/aac/1/s/",
+            "7/flac/1/s/a",
+            "x/aac/1/s/a",
+            "7/aac/1/s/a%2F..",
+            "7/aac/1/s",
+        ] {
             assert!(MediaPath::parse(bad).is_err(), "{bad}");
         }
         assert!(MediaPath::parse("7/opus/1/s/96k/init.mp4").is_ok());

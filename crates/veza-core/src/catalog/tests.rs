@@ -66,7 +66,12 @@ fn person(id: i64) -> Principal {
 }
 
 impl World {
-    async fn upload(&self, who: &Principal, content: &str, form: TrackForm) -> Result<crate::catalog::track::Track, CoreError> {
+    async fn upload(
+        &self,
+        who: &Principal,
+        content: &str,
+        form: TrackForm,
+    ) -> Result<crate::catalog::track::Track, CoreError> {
         let path = self.dir.join(format!("{}.part", rand::random::<u64>()));
         std::fs::write(&path, content).unwrap();
         let staged = StagedFile { path: &path, size: content.len() as u64, file_name: "My Song.flac" };
@@ -91,7 +96,12 @@ async fn an_upload_is_processed_into_a_ready_track_and_announced() {
     assert_eq!(ready.loudness.unwrap().gain_db(), 5.0);
     assert_eq!(
         w.events.take(),
-        [ChatEvent::TrackProcessed { owner_id: artist.user_id, track_id: track.id, state: TrackState::Ready, failure: None }]
+        [ChatEvent::TrackProcessed {
+            owner_id: artist.user_id,
+            track_id: track.id,
+            state: TrackState::Ready,
+            failure: None
+        }]
     );
 
     let stream = w.catalog.stream(None, track.id, None).await.unwrap();
@@ -164,9 +174,11 @@ async fn private_and_unlisted_tracks_hide_from_others() {
     assert!(matches!(w.catalog.track(Some(&other), p.id, None).await, Err(CoreError::NotFound(_))));
     assert!(matches!(w.catalog.track(None, u.id, None).await, Err(CoreError::NotFound(_))));
     w.catalog.track(None, u.id, Some(&u.share_token)).await.expect("the link opens it");
-    let theirs = w.catalog.tracks_by(Some(&other), artist.user_id, PageRequest { before: None, limit: 10 }).await.unwrap();
+    let theirs =
+        w.catalog.tracks_by(Some(&other), artist.user_id, PageRequest { before: None, limit: 10 }).await.unwrap();
     assert_eq!(theirs.items.iter().map(|t| t.id).collect::<Vec<_>>(), [public.id]);
-    let mine = w.catalog.tracks_by(Some(&artist), artist.user_id, PageRequest { before: None, limit: 2 }).await.unwrap();
+    let mine =
+        w.catalog.tracks_by(Some(&artist), artist.user_id, PageRequest { before: None, limit: 2 }).await.unwrap();
     assert_eq!(mine.items.len(), 2);
     assert!(mine.next_cursor.is_some());
     // Someone else cannot change or delete it; for a private track it does not even exist.

@@ -213,7 +213,9 @@ impl Track {
         }
         match self.visibility {
             Visibility::Public => true,
-            Visibility::Unlisted => link.is_some_and(|l| crate::accounts::constant_time_eq(l.as_bytes(), self.share_token.as_bytes())),
+            Visibility::Unlisted => {
+                link.is_some_and(|l| crate::accounts::constant_time_eq(l.as_bytes(), self.share_token.as_bytes()))
+            }
             Visibility::Private => false,
         }
     }
@@ -306,7 +308,8 @@ fn parse_tags(raw: &[String]) -> Result<Vec<String>, FieldError> {
 /// Cleans a value read from a file's tags: trimmed, control characters dropped, cut to `max`
 /// characters; `None` when nothing is left.
 pub fn clean_tag_value(raw: &str, max: usize) -> Option<String> {
-    let cleaned: String = raw.chars().filter(|c| !c.is_control()).collect::<String>().trim().chars().take(max).collect();
+    let cleaned: String =
+        raw.chars().filter(|c| !c.is_control()).collect::<String>().trim().chars().take(max).collect();
     (!cleaned.is_empty()).then_some(cleaned)
 }
 
@@ -314,8 +317,13 @@ pub fn clean_tag_value(raw: &str, max: usize) -> Option<String> {
 /// characters that would break a `Content-Disposition` header, at most 200 characters.
 pub fn clean_file_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String =
-        base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | ';')).take(200).collect::<String>().trim().to_owned();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | ';'))
+        .take(200)
+        .collect::<String>()
+        .trim()
+        .to_owned();
     if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
         "track".into()
     } else {

@@ -179,7 +179,12 @@ impl Catalog {
 
     /// Signed URLs of a ready track's renditions. The original is offered only when the artist
     /// allows downloads (or to the artist).
-    pub async fn stream(&self, viewer: Option<&Principal>, id: TrackId, link: Option<&str>) -> Result<StreamInfo, CoreError> {
+    pub async fn stream(
+        &self,
+        viewer: Option<&Principal>,
+        id: TrackId,
+        link: Option<&str>,
+    ) -> Result<StreamInfo, CoreError> {
         let track = self.track(viewer, id, link).await?;
         let is_owner = viewer.is_some_and(|p| p.user_id == track.owner_id);
         let mut offered = Vec::new();
@@ -196,10 +201,8 @@ impl Catalog {
             }));
         }
         let expires_at = self.deps.clock.now() + self.deps.policy.url_ttl;
-        let renditions = offered
-            .into_iter()
-            .map(|r| (r, self.deps.signer.sign(id, r, expires_at, &r.entry(&track))))
-            .collect();
+        let renditions =
+            offered.into_iter().map(|r| (r, self.deps.signer.sign(id, r, expires_at, &r.entry(&track)))).collect();
         Ok(StreamInfo { track, expires_at, renditions })
     }
 
@@ -259,4 +262,3 @@ fn share_token() -> String {
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
-

@@ -5,10 +5,10 @@
 
 use time::OffsetDateTime;
 
+use crate::catalog::track::TrackState;
 use crate::chat::channel::Channel;
 use crate::chat::community::{Community, CommunityRole, Member};
 use crate::chat::message::{Message, ReadState};
-use crate::catalog::track::TrackState;
 use crate::id::{ChannelId, CommunityId, MessageId, RoleId, TrackId, UserId};
 
 /// A committed change in chat.

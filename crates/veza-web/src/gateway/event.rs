@@ -172,6 +172,14 @@ pub struct ChannelGone {
 }
 
 #[derive(Serialize)]
+struct TrackProcessed {
+    id: veza_core::id::TrackId,
+    state: veza_core::catalog::track::TrackState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<String>,
+}
+
+#[derive(Serialize)]
 struct CommunityGone {
     id: CommunityId,
 }
@@ -268,6 +276,9 @@ pub fn encode(event: ChatEvent) -> Vec<(Topic, Envelope)> {
         }
         ChatEvent::ReadStateChanged { state, .. } => {
             Envelope::new("READ_STATE_UPDATE", &ReadStateResponse::from(state))
+        }
+        ChatEvent::TrackProcessed { track_id, state, failure, .. } => {
+            Envelope::new("TRACK_UPDATE", &TrackProcessed { id: track_id, state, failure })
         }
     };
     topics
