@@ -137,9 +137,10 @@ pub struct Loudness {
 
 impl Loudness {
     /// The gain a player applies to reach [`TARGET_LUFS`], lowered so the true peak stays under
-    /// [`PEAK_CEILING_DBTP`]. Silence (−∞ LUFS) gets no gain.
+    /// [`PEAK_CEILING_DBTP`]. Silence gets no gain.
     pub fn gain_db(&self) -> f64 {
-        if !self.integrated_lufs.is_finite() {
+        // −70 LUFS is R128's absolute gate: quieter than that is silence, which no gain fixes.
+        if !self.integrated_lufs.is_finite() || self.integrated_lufs <= -70.0 {
             return 0.0;
         }
         let gain = TARGET_LUFS - self.integrated_lufs;
