@@ -52,9 +52,11 @@ async fn start() -> S3Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("s3s-fs is installed (scripts/test: cargo install s3s-fs@0.14.1 --features binary)");
+    // Owned at once, so that a failed start still stops and reaps the process.
+    let server = S3Server { child, port, _root: root };
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return S3Server { child, port, _root: root };
+            return server;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -120,6 +120,14 @@ impl From<CoreError> for ApiError {
                 error
             }
             CoreError::MissingPermission(_) => Self::new(S::FORBIDDEN, "missing_permission", e.to_string()),
+            CoreError::UnsupportedMedia(why) => Self::new(S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", why),
+            CoreError::NotReady(why) => Self::new(S::CONFLICT, "not_ready", why),
+            CoreError::RangeNotSatisfiable { size } => {
+                let mut error = Self::new(S::RANGE_NOT_SATISFIABLE, "range_not_satisfiable", e.to_string());
+                let range = HeaderValue::try_from(format!("bytes */{size}")).expect("digits are a valid header");
+                error.headers.push((header::CONTENT_RANGE, range));
+                error
+            }
             CoreError::Conflict(field) => Self {
                 status: S::CONFLICT,
                 code: "conflict",
