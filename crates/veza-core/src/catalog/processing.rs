@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::catalog::job::{Job, JobId, Outcome};
 use crate::catalog::media::{MediaError, ProgressReport};
 use crate::catalog::renditions::{self, Rendition};
-use crate::catalog::track::{Track, TrackState, REASON_MAX};
+use crate::catalog::track::{Track, REASON_MAX};
 use crate::catalog::Catalog;
 use crate::chat::event::ChatEvent;
 use crate::clock::Clock;
@@ -95,7 +95,6 @@ impl Catalog {
                 failure: done.failure.clone(),
             })
             .await;
-        debug_assert_ne!(done.state, TrackState::Processing);
         Ok(())
     }
 

@@ -149,7 +149,7 @@ impl Catalog {
     pub async fn update(&self, caller: &Principal, id: TrackId, form: TrackForm) -> Result<Track, CoreError> {
         caller.require(Scope::TracksWrite)?;
         let patch = TrackPatch::parse(form)?;
-        let track = self.owned(caller, id).await?;
+        let track = self.owned(caller, id, false, "only the track's owner can change it").await?;
         if patch.is_empty() {
             return Ok(track);
         }
@@ -160,15 +160,8 @@ impl Catalog {
     /// Deletes a track and everything stored for it; its owner or an administrator.
     pub async fn delete(&self, caller: &Principal, id: TrackId) -> Result<(), CoreError> {
         caller.require(Scope::TracksWrite)?;
-        let track = self.deps.tracks.track(id).await?.ok_or(CoreError::NotFound("track"))?;
         let is_admin = caller.role == Role::Admin && caller.require(Scope::Admin).is_ok();
-        if track.owner_id != caller.user_id && !is_admin {
-            return Err(if track.visible_to(Some(caller.user_id), None) {
-                CoreError::Forbidden("only the track's owner or an administrator can delete it")
-            } else {
-                CoreError::NotFound("track")
-            });
-        }
+        self.owned(caller, id, is_admin, "only the track's owner or an administrator can delete it").await?;
         // Files first: a failure leaves the row, so the delete can be retried; a worker that
         // finishes after this finds the row gone and removes what it stored.
         self.deps.store.delete_prefix(&Track::storage_prefix(id)).await?;
@@ -238,15 +231,21 @@ impl Catalog {
         Ok(MediaReply::Object { read, content_type, immutable: !playlist })
     }
 
-    /// The track, when `caller` owns it; otherwise as if it did not exist, or forbidden when
-    /// they may see it.
-    async fn owned(&self, caller: &Principal, id: TrackId) -> Result<Track, CoreError> {
+    /// The track, when `caller` owns it (or `overrides` owning it); otherwise as if it did not
+    /// exist, or `refusal` when they may see it.
+    async fn owned(
+        &self,
+        caller: &Principal,
+        id: TrackId,
+        overrides: bool,
+        refusal: &'static str,
+    ) -> Result<Track, CoreError> {
         let track = self.deps.tracks.track(id).await?.ok_or(CoreError::NotFound("track"))?;
-        if track.owner_id == caller.user_id {
+        if track.owner_id == caller.user_id || overrides {
             return Ok(track);
         }
         Err(if track.visible_to(Some(caller.user_id), None) {
-            CoreError::Forbidden("only the track's owner can change it")
+            CoreError::Forbidden(refusal)
         } else {
             CoreError::NotFound("track")
         })
