@@ -127,3 +127,25 @@ def reactions_refuse_only_non_emoji(ctx, response, case):
     errors = response.json().get("errors", [])
     if not errors or any((e.get("field"), e.get("code")) != ("emoji", "not_an_emoji") for e in errors):
         raise AssertionError(f"schema-valid reaction refused with 422: {response.text}")
+
+
+# An upload's file must be audio Veza accepts: the content decides, which no schema states.
+FILE_REFUSALS = {("file", "empty"), ("file", "undecodable")}
+
+
+@schemathesis.check
+def uploads_refuse_only_what_is_not_audio(ctx, response, case):
+    if case.path != "/api/v1/tracks" or case.method.upper() != "POST":
+        return
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return
+    status = response.status_code
+    if status < 400 or status in (401, 403, 429) or status >= 500:
+        return  # credentials and limits; 5xx is caught by not_a_server_error
+    body = response.json()
+    if status == 415 and body.get("code") == "unsupported_media_type":
+        return
+    errors = body.get("errors", [])
+    if status == 422 and errors and all((e.get("field"), e.get("code")) in FILE_REFUSALS for e in errors):
+        return
+    raise AssertionError(f"schema-valid upload refused with {status}: {body}")

@@ -12,3 +12,13 @@ pub use hasher::Argon2Hasher;
 pub use jwt::{generate_ed25519_pkcs8, JwtSigner, KeyError, TokenAudience};
 pub use passkeys::WebauthnPasskeys;
 pub use totp::{SealingKeyError, TotpAuthenticator};
+
+/// `len` bytes from the operating system's random source, for keys.
+pub fn random_bytes(len: usize) -> Result<Vec<u8>, veza_core::CoreError> {
+    use ring::rand::SecureRandom;
+    let mut key = vec![0u8; len];
+    ring::rand::SystemRandom::new()
+        .fill(&mut key)
+        .map_err(|_| veza_core::CoreError::Internal("no system randomness".into()))?;
+    Ok(key)
+}

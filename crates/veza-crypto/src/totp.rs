@@ -48,9 +48,7 @@ impl TotpAuthenticator {
 
     /// A new random sealing key.
     pub fn generate_key() -> Result<Vec<u8>, CoreError> {
-        let mut key = vec![0u8; Self::KEY_LEN];
-        SystemRandom::new().fill(&mut key).map_err(|_| CoreError::Internal("no system randomness".into()))?;
-        Ok(key)
+        crate::random_bytes(Self::KEY_LEN)
     }
 
     fn totp(secret: &[u8], issuer: Option<&str>, account: &str) -> Result<TOTP, CoreError> {

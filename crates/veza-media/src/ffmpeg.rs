@@ -334,6 +334,8 @@ impl Ffmpeg {
             "pipe:1".into(),
         ]);
         args.extend(["-progress".into(), "pipe:2".into()]);
+        // The exact command, for debugging (and for the benchmark, which runs it bare).
+        tracing::debug!(ffmpeg = %self.config.ffmpeg.display(), args = %serde_json::to_string(&args).unwrap_or_default(), "transcoding");
 
         let mut child = Command::new(&self.config.ffmpeg)
             .args(&args)

@@ -46,20 +46,8 @@ async fn rig() -> Rig {
     Rig { dir, store, ffmpeg }
 }
 
-/// Tones and noise, stereo, encoded by ffmpeg into `file` with `codec_args`.
 fn make_audio(file: &Path, codec_args: &[&str]) {
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("sine=frequency=440:duration={SECONDS}"))
-        .args(["-f", "lavfi", "-i"])
-        .arg(format!("anoisesrc=d={SECONDS}:a=0.05"))
-        .args(["-filter_complex", "[0][1]amix=inputs=2,aformat=channel_layouts=stereo", "-ar", "44100"])
-        .args(["-metadata", "title=Test Tone", "-metadata", "artist=The Oscillators", "-metadata", "date=2021"])
-        .args(codec_args)
-        .arg(file)
-        .status()
-        .unwrap();
-    assert!(status.success(), "making {}", file.display());
+    veza_testkit::media::make_audio(file, SECONDS, codec_args);
 }
 
 fn ffprobe(file: &Path) -> serde_json::Value {

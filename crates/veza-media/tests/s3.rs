@@ -1,72 +1,18 @@
 //! The S3 adapter against a real S3-compatible server: `s3s-fs` (from the Rust package registry;
-//! `scripts/test` installs it), started here on a free port over a temporary folder.
+//! `scripts/test` installs it), started on a free port over a temporary folder.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use veza_core::catalog::media::{ByteRange, ObjectStore, StorageError};
 use veza_media::Storage;
-
-struct S3Server {
-    child: Child,
-    port: u16,
-    _root: tempfile::TempDir,
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn s3s_fs() -> std::path::PathBuf {
-    let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default();
-    let installed = home.join(".cargo/bin/s3s-fs");
-    if installed.exists() {
-        installed
-    } else {
-        "s3s-fs".into()
-    }
-}
-
-async fn start() -> S3Server {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir(root.path().join("veza")).unwrap(); // the bucket
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(s3s_fs())
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--access-key",
-            "veza",
-            "--secret-key",
-            "s3cret-key",
-        ])
-        .arg(root.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("s3s-fs is installed (scripts/test: cargo install s3s-fs@0.14.1 --features binary)");
-    // Owned at once, so that a failed start still stops and reaps the process.
-    let server = S3Server { child, port, _root: root };
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("s3s-fs did not start listening on {port}");
-}
+use veza_testkit::s3::S3Server;
 
 #[tokio::test]
 async fn the_s3_adapter_streams_ranges_deletes_and_presigns_against_a_real_server() {
-    let server = start().await;
-    let url = format!("s3://veza:s3cret-key@veza/media?endpoint=http://127.0.0.1:{}&region=us-east-1", server.port);
+    let server = S3Server::start().await;
+    let url = server.storage_url("media");
     let store = Storage::from_url(&url, std::path::Path::new("/nonexistent")).expect("valid URL");
     assert_eq!(store.describe(), "s3://veza/media/");
 

@@ -28,10 +28,16 @@ use veza_web::middleware::client_ip::{ForwardedHeader, TrustedProxies};
 use veza_web::middleware::metrics::Metrics;
 use veza_web::middleware::rate_limit::RateLimits;
 use veza_web::middleware::security::OriginPolicy;
+use veza_web::state::MediaHttp;
 use veza_web::{AppState, DbPoolStats, Dependencies, HeaderValue, HttpConfig};
 
+use veza_core::catalog::media::ObjectStore;
+use veza_core::catalog::renditions::MediaSigner;
+use veza_core::catalog::{Catalog, CatalogDeps, CatalogPolicy};
+use veza_media::{Ffmpeg, FfmpegConfig};
+
 use crate::config::{Config, ForwardedHeaderName, OnRedisFailure};
-use crate::secrets;
+use crate::{secrets, transcoding};
 
 /// Accounts kept in the read cache: about 1 KiB each, so at most ~100 MiB.
 const USER_CACHE_CAPACITY: u64 = 100_000;
@@ -52,6 +58,8 @@ pub struct Node {
     pub deliveries: std::sync::Mutex<Option<mpsc::Receiver<BusDelivery>>>,
     /// What the chat use cases announce through.
     pub publisher: Publisher,
+    pub ids: Arc<dyn veza_core::id::IdGenerator>,
+    pub clock: Arc<dyn veza_core::clock::Clock>,
 }
 
 impl Node {
@@ -118,12 +126,46 @@ impl Node {
             channels: Arc::new(db.clone()),
             messages: Arc::new(db.clone()),
             users,
-            clock,
-            ids,
+            clock: clock.clone(),
+            ids: ids.clone(),
             events: Arc::new(publisher.clone()),
         });
         let deliveries = std::sync::Mutex::new(Some(deliveries));
-        Ok(Self { db, accounts, communities, guess_counters, bus, deliveries, publisher })
+        Ok(Self { db, accounts, communities, guess_counters, bus, deliveries, publisher, ids, clock })
+    }
+
+    /// The catalog with its storage and ffmpeg, which only a serving node needs (the command
+    /// line's admin commands run without ffmpeg). Fails with what to install or configure.
+    pub async fn catalog(&self, config: &Config) -> anyhow::Result<(Catalog, Arc<transcoding::Wake>)> {
+        let storage = veza_media::Storage::from_url(&config.storage_url, &config.data_dir)
+            .map_err(|e| anyhow::anyhow!("invalid configuration for VEZA_STORAGE_URL (storage_url): {e}"))?;
+        let store: Arc<dyn ObjectStore> = Arc::new(storage.clone());
+        let ffmpeg = FfmpegConfig {
+            ffmpeg: config.ffmpeg.clone().into(),
+            ffprobe: config.ffprobe.clone().into(),
+            work_dir: config.data_dir.join("work"),
+            stall_timeout: Duration::from_secs(config.transcode_stall_secs),
+        };
+        let (ffmpeg, version) = Ffmpeg::new(ffmpeg, store.clone()).await.map_err(anyhow::Error::msg)?;
+        tracing::info!(ffmpeg = %version, storage = storage.describe(), "media pipeline ready");
+        let key = secrets::media_signing_key(&config.media_key, &config.data_dir)?;
+        let wake = Arc::new(transcoding::Wake::default());
+        let catalog = Catalog::new(CatalogDeps {
+            tracks: Arc::new(self.db.clone()),
+            jobs: Arc::new(self.db.clone()),
+            store,
+            media: Arc::new(ffmpeg),
+            clock: self.clock.clone(),
+            ids: self.ids.clone(),
+            events: Arc::new(self.publisher.clone()),
+            wake: wake.clone(),
+            signer: MediaSigner::new(&key),
+            policy: CatalogPolicy {
+                url_ttl: Duration::from_secs(config.media_url_ttl_secs),
+                redirect_to_store: config.media_redirect && config.storage_url.starts_with("s3://"),
+            },
+        });
+        Ok((catalog, wake))
     }
 }
 
@@ -301,6 +343,8 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         config.public_url = format!("http://{addr}");
     }
     let node = Node::build(&config).await?;
+    let (catalog, wake) = node.catalog(&config).await?;
+    let upload_dir = upload_dir(&config.data_dir)?;
     purge_periodically(node.db.clone());
     sweep_periodically(&node.guess_counters, |counters| {
         counters.sweep(AttemptPolicy::PER_ACCOUNT.forget_after);
@@ -333,6 +377,13 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         deps: Arc::new(SqlDependencies(node.db.clone())),
         metrics: Arc::new(metrics),
         rate_limits: rate_limits(&config)?,
+        catalog: catalog.clone(),
+        media: Arc::new(MediaHttp {
+            upload_dir,
+            upload_max_bytes: config.upload_max_bytes,
+            upload_idle_timeout: Duration::from_secs(config.request_timeout_secs),
+            public_url: config.public_url.clone(),
+        }),
     };
     let http = HttpConfig {
         body_limit: config.body_limit_bytes,
@@ -380,6 +431,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
             let _ = mail_stop.wait_for(|s| *s).await;
         },
     ));
+    let mut transcoders = transcoding::spawn(&catalog, config.transcode_concurrency, &wake, &stop_rx);
     // Gateway connections are not HTTP requests the server drains: told to go, they close.
     let mut closing = stop_rx.clone();
     let gateway_closed = tokio::spawn(async move {
@@ -396,9 +448,35 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     }
     let _ = mail_worker.await;
     let _ = gateway_closed.await;
+    // A transcode running past the grace period is dropped (ffmpeg killed, scratch removed);
+    // its job's lease lapses and a node picks it up again.
+    if tokio::time::timeout(grace, async { while transcoders.join_next().await.is_some() {} }).await.is_err() {
+        tracing::warn!("transcoding interrupted; the job runs again after its lease lapses");
+        transcoders.shutdown().await;
+    }
     node.db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Received uploads older than this are leftovers of a node that stopped mid-upload.
+const STALE_UPLOAD: Duration = Duration::from_secs(24 * 3600);
+
+/// The folder uploads are received into, emptied of what a stopped node left behind.
+fn upload_dir(data_dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let dir = data_dir.join("uploads");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let now = std::time::SystemTime::now();
+    for entry in std::fs::read_dir(&dir)?.flatten() {
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).unwrap_or_default() > STALE_UPLOAD);
+        if stale && entry.file_name().to_string_lossy().ends_with(".part") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(dir)
 }
 
 /// How long a stopping node waits for its gateway connections to take their close frames.

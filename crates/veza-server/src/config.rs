@@ -93,6 +93,8 @@ pub struct Config {
     /// Gateway connections opened, per client address (at the upgrade) and per account (at
     /// IDENTIFY or RESUME).
     pub rate_limit_gateway_connect: String,
+    /// Tracks uploaded, per account or API key (on top of their own bucket).
+    pub rate_limit_track_upload: String,
     /// How often gateway clients heartbeat (ms); one missing for half again as long closes the
     /// connection.
     pub gateway_heartbeat_ms: u64,
@@ -155,6 +157,28 @@ pub struct Config {
     /// domain of it. Empty: the web client's host. Passkeys only work from that origin, which
     /// must be https (or http://localhost).
     pub webauthn_rp_id: String,
+    /// Where tracks' files are kept: empty for `{data dir}/media`, `file:///path`, or
+    /// `s3://access_key:secret@bucket/prefix?endpoint=https://…&region=…` for an S3-compatible
+    /// store (the credentials URL-encoded). Secret: the credentials are never printed.
+    pub storage_url: String,
+    /// The ffmpeg and ffprobe programs (a name looked up in `PATH`, or a path); Veza refuses to
+    /// start when they are missing or lack the AAC, Opus or MP3 encoder.
+    pub ffmpeg: String,
+    pub ffprobe: String,
+    /// Tracks this node transcodes at once (each ffmpeg run keeps about one core busy).
+    pub transcode_concurrency: usize,
+    /// An ffmpeg run reporting no progress for this many seconds is killed and retried.
+    pub transcode_stall_secs: u64,
+    /// Largest accepted audio upload, in bytes; enforced while the file streams in.
+    pub upload_max_bytes: u64,
+    /// How long the signed media URLs of `GET /tracks/{id}/stream` work, in seconds.
+    pub media_url_ttl_secs: u64,
+    /// With S3 storage: send players to presigned URLs of the store for segments and files
+    /// instead of proxying them through Veza (playlists are always served by Veza).
+    pub media_redirect: bool,
+    /// The key (base64 of 32 bytes) that signs media URLs; every node of a cluster needs the
+    /// same. Empty means generate one into the data dir on first start. Secret: never printed.
+    pub media_key: String,
     /// True when `public_url` was not configured but derived from `addr`; `serve` then derives
     /// it again from the address actually bound (which differs when the port is 0).
     #[serde(skip)]
@@ -226,6 +250,7 @@ impl Default for Config {
             rate_limit_magic_link: "10/1h".into(),
             rate_limit_message_send: "120/1m".into(),
             rate_limit_gateway_connect: "60/1m".into(),
+            rate_limit_track_upload: "30/1h".into(),
             gateway_heartbeat_ms: 41_250,
             gateway_resume_secs: 120,
             smtp_url: String::new(),
@@ -254,6 +279,15 @@ impl Default for Config {
             oauth_discord_token_url: discord.token_url,
             oauth_discord_api_url: discord.api_url,
             webauthn_rp_id: String::new(),
+            storage_url: String::new(),
+            ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
+            transcode_concurrency: 2,
+            transcode_stall_secs: 60,
+            upload_max_bytes: 500 * 1000 * 1000,
+            media_url_ttl_secs: 300,
+            media_redirect: true,
+            media_key: String::new(),
             public_url_derived: false,
         }
     }
@@ -400,6 +434,30 @@ impl Config {
                 }
             }
         }
+        let storage_ok = self.storage_url.is_empty()
+            || self.storage_url.starts_with("file:///")
+            || self.storage_url.starts_with("s3://");
+        if !storage_ok {
+            return bad(
+                "storage_url",
+                "must be empty (files under the data dir), file:///path, or s3://key:secret@bucket/prefix?endpoint=https://…",
+            );
+        }
+        if self.ffmpeg.trim().is_empty() || self.ffprobe.trim().is_empty() {
+            return bad("ffmpeg", "name the ffmpeg and ffprobe programs (VEZA_FFMPEG, VEZA_FFPROBE)");
+        }
+        if !(1..=64).contains(&self.transcode_concurrency) {
+            return bad("transcode_concurrency", "must be between 1 and 64");
+        }
+        if !(5..=3600).contains(&self.transcode_stall_secs) {
+            return bad("transcode_stall_secs", "must be between 5 seconds and an hour");
+        }
+        if self.upload_max_bytes < 1024 * 1024 {
+            return bad("upload_max_bytes", "must be at least 1 MiB (1048576)");
+        }
+        if !(10..=86_400).contains(&self.media_url_ttl_secs) {
+            return bad("media_url_ttl_secs", "must be between 10 seconds and a day");
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return bad("log_level", "must be a tracing filter such as `info` or `veza=debug,info`");
         }
@@ -512,6 +570,7 @@ impl Config {
                 RouteBucket::MagicLink => ("rate_limit_magic_link", &self.rate_limit_magic_link),
                 RouteBucket::MessageSend => ("rate_limit_message_send", &self.rate_limit_message_send),
                 RouteBucket::GatewayConnect => ("rate_limit_gateway_connect", &self.rate_limit_gateway_connect),
+                RouteBucket::TrackUpload => ("rate_limit_track_upload", &self.rate_limit_track_upload),
             };
             if let Some(policy) = parse(key, bucket.name(), text)? {
                 routes.push((bucket, policy));
@@ -561,6 +620,7 @@ impl Config {
         }
         for secret in [
             &mut shown.totp_key,
+            &mut shown.media_key,
             &mut shown.oauth_google_client_secret,
             &mut shown.oauth_github_client_secret,
             &mut shown.oauth_discord_client_secret,
@@ -572,6 +632,7 @@ impl Config {
         shown.database_url = mask_url_password(&shown.database_url);
         shown.redis_url = mask_url_password(&shown.redis_url);
         shown.smtp_url = mask_url_password(&shown.smtp_url);
+        shown.storage_url = mask_url_password(&shown.storage_url);
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render configuration: {e}"))
     }
 }
@@ -605,7 +666,7 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://./data/veza.db");
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         let policies = c.rate_limit_policies().unwrap();
-        assert_eq!(policies.all().len(), 11);
+        assert_eq!(policies.all().len(), 12);
     }
 
     #[test]

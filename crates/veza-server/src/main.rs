@@ -4,6 +4,7 @@
 mod app;
 mod config;
 mod secrets;
+mod transcoding;
 
 /// mimalloc rather than glibc's malloc: request handling allocates many small, short-lived
 /// objects on every worker thread, where glibc's arenas contend on their locks (measured in

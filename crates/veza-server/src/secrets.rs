@@ -12,6 +12,7 @@ use base64::Engine;
 
 const JWT_KEY_FILE: &str = "jwt-ed25519.pk8";
 const TOTP_KEY_FILE: &str = "totp-chacha20.key";
+const MEDIA_KEY_FILE: &str = "media-hmac-sha256.key";
 
 /// The token signing key (PKCS#8 DER): from configuration, else from the data dir, else new.
 pub fn jwt_signing_key(configured: &str, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
@@ -33,14 +34,24 @@ pub fn jwt_signing_key(configured: &str, data_dir: &Path) -> anyhow::Result<Vec<
 
 /// The key sealing TOTP secrets (32 bytes): from configuration, else from the data dir, else new.
 pub fn totp_sealing_key(configured: &str, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
-    const KEY_LEN: usize = veza_crypto::TotpAuthenticator::KEY_LEN;
+    random_key(configured, data_dir, TOTP_KEY_FILE, "VEZA_TOTP_KEY (totp_key)", "TOTP sealing key")
+}
+
+/// The key signing media URLs (32 bytes): from configuration, else from the data dir, else new.
+pub fn media_signing_key(configured: &str, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    random_key(configured, data_dir, MEDIA_KEY_FILE, "VEZA_MEDIA_KEY (media_key)", "media URL signing key")
+}
+
+/// A 32-byte random key: from configuration (base64), else from `file` in the data dir's
+/// secrets, else generated there.
+fn random_key(configured: &str, data_dir: &Path, file: &str, setting: &str, what: &str) -> anyhow::Result<Vec<u8>> {
+    const KEY_LEN: usize = 32;
     if !configured.is_empty() {
         let key = STANDARD.decode(configured.trim()).ok().filter(|k| k.len() == KEY_LEN);
-        return key.with_context(|| {
-            format!("invalid configuration for VEZA_TOTP_KEY (totp_key): must be base64 of {KEY_LEN} random bytes")
-        });
+        return key
+            .with_context(|| format!("invalid configuration for {setting}: must be base64 of {KEY_LEN} random bytes"));
     }
-    let path = secrets_dir(data_dir)?.join(TOTP_KEY_FILE);
+    let path = secrets_dir(data_dir)?.join(file);
     if path.exists() {
         check_private(&path)?;
         let key = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -49,9 +60,9 @@ pub fn totp_sealing_key(configured: &str, data_dir: &Path) -> anyhow::Result<Vec
         }
         return Ok(key);
     }
-    let key = veza_crypto::TotpAuthenticator::generate_key().context("cannot generate a TOTP sealing key")?;
+    let key = veza_crypto::random_bytes(KEY_LEN).with_context(|| format!("cannot generate a {what}"))?;
     write_private(&path, &key)?;
-    tracing::info!(path = %path.display(), "generated a new TOTP sealing key");
+    tracing::info!(path = %path.display(), "generated a new {what}");
     Ok(key)
 }
 

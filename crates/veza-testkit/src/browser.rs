@@ -1,7 +1,8 @@
-//! A real browser with a passkey authenticator: `js/webauthn.mjs` runs Debian's Chromium
-//! (headless, through playwright-core) with its virtual WebAuthn authenticator on a page served
-//! from `http://localhost:<port>`, and performs `navigator.credentials.create` / `.get` with the
-//! options Veza hands out. `scripts/test` installs Chromium and the npm packages.
+//! A real browser, Debian's Chromium (headless, through playwright-core), driven by a Node.js
+//! script over JSON lines. `js/webauthn.mjs` holds a virtual WebAuthn authenticator on a page
+//! served from `http://localhost:<port>` and performs `navigator.credentials.create` / `.get`
+//! with the options Veza hands out; `js/player.mjs` plays Veza's HLS streams through hls.js.
+//! `scripts/test` installs Chromium and the npm packages.
 
 use std::process::Stdio;
 
@@ -20,14 +21,24 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// The passkey browser (`js/webauthn.mjs`).
     pub async fn start() -> Self {
+        Self::start_script("webauthn.mjs").await
+    }
+
+    /// The listener's browser (`js/player.mjs`): plays HLS through hls.js.
+    pub async fn start_player() -> Self {
+        Self::start_script("player.mjs").await
+    }
+
+    async fn start_script(script: &str) -> Self {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/js");
         assert!(
             std::path::Path::new(dir).join("node_modules/playwright-core").exists(),
             "the browser driver is not installed: run `npm ci` in {dir} (scripts/test does)"
         );
         let mut child = Command::new("node")
-            .arg("webauthn.mjs")
+            .arg(script)
             .current_dir(dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -51,9 +62,9 @@ impl Browser {
         let mut line = request.to_string();
         line.push('\n');
         self.stdin.write_all(line.as_bytes()).await.expect("writing to the browser driver");
-        let answer = tokio::time::timeout(std::time::Duration::from_secs(30), self.stdout.next_line())
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(90), self.stdout.next_line())
             .await
-            .expect("the browser did not answer within 30 s")
+            .expect("the browser did not answer within 90 s")
             .expect("reading the browser driver")
             .expect("the browser driver exited");
         let answer: Value = serde_json::from_str(&answer).expect("a JSON answer");
@@ -72,6 +83,12 @@ impl Browser {
     /// `navigator.credentials.get` with Veza's options: the assertion, or the browser's error.
     pub async fn get(&mut self, options: &Value) -> Result<Value, String> {
         self.call(json!({"op": "get", "options": options})).await
+    }
+
+    /// Plays an HLS master playlist with hls.js, seeks to the middle and plays on: what the
+    /// player saw, or the browser's error.
+    pub async fn play(&mut self, url: &str) -> Result<Value, String> {
+        self.call(json!({"op": "play", "url": url})).await
     }
 
     /// The credentials the virtual authenticator holds (with their sign counts).

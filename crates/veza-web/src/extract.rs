@@ -133,6 +133,23 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
+/// The caller when the request carries a credential, `None` when it carries none. A credential
+/// that does not check out is still a 401: a broken token must not quietly turn into anonymous.
+#[derive(Debug, Clone)]
+pub struct MaybeAuth(pub Option<Principal>);
+
+impl FromRequestParts<AppState> for MaybeAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let outcome = match parts.extensions.remove::<Authenticated>() {
+            Some(Authenticated(outcome)) => Some(outcome),
+            None => authenticate(parts, state).await,
+        };
+        outcome.transpose().map(Self)
+    }
+}
+
 /// The result of checking the request's credential, left in the request's extensions by
 /// whichever layer checked it first.
 #[derive(Debug, Clone)]

@@ -27,7 +27,6 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa_swagger_ui::SwaggerUi;
@@ -89,8 +88,11 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
     let gateway = Router::new()
         .route("/gateway", axum::routing::get(gateway::upgrade))
         .layer(axum::middleware::from_fn_with_state(std::sync::Arc::new(state.clone()), middleware::rate_limit::limit));
+    // Media: signed URLs are the permission, players fetch a segment every few seconds, and a
+    // busy API must not stall playback, so neither rate limits nor load shedding apply.
+    let media = Router::new().route("/media/{*path}", axum::routing::get(routes::media::media));
     let (router, mut doc) = api.merge(routes::ops()).split_for_parts();
-    let router = router.merge(gateway);
+    let router = router.merge(gateway).merge(media);
     openapi::add_rate_limit_responses(&mut doc);
     let metrics = state.metrics.clone();
     let https = config.https;
@@ -124,7 +126,7 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
                 )
                 .layer(CatchPanicLayer::custom(|_| panic_response()))
                 .layer(axum::middleware::from_fn(middleware::problem_body::problem_body))
-                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+                .layer(axum::middleware::from_fn_with_state(config.request_timeout, middleware::timeout::limit))
                 .layer(DefaultBodyLimit::max(config.body_limit)),
         )
         .with_state(state)

@@ -18,12 +18,20 @@ use crate::routes::audit_params::AuditActionName;
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
     ),
     modifiers(&BearerAuth),
-    components(schemas(Problem, FieldError, AuditActionName)),
+    paths(crate::routes::media::media),
+    components(schemas(
+        Problem,
+        FieldError,
+        AuditActionName,
+        veza_core::user::AccountState,
+        crate::routes::tracks::waveform::WaveformView
+    )),
     tags(
         (name = "auth", description = "Registration, login, token refresh and logout"),
         (name = "me", description = "The caller's own account"),
         (name = "users", description = "Public profiles"),
         (name = "communities", description = "Communities: members, roles, invites, bans"),
+        (name = "tracks", description = "Tracks: upload, processing, streaming and waveforms"),
         (name = "admin", description = "Administration (admin role)"),
         (name = "ops", description = "Health, readiness, metrics and signing keys"),
     )

@@ -38,4 +38,20 @@ pub struct AppState {
     pub gateway: Arc<crate::gateway::Gateway>,
     /// The API's rate limits; `None` turns limiting off.
     pub rate_limits: Option<Arc<RateLimits>>,
+    pub catalog: veza_core::catalog::Catalog,
+    pub media: Arc<MediaHttp>,
+}
+
+/// How the track routes take uploads and hand out media URLs.
+#[derive(Debug, Clone)]
+pub struct MediaHttp {
+    /// Where uploads are received before the catalog accepts them (on the node's own disk).
+    pub upload_dir: std::path::PathBuf,
+    /// Largest accepted audio file.
+    pub upload_max_bytes: u64,
+    /// An upload that sends nothing for this long is dropped (the request timeout does not
+    /// apply to uploads, which may rightly take many minutes).
+    pub upload_idle_timeout: std::time::Duration,
+    /// Prepended to media paths to make the URLs clients fetch (the public URL).
+    pub public_url: String,
 }

@@ -26,6 +26,9 @@ use veza_core::ports::Jwk;
 use veza_core::session::Session;
 use veza_core::user::{ProfilePatch, Role, User};
 
+mod tracks;
+pub use tracks::*;
+
 /// `POST /api/v1/auth/register`
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

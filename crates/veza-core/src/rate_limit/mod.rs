@@ -88,10 +88,12 @@ pub enum RouteBucket {
     MessageSend,
     /// Opening a gateway connection (per address at the upgrade, per account at IDENTIFY).
     GatewayConnect,
+    /// Tracks uploaded, per account or API key.
+    TrackUpload,
 }
 
 impl RouteBucket {
-    pub const ALL: [RouteBucket; 7] = [
+    pub const ALL: [RouteBucket; 8] = [
         RouteBucket::Login,
         RouteBucket::Register,
         RouteBucket::Refresh,
@@ -99,6 +101,7 @@ impl RouteBucket {
         RouteBucket::MagicLink,
         RouteBucket::MessageSend,
         RouteBucket::GatewayConnect,
+        RouteBucket::TrackUpload,
     ];
 
     pub fn name(self) -> &'static str {
@@ -110,6 +113,7 @@ impl RouteBucket {
             RouteBucket::MagicLink => "magic_link",
             RouteBucket::MessageSend => "message_send",
             RouteBucket::GatewayConnect => "gateway_connect",
+            RouteBucket::TrackUpload => "track_upload",
         }
     }
 }

@@ -8,3 +8,4 @@ pub mod problem_body;
 pub mod rate_limit;
 pub mod request_id;
 pub mod security;
+pub mod timeout;

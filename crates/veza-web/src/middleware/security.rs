@@ -47,14 +47,21 @@ pub fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,
+                header::RANGE,
                 HeaderName::from_static("x-request-id"),
                 HeaderName::from_static("x-api-key"),
             ])
             .expose_headers(
-                [HeaderName::from_static("x-request-id"), header::LOCATION, header::RETRY_AFTER]
-                    .into_iter()
-                    .chain(super::rate_limit::HEADERS)
-                    .collect::<Vec<_>>(),
+                [
+                    HeaderName::from_static("x-request-id"),
+                    header::LOCATION,
+                    header::RETRY_AFTER,
+                    header::CONTENT_RANGE,
+                    header::ETAG,
+                ]
+                .into_iter()
+                .chain(super::rate_limit::HEADERS)
+                .collect::<Vec<_>>(),
             )
             .max_age(Duration::from_secs(600)),
     )

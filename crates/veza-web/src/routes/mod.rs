@@ -8,7 +8,9 @@ pub mod channels;
 pub mod communities;
 pub mod invites;
 pub mod me;
+pub mod media;
 pub mod ops;
+pub mod tracks;
 pub mod users;
 
 use axum::http::Method;
@@ -104,6 +106,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(channels::pins::put::pin_message, channels::pins::delete::unpin_message))
         .routes(routes!(users::get::get_user))
         .routes(routes!(users::by_username::get_user_by_username))
+        .routes(routes!(tracks::upload::upload_track))
+        .routes(routes!(tracks::get::get_track, tracks::update::update_track, tracks::delete::delete_track))
+        .routes(routes!(tracks::stream::stream_track))
+        .routes(routes!(tracks::waveform::waveform))
+        .routes(routes!(users::tracks::user_tracks))
         .routes(routes!(admin::audit::audit_log))
         .routes(routes!(admin::users::list::list_users))
         .routes(routes!(admin::users::update::update_user))
@@ -125,6 +132,7 @@ pub fn bucket_of(method: &Method, path: &str) -> Option<RouteBucket> {
         ("POST", "/api/v1/auth/refresh") => Some(RouteBucket::Refresh),
         ("POST", "/api/v1/auth/password/forgot") => Some(RouteBucket::PasswordReset),
         ("POST", "/api/v1/auth/magic-link") => Some(RouteBucket::MagicLink),
+        ("POST", "/api/v1/tracks") => Some(RouteBucket::TrackUpload),
         _ => None,
     }
 }
@@ -133,10 +141,16 @@ pub fn bucket_of(method: &Method, path: &str) -> Option<RouteBucket> {
 /// anyone on the internet can send it, so there is no reason to buffer the general limit.
 pub const AUTH_BODY_LIMIT: usize = 8 * 1024;
 
-/// The route's own body limit, when it is below the general `body_limit` (uploads, when they
-/// come, stream under a limit of their own).
+/// The route's own body limit, when it is below the general `body_limit` (uploads stream under
+/// a limit of their own, see [`streams_body`]).
 pub fn body_limit_of(method: &Method, path: &str) -> Option<usize> {
     (method == Method::POST && path.starts_with("/api/v1/auth/")).then_some(AUTH_BODY_LIMIT)
+}
+
+/// Routes that read their body as a stream for as long as the client sends it: the request
+/// timeout does not apply to them (they time out when the client goes idle instead).
+pub fn streams_body(method: &Method, path: &str) -> bool {
+    method == Method::POST && path == "/api/v1/tracks"
 }
 
 /// Liveness, readiness, metrics and keys.

@@ -2,3 +2,4 @@
 
 pub mod by_username;
 pub mod get;
+pub mod tracks;

@@ -1,0 +1,98 @@
+//! Audio the tests make themselves (ffmpeg's tone and noise generators, encoded in any format),
+//! multipart forms written byte by byte (so a test can also send broken ones), and waiting for a
+//! track to finish processing.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::server::{read, TestServer};
+
+/// `seconds` of a 440 Hz tone mixed with noise, stereo 44.1 kHz, tagged with a title, an artist
+/// and a year, encoded by ffmpeg into `file` with `codec_args`.
+pub fn make_audio(file: &Path, seconds: f64, codec_args: &[&str]) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("sine=frequency=440:duration={seconds}"))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("anoisesrc=d={seconds}:a=0.05"))
+        .args(["-filter_complex", "[0][1]amix=inputs=2,aformat=channel_layouts=stereo", "-ar", "44100"])
+        .args(["-metadata", "title=Test Tone", "-metadata", "artist=The Oscillators", "-metadata", "date=2021"])
+        .args(codec_args)
+        .arg(file)
+        .status()
+        .expect("ffmpeg is installed (scripts/test installs it)");
+    assert!(status.success(), "making {}", file.display());
+}
+
+/// A `multipart/form-data` body.
+#[derive(Debug, Default)]
+pub struct Form {
+    boundary: String,
+    body: Vec<u8>,
+}
+
+impl Form {
+    pub fn new() -> Self {
+        Self { boundary: format!("veza-test-{:016x}", rand::random::<u64>()), body: Vec::new() }
+    }
+
+    pub fn text(mut self, name: &str, value: &str) -> Self {
+        let head = format!("--{}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n", self.boundary);
+        self.body.extend_from_slice(head.as_bytes());
+        self.body.extend_from_slice(value.as_bytes());
+        self.body.extend_from_slice(b"\r\n");
+        self
+    }
+
+    pub fn file(mut self, name: &str, file_name: &str, bytes: &[u8]) -> Self {
+        let head = format!(
+            "--{}\r\ncontent-disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\ncontent-type: application/octet-stream\r\n\r\n",
+            self.boundary
+        );
+        self.body.extend_from_slice(head.as_bytes());
+        self.body.extend_from_slice(bytes);
+        self.body.extend_from_slice(b"\r\n");
+        self
+    }
+
+    pub fn content_type(&self) -> String {
+        format!("multipart/form-data; boundary={}", self.boundary)
+    }
+
+    /// The finished body, closing boundary included.
+    pub fn finish(mut self) -> (String, Vec<u8>) {
+        self.body.extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
+        (self.content_type(), self.body)
+    }
+}
+
+/// Posts `form` to `POST /api/v1/tracks`.
+pub async fn upload(server: &TestServer, token: &str, form: Form) -> (u16, Value) {
+    let (content_type, body) = form.finish();
+    let res = server
+        .client
+        .post(server.url("/api/v1/tracks"))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("upload request");
+    read(res).await
+}
+
+/// Polls the track until it leaves `processing` (or `limit` passes); returns it.
+pub async fn wait_processed(server: &TestServer, token: &str, id: &str, limit: Duration) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (status, track) = server.get(&format!("/api/v1/tracks/{id}"), Some(token)).await;
+        assert_eq!(status, 200, "{track}");
+        if track["state"] != "processing" || Instant::now() > deadline {
+            return track;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
