@@ -15,7 +15,9 @@ use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 use veza_core::catalog::media::{MediaError, MediaPipeline, ObjectStore, Probe, Processed, ProgressReport};
-use veza_core::catalog::renditions::{self, Rendition, AAC_LADDER, MP3_KBPS, OPUS_LADDER, PREVIEW_SECS, SEGMENT_SECS};
+use veza_core::catalog::renditions::{
+    self, Rendition, AAC_LADDER, COVER_FILE, COVER_MAX_PX, MP3_KBPS, OPUS_LADDER, PREVIEW_SECS, SEGMENT_SECS,
+};
 use veza_core::catalog::track::{AudioFormat, FileTags};
 use veza_core::id::TrackId;
 
@@ -211,6 +213,9 @@ impl MediaPipeline for Ffmpeg {
         self.store.fetch_to_file(original_key, &original).await?;
         let out = work.path.join("out");
         let measured = self.transcode(&original, &out, expected_duration_ms, progress).await?;
+        if self.probe(&original).await.is_ok_and(|p| p.tags.has_cover) {
+            self.extract_cover(track, &original, &out.join(Rendition::Cover.as_str())).await;
+        }
         // Masters over the measured variants, then the waveform files.
         for (rendition, ladder, codecs) in
             [(Rendition::HlsAac, &AAC_LADDER, "mp4a.40.2"), (Rendition::HlsOpus, &OPUS_LADDER, "Opus")]
@@ -416,6 +421,38 @@ impl Ffmpeg {
 
     /// Stores everything under `out`, segments and files before playlists, so no stored
     /// playlist ever names a file that is not there yet.
+    /// The file's cover art, re-encoded (a hostile image is never served as it came) as a JPEG
+    /// that fits [`COVER_MAX_PX`] square. A picture ffmpeg cannot read leaves the track without
+    /// a cover rather than failing it.
+    async fn extract_cover(&self, track: TrackId, original: &Path, dir: &Path) {
+        let scale =
+            format!("scale='min({COVER_MAX_PX},iw)':'min({COVER_MAX_PX},ih)':force_original_aspect_ratio=decrease");
+        let file = dir.join(COVER_FILE);
+        let run = async {
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+            let out = Command::new(&self.config.ffmpeg)
+                .args(["-nostdin", "-hide_banner", "-v", "error", "-i"])
+                .arg(original)
+                .args(["-map", "0:v:0", "-frames:v", "1", "-vf", &scale, "-pix_fmt", "yuvj420p"])
+                .args(["-c:v", "mjpeg", "-q:v", "3", "-f", "image2", "-y"])
+                .arg(&file)
+                .stdin(Stdio::null())
+                .kill_on_drop(true)
+                .output();
+            let out = tokio::time::timeout(PROBE_TIMEOUT, out).await.map_err(|_| "timed out".to_string())?;
+            let out = out.map_err(|e| e.to_string())?;
+            if out.status.success() && file.exists() {
+                Ok(())
+            } else {
+                Err(String::from_utf8_lossy(&out.stderr).lines().take(ERROR_LINES).collect::<Vec<_>>().join("; "))
+            }
+        };
+        if let Err(why) = run.await {
+            tracing::warn!(track = %track, reason = %why, "the file's cover art cannot be read; the track has none");
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
     async fn upload(&self, track: TrackId, out: &Path) -> Result<(), MediaError> {
         let mut files = Vec::new();
         collect_files(out, &mut files).map_err(|e| MediaError::Tool(format!("listing renditions: {e}")))?;

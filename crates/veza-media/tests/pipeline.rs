@@ -201,3 +201,30 @@ async fn a_truncated_file_fails_with_a_reason_and_leaves_nothing_behind() {
     assert!(matches!(&failed, Err(MediaError::Undecodable(m)) if m.contains("truncated")), "{failed:?}");
     assert!(!r.dir.path().join("work").read_dir().unwrap().any(|_| true));
 }
+
+/// Cover art in the file's tags becomes a JPEG that fits 1200 pixels square; a file without
+/// one gets none.
+#[tokio::test]
+async fn cover_art_is_extracted_as_a_bounded_jpeg() {
+    let r = rig().await;
+    let dir = r.dir.path();
+    let plain = dir.join("plain.mp3");
+    make_audio(&plain, &["-c:a", "libmp3lame", "-b:a", "128k"]);
+    let tagged = dir.join("tagged.mp3");
+    veza_testkit::media::make_audio_with_cover(&tagged, SECONDS);
+    assert!(r.ffmpeg.probe(&tagged).await.unwrap().tags.has_cover);
+
+    for (track, file, has_cover) in [(TrackId(51), &tagged, true), (TrackId(52), &plain, false)] {
+        let key = format!("tracks/{track}/original/original.mp3");
+        r.store.put_file(&key, file).await.unwrap();
+        r.ffmpeg.process(track, &key, (SECONDS * 1000.0) as u64, &Reports::default()).await.expect("processed");
+        let cover = dir.join(format!("media/tracks/{track}/cover/cover.jpg"));
+        assert_eq!(cover.exists(), has_cover, "{}", cover.display());
+        if has_cover {
+            let probe = ffprobe(&cover);
+            let stream = &probe["streams"][0];
+            assert_eq!(stream["codec_name"], "mjpeg");
+            assert_eq!((stream["width"].as_u64(), stream["height"].as_u64()), (Some(1200), Some(675)));
+        }
+    }
+}

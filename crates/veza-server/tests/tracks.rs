@@ -445,3 +445,58 @@ async fn on_s3_storage_media_redirects_to_presigned_urls() {
     assert_eq!(server.delete(&format!("/api/v1/tracks/{id}"), Some(&token)).await.0, 204);
     assert_eq!(files_under(&bucket), Vec::<String>::new());
 }
+
+/// Uploads draw on a bucket of their own, per account, on top of the caller's.
+#[tokio::test]
+async fn uploads_have_their_own_rate_limit() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = TestServer::start_with(BIN, db, &[("VEZA_RATE_LIMIT_TRACK_UPLOAD", "2/1h")]).await;
+    let token = access(&server.register("artist").await);
+    let other = access(&server.register("other").await);
+    for _ in 0..2 {
+        assert_eq!(upload(&server, &token, Form::new().text("title", "no file")).await.0, 422);
+    }
+    let (content_type, body) = Form::new().text("title", "no file").finish();
+    let res = server
+        .client
+        .post(server.url("/api/v1/tracks"))
+        .bearer_auth(&token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert_eq!(header(&res, "x-ratelimit-bucket"), "track_upload");
+    assert_eq!(header(&res, "x-ratelimit-scope"), "user");
+    assert!(header(&res, "retry-after").parse::<u64>().unwrap() > 0);
+    assert_eq!(upload(&server, &other, Form::new().text("title", "no file")).await.0, 422, "per account");
+    assert_eq!(server.get("/api/v1/me", Some(&token)).await.0, 200, "other routes are not charged");
+}
+
+/// A file's cover art is offered with its stream as a JPEG; a file without one has none.
+#[tokio::test]
+async fn cover_art_comes_with_the_stream() {
+    let server = TestServer::start(BIN, Backend::Sqlite).await;
+    let token = access(&server.register("artist").await);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("covered.mp3");
+    veza_testkit::media::make_audio_with_cover(&file, 3.0);
+    let form = Form::new().file("file", "covered.mp3", &std::fs::read(&file).unwrap());
+    let (status, track) = upload(&server, &token, form).await;
+    assert_eq!(status, 201, "{track}");
+    assert_eq!(track["has_cover"], true);
+    let id = track["id"].as_str().unwrap();
+    assert_eq!(wait_processed(&server, &token, id, PROCESSING_LIMIT).await["state"], "ready");
+    let (_, stream) = server.get(&format!("/api/v1/tracks/{id}/stream"), None).await;
+    let res = fetch(&server, stream["cover"].as_str().expect("a cover URL"), &[]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(header(&res, "content-type"), "image/jpeg");
+    assert!(res.bytes().await.unwrap().starts_with(&[0xff, 0xd8]), "a JPEG");
+
+    let (_, plain) = upload(&server, &token, Form::new().file("file", "plain.flac", &flac(dir.path(), 2.0))).await;
+    let id = plain["id"].as_str().unwrap();
+    assert_eq!(wait_processed(&server, &token, id, PROCESSING_LIMIT).await["state"], "ready");
+    let (_, stream) = server.get(&format!("/api/v1/tracks/{id}/stream"), None).await;
+    assert!(stream["cover"].is_null(), "{stream}");
+}

@@ -27,6 +27,31 @@ pub fn make_audio(file: &Path, seconds: f64, codec_args: &[&str]) {
     assert!(status.success(), "making {}", file.display());
 }
 
+/// [`make_audio`] as an MP3 carrying a 1600×900 PNG as its cover art (an ID3 attached picture).
+pub fn make_audio_with_cover(file: &Path, seconds: f64) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let picture = dir.path().join("cover.png");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=1600x900:duration=1", "-frames:v", "1"])
+        .arg(&picture)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success(), "making a picture");
+    let plain = dir.path().join("plain.mp3");
+    make_audio(&plain, seconds, &["-c:a", "libmp3lame", "-b:a", "128k"]);
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&plain)
+        .arg("-i")
+        .arg(&picture)
+        .args(["-map", "0:a", "-map", "1:v", "-c:a", "copy", "-c:v", "png", "-disposition:v", "attached_pic"])
+        .args(["-id3v2_version", "3"])
+        .arg(file)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success(), "tagging {} with a cover", file.display());
+}
+
 /// A `multipart/form-data` body.
 #[derive(Debug, Default)]
 pub struct Form {

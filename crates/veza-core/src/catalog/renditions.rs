@@ -19,6 +19,10 @@ pub const PREVIEW_SECS: u32 = 30;
 pub const AAC_LADDER: [u32; 2] = [160, 96];
 /// The Opus ladder, in kb/s, best first.
 pub const OPUS_LADDER: [u32; 2] = [96, 64];
+/// Cover art is scaled down to fit a square of this many pixels.
+pub const COVER_MAX_PX: u32 = 1200;
+/// The cover's file in its folder.
+pub const COVER_FILE: &str = "cover.jpg";
 /// The plain MP3 for players without HLS, and for downloads of tracks that allow them.
 pub const MP3_KBPS: u32 = 128;
 
@@ -35,10 +39,12 @@ pub enum Rendition {
     Preview,
     /// The file as uploaded, when the artist allows downloads.
     Original,
+    /// The cover art the file carried, as a JPEG of at most [`COVER_MAX_PX`] a side.
+    Cover,
 }
 
 impl Rendition {
-    pub const ALL: [Self; 5] = [Self::HlsAac, Self::HlsOpus, Self::Mp3, Self::Preview, Self::Original];
+    pub const ALL: [Self; 6] = [Self::HlsAac, Self::HlsOpus, Self::Mp3, Self::Preview, Self::Original, Self::Cover];
 
     /// Its folder under the track's prefix, and its name in media URLs.
     pub fn as_str(self) -> &'static str {
@@ -48,6 +54,7 @@ impl Rendition {
             Self::Mp3 => "mp3",
             Self::Preview => "preview",
             Self::Original => "original",
+            Self::Cover => "cover",
         }
     }
 
@@ -62,6 +69,7 @@ impl Rendition {
             Self::Mp3 => format!("{MP3_KBPS}k.mp3"),
             Self::Preview => "preview.mp3".into(),
             Self::Original => format!("original.{}", track.original.format.extension()),
+            Self::Cover => COVER_FILE.into(),
         }
     }
 
@@ -93,6 +101,7 @@ pub fn content_type(file: &str) -> &'static str {
         "ogg" | "opus" => "audio/ogg",
         "m4a" => "audio/mp4",
         "json" => "application/json",
+        "jpg" => "image/jpeg",
         _ => "application/octet-stream",
     }
 }

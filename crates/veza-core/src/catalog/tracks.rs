@@ -183,6 +183,9 @@ impl Catalog {
         let mut offered = Vec::new();
         if track.state == TrackState::Ready {
             offered.extend([Rendition::HlsAac, Rendition::HlsOpus, Rendition::Mp3, Rendition::Preview]);
+            if track.has_cover {
+                offered.push(Rendition::Cover);
+            }
         }
         if track.downloadable || is_owner {
             offered.push(Rendition::Original);

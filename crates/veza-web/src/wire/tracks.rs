@@ -203,6 +203,8 @@ pub struct StreamResponse {
     pub preview: Option<String>,
     /// The file as uploaded: when the artist allows downloads, and always for the artist.
     pub original: Option<String>,
+    /// The cover art the file carried, as a JPEG of at most 1200 pixels a side.
+    pub cover: Option<String>,
 }
 
 impl StreamResponse {
@@ -218,6 +220,7 @@ impl StreamResponse {
             mp3: None,
             preview: None,
             original: None,
+            cover: None,
         };
         for (rendition, path) in info.renditions {
             let url = Some(format!("{base}{path}"));
@@ -227,6 +230,7 @@ impl StreamResponse {
                 Rendition::Mp3 => out.mp3 = url,
                 Rendition::Preview => out.preview = url,
                 Rendition::Original => out.original = url,
+                Rendition::Cover => out.cover = url,
             }
         }
         out
