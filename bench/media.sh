@@ -23,7 +23,13 @@ done
 cargo build -q --release -p veza-server --bin veza
 BIN="$CARGO_TARGET_DIR/release/veza"
 WORK=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null; rm -rf "$WORK"' EXIT
+chmod 755 "$WORK" # nginx's workers run as another user and read the media files from here
+cleanup() {
+    kill $(jobs -p) 2>/dev/null || true
+    [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+    rm -rf "$WORK" || true
+}
+trap cleanup EXIT
 
 tone() { # seconds, output file, codec args...
     local secs=$1 out=$2; shift 2
@@ -133,7 +139,8 @@ http {
 }
 EOF
 nginx -c "$WORK/nginx.conf" -p "$WORK/nginx"
-until curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT/$FILE_PATH"; do sleep 0.1; done
+for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT/$FILE_PATH" && break; sleep 0.1; done
+curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT/$FILE_PATH" || { echo "nginx does not serve the segment" >&2; exit 1; }
 cmp <(curl -sf "$SEGMENT") <(curl -sf "http://127.0.0.1:$NGINX_PORT/$FILE_PATH") || { echo "the two servers differ" >&2; exit 1; }
 echo
 echo "one $(stat -c %s "$WORK/veza/media/$FILE_PATH")-byte segment; wrk: 1 thread, $CONNS connections, ${DURATION}s per run"

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use veza_core::catalog::media::{MediaError, MediaPipeline, ObjectStore, Probe, Processed, ProgressReport};
 use veza_core::catalog::renditions::{
@@ -26,6 +26,10 @@ use crate::playlist;
 
 /// ffprobe reads headers, not the whole file: anything slower is a hostile file.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Renditions' files stored at once (S3 round trips overlap; local links are quick anyway).
+const UPLOADS_AT_ONCE: usize = 8;
+/// The PCM branch's pipe, and the pieces the analysis reads it in.
+const PCM_PIPE_BYTES: usize = 1024 * 1024;
 /// Lines of ffmpeg's error output kept to explain a failure.
 const ERROR_LINES: usize = 8;
 /// A decode this much shorter than the header's duration means a truncated file.
@@ -212,7 +216,9 @@ impl MediaPipeline for Ffmpeg {
         let original = work.path.join("original");
         self.store.fetch_to_file(original_key, &original).await?;
         let out = work.path.join("out");
+        let started = std::time::Instant::now();
         let measured = self.transcode(&original, &out, expected_duration_ms, progress).await?;
+        let transcoded = started.elapsed();
         if self.probe(&original).await.is_ok_and(|p| p.tags.has_cover) {
             self.extract_cover(track, &original, &out.join(Rendition::Cover.as_str())).await;
         }
@@ -232,6 +238,12 @@ impl MediaPipeline for Ffmpeg {
         self.upload(track, &out).await?;
         self.store.put_bytes(&renditions::waveform_key(track, false), measured.waveform).await?;
         self.store.put_bytes(&renditions::waveform_key(track, true), measured.summary).await?;
+        tracing::info!(
+            track = %track,
+            transcode_ms = transcoded.as_millis() as u64,
+            store_ms = (started.elapsed() - transcoded).as_millis() as u64,
+            "renditions stored"
+        );
         Ok(Processed { duration_ms: measured.duration_ms, loudness: measured.loudness })
     }
 }
@@ -350,15 +362,23 @@ impl Ffmpeg {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| MediaError::Tool(format!("cannot start ffmpeg: {e}")))?;
-        let mut stdout = child.stdout.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
 
-        // The PCM branch must be drained as fast as ffmpeg writes it, or every encoder stalls.
-        let analyse = tokio::spawn(async move {
+        // The PCM branch must be drained as fast as ffmpeg writes it, or every encoder stalls:
+        // a 1 MiB pipe absorbs the moments the analysis falls behind, and the analysis reads
+        // it on a thread of its own, in large pieces, away from the runtime's workers.
+        let stdout = stdout.into_owned_fd().map_err(|e| MediaError::Tool(format!("ffmpeg's output pipe: {e}")))?;
+        if let Err(e) = rustix::pipe::fcntl_setpipe_size(&stdout, PCM_PIPE_BYTES) {
+            tracing::debug!(error = %e, "the PCM pipe keeps its default size");
+        }
+        let analyse = tokio::task::spawn_blocking(move || {
+            use std::io::Read;
+            let mut pcm = std::fs::File::from(stdout);
             let mut analysis = Analysis::new()?;
-            let mut buf = vec![0u8; 64 * 1024];
+            let mut buf = vec![0u8; PCM_PIPE_BYTES];
             loop {
-                let n = stdout.read(&mut buf).await.map_err(|e| e.to_string())?;
+                let n = pcm.read(&mut buf).map_err(|e| e.to_string())?;
                 if n == 0 {
                     break;
                 }
@@ -453,14 +473,34 @@ impl Ffmpeg {
         }
     }
 
+    /// Stores everything under `out`, several files at a time, in three waves: segments and
+    /// files, then variant playlists, then masters, so that no playlist is ever stored before
+    /// what it names.
     async fn upload(&self, track: TrackId, out: &Path) -> Result<(), MediaError> {
+        use futures_util::{StreamExt, TryStreamExt};
         let mut files = Vec::new();
         collect_files(out, &mut files).map_err(|e| MediaError::Tool(format!("listing renditions: {e}")))?;
-        files.sort_by_key(|f| (f.extension().is_some_and(|e| e == "m3u8"), f.ends_with("master.m3u8")));
+        let prefix = veza_core::catalog::track::Track::storage_prefix(track);
+        let mut waves: [Vec<(String, PathBuf)>; 3] = Default::default();
         for file in files {
             let relative = file.strip_prefix(out).expect("under out").to_string_lossy().replace('\\', "/");
-            let key = format!("{}{relative}", veza_core::catalog::track::Track::storage_prefix(track));
-            self.store.put_file(&key, &file).await?;
+            let wave = match file.file_name().and_then(|n| n.to_str()) {
+                Some("master.m3u8") => 2,
+                Some(n) if n.ends_with(".m3u8") => 1,
+                _ => 0,
+            };
+            waves[wave].push((format!("{prefix}{relative}"), file));
+        }
+        for wave in waves {
+            let store = self.store.clone();
+            futures_util::stream::iter(wave)
+                .map(move |(key, file)| {
+                    let store = store.clone();
+                    async move { store.put_file(&key, &file).await }
+                })
+                .buffer_unordered(UPLOADS_AT_ONCE)
+                .try_collect::<()>()
+                .await?;
         }
         Ok(())
     }

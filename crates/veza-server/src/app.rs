@@ -138,7 +138,8 @@ impl Node {
     /// line's admin commands run without ffmpeg). Fails with what to install or configure.
     pub async fn catalog(&self, config: &Config) -> anyhow::Result<(Catalog, Arc<transcoding::Wake>)> {
         let storage = veza_media::Storage::from_url(&config.storage_url, &config.data_dir)
-            .map_err(|e| anyhow::anyhow!("invalid configuration for VEZA_STORAGE_URL (storage_url): {e}"))?;
+            .map_err(|e| anyhow::anyhow!("invalid configuration for VEZA_STORAGE_URL (storage_url): {e}"))?
+            .with_read_cache(config.media_cache_mb.saturating_mul(1024 * 1024));
         let store: Arc<dyn ObjectStore> = Arc::new(storage.clone());
         let ffmpeg = FfmpegConfig {
             ffmpeg: config.ffmpeg.clone().into(),

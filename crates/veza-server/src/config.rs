@@ -176,6 +176,9 @@ pub struct Config {
     /// With S3 storage: send players to presigned URLs of the store for segments and files
     /// instead of proxying them through Veza (playlists are always served by Veza).
     pub media_redirect: bool,
+    /// MiB of small media files (segments, playlists) each node keeps in memory for the media
+    /// route, with local storage; 0 turns the cache off.
+    pub media_cache_mb: u64,
     /// The key (base64 of 32 bytes) that signs media URLs; every node of a cluster needs the
     /// same. Empty means generate one into the data dir on first start. Secret: never printed.
     pub media_key: String,
@@ -287,6 +290,7 @@ impl Default for Config {
             upload_max_bytes: 500 * 1000 * 1000,
             media_url_ttl_secs: 300,
             media_redirect: true,
+            media_cache_mb: 256,
             media_key: String::new(),
             public_url_derived: false,
         }

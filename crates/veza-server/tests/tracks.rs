@@ -1,6 +1,7 @@
 //! Tracks end to end against a running Veza with real ffmpeg, on SQLite and PostgreSQL: upload
-//! (streamed multipart), processing by the node's workers, stream URLs, the media route (ranges,
-//! validators, caching, signatures), waveforms, visibility, edits and deletion; and every kind
+//! (streamed multipart), processing by the node's workers (announced on the gateway), stream
+//! URLs, the media route (ranges, validators, caching, signatures), waveforms, cover art,
+//! visibility, edits and deletion, playback by hls.js in Chromium, S3 storage; and every kind
 //! of bad upload, which is refused or ends `failed` without leaving files behind.
 
 use std::path::Path;
@@ -67,6 +68,8 @@ async fn a_track_goes_from_upload_to_playback(backend: Backend) {
     let listener = access(&server.register("listener").await);
     let dir = tempfile::tempdir().unwrap();
     let audio = flac(dir.path(), 8.0);
+    let mut gateway = veza_testkit::gateway::GatewayClient::connect(&server.base).await;
+    gateway.identify(&token).await;
 
     // Empty title: taken from the file's tags, as are the artist and the year.
     let form = Form::new()
@@ -87,6 +90,9 @@ async fn a_track_goes_from_upload_to_playback(backend: Backend) {
     assert_eq!(track["state"], "processing");
     assert!(track["secret"].is_string(), "the owner sees the link secret");
 
+    // The artist's gateway session hears of it.
+    let (update, _) = gateway.until("TRACK_UPDATE").await;
+    assert_eq!((update["id"].as_str(), update["state"].as_str()), (Some(id.as_str()), Some("ready")));
     let track = wait_processed(&server, &token, &id, PROCESSING_LIMIT).await;
     assert_eq!(track["state"], "ready", "{track}\n{}", server.log_text());
     assert_eq!(track["progress"], 100);
@@ -499,4 +505,21 @@ async fn cover_art_comes_with_the_stream() {
     assert_eq!(wait_processed(&server, &token, id, PROCESSING_LIMIT).await["state"], "ready");
     let (_, stream) = server.get(&format!("/api/v1/tracks/{id}/stream"), None).await;
     assert!(stream["cover"].is_null(), "{stream}");
+}
+
+/// Without a usable ffmpeg, Veza does not start, and says what to install.
+#[tokio::test]
+async fn a_missing_ffmpeg_stops_the_start_with_what_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(BIN)
+        .arg("serve")
+        .env("VEZA_ADDR", "127.0.0.1:0")
+        .env("VEZA_DATA_DIR", dir.path().join("data"))
+        .env("VEZA_FFMPEG", dir.path().join("no-such-ffmpeg"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("apt-get install ffmpeg") && stderr.contains("VEZA_FFMPEG"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty(), "it never listened");
 }

@@ -105,7 +105,7 @@ pub fn add_rate_limit_responses(doc: &mut utoipa::openapi::OpenApi) {
         .header("X-RateLimit-Remaining", seconds("Requests left in the bucket now"))
         .header("X-RateLimit-Reset", seconds("Unix time (seconds) at which the bucket is full again"))
         .header("X-RateLimit-Reset-After", text("Seconds, with milliseconds, until the bucket is full again"))
-        .header("X-RateLimit-Bucket", text("The bucket: a route's (login, register, refresh, password_reset, magic_link), or anonymous, user, api_key or global"))
+        .header("X-RateLimit-Bucket", text("The bucket: a route's (login, register, refresh, password_reset, magic_link, message_send, gateway_connect, track_upload), or anonymous, user, api_key or global"))
         .header("X-RateLimit-Scope", text("Whose bucket: ip, user, api_key or global"))
         .header("RateLimit", text("IETF draft field: each bucket's remaining requests (r) and reset (t)"))
         .header("RateLimit-Policy", text("IETF draft field: each bucket's quota (q) per window of w seconds"))
