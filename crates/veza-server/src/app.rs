@@ -129,6 +129,11 @@ impl Node {
             clock: clock.clone(),
             ids: ids.clone(),
             events: Arc::new(publisher.clone()),
+            tracks: Arc::new(db.clone()),
+            track_link_bases: [app_url, &config.public_url]
+                .into_iter()
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .collect(),
         });
         let deliveries = std::sync::Mutex::new(Some(deliveries));
         Ok(Self { db, accounts, communities, guess_counters, bus, deliveries, publisher, ids, clock })

@@ -523,3 +523,47 @@ async fn a_missing_ffmpeg_stops_the_start_with_what_to_install() {
     assert!(stderr.contains("apt-get install ffmpeg") && stderr.contains("VEZA_FFMPEG"), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).is_empty(), "it never listened");
 }
+
+/// A message linking to a Veza track carries its card — over REST and on the gateway — as
+/// anyone may see the track: public ones, unlisted ones with the secret in the link; a private
+/// track, or one deleted since, shows none.
+#[tokio::test]
+async fn messages_carry_cards_of_the_tracks_they_link_to() {
+    let server = TestServer::start(BIN, Backend::Sqlite).await;
+    let token = access(&server.register("artist").await);
+    let dir = tempfile::tempdir().unwrap();
+    let audio = flac(dir.path(), 2.0);
+    let mut ids = Vec::new();
+    for visibility in ["public", "unlisted", "private"] {
+        let form = Form::new().file("file", "a.flac", &audio).text("title", visibility).text("visibility", visibility);
+        let (status, track) = upload(&server, &token, form).await;
+        assert_eq!(status, 201, "{track}");
+        ids.push((track["id"].as_str().unwrap().to_string(), track["secret"].as_str().unwrap().to_string()));
+    }
+    let (_, community) = server.post("/api/v1/communities", &json!({"name": "Studio"}), Some(&token)).await;
+    let channels = format!("/api/v1/communities/{}/channels", community["id"].as_str().unwrap());
+    let (_, channel) = server.post(&channels, &json!({"name": "shares", "kind": "text"}), Some(&token)).await;
+    let messages = format!("/api/v1/channels/{}/messages", channel["id"].as_str().unwrap());
+    let mut gateway = veza_testkit::gateway::GatewayClient::connect(&server.base).await;
+    gateway.identify(&token).await;
+
+    let [(public, _), (unlisted, secret), (private, private_secret)] = &ids[..] else { unreachable!() };
+    let base = &server.base;
+    let content = format!(
+        "new ones: {base}/tracks/{public}, {base}/tracks/{unlisted}?secret={secret} (and {base}/tracks/{unlisted} \
+         without the secret), {base}/tracks/{private}?secret={private_secret}"
+    );
+    let (status, sent) = server.post(&messages, &json!({"content": content}), Some(&token)).await;
+    assert_eq!(status, 201, "{sent}");
+    let titles = |m: &Value| m["embeds"].as_array().unwrap().iter().map(|e| e["title"].clone()).collect::<Vec<_>>();
+    assert_eq!(titles(&sent), vec![json!("public"), json!("unlisted")], "{sent}");
+    assert_eq!(sent["embeds"][0]["type"], "track");
+    assert_eq!(sent["embeds"][0]["track_id"].as_str(), Some(public.as_str()));
+    let (created, _) = gateway.until("MESSAGE_CREATE").await;
+    assert_eq!(titles(&created), titles(&sent));
+
+    // Read later: the cards follow the tracks as they are now.
+    assert_eq!(server.delete(&format!("/api/v1/tracks/{public}"), Some(&token)).await.0, 204);
+    let (_, page) = server.get(&messages, Some(&token)).await;
+    assert_eq!(titles(&page[0]), vec![json!("unlisted")], "{page}");
+}

@@ -51,6 +51,7 @@ impl MessageRow {
             created_at: from_micros(self.created_at)?,
             edited_at: self.edited_at.map(from_micros).transpose()?,
             deleted_at: self.deleted_at.map(from_micros).transpose()?,
+            embeds: Vec::new(),
         })
     }
 }

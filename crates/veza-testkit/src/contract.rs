@@ -165,6 +165,7 @@ async fn messages<S: Store>(s: &S, channel: veza_core::id::ChannelId, t: OffsetD
         created_at: t + Duration::seconds(id - 7200),
         edited_at: None,
         deleted_at: None,
+        embeds: Vec::new(),
     };
     let first = Message {
         mentions: Mentions { users: vec![UserId(71)], roles: vec![RoleId(7100)], everyone: true },

@@ -1451,6 +1451,40 @@ pub struct MessageResponse {
     pub edited_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub deleted_at: Option<OffsetDateTime>,
+    /// Cards of the Veza tracks the message links to (`{web client or public URL}/tracks/{id}`,
+    /// with `?secret=` for an unlisted one), at most 3; worked out when read.
+    pub embeds: Vec<TrackEmbedResponse>,
+}
+
+/// A Veza track a message links to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrackEmbedResponse {
+    /// Always `track`.
+    #[serde(rename = "type")]
+    #[schema(example = "track")]
+    pub kind: &'static str,
+    pub track_id: veza_core::id::TrackId,
+    pub owner_id: UserId,
+    pub title: String,
+    pub artist: Option<String>,
+    pub duration_ms: u64,
+    pub state: veza_core::catalog::track::TrackState,
+    pub has_cover: bool,
+}
+
+impl From<veza_core::chat::message::TrackEmbed> for TrackEmbedResponse {
+    fn from(e: veza_core::chat::message::TrackEmbed) -> Self {
+        Self {
+            kind: "track",
+            track_id: e.track_id,
+            owner_id: e.owner_id,
+            title: e.title,
+            artist: e.artist,
+            duration_ms: e.duration_ms,
+            state: e.state,
+            has_cover: e.has_cover,
+        }
+    }
 }
 
 impl From<Message> for MessageResponse {
@@ -1470,6 +1504,7 @@ impl From<Message> for MessageResponse {
             created_at: m.created_at,
             edited_at: m.edited_at,
             deleted_at: m.deleted_at,
+            embeds: m.embeds.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -32,6 +32,10 @@ pub struct ChatDeps {
     pub ids: Arc<dyn IdGenerator>,
     /// Where committed changes are announced (the gateway's fan-out).
     pub events: Arc<dyn ChatEvents>,
+    /// Where links to tracks in messages are looked up, for their cards.
+    pub tracks: Arc<dyn crate::ports::TrackRepo>,
+    /// The URLs a track link starts with (`{base}/tracks/{id}`): the web client's and the API's.
+    pub track_link_bases: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

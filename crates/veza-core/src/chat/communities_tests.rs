@@ -31,6 +31,8 @@ fn chat_with_events() -> (Communities, Arc<ManualClock>, RecordedEvents) {
         clock: clock.clone(),
         ids: Arc::new(SequentialIds::default()),
         events: Arc::new(events.clone()),
+        tracks: Arc::new(crate::catalog::fakes::MemoryCatalog::default()),
+        track_link_bases: vec!["https://app.veza.test".into()],
     };
     (Communities::new(deps), clock, events)
 }

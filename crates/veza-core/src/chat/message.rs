@@ -3,8 +3,9 @@
 
 use time::OffsetDateTime;
 
+use crate::catalog::track::{Track, TrackState};
 use crate::error::FieldError;
-use crate::id::{ChannelId, MessageId, RoleId, UserId};
+use crate::id::{ChannelId, MessageId, RoleId, TrackId, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -20,6 +21,91 @@ pub struct Message {
     pub created_at: OffsetDateTime,
     pub edited_at: Option<OffsetDateTime>,
     pub deleted_at: Option<OffsetDateTime>,
+    /// The Veza tracks its links point to, as cards. Worked out whenever the message is read,
+    /// never stored: a track made private or deleted stops showing.
+    pub embeds: Vec<TrackEmbed>,
+}
+
+/// A Veza track a message links to, as everyone may see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackEmbed {
+    pub track_id: TrackId,
+    pub owner_id: UserId,
+    pub title: String,
+    pub artist: Option<String>,
+    pub duration_ms: u64,
+    pub state: TrackState,
+    pub has_cover: bool,
+}
+
+impl From<&Track> for TrackEmbed {
+    fn from(t: &Track) -> Self {
+        Self {
+            track_id: t.id,
+            owner_id: t.owner_id,
+            title: t.title.clone(),
+            artist: t.artist.clone(),
+            duration_ms: t.duration_ms,
+            state: t.state,
+            has_cover: t.has_cover,
+        }
+    }
+}
+
+/// Track cards per message, at most.
+pub const EMBEDS_MAX: usize = 3;
+
+/// The tracks `content` links to, in order, without repeats, at most [`EMBEDS_MAX`]: URLs
+/// `{base}/tracks/{id}` for each of `bases` (the web client's and the API's public URL), with
+/// the `?secret=` of an unlisted track's link when there is one.
+pub fn track_links(content: &str, bases: &[String]) -> Vec<(TrackId, Option<String>)> {
+    let mut found: Vec<(usize, TrackId, Option<String>)> = Vec::new();
+    for base in bases {
+        let needle = format!("{}/tracks/", base.trim_end_matches('/'));
+        let mut from = 0;
+        while let Some(at) = content[from..].find(&needle) {
+            let start = from + at;
+            let after = &content[start + needle.len()..];
+            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+            from = start + needle.len() + digits;
+            let Ok(id) = after[..digits].parse::<i64>() else { continue };
+            let rest = &after[digits..];
+            // The link ends at the id (or its secret): `/tracks/12abc` is some other page.
+            let secret = rest.strip_prefix("?secret=").map(|s| {
+                let len = s.bytes().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')).count();
+                s[..len].to_owned()
+            });
+            let tail = match &secret {
+                Some(s) => &rest["?secret=".len() + s.len()..],
+                None => rest,
+            };
+            if tail.chars().next().is_some_and(|c| c.is_alphanumeric() || matches!(c, '/' | '_' | '-')) {
+                continue;
+            }
+            if !found.iter().any(|(_, t, _)| t.0 == id) {
+                found.push((start, TrackId(id), secret.filter(|s| !s.is_empty())));
+            }
+        }
+    }
+    found.sort_by_key(|(at, _, _)| *at);
+    found.into_iter().take(EMBEDS_MAX).map(|(_, id, secret)| (id, secret)).collect()
+}
+
+#[cfg(test)]
+mod embed_tests {
+    use super::*;
+
+    #[test]
+    fn finds_track_links_of_this_server_only() {
+        let bases = vec!["https://app.example.org".to_string(), "https://api.example.org/".to_string()];
+        let text = "listen: https://app.example.org/tracks/12 and (https://api.example.org/tracks/34?secret=a-b_9), \
+                    again https://app.example.org/tracks/12, not https://evil.example/tracks/56, \
+                    not https://app.example.org/tracks/78/edit or https://app.example.org/tracks/9x";
+        assert_eq!(track_links(text, &bases), vec![(TrackId(12), None), (TrackId(34), Some("a-b_9".to_string()))],);
+        let many = (1..=5).map(|i| format!("https://app.example.org/tracks/{i}")).collect::<Vec<_>>().join(" ");
+        assert_eq!(track_links(&many, &bases).len(), EMBEDS_MAX);
+        assert!(track_links("https://app.example.org/tracks/99999999999999999999", &bases).is_empty());
+    }
 }
 
 /// Who a message mentions: `<@user id>`, `<@&role id>`, `@everyone`.

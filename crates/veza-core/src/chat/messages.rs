@@ -110,14 +110,19 @@ impl Communities {
             created_at: now,
             edited_at: None,
             deleted_at: None,
+            embeds: Vec::new(),
         };
         match self.deps.messages.post(&message).await? {
-            Posted::New(m) => {
+            Posted::New(mut m) => {
+                self.embed(std::slice::from_mut(&mut m)).await;
                 self.announce(ChatEvent::MessageCreated { community_id: channel.community_id, message: m.clone() })
                     .await;
                 Ok((m, true))
             }
-            Posted::Existing(m) => Ok((m, false)),
+            Posted::Existing(mut m) => {
+                self.embed(std::slice::from_mut(&mut m)).await;
+                Ok((m, false))
+            }
         }
     }
 
@@ -131,7 +136,25 @@ impl Communities {
     ) -> Result<Vec<Message>, CoreError> {
         let (channel, actor) = self.visible(principal, channel_id, Scope::ChatRead).await?;
         actor.require_in(&channel, Permissions::READ_MESSAGE_HISTORY)?;
-        Ok(self.deps.messages.history(channel.id, cursor, limit.clamp(1, PAGE_MAX)).await?)
+        let mut page = self.deps.messages.history(channel.id, cursor, limit.clamp(1, PAGE_MAX)).await?;
+        self.embed(&mut page).await;
+        Ok(page)
+    }
+
+    /// Fills in the cards of the tracks each message links to, as anyone may see them (public
+    /// tracks, and unlisted ones whose link carries their secret). A lookup that fails leaves
+    /// the link a plain link.
+    async fn embed(&self, messages: &mut [Message]) {
+        for m in messages.iter_mut().filter(|m| m.deleted_at.is_none()) {
+            m.embeds.clear();
+            for (id, secret) in message::track_links(&m.content, &self.deps.track_link_bases) {
+                match self.deps.tracks.track(id).await {
+                    Ok(Some(track)) if track.visible_to(None, secret.as_deref()) => m.embeds.push((&track).into()),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(track = %id, error = %e, "a linked track cannot be looked up"),
+                }
+            }
+        }
     }
 
     /// One message of a channel the caller may read.
@@ -144,7 +167,9 @@ impl Communities {
         let (channel, actor) = self.visible(principal, channel_id, Scope::ChatRead).await?;
         actor.require_in(&channel, Permissions::READ_MESSAGE_HISTORY)?;
         let found = self.deps.messages.message(id).await?.filter(|m| m.channel_id == channel.id);
-        found.ok_or(CoreError::NotFound("message"))
+        let mut message = found.ok_or(CoreError::NotFound("message"))?;
+        self.embed(std::slice::from_mut(&mut message)).await;
+        Ok(message)
     }
 
     /// Edits one's own message; the earlier text is kept in its edit history.
@@ -171,6 +196,7 @@ impl Communities {
         if !self.deps.messages.edit_message(&message, &previous).await? {
             return Err(CoreError::NotFound("message"));
         }
+        self.embed(std::slice::from_mut(&mut message)).await;
         let community_id = channel.community_id;
         self.announce(ChatEvent::MessageUpdated { community_id, message: message.clone() }).await;
         Ok(message)
