@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use veza_testkit::db::{Backend, TestDb};
-use veza_testkit::media::{make_audio, upload, wait_processed, Form};
+use veza_testkit::media::{make_audio, upload, upload_body, wait_processed, Form};
 use veza_testkit::on_both_databases;
 use veza_testkit::server::TestServer;
 
@@ -282,16 +282,7 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() {
     // A form whose closing boundary never comes.
     let (content_type, mut body) = Form::new().file("file", "a.flac", &audio).finish();
     body.truncate(body.len() - 30);
-    let res = server
-        .client
-        .post(server.url("/api/v1/tracks"))
-        .bearer_auth(&token)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = veza_testkit::server::read(res).await;
+    let (status, body) = veza_testkit::server::read(upload_body(&server, &token, (content_type, body)).await).await;
     assert_eq!((status, body["code"].as_str()), (400, Some("upload_interrupted")), "{body}");
 
     // A client that announces a large body, sends part of it and hangs up.
@@ -462,16 +453,7 @@ async fn uploads_have_their_own_rate_limit() {
     for _ in 0..2 {
         assert_eq!(upload(&server, &token, Form::new().text("title", "no file")).await.0, 422);
     }
-    let (content_type, body) = Form::new().text("title", "no file").finish();
-    let res = server
-        .client
-        .post(server.url("/api/v1/tracks"))
-        .bearer_auth(&token)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let res = upload_body(&server, &token, Form::new().text("title", "no file").finish()).await;
     assert_eq!(res.status(), 429);
     assert_eq!(header(&res, "x-ratelimit-bucket"), "track_upload");
     assert_eq!(header(&res, "x-ratelimit-scope"), "user");

@@ -10,42 +10,15 @@
 //               "played_after_seek_to": s, "fragments": n}} | {"error": "…"}
 
 import fs from "node:fs";
-import http from "node:http";
-import readline from "node:readline";
 import { createRequire } from "node:module";
-import { chromium } from "playwright-core";
+import { converse, open, serve } from "./driver.mjs";
 
 const require = createRequire(import.meta.url);
-const hlsJs = fs.readFileSync(require.resolve("hls.js/dist/hls.min.js"));
-
-const server = http.createServer((req, res) => {
-  if (req.url === "/hls.min.js") {
-    res.writeHead(200, { "content-type": "text/javascript" });
-    res.end(hlsJs);
-    return;
-  }
-  res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-  res.end('<!doctype html><title>Veza player test</title><script src="/hls.min.js"></script><audio></audio>');
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-const origin = `http://localhost:${server.address().port}`;
-
-const browser = await chromium.launch({
-  executablePath: process.env.VEZA_TEST_CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--headless",
-    "--autoplay-policy=no-user-gesture-required",
-    "--disable-background-networking",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-component-update",
-    "--mute-audio",
-  ],
-});
-const page = await browser.newPage();
-await page.goto(`${origin}/`);
+const { server, origin } = await serve(
+  '<!doctype html><title>Veza player test</title><script src="/hls.min.js"></script><audio></audio>',
+  { "/hls.min.js": { type: "text/javascript", body: fs.readFileSync(require.resolve("hls.js/dist/hls.min.js")) } },
+);
+const { browser, page } = await open(origin, ["--headless", "--autoplay-policy=no-user-gesture-required", "--mute-audio"]);
 
 async function play(url) {
   return page.evaluate(async (src) => {
@@ -101,17 +74,4 @@ async function play(url) {
 
 const ops = { play: (msg) => play(msg.url) };
 
-const lines = readline.createInterface({ input: process.stdin });
-process.stdout.write(JSON.stringify({ origin }) + "\n");
-for await (const line of lines) {
-  let answer;
-  try {
-    const msg = JSON.parse(line);
-    answer = { ok: await ops[msg.op](msg) };
-  } catch (e) {
-    answer = { error: String(e?.message ?? e) };
-  }
-  process.stdout.write(JSON.stringify(answer) + "\n");
-}
-await browser.close();
-server.close();
+await converse(origin, ops, browser, server);

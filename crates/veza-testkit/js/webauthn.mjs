@@ -10,31 +10,10 @@
 //   {"op": "get", "options": {"publicKey": …}}    → the same, for an assertion
 //   {"op": "credentials"}                         → {"ok": [the authenticator's credentials]}
 
-import http from "node:http";
-import readline from "node:readline";
-import { chromium } from "playwright-core";
+import { converse, open, serve } from "./driver.mjs";
 
-const server = http.createServer((req, res) => {
-  res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-  res.end("<!doctype html><title>Veza passkey test</title>");
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-const origin = `http://localhost:${server.address().port}`;
-
-const browser = await chromium.launch({
-  executablePath: process.env.VEZA_TEST_CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
-const page = await browser.newPage();
-await page.goto(`${origin}/`);
+const { server, origin } = await serve("<!doctype html><title>Veza passkey test</title>");
+const { browser, page } = await open(origin, ["--disable-sync"]);
 const cdp = await page.context().newCDPSession(page);
 await cdp.send("WebAuthn.enable");
 const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
@@ -70,17 +49,4 @@ const ops = {
   credentials: async () => (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials,
 };
 
-const lines = readline.createInterface({ input: process.stdin });
-process.stdout.write(JSON.stringify({ origin }) + "\n");
-for await (const line of lines) {
-  let answer;
-  try {
-    const msg = JSON.parse(line);
-    answer = { ok: await ops[msg.op](msg) };
-  } catch (e) {
-    answer = { error: String(e?.message ?? e) };
-  }
-  process.stdout.write(JSON.stringify(answer) + "\n");
-}
-await browser.close();
-server.close();
+await converse(origin, ops, browser, server);

@@ -96,8 +96,16 @@ impl Form {
 
 /// Posts `form` to `POST /api/v1/tracks`.
 pub async fn upload(server: &TestServer, token: &str, form: Form) -> (u16, Value) {
-    let (content_type, body) = form.finish();
-    let res = server
+    read(upload_body(server, token, form.finish()).await).await
+}
+
+/// Posts a finished form's `(content type, body)` — possibly altered — to `POST /api/v1/tracks`.
+pub async fn upload_body(
+    server: &TestServer,
+    token: &str,
+    (content_type, body): (String, Vec<u8>),
+) -> reqwest::Response {
+    server
         .client
         .post(server.url("/api/v1/tracks"))
         .bearer_auth(token)
@@ -105,8 +113,7 @@ pub async fn upload(server: &TestServer, token: &str, form: Form) -> (u16, Value
         .body(body)
         .send()
         .await
-        .expect("upload request");
-    read(res).await
+        .expect("upload request")
 }
 
 /// Polls the track until it leaves `processing` (or `limit` passes); returns it.
