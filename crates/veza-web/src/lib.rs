@@ -5,7 +5,7 @@
 //! Every request passes, outermost first: request id → security headers → client address →
 //! metrics → tracing span → panic guard → problem+json for bodiless errors → timeout → body limit
 //! → CORS → routing → (API routes only) rate limits → per-route body limits → load shedding →
-//! extractors → handler.
+//! extractors → handler. `/media/…` has a lean stack of its own (see [`media`]).
 
 pub mod extract;
 pub mod gateway;
@@ -88,11 +88,8 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
     let gateway = Router::new()
         .route("/gateway", axum::routing::get(gateway::upgrade))
         .layer(axum::middleware::from_fn_with_state(std::sync::Arc::new(state.clone()), middleware::rate_limit::limit));
-    // Media: signed URLs are the permission, players fetch a segment every few seconds, and a
-    // busy API must not stall playback, so neither rate limits nor load shedding apply.
-    let media = Router::new().route("/media/{*path}", axum::routing::get(routes::media::media));
     let (router, mut doc) = api.merge(routes::ops()).split_for_parts();
-    let router = router.merge(gateway).merge(media);
+    let router = router.merge(gateway);
     openapi::add_rate_limit_responses(&mut doc);
     let metrics = state.metrics.clone();
     let https = config.https;
@@ -128,6 +125,28 @@ pub fn app(state: AppState, config: &HttpConfig) -> Router {
                 .layer(axum::middleware::from_fn(middleware::problem_body::problem_body))
                 .layer(axum::middleware::from_fn_with_state(config.request_timeout, middleware::timeout::limit))
                 .layer(DefaultBodyLimit::max(config.body_limit)),
+        )
+        .with_state(state.clone())
+        .merge(media(state, config))
+}
+
+/// `/media/…` on a stack of its own. Signed URLs are the permission, players fetch a segment
+/// every few seconds, and a busy API must not stall playback: no rate limits, no load shedding.
+/// And the hottest route gets only what a file needs — security headers, CORS, problem bodies,
+/// the panic guard — not the API's per-request ids, tracing spans, metrics and timeout.
+fn media(state: AppState, config: &HttpConfig) -> Router {
+    let https = config.https;
+    let router = Router::new().route("/media/{*path}", axum::routing::get(routes::media::media));
+    let router = match middleware::security::cors(&config.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(move |req, next| middleware::security::headers(https, req, next)))
+                .layer(CatchPanicLayer::custom(|_| panic_response()))
+                .layer(axum::middleware::from_fn(middleware::problem_body::problem_body)),
         )
         .with_state(state)
 }

@@ -50,7 +50,13 @@ pub async fn media(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
             return (StatusCode::FOUND, [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store".into())])
                 .into_response()
         }
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => {
+            // This route runs without the API's tracing layer: say here what went wrong inside.
+            if matches!(e, veza_core::CoreError::Unavailable(_) | veza_core::CoreError::Internal(_)) {
+                tracing::warn!(error = %e, "a media file cannot be served");
+            }
+            return ApiError::from(e).into_response();
+        }
     };
     let etag = read.info.etag.as_deref().map(|t| {
         let t = t.trim_matches('"');
