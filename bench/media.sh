@@ -7,12 +7,14 @@
 #      nginx serving the same file from the same folder, alternating, with wrk.
 #   3. Veza's memory (RSS, sampled every 20 ms) during a 500 MB upload, against before it.
 # Usage: bench/media.sh [rounds, default 3] [seconds per wrk run, default 10] [connections, default 32]
+# BENCH_PARTS picks parts (default "ladder segments memory"; not VEZA_*, which Veza reads).
 # Needs ffmpeg, wrk, nginx, curl and python3 (Debian: apt-get install ffmpeg wrk nginx-light curl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${1:-3}"
 DURATION="${2:-10}"
 CONNS="${3:-32}"
+PARTS="${BENCH_PARTS:-ladder segments memory}"
 TRACK_SECS=300
 BIG_SECS=2830 # 16-bit stereo 44.1 kHz WAV: 499 MB, just under the default upload limit
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/veza-target}"
@@ -43,7 +45,10 @@ start() { # name, env assignments... → prints the base URL; the pid goes to $W
     local name=$1; shift
     env VEZA_DATA_DIR="$WORK/$name" "$@" "$BIN" serve >"$WORK/$name.out" 2>"$WORK/$name.log" &
     echo $! >"$WORK/$name.pid"
-    until grep -q listening "$WORK/$name.out" 2>/dev/null; do sleep 0.1; done
+    until grep -q listening "$WORK/$name.out" 2>/dev/null; do
+        kill -0 "$(cat "$WORK/$name.pid")" 2>/dev/null || { cat "$WORK/$name.log" >&2; exit 1; }
+        sleep 0.1
+    done
     sed -n 's/^veza listening on //p' "$WORK/$name.out"
 }
 URL=$(start veza RUST_LOG=info,veza_media=debug)
@@ -88,10 +93,11 @@ PY
 }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/ {print $2}') GiB; $(ffmpeg -version | head -1 | cut -d' ' -f1-3)"
 echo "Veza release build, SQLite, local storage, 1 transcode at a time; a ${TRACK_SECS}-s stereo FLAC ($(du -h "$WORK/track.flac" | cut -f1))"
+veza_run >/dev/null # warm-up: caches, the command line for the bare runs, a track to serve
+if [[ " $PARTS " == *" ladder "* ]]; then
 echo
 echo "| round | upload complete → ready (Veza) | same ffmpeg command, bare | overhead |"
 echo "|-------|--------------------------------|---------------------------|----------|"
-veza_run >/dev/null # warm-up: caches, and the command line for the bare runs
 for round in $(seq 1 "$ROUNDS"); do
     v=$(veza_run)
     b=$(bare_run)
@@ -104,8 +110,10 @@ runs = [tuple(map(float, l.split())) for l in open(sys.argv[1])]
 v = statistics.median(r[0] for r in runs); b = statistics.median(r[1] for r in runs)
 print(f"\nmedians: Veza {v:.2f} s, bare ffmpeg {b:.2f} s: overhead {(v / b - 1) * 100:+.1f}% (target ≤ +10%)")
 PY
+fi
 
 # --- 2. segment requests/s: Veza's /media against nginx ---------------------------------------
+if [[ " $PARTS " == *" segments "* ]]; then
 ID=$(cat "$WORK/last_id")
 MASTER=$(curl -sf "$URL/api/v1/tracks/$ID/stream" | field '["hls_aac"]')
 VARIANT="${MASTER%/*}/$(curl -sf "$MASTER" | grep -v '^#' | head -1)"
@@ -163,8 +171,10 @@ w = sys.argv[1]
 v, n = (statistics.median(float(x) for x in open(f"{w}/rps.{s}")) for s in ("veza", "nginx"))
 print(f"\nmedians: Veza {v:.0f} req/s, nginx {n:.0f} req/s: {v / n:.2f}× nginx (target ≥ 0.9×)")
 PY
+fi
 
 # --- 3. memory during a 500 MB upload ---------------------------------------------------------
+[[ " $PARTS " == *" memory "* ]] || exit 0
 kill "$(cat "$WORK/veza.pid")"
 tone "$BIG_SECS" "$WORK/big.wav" -c:a pcm_s16le
 URL=$(start memory)
