@@ -229,7 +229,11 @@ async fn receive(
                     return Err(invalid("downloadable", "duplicate", "send `downloadable` once"));
                 }
             }
-            _ => unreachable!("multer admits only the allowed fields"),
+            // multer admits only the allowed fields; should that ever change, still refuse.
+            other => {
+                let message = format!("unknown field `{other}`; the form takes {}", FIELDS.join(", "));
+                return Err(invalid(other, "unknown_field", &message));
+            }
         }
     }
     form.tags = tags;
