@@ -210,6 +210,7 @@ impl MediaPipeline for Ffmpeg {
         track: TrackId,
         original_key: &str,
         expected_duration_ms: u64,
+        has_cover: bool,
         progress: &dyn ProgressReport,
     ) -> Result<Processed, MediaError> {
         let work = WorkDir::create(&self.config.work_dir, track)?;
@@ -219,7 +220,7 @@ impl MediaPipeline for Ffmpeg {
         let started = std::time::Instant::now();
         let measured = self.transcode(&original, &out, expected_duration_ms, progress).await?;
         let transcoded = started.elapsed();
-        if self.probe(&original).await.is_ok_and(|p| p.tags.has_cover) {
+        if has_cover {
             self.extract_cover(track, &original, &out.join(Rendition::Cover.as_str())).await;
         }
         // Masters over the measured variants, then the waveform files.

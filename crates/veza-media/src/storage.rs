@@ -207,10 +207,7 @@ async fn open_local(key: &str, file: std::path::PathBuf) -> Result<Opened, Stora
 /// The part of a whole file in memory that `range` asks for.
 fn from_memory(whole: Cached, range: Option<ByteRange>) -> Result<ObjectRead, StorageError> {
     let size = whole.info.size;
-    let wanted = match range {
-        Some(r) => r.resolve(size).ok_or(StorageError::BadRange { size })?,
-        None => 0..size,
-    };
+    let wanted = ByteRange::part_of(range, size)?;
     let part = whole.bytes.slice(wanted.start as usize..wanted.end as usize);
     let body = futures_util::stream::once(async move { Ok(part) }).boxed();
     Ok(ObjectRead { info: whole.info, range: wanted, body })
@@ -220,10 +217,7 @@ fn from_memory(whole: Cached, range: Option<ByteRange>) -> Result<ObjectRead, St
 fn stream_local(file: std::fs::File, info: ObjectInfo, range: Option<ByteRange>) -> Result<ObjectRead, StorageError> {
     use tokio::io::AsyncSeekExt;
     let size = info.size;
-    let wanted = match range {
-        Some(r) => r.resolve(size).ok_or(StorageError::BadRange { size })?,
-        None => 0..size,
-    };
+    let wanted = ByteRange::part_of(range, size)?;
     let (start, len) = (wanted.start, wanted.end - wanted.start);
     let file = tokio::fs::File::from_std(file);
     let body = futures_util::stream::try_unfold((file, len, true), move |(mut file, left, first)| async move {
@@ -380,7 +374,7 @@ impl ObjectStore for Storage {
             // The size decides what a range means (and whether it is satisfiable); a local
             // stat or one HEAD request, only for ranged reads.
             let meta = self.store().head(&path).await.map_err(|e| failed(key, e))?;
-            let wanted = range.resolve(meta.size).ok_or(StorageError::BadRange { size: meta.size })?;
+            let wanted = ByteRange::part_of(Some(range), meta.size)?;
             options.range = Some(GetRange::Bounded(wanted));
         }
         let got = self.store().get_opts(&path, options).await.map_err(|e| failed(key, e))?;

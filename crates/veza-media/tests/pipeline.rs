@@ -121,7 +121,7 @@ async fn the_ladder_is_made_from_one_decode_and_checks_out_under_ffprobe() {
     let key = "tracks/42/original/original.flac";
     r.store.put_file(key, &source).await.unwrap();
     let reports = Reports::default();
-    let done = r.ffmpeg.process(track, key, (SECONDS * 1000.0) as u64, &reports).await.expect("processed");
+    let done = r.ffmpeg.process(track, key, (SECONDS * 1000.0) as u64, false, &reports).await.expect("processed");
     assert!((done.duration_ms as f64 - SECONDS * 1000.0).abs() < 100.0, "{}", done.duration_ms);
     assert!(done.loudness.integrated_lufs < -5.0 && done.loudness.integrated_lufs > -30.0, "{:?}", done.loudness);
     assert!(!reports.0.lock().unwrap().is_empty(), "progress was reported");
@@ -196,8 +196,10 @@ async fn a_truncated_file_fails_with_a_reason_and_leaves_nothing_behind() {
     std::fs::write(&source, &bytes[..bytes.len() / 3]).unwrap();
     let probe = r.ffmpeg.probe(&source).await.expect("the header is intact");
     r.store.put_file("tracks/7/original/original.flac", &source).await.unwrap();
-    let failed =
-        r.ffmpeg.process(TrackId(7), "tracks/7/original/original.flac", probe.duration_ms, &Reports::default()).await;
+    let failed = r
+        .ffmpeg
+        .process(TrackId(7), "tracks/7/original/original.flac", probe.duration_ms, false, &Reports::default())
+        .await;
     assert!(matches!(&failed, Err(MediaError::Undecodable(m)) if m.contains("truncated")), "{failed:?}");
     assert!(!r.dir.path().join("work").read_dir().unwrap().any(|_| true));
 }
@@ -217,7 +219,9 @@ async fn cover_art_is_extracted_as_a_bounded_jpeg() {
     for (track, file, has_cover) in [(TrackId(51), &tagged, true), (TrackId(52), &plain, false)] {
         let key = format!("tracks/{track}/original/original.mp3");
         r.store.put_file(&key, file).await.unwrap();
-        r.ffmpeg.process(track, &key, (SECONDS * 1000.0) as u64, &Reports::default()).await.expect("processed");
+        let probed = r.ffmpeg.probe(file).await.unwrap().tags.has_cover;
+        assert_eq!(probed, has_cover, "the upload's probe decides");
+        r.ffmpeg.process(track, &key, (SECONDS * 1000.0) as u64, probed, &Reports::default()).await.expect("processed");
         let cover = dir.join(format!("media/tracks/{track}/cover/cover.jpg"));
         assert_eq!(cover.exists(), has_cover, "{}", cover.display());
         if has_cover {

@@ -222,10 +222,7 @@ impl ObjectStore for MemoryObjects {
     async fn open(&self, key: &str, range: Option<ByteRange>) -> Result<ObjectRead, StorageError> {
         let bytes = self.read(key).await?;
         let size = bytes.len() as u64;
-        let range = match range {
-            Some(r) => r.resolve(size).ok_or(StorageError::BadRange { size })?,
-            None => 0..size,
-        };
+        let range = ByteRange::part_of(range, size)?;
         let part = bytes::Bytes::copy_from_slice(&bytes[range.start as usize..range.end as usize]);
         let body = Box::pin(futures_util_once(part));
         Ok(ObjectRead { info: ObjectInfo { size, last_modified: OffsetDateTime::UNIX_EPOCH, etag: None }, range, body })
@@ -303,6 +300,7 @@ impl MediaPipeline for FakePipeline {
         track: TrackId,
         original_key: &str,
         expected_duration_ms: u64,
+        _has_cover: bool,
         progress: &dyn ProgressReport,
     ) -> Result<Processed, MediaError> {
         self.store.read(original_key).await?;

@@ -85,6 +85,15 @@ impl ByteRange {
         };
         (range.start < range.end).then_some(range)
     }
+
+    /// The half-open part of an object of `size` bytes a read asks for: all of it without a
+    /// range, [`StorageError::BadRange`] for a range that selects nothing there.
+    pub fn part_of(range: Option<Self>, size: u64) -> Result<std::ops::Range<u64>, StorageError> {
+        match range {
+            Some(r) => r.resolve(size).ok_or(StorageError::BadRange { size }),
+            None => Ok(0..size),
+        }
+    }
 }
 
 /// Where tracks' files live. Keys are `/`-separated relative paths chosen by the core.
@@ -154,12 +163,14 @@ pub trait MediaPipeline: Send + Sync + std::fmt::Debug {
     /// Reads a local file's format, duration and tags without decoding all of it.
     async fn probe(&self, file: &Path) -> Result<Probe, MediaError>;
     /// Decodes the stored original once and stores every rendition, the waveform and the
-    /// measured loudness under the track's prefix. Reports progress as it goes.
+    /// measured loudness under the track's prefix, and the cover art when the probe found one
+    /// (`has_cover`). Reports progress as it goes.
     async fn process(
         &self,
         track: TrackId,
         original_key: &str,
         expected_duration_ms: u64,
+        has_cover: bool,
         progress: &dyn ProgressReport,
     ) -> Result<Processed, MediaError>;
 }

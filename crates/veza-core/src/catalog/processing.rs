@@ -51,7 +51,11 @@ impl Catalog {
             track: track.id,
             last: Mutex::new(None),
         };
-        let result = self.deps.media.process(track.id, &track.original_key(), track.duration_ms, &progress).await;
+        let result = self
+            .deps
+            .media
+            .process(track.id, &track.original_key(), track.duration_ms, track.has_cover, &progress)
+            .await;
         let outcome = match result {
             Ok(done) => Outcome::Ready { duration_ms: done.duration_ms, loudness: done.loudness },
             Err(MediaError::Unsupported(why) | MediaError::Undecodable(why)) => Outcome::Failed { reason: why },

@@ -200,14 +200,10 @@ async fn receive(
         if text.trim().is_empty() {
             continue; // left empty: the file's tags fill it in
         }
-        let once = |slot: &mut Option<_>, value| match slot.replace(value) {
-            None => Ok(()),
-            Some(_) => Err(invalid(&name, "duplicate", &format!("send `{name}` once"))),
-        };
         match name.as_str() {
-            "title" => once(&mut form.title, text)?,
-            "description" => once(&mut form.description, text)?,
-            "genre" => once(&mut form.genre, text)?,
+            "title" => set_once(&mut form.title, text, &name)?,
+            "description" => set_once(&mut form.description, text, &name)?,
+            "genre" => set_once(&mut form.genre, text, &name)?,
             "tags" => tags
                 .get_or_insert_with(Vec::new)
                 .extend(text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned)),
@@ -215,9 +211,7 @@ async fn receive(
                 let v = Visibility::parse(text.trim()).ok_or_else(|| {
                     invalid("visibility", "invalid", "visibility must be public, unlisted or private")
                 })?;
-                if form.visibility.replace(v).is_some() {
-                    return Err(invalid("visibility", "duplicate", "send `visibility` once"));
-                }
+                set_once(&mut form.visibility, v, &name)?;
             }
             "downloadable" => {
                 let v = match text.trim() {
@@ -225,21 +219,29 @@ async fn receive(
                     "false" | "0" | "off" => false,
                     _ => return Err(invalid("downloadable", "invalid", "downloadable must be true or false")),
                 };
-                if form.downloadable.replace(v).is_some() {
-                    return Err(invalid("downloadable", "duplicate", "send `downloadable` once"));
-                }
+                set_once(&mut form.downloadable, v, &name)?;
             }
             // multer admits only the allowed fields; should that ever change, still refuse.
-            other => {
-                let message = format!("unknown field `{other}`; the form takes {}", FIELDS.join(", "));
-                return Err(invalid(other, "unknown_field", &message));
-            }
+            other => return Err(unknown_field(other)),
         }
     }
     form.tags = tags;
     let (file, size, file_name) =
         file.ok_or_else(|| invalid("file", "missing", "the form has no `file` field with the audio"))?;
     Ok(Upload { form, file, size, file_name })
+}
+
+/// Fills a field of the form, which may be sent once.
+fn set_once<T>(slot: &mut Option<T>, value: T, name: &str) -> Result<(), ApiError> {
+    match slot.replace(value) {
+        None => Ok(()),
+        Some(_) => Err(invalid(name, "duplicate", &format!("send `{name}` once"))),
+    }
+}
+
+fn unknown_field(name: &str) -> ApiError {
+    let field = if name.is_empty() { "form" } else { name };
+    invalid(field, "unknown_field", &format!("unknown field `{name}`; the form takes {}", FIELDS.join(", ")))
 }
 
 fn invalid(field: &str, code: &'static str, message: &str) -> ApiError {
@@ -270,15 +272,7 @@ fn form_error(e: multer::Error, limits: &MediaHttp) -> ApiError {
             format!("the field `{}` is longer than {limit} bytes", field_name.unwrap_or_default()),
         ),
         E::StreamSizeExceeded { .. } => too_large(limits),
-        E::UnknownField { field_name } => invalid(
-            field_name.as_deref().unwrap_or("form"),
-            "unknown_field",
-            &format!(
-                "unknown field `{}`; the form takes {}",
-                field_name.as_deref().unwrap_or_default(),
-                FIELDS.join(", ")
-            ),
-        ),
+        E::UnknownField { field_name } => unknown_field(field_name.as_deref().unwrap_or_default()),
         E::StreamReadFailed(inner) => match inner.downcast_ref::<std::io::Error>() {
             Some(io) if io.kind() == ErrorKind::TimedOut => {
                 ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", io.to_string())
