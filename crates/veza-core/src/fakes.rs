@@ -1,7 +1,7 @@
 //! In-memory implementations of every port, for unit tests of the use cases and as the reference
 //! the storage contract suite is also run against. Not used by the `veza` binary.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +14,7 @@ use crate::account_token::{
 use crate::accounts::{AccountDeps, AccountPolicy, Accounts, Links};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
-use crate::chat::channel::Channel;
+use crate::chat::channel::{Channel, ChannelKind, ThreadMember};
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
 use crate::chat::message::{HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState};
 use crate::chat::permissions::{Overwrite, OverwriteTarget};
@@ -29,7 +29,7 @@ use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::ports::{
     AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, ChannelRepo, CommunityRepo, IdentityRepo,
     Jwk, MailOf, MessageRepo, OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, Reacted, SecondFactorRepo,
-    SessionRepo, StoreResult, TokenSigner, TotpEnabling, TotpRecord, Unlinked, UserRepo,
+    SessionRepo, StoreError, StoreResult, TokenSigner, TotpEnabling, TotpRecord, Unlinked, UserRepo,
 };
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, AccountState, NewUser, Profile, ProfilePatch, Role, User, UserQuery, Username};
@@ -137,6 +137,7 @@ struct State {
     invites: Vec<Invite>,
     bans: Vec<Ban>,
     channels: Vec<Channel>,
+    thread_members: Vec<ThreadMember>,
     messages: Vec<Message>,
     message_edits: Vec<MessageEdit>,
     /// (message, user, emoji, at)
@@ -1185,6 +1186,17 @@ impl CommunityRepo for MemoryStore {
 impl ChannelRepo for MemoryStore {
     async fn create_channel(&self, channel: &Channel, audit: &AuditEntry) -> StoreResult<()> {
         let mut s = self.state();
+        if let Some(thread) = &channel.thread {
+            let starter = thread.starter_id;
+            if starter.is_some()
+                && s.channels.iter().any(|c| c.thread.as_ref().is_some_and(|t| t.starter_id == starter))
+            {
+                return Err(StoreError::Conflict("message_id"));
+            }
+            let member =
+                ThreadMember { thread_id: channel.id, user_id: thread.owner_id, joined_at: channel.created_at };
+            s.thread_members.push(member);
+        }
         s.channels.push(channel.clone());
         s.audit.push(audit.clone());
         Ok(())
@@ -1195,8 +1207,13 @@ impl ChannelRepo for MemoryStore {
     }
 
     async fn channels(&self, community: CommunityId) -> StoreResult<Vec<Channel>> {
-        let mut found: Vec<Channel> =
-            self.state().channels.iter().filter(|c| c.community_id == community).cloned().collect();
+        let s = self.state();
+        let mut found: Vec<Channel> = s
+            .channels
+            .iter()
+            .filter(|c| c.community_id == community && c.kind != ChannelKind::Thread)
+            .cloned()
+            .collect();
         found.sort_by_key(|c| (c.position, c.id.0));
         Ok(found)
     }
@@ -1217,6 +1234,9 @@ impl ChannelRepo for MemoryStore {
         if s.channels.len() == before {
             return Ok(false);
         }
+        s.channels.retain(|c| !(c.kind == ChannelKind::Thread && c.parent_id == Some(id)));
+        let channels: HashSet<ChannelId> = s.channels.iter().map(|c| c.id).collect();
+        s.thread_members.retain(|m| channels.contains(&m.thread_id));
         for c in s.channels.iter_mut().filter(|c| c.parent_id == Some(id)) {
             c.parent_id = None;
         }
@@ -1249,6 +1269,81 @@ impl ChannelRepo for MemoryStore {
             s.audit.push(audit.clone());
         }
         Ok(removed)
+    }
+
+    async fn threads(
+        &self,
+        parent: ChannelId,
+        archived: bool,
+        before: Option<ChannelId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Channel>> {
+        let s = self.state();
+        let mut found: Vec<Channel> = s
+            .channels
+            .iter()
+            .filter(|c| c.kind == ChannelKind::Thread && c.parent_id == Some(parent))
+            .filter(|c| c.is_archived() == archived && before.is_none_or(|b| c.id.0 < b.0))
+            .cloned()
+            .collect();
+        found.sort_by_key(|c| std::cmp::Reverse(c.id.0));
+        found.truncate(limit as usize);
+        Ok(found)
+    }
+
+    async fn active_threads(&self, community: CommunityId) -> StoreResult<Vec<Channel>> {
+        let s = self.state();
+        let mut found: Vec<Channel> = s
+            .channels
+            .iter()
+            .filter(|c| c.community_id == community && c.kind == ChannelKind::Thread && !c.is_archived())
+            .cloned()
+            .collect();
+        found.sort_by_key(|c| c.id.0);
+        Ok(found)
+    }
+
+    async fn join_thread(&self, thread: ChannelId, user: UserId, at: OffsetDateTime) -> StoreResult<bool> {
+        let mut s = self.state();
+        if s.thread_members.iter().any(|m| m.thread_id == thread && m.user_id == user) {
+            return Ok(false);
+        }
+        s.thread_members.push(ThreadMember { thread_id: thread, user_id: user, joined_at: at });
+        Ok(true)
+    }
+
+    async fn leave_thread(&self, thread: ChannelId, user: UserId) -> StoreResult<bool> {
+        let mut s = self.state();
+        let before = s.thread_members.len();
+        s.thread_members.retain(|m| !(m.thread_id == thread && m.user_id == user));
+        Ok(s.thread_members.len() < before)
+    }
+
+    async fn thread_members(&self, thread: ChannelId, limit: u32) -> StoreResult<Vec<ThreadMember>> {
+        let s = self.state();
+        let community = s.channels.iter().find(|c| c.id == thread).map(|c| c.community_id);
+        let in_community =
+            |user: UserId| s.members.iter().any(|m| Some(m.community_id) == community && m.user_id == user);
+        let mut found: Vec<ThreadMember> =
+            s.thread_members.iter().filter(|m| m.thread_id == thread && in_community(m.user_id)).cloned().collect();
+        found.sort_by_key(|m| (m.joined_at, m.user_id.0));
+        found.truncate(limit as usize);
+        Ok(found)
+    }
+
+    async fn joined_threads(&self, community: CommunityId, user: UserId) -> StoreResult<Vec<ChannelId>> {
+        let s = self.state();
+        let threads: HashSet<ChannelId> = s
+            .channels
+            .iter()
+            .filter(|c| c.community_id == community && c.kind == ChannelKind::Thread)
+            .map(|c| c.id)
+            .collect();
+        Ok(s.thread_members
+            .iter()
+            .filter(|m| m.user_id == user && threads.contains(&m.thread_id))
+            .map(|m| m.thread_id)
+            .collect())
     }
 }
 

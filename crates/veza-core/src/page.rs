@@ -16,17 +16,22 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub fn parse(limit: Option<u32>, before: Option<&str>) -> Result<Self, CoreError> {
-        let limit = limit.unwrap_or(DEFAULT_LIMIT);
-        if limit == 0 || limit > MAX_LIMIT {
-            return Err(CoreError::invalid(FieldError::new(
-                "limit",
-                "out_of_range",
-                format!("limit must be between 1 and {MAX_LIMIT}"),
-            )));
-        }
+        let limit = limit_within(limit.unwrap_or(DEFAULT_LIMIT), MAX_LIMIT)?;
         let before = before.map(decode_cursor).transpose()?;
         Ok(Self { before, limit })
     }
+}
+
+/// A page size the client asked for, when it is between 1 and `max`.
+pub fn limit_within(limit: u32, max: u32) -> Result<u32, CoreError> {
+    if limit == 0 || limit > max {
+        return Err(CoreError::invalid(FieldError::new(
+            "limit",
+            "out_of_range",
+            format!("limit must be between 1 and {max}"),
+        )));
+    }
+    Ok(limit)
 }
 
 /// One page of results and the cursor of the next one, if there is more.

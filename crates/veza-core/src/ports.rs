@@ -13,7 +13,7 @@ use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::catalog::job::{Job, JobId, NewJob, Outcome};
 use crate::catalog::track::{Track, TrackPatch};
-use crate::chat::channel::Channel;
+use crate::chat::channel::{Channel, ThreadMember};
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
 use crate::chat::message::{HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState};
 use crate::chat::permissions::{Overwrite, OverwriteTarget};
@@ -237,16 +237,38 @@ pub trait CommunityRepo: Send + Sync + std::fmt::Debug {
 /// The channels of communities and their permission overwrites.
 #[async_trait]
 pub trait ChannelRepo: Send + Sync + std::fmt::Debug {
-    /// Creates a channel (its overwrites too), with its audit entry.
+    /// Creates a channel (its overwrites too), with its audit entry; a thread's owner joins it
+    /// in the same transaction. A thread started from a message that already has one is
+    /// `StoreError::Conflict`.
     async fn create_channel(&self, channel: &Channel, audit: &AuditEntry) -> StoreResult<()>;
-    /// A channel with its overwrites.
+    /// A channel with its overwrites (a thread: none).
     async fn channel(&self, id: ChannelId) -> StoreResult<Option<Channel>>;
-    /// A community's channels with their overwrites, by position then id.
+    /// A community's channels with their overwrites, by position then id; threads are not in it.
     async fn channels(&self, community: CommunityId) -> StoreResult<Vec<Channel>>;
-    /// Writes name, topic, parent, position and slowmode; false when there is no such channel.
+    /// Writes name, topic, parent, position and slowmode (and a thread's archived time and
+    /// lock); false when there is no such channel.
     async fn update_channel(&self, channel: &Channel, audit: &AuditEntry) -> StoreResult<bool>;
-    /// Deletes a channel; the channels of a deleted category stay, outside any category.
+    /// Deletes a channel and its threads; the channels of a deleted category stay, outside any
+    /// category.
     async fn delete_channel(&self, id: ChannelId, audit: &AuditEntry) -> StoreResult<bool>;
+    /// A page of a channel's threads, newest first: the archived ones or the others.
+    async fn threads(
+        &self,
+        parent: ChannelId,
+        archived: bool,
+        before: Option<ChannelId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Channel>>;
+    /// Every thread of a community that is not archived, oldest first.
+    async fn active_threads(&self, community: CommunityId) -> StoreResult<Vec<Channel>>;
+    /// Adds `user` to a thread; false when they were in it already.
+    async fn join_thread(&self, thread: ChannelId, user: UserId, at: OffsetDateTime) -> StoreResult<bool>;
+    /// false when they were not in it.
+    async fn leave_thread(&self, thread: ChannelId, user: UserId) -> StoreResult<bool>;
+    /// A thread's members, earliest first, at most `limit`.
+    async fn thread_members(&self, thread: ChannelId, limit: u32) -> StoreResult<Vec<ThreadMember>>;
+    /// The threads of a community `user` is in.
+    async fn joined_threads(&self, community: CommunityId, user: UserId) -> StoreResult<Vec<ChannelId>>;
     /// Sets (inserts or replaces) the overwrite for its target.
     async fn set_overwrite(&self, channel: ChannelId, overwrite: &Overwrite, audit: &AuditEntry) -> StoreResult<()>;
     async fn remove_overwrite(

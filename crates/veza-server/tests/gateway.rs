@@ -1,7 +1,8 @@
 //! The chat gateway over real WebSockets, on SQLite and PostgreSQL: identify and READY,
 //! dispatches in order with per-session sequence numbers, the same actions over REQUEST as over
 //! REST, lossless resume, invalid sessions, permission-exact delivery as roles and overwrites
-//! change, heartbeat timeouts, slow consumers, and every kind of bad frame.
+//! change, threads seen through their channel, heartbeat timeouts, slow consumers, and every
+//! kind of bad frame.
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ on_both_databases!(
     identified_sessions_get_every_event_they_may_see_in_order,
     a_dropped_connection_resumes_without_losing_anything,
     delivery_follows_permissions_as_they_change,
+    threads_live_inside_their_channel_and_are_seen_through_it,
 );
 
 fn access(body: &Value) -> String {
@@ -520,4 +522,156 @@ async fn signing_out_everywhere_ends_gateway_sessions_at_their_next_heartbeat() 
     let mut again = GatewayClient::connect(&s.base).await;
     again.send(json!({"op": 6, "d": {"token": token, "session_id": session, "seq": 1}})).await;
     assert_eq!(again.closed().await, 4004);
+}
+
+fn code(problem: &Value) -> Option<&str> {
+    problem["errors"][0]["code"].as_str().or(problem["code"].as_str())
+}
+
+async fn threads_live_inside_their_channel_and_are_seen_through_it(backend: Backend) {
+    let s = TestServer::start(BIN, backend).await;
+    let r = room(&s).await;
+    let mut member = GatewayClient::connect(&s.base).await;
+    member.identify(&r.member).await;
+    let mix = say(&s, &r.owner, &r.general, "mix v1 is up").await;
+    member.until("MESSAGE_CREATE").await;
+
+    // The member starts a thread from the owner's message; one thread per message.
+    let threads = format!("/api/v1/channels/{}/threads", r.general);
+    let start = json!({"name": "Mix Feedback", "message_id": id(&mix)});
+    let (status, thread) = s.post(&threads, &start, Some(&r.member)).await;
+    assert_eq!(status, 201, "{thread}");
+    assert_eq!((thread["kind"].as_str(), thread["name"].as_str()), (Some("thread"), Some("Mix Feedback")));
+    assert_eq!(thread["parent_id"], r.general.as_str());
+    assert_eq!(thread["thread"]["owner_id"], r.member_id.as_str());
+    assert_eq!(thread["thread"]["starter_message_id"], mix["id"]);
+    assert_eq!(
+        (thread["thread"]["archived"].as_bool(), thread["thread"]["locked"].as_bool()),
+        (Some(false), Some(false))
+    );
+    let t = id(&thread);
+    let (created, _) = member.until("CHANNEL_CREATE").await;
+    assert_eq!(created["id"], t.as_str(), "{created}");
+    let (status, problem) = s.post(&threads, &start, Some(&r.owner)).await;
+    assert_eq!((status, code(&problem)), (409, Some("has_thread")), "{problem}");
+    let elsewhere = json!({"name": "x", "message_id": id(&mix)});
+    let (status, _) = s.post(&format!("/api/v1/channels/{}/threads", r.plans), &elsewhere, Some(&r.member)).await;
+    assert_eq!(status, 404, "the message is not in that channel");
+    let (status, problem) =
+        s.post(&format!("/api/v1/channels/{t}/threads"), &json!({"name": "x"}), Some(&r.member)).await;
+    assert_eq!((status, code(&problem)), (409, Some("no_threads")), "no thread in a thread: {problem}");
+    for bad in [json!({"name": ""}), json!({"name": "x".repeat(101)}), json!({"name": "a\u{1}b"}), json!({"name": 5})] {
+        let (status, problem) = s.post(&threads, &bad, Some(&r.member)).await;
+        assert!(status == 400 || status == 422, "{bad}: {status} {problem}");
+    }
+    let channels = format!("/api/v1/communities/{}/channels", r.community);
+    let (status, _) = s.post(&channels, &json!({"name": "x", "kind": "thread"}), Some(&r.owner)).await;
+    assert_eq!(status, 422, "threads are not created as channels");
+
+    // Posting joins the thread; everyone who sees #general sees the thread's events.
+    let reply = say(&s, &r.owner, &t, "the kick is too loud").await;
+    assert_eq!(reply["channel_id"], t.as_str());
+    let (created, before) = member.until("MESSAGE_CREATE").await;
+    assert_eq!(created["id"], reply["id"]);
+    let joined = before.iter().find(|e| e["t"] == "THREAD_MEMBER_UPDATE").expect("the owner joined");
+    assert_eq!((joined["d"]["thread_id"].as_str(), joined["d"]["joined"].as_bool()), (Some(t.as_str()), Some(true)));
+    let (status, members) = s.get(&format!("/api/v1/channels/{t}/thread-members"), Some(&r.member)).await;
+    assert_eq!((status, members.as_array().map(Vec::len)), (200, Some(2)), "{members}");
+    assert_eq!(members[0]["user_id"], r.member_id.as_str(), "the starter first");
+    let (status, listed) = s.get(&threads, Some(&r.member)).await;
+    assert_eq!((status, listed[0]["id"].as_str()), (200, Some(t.as_str())), "{listed}");
+    let (_, archived) = s.get(&format!("{threads}?archived=true"), Some(&r.member)).await;
+    assert_eq!(archived, json!([]));
+    let (_, listed) = s.get(&channels, Some(&r.member)).await;
+    assert!(listed.as_array().expect("list").iter().all(|c| c["kind"] != "thread"), "{listed}");
+
+    // A new session's READY lists the open thread and, as the member is in it, its read state.
+    let mut second = GatewayClient::connect(&s.base).await;
+    let ready = second.identify(&r.member).await;
+    let community = &ready["communities"][0];
+    let kinds: Vec<_> = community["channels"].as_array().expect("channels").iter().map(|c| c["kind"].clone()).collect();
+    assert_eq!(kinds, [json!("text"), json!("text"), json!("thread")], "{community}");
+    assert_eq!(community["read_states"].as_array().map(Vec::len), Some(3), "{community}");
+
+    // Sending in a thread is the channel's `send_in_threads`, not its `send_messages`.
+    let everyone = format!("/api/v1/channels/{}/permissions/{}", r.general, r.community);
+    let no_threads = json!({"kind": "role", "allow": [], "deny": ["send_in_threads"]});
+    let (status, _) = s.put(&everyone, &no_threads, Some(&r.owner)).await;
+    assert_eq!(status, 200);
+    let (status, problem) =
+        s.post(&format!("/api/v1/channels/{t}/messages"), &json!({"content": "hm"}), Some(&r.member)).await;
+    assert_eq!(
+        (status, problem["detail"].as_str().map(|d| d.contains("send_in_threads"))),
+        (403, Some(true)),
+        "{problem}"
+    );
+    say(&s, &r.member, &r.general, "still fine here").await;
+    let (status, _) = s.delete(&everyone, Some(&r.owner)).await;
+    assert_eq!(status, 204);
+    let (status, problem) =
+        s.put(&format!("/api/v1/channels/{t}/permissions/{}", r.community), &no_threads, Some(&r.owner)).await;
+    assert_eq!((status, code(&problem)), (409, Some("thread")), "{problem}");
+
+    // Archived threads take no messages; a locked one is reopened by moderators only.
+    let edit = |body: Value, token: &str| {
+        let (s, path, token) = (&s, format!("/api/v1/channels/{t}"), token.to_string());
+        async move { s.patch(&path, &body, Some(&token)).await }
+    };
+    let (status, done) = edit(json!({"archived": true}), &r.member).await;
+    assert_eq!((status, done["thread"]["archived"].as_bool()), (200, Some(true)), "{done}");
+    assert!(done["thread"]["archived_at"].as_str().is_some());
+    let (status, problem) =
+        s.post(&format!("/api/v1/channels/{t}/messages"), &json!({"content": "x"}), Some(&r.owner)).await;
+    assert_eq!((status, code(&problem)), (409, Some("thread_archived")), "{problem}");
+    let (_, archived) = s.get(&format!("{threads}?archived=true"), Some(&r.member)).await;
+    assert_eq!(archived[0]["id"], t.as_str(), "{archived}");
+    let (status, _) = edit(json!({"locked": true}), &r.member).await;
+    assert_eq!(status, 403, "locking is for moderators");
+    let (status, _) = edit(json!({"locked": true}), &r.owner).await;
+    assert_eq!(status, 200);
+    let (status, problem) = edit(json!({"archived": false}), &r.member).await;
+    assert_eq!((status, code(&problem)), (403, Some("missing_permission")), "{problem}");
+    let (status, open) = edit(json!({"archived": false, "locked": false}), &r.owner).await;
+    assert_eq!((status, open["thread"]["archived"].as_bool()), (200, Some(false)), "{open}");
+    let (status, problem) = edit(json!({"topic": "x"}), &r.owner).await;
+    assert_eq!((status, code(&problem)), (422, Some("not_for_threads")), "{problem}");
+    let (status, problem) =
+        s.patch(&format!("/api/v1/channels/{}", r.general), &json!({"archived": true}), Some(&r.owner)).await;
+    assert_eq!((status, code(&problem)), (422, Some("not_a_thread")), "{problem}");
+
+    // Someone who loses the view of #general loses its threads, live and over REST.
+    let hide = json!({"kind": "role", "allow": [], "deny": ["view_channel"]});
+    let (status, _) = s.put(&everyone, &hide, Some(&r.owner)).await;
+    assert_eq!(status, 200);
+    member.until("CHANNEL_DELETE").await;
+    let secret = say(&s, &r.owner, &t, "only staff now").await;
+    let (status, _) = s.get(&format!("/api/v1/channels/{t}"), Some(&r.member)).await;
+    assert_eq!(status, 404);
+    let (status, _) = s.get(&format!("/api/v1/channels/{t}/messages"), Some(&r.member)).await;
+    assert_eq!(status, 404);
+    let marker = say(&s, &r.owner, &r.plans, "plans are open").await;
+    let (d, before) = member.until("MESSAGE_CREATE").await;
+    assert_eq!(d["id"], marker["id"], "the thread's message never came: {before:?}");
+    assert!(before.iter().all(|e| e["d"]["id"] != secret["id"]), "{before:?}");
+    let (status, _) = s.delete(&everyone, Some(&r.owner)).await;
+    assert_eq!(status, 204);
+
+    // Leaving, and deleting: `manage_threads`, not ownership of the thread.
+    let me = format!("/api/v1/channels/{t}/thread-members/@me");
+    let (status, _) = s.delete(&me, Some(&r.member)).await;
+    assert_eq!(status, 204);
+    let (status, _) = s.delete(&me, Some(&r.member)).await;
+    assert_eq!(status, 404, "not in it any more");
+    let (status, _) = s.put(&me, &json!({}), Some(&r.member)).await;
+    assert_eq!(status, 204);
+    let (status, _) = s.delete(&format!("/api/v1/channels/{t}/thread-members/{}", r.member_id), Some(&r.member)).await;
+    assert_eq!(status, 204, "anyone may take themselves out");
+    let (status, _) = s.delete(&format!("/api/v1/channels/{t}"), Some(&r.member)).await;
+    assert_eq!(status, 403);
+    let (status, _) = s.delete(&format!("/api/v1/channels/{t}"), Some(&r.owner)).await;
+    assert_eq!(status, 204);
+    let (gone, _) = member.until("CHANNEL_DELETE").await;
+    assert_eq!(gone["id"], t.as_str());
+    let (status, _) = s.get(&format!("/api/v1/channels/{t}/messages"), Some(&r.owner)).await;
+    assert_eq!(status, 404);
 }

@@ -1,10 +1,12 @@
-//! Channels and their permission overwrites.
+//! Channels and their permission overwrites; threads (channels of kind `thread` under their
+//! parent) and their members.
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 use veza_core::audit::AuditEntry;
-use veza_core::chat::channel::{Channel, ChannelKind};
+use veza_core::chat::channel::{Channel, ChannelKind, Thread, ThreadMember};
 use veza_core::chat::permissions::{Overwrite, OverwriteTarget, Permissions};
-use veza_core::id::{ChannelId, CommunityId, RoleId, UserId};
+use veza_core::id::{ChannelId, CommunityId, MessageId, RoleId, UserId};
 use veza_core::ports::{ChannelRepo, StoreError, StoreResult};
 
 use crate::audit::{commit_if_changed, commit_with_audit};
@@ -12,7 +14,8 @@ use crate::error::store_error;
 use crate::rows::{from_micros, to_micros};
 use crate::Database;
 
-const CHANNEL: &str = "id, community_id, kind, name, topic, parent_id, position, slowmode_secs, created_at";
+const CHANNEL: &str = "id, community_id, kind, name, topic, parent_id, position, slowmode_secs, created_at, \
+                       owner_id, starter_id, archived_at, locked";
 
 #[derive(sqlx::FromRow)]
 struct ChannelRow {
@@ -25,6 +28,10 @@ struct ChannelRow {
     position: i64,
     slowmode_secs: i64,
     created_at: i64,
+    owner_id: Option<i64>,
+    starter_id: Option<i64>,
+    archived_at: Option<i64>,
+    locked: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -61,6 +68,15 @@ fn target_columns(target: OverwriteTarget) -> (&'static str, i64) {
 fn channel_of(row: ChannelRow, overwrites: &[OverwriteRow]) -> StoreResult<Channel> {
     let number =
         |n: i64, what: &str| u32::try_from(n).map_err(|_| StoreError::Other(format!("bad channel {what} {n}")));
+    let thread = match row.owner_id {
+        Some(owner) => Some(Thread {
+            owner_id: UserId(owner),
+            starter_id: row.starter_id.map(MessageId),
+            archived_at: row.archived_at.map(from_micros).transpose()?,
+            locked: row.locked != 0,
+        }),
+        None => None,
+    };
     Ok(Channel {
         id: ChannelId(row.id),
         community_id: CommunityId(row.community_id),
@@ -77,7 +93,42 @@ fn channel_of(row: ChannelRow, overwrites: &[OverwriteRow]) -> StoreResult<Chann
             .filter(|o| o.channel_id == row.id)
             .map(OverwriteRow::overwrite)
             .collect::<StoreResult<_>>()?,
+        thread,
     })
+}
+
+/// The thread columns of a channel: owner, starter, archived at, locked.
+fn thread_columns(channel: &Channel) -> (Option<i64>, Option<i64>, Option<i64>, i64) {
+    match &channel.thread {
+        Some(t) => (Some(t.owner_id.0), t.starter_id.map(|m| m.0), t.archived_at.map(to_micros), i64::from(t.locked)),
+        None => (None, None, None, 0),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ThreadMemberRow {
+    thread_id: i64,
+    user_id: i64,
+    joined_at: i64,
+}
+
+async fn join(
+    conn: &mut sqlx::AnyConnection,
+    thread: ChannelId,
+    user: UserId,
+    at: OffsetDateTime,
+) -> StoreResult<bool> {
+    let joined = sqlx::query(
+        "INSERT INTO thread_members (thread_id, user_id, joined_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (thread_id, user_id) DO NOTHING",
+    )
+    .bind(thread.0)
+    .bind(user.0)
+    .bind(to_micros(at))
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    Ok(joined.rows_affected() > 0)
 }
 
 async fn write_overwrite(conn: &mut sqlx::AnyConnection, channel: ChannelId, o: &Overwrite) -> StoreResult<()> {
@@ -102,21 +153,31 @@ async fn write_overwrite(conn: &mut sqlx::AnyConnection, channel: ChannelId, o: 
 impl ChannelRepo for Database {
     async fn create_channel(&self, channel: &Channel, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await.map_err(store_error)?;
-        sqlx::query(&format!("INSERT INTO channels ({CHANNEL}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
-            .bind(channel.id.0)
-            .bind(channel.community_id.0)
-            .bind(channel.kind.as_str())
-            .bind(&channel.name)
-            .bind(channel.topic.as_deref())
-            .bind(channel.parent_id.map(|p| p.0))
-            .bind(i64::from(channel.position))
-            .bind(i64::from(channel.slowmode_secs))
-            .bind(to_micros(channel.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
+        let (owner, starter, archived_at, locked) = thread_columns(channel);
+        sqlx::query(&format!(
+            "INSERT INTO channels ({CHANNEL}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(channel.id.0)
+        .bind(channel.community_id.0)
+        .bind(channel.kind.as_str())
+        .bind(&channel.name)
+        .bind(channel.topic.as_deref())
+        .bind(channel.parent_id.map(|p| p.0))
+        .bind(i64::from(channel.position))
+        .bind(i64::from(channel.slowmode_secs))
+        .bind(to_micros(channel.created_at))
+        .bind(owner)
+        .bind(starter)
+        .bind(archived_at)
+        .bind(locked)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
         for o in &channel.overwrites {
             write_overwrite(&mut tx, channel.id, o).await?;
+        }
+        if let Some(owner) = owner {
+            join(&mut tx, channel.id, UserId(owner), channel.created_at).await?;
         }
         commit_with_audit(tx, std::slice::from_ref(audit)).await
     }
@@ -140,12 +201,13 @@ impl ChannelRepo for Database {
     }
 
     async fn channels(&self, community: CommunityId) -> StoreResult<Vec<Channel>> {
-        let rows: Vec<ChannelRow> =
-            sqlx::query_as(&format!("SELECT {CHANNEL} FROM channels WHERE community_id = $1 ORDER BY position, id"))
-                .bind(community.0)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(store_error)?;
+        let rows: Vec<ChannelRow> = sqlx::query_as(&format!(
+            "SELECT {CHANNEL} FROM channels WHERE community_id = $1 AND kind <> 'thread' ORDER BY position, id"
+        ))
+        .bind(community.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
         let overwrites: Vec<OverwriteRow> = sqlx::query_as(
             "SELECT o.channel_id, o.target_kind, o.target_id, o.allow_bits, o.deny_bits FROM channel_overwrites o \
              JOIN channels c ON c.id = o.channel_id WHERE c.community_id = $1 ORDER BY o.target_kind, o.target_id",
@@ -159,14 +221,18 @@ impl ChannelRepo for Database {
 
     async fn update_channel(&self, channel: &Channel, audit: &AuditEntry) -> StoreResult<bool> {
         let mut tx = self.begin().await.map_err(store_error)?;
+        let (_, _, archived_at, locked) = thread_columns(channel);
         let updated = sqlx::query(
-            "UPDATE channels SET name = $1, topic = $2, parent_id = $3, position = $4, slowmode_secs = $5 WHERE id = $6",
+            "UPDATE channels SET name = $1, topic = $2, parent_id = $3, position = $4, slowmode_secs = $5, \
+             archived_at = $6, locked = $7 WHERE id = $8",
         )
         .bind(&channel.name)
         .bind(channel.topic.as_deref())
         .bind(channel.parent_id.map(|p| p.0))
         .bind(i64::from(channel.position))
         .bind(i64::from(channel.slowmode_secs))
+        .bind(archived_at)
+        .bind(locked)
         .bind(channel.id.0)
         .execute(&mut *tx)
         .await
@@ -177,6 +243,11 @@ impl ChannelRepo for Database {
     async fn delete_channel(&self, id: ChannelId, audit: &AuditEntry) -> StoreResult<bool> {
         // The channels of a deleted category leave it through parent_id's ON DELETE SET NULL.
         let mut tx = self.begin().await.map_err(store_error)?;
+        sqlx::query("DELETE FROM channels WHERE parent_id = $1 AND kind = 'thread'")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
         let deleted = sqlx::query("DELETE FROM channels WHERE id = $1")
             .bind(id.0)
             .execute(&mut *tx)
@@ -208,5 +279,90 @@ impl ChannelRepo for Database {
                 .await
                 .map_err(store_error)?;
         commit_if_changed(tx, deleted.rows_affected() > 0, audit).await
+    }
+
+    async fn threads(
+        &self,
+        parent: ChannelId,
+        archived: bool,
+        before: Option<ChannelId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Channel>> {
+        let state = if archived { "archived_at IS NOT NULL" } else { "archived_at IS NULL" };
+        let rows: Vec<ChannelRow> = sqlx::query_as(&format!(
+            "SELECT {CHANNEL} FROM channels WHERE parent_id = $1 AND kind = 'thread' AND {state} AND id < $2 \
+             ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(parent.0)
+        .bind(before.map_or(i64::MAX, |b| b.0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter().map(|row| channel_of(row, &[])).collect()
+    }
+
+    async fn active_threads(&self, community: CommunityId) -> StoreResult<Vec<Channel>> {
+        let rows: Vec<ChannelRow> = sqlx::query_as(&format!(
+            "SELECT {CHANNEL} FROM channels WHERE community_id = $1 AND kind = 'thread' AND archived_at IS NULL \
+             ORDER BY id"
+        ))
+        .bind(community.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter().map(|row| channel_of(row, &[])).collect()
+    }
+
+    async fn join_thread(&self, thread: ChannelId, user: UserId, at: OffsetDateTime) -> StoreResult<bool> {
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        join(&mut conn, thread, user, at).await
+    }
+
+    async fn leave_thread(&self, thread: ChannelId, user: UserId) -> StoreResult<bool> {
+        let left = sqlx::query("DELETE FROM thread_members WHERE thread_id = $1 AND user_id = $2")
+            .bind(thread.0)
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(left.rows_affected() > 0)
+    }
+
+    async fn thread_members(&self, thread: ChannelId, limit: u32) -> StoreResult<Vec<ThreadMember>> {
+        // Someone who left the community is out of its threads too.
+        let rows: Vec<ThreadMemberRow> = sqlx::query_as(
+            "SELECT t.thread_id, t.user_id, t.joined_at FROM thread_members t \
+             JOIN channels c ON c.id = t.thread_id \
+             JOIN community_members m ON m.community_id = c.community_id AND m.user_id = t.user_id \
+             WHERE t.thread_id = $1 ORDER BY t.joined_at, t.user_id LIMIT $2",
+        )
+        .bind(thread.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ThreadMember {
+                    thread_id: ChannelId(r.thread_id),
+                    user_id: UserId(r.user_id),
+                    joined_at: from_micros(r.joined_at)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn joined_threads(&self, community: CommunityId, user: UserId) -> StoreResult<Vec<ChannelId>> {
+        let ids: Vec<(i64,)> = sqlx::query_as(
+            "SELECT t.thread_id FROM thread_members t JOIN channels c ON c.id = t.thread_id \
+             WHERE t.user_id = $1 AND c.community_id = $2 ORDER BY t.thread_id",
+        )
+        .bind(user.0)
+        .bind(community.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(ids.into_iter().map(|(id,)| ChannelId(id)).collect())
     }
 }

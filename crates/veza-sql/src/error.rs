@@ -40,6 +40,8 @@ pub(crate) fn store_error(e: sqlx::Error) -> StoreError {
                     "identity"
                 } else if text.contains("credential_id") {
                     "credential"
+                } else if text.contains("starter") {
+                    "message_id"
                 } else {
                     "id"
                 };

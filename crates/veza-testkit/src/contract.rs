@@ -112,6 +112,7 @@ async fn channels<S: Store>(s: &S) {
         slowmode_secs: 0,
         created_at: t,
         overwrites: vec![],
+        thread: None,
     };
     let category = channel(7110, ChannelKind::Category, None, 0);
     s.create_channel(&category, &e(7103)).await.expect("category");
@@ -149,6 +150,75 @@ async fn channels<S: Store>(s: &S) {
     assert_eq!(s.channel(ChannelId(7111)).await.expect("get").expect("stays").parent_id, None);
     assert!(!s.delete_channel(ChannelId(7110), &e(7114)).await.expect("twice"));
     messages(s, ChannelId(7111), t).await;
+    threads(s, c, ChannelId(7111), t).await;
+}
+
+async fn threads<S: Store>(s: &S, c: veza_core::id::CommunityId, parent: veza_core::id::ChannelId, t: OffsetDateTime) {
+    use veza_core::chat::channel::{Channel, ChannelKind, Thread};
+    use veza_core::id::{ChannelId, MessageId};
+    let e = |id: i64| entry(id, AuditAction::ChannelCreated, Some(71), None, t);
+    let thread = |id: i64, starter: Option<i64>| Channel {
+        id: ChannelId(id),
+        community_id: c,
+        kind: ChannelKind::Thread,
+        name: format!("Thread {id}"),
+        topic: None,
+        parent_id: Some(parent),
+        position: 0,
+        slowmode_secs: 0,
+        created_at: t,
+        overwrites: vec![],
+        thread: Some(Thread {
+            owner_id: UserId(71),
+            starter_id: starter.map(MessageId),
+            archived_at: None,
+            locked: false,
+        }),
+    };
+    let first = thread(7301, Some(7202));
+    s.create_channel(&first, &e(7301)).await.expect("thread");
+    assert_eq!(s.channel(first.id).await.expect("get"), Some(first.clone()));
+    let twice = s.create_channel(&thread(7302, Some(7202)), &e(7302)).await;
+    assert!(matches!(twice, Err(StoreError::Conflict("message_id"))), "one thread per message: {twice:?}");
+    assert_eq!(s.channel(ChannelId(7302)).await.expect("get"), None, "nothing of it stays");
+    let standalone = thread(7303, None);
+    s.create_channel(&standalone, &e(7303)).await.expect("standalone");
+    s.create_channel(&thread(7304, None), &e(7304)).await.expect("another");
+    assert!(s.channels(c).await.expect("list").iter().all(|ch| ch.kind != ChannelKind::Thread), "threads apart");
+
+    let archived = Channel {
+        name: "Done".into(),
+        thread: Some(Thread { archived_at: Some(t), locked: true, ..standalone.thread.clone().expect("thread") }),
+        ..standalone
+    };
+    assert!(s.update_channel(&archived, &e(7305)).await.expect("archive"));
+    assert_eq!(s.channel(archived.id).await.expect("get"), Some(archived.clone()));
+    let ids = |page: Vec<Channel>| page.iter().map(|c| c.id.0).collect::<Vec<_>>();
+    assert_eq!(ids(s.threads(parent, false, None, 10).await.expect("open")), [7304, 7301]);
+    assert_eq!(ids(s.threads(parent, false, Some(ChannelId(7304)), 10).await.expect("page")), [7301]);
+    assert_eq!(ids(s.threads(parent, false, None, 1).await.expect("limit")), [7304]);
+    assert_eq!(ids(s.threads(parent, true, None, 10).await.expect("archived")), [7303]);
+    assert_eq!(ids(s.active_threads(c).await.expect("active")), [7301, 7304]);
+
+    // The starter is in; someone outside the community may be stored but is not listed.
+    UserRepo::create(s, &new_user(72, "threadguest", "threadguest@example.com"), None, &[]).await.expect("user");
+    let members = |m: Vec<veza_core::chat::channel::ThreadMember>| m.iter().map(|m| m.user_id.0).collect::<Vec<_>>();
+    assert_eq!(members(s.thread_members(first.id, 10).await.expect("members")), [71]);
+    assert!(!s.join_thread(first.id, UserId(71), t).await.expect("again"), "joining twice adds nothing");
+    assert!(s.join_thread(first.id, UserId(72), t + Duration::seconds(1)).await.expect("guest"));
+    assert_eq!(members(s.thread_members(first.id, 10).await.expect("members")), [71]);
+    let joined = [ChannelId(7301), ChannelId(7303), ChannelId(7304)];
+    assert_eq!(s.joined_threads(c, UserId(71)).await.expect("joined"), joined);
+    assert!(s.leave_thread(first.id, UserId(71)).await.expect("leave"));
+    assert!(!s.leave_thread(first.id, UserId(71)).await.expect("twice"));
+    assert_eq!(s.joined_threads(c, UserId(71)).await.expect("joined"), joined[1..]);
+
+    // Deleting the channel takes its threads (and their members) with it.
+    assert!(s.delete_channel(parent, &e(7306)).await.expect("delete parent"));
+    for id in [7301, 7303, 7304] {
+        assert_eq!(s.channel(ChannelId(id)).await.expect("get"), None, "thread {id}");
+    }
+    assert_eq!(s.joined_threads(c, UserId(71)).await.expect("joined"), []);
 }
 
 async fn messages<S: Store>(s: &S, channel: veza_core::id::ChannelId, t: OffsetDateTime) {

@@ -10,7 +10,7 @@ use veza_core::accounts::{LoginOutcome, MfaChallenge, TokenPair};
 use veza_core::accounts::{OAuthCallback, OAuthStart, PasskeyCeremony, SignInMethods};
 use veza_core::api_key::{ApiKey, Scope};
 use veza_core::audit::AuditEntry;
-use veza_core::chat::channel::{Channel, ChannelKind};
+use veza_core::chat::channel::{Channel, ChannelKind, ThreadMember};
 use veza_core::chat::channels::ChannelView;
 use veza_core::chat::communities::CommunityView;
 use veza_core::chat::community::{Ban, Community, CommunityRole, Invite, Member};
@@ -1233,7 +1233,7 @@ impl From<Ban> for BanResponse {
 }
 
 /// What a channel is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelKindName {
     Text,
@@ -1241,16 +1241,9 @@ pub enum ChannelKindName {
     Announcement,
     /// Groups channels; holds no messages.
     Category,
-}
-
-impl From<ChannelKindName> for ChannelKind {
-    fn from(k: ChannelKindName) -> Self {
-        match k {
-            ChannelKindName::Text => ChannelKind::Text,
-            ChannelKindName::Announcement => ChannelKind::Announcement,
-            ChannelKindName::Category => ChannelKind::Category,
-        }
-    }
+    /// A conversation inside a text or announcement channel (its `parent_id`), seen through
+    /// that channel's overwrites.
+    Thread,
 }
 
 impl From<ChannelKind> for ChannelKindName {
@@ -1259,6 +1252,28 @@ impl From<ChannelKind> for ChannelKindName {
             ChannelKind::Text => ChannelKindName::Text,
             ChannelKind::Announcement => ChannelKindName::Announcement,
             ChannelKind::Category => ChannelKindName::Category,
+            ChannelKind::Thread => ChannelKindName::Thread,
+        }
+    }
+}
+
+/// The kinds of channel a community creates (threads are started in a channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NewChannelKind {
+    Text,
+    /// Only members with `manage_messages` post; everyone reads.
+    Announcement,
+    /// Groups channels; holds no messages.
+    Category,
+}
+
+impl From<NewChannelKind> for ChannelKind {
+    fn from(k: NewChannelKind) -> Self {
+        match k {
+            NewChannelKind::Text => ChannelKind::Text,
+            NewChannelKind::Announcement => ChannelKind::Announcement,
+            NewChannelKind::Category => ChannelKind::Category,
         }
     }
 }
@@ -1275,7 +1290,7 @@ pub struct CreateChannelRequest {
         example = "lo-fi-beats"
     )]
     pub name: String,
-    pub kind: ChannelKindName,
+    pub kind: NewChannelKind,
     #[schema(max_length = 1024, pattern = "^[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f]*$")]
     pub topic: Option<String>,
     /// A category of the same community (not for categories).
@@ -1307,6 +1322,56 @@ pub struct UpdateChannelRequest {
     pub position: Option<Whole>,
     #[schema(value_type = Option<u32>, maximum = 21600)]
     pub slowmode_secs: Option<Whole>,
+    /// Threads only: archive (its owner, or `manage_threads`) or unarchive (whoever may post in
+    /// it; `manage_threads` when it is locked).
+    pub archived: Option<bool>,
+    /// Threads only (`manage_threads`): a locked thread is unarchived by moderators only.
+    pub locked: Option<bool>,
+}
+
+/// `POST /api/v1/channels/{channel_id}/threads`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartThreadRequest {
+    /// 1–100 characters, kept as written.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "Mix feedback"
+    )]
+    pub name: String,
+    /// A message of the channel to start it from (one thread per message); none: a thread on
+    /// its own.
+    pub message_id: Option<MessageId>,
+}
+
+/// What a thread has beyond a channel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThreadResponse {
+    /// Who started it.
+    pub owner_id: UserId,
+    /// The message it was started from.
+    pub starter_message_id: Option<MessageId>,
+    pub archived: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub archived_at: Option<OffsetDateTime>,
+    pub locked: bool,
+}
+
+/// Someone following a thread.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThreadMemberResponse {
+    pub thread_id: ChannelId,
+    pub user_id: UserId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub joined_at: OffsetDateTime,
+}
+
+impl From<ThreadMember> for ThreadMemberResponse {
+    fn from(m: ThreadMember) -> Self {
+        Self { thread_id: m.thread_id, user_id: m.user_id, joined_at: m.joined_at }
+    }
 }
 
 /// Whom an overwrite is for.
@@ -1364,7 +1429,11 @@ pub struct ChannelResponse {
     pub slowmode_secs: u32,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// A thread's are its parent's: it has none of its own.
     pub overwrites: Vec<OverwriteResponse>,
+    /// Threads only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread: Option<ThreadResponse>,
     /// What the caller may do in it (when listed or read).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<PermissionName>>)]
@@ -1384,6 +1453,13 @@ impl From<Channel> for ChannelResponse {
             slowmode_secs: c.slowmode_secs,
             created_at: c.created_at,
             overwrites: c.overwrites.into_iter().map(Into::into).collect(),
+            thread: c.thread.map(|t| ThreadResponse {
+                owner_id: t.owner_id,
+                starter_message_id: t.starter_id,
+                archived: t.archived_at.is_some(),
+                archived_at: t.archived_at,
+                locked: t.locked,
+            }),
             my_permissions: None,
         }
     }

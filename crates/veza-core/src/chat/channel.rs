@@ -1,11 +1,13 @@
 //! Channels of a community: text and announcement channels, grouped under categories, each with
-//! a topic, a position, a slowmode and permission overwrites for roles and members.
+//! a topic, a position, a slowmode and permission overwrites for roles and members; and threads,
+//! side conversations inside a text or announcement channel, which take their parent's
+//! overwrites (whoever may view the channel may view its threads).
 
 use time::OffsetDateTime;
 
 use crate::chat::permissions::Overwrite;
 use crate::error::FieldError;
-use crate::id::{ChannelId, CommunityId};
+use crate::id::{ChannelId, CommunityId, MessageId, UserId};
 
 /// What a channel is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15,16 +17,19 @@ pub enum ChannelKind {
     Announcement,
     /// Groups channels; holds no messages.
     Category,
+    /// A conversation inside a text or announcement channel (its `parent_id`).
+    Thread,
 }
 
 impl ChannelKind {
-    pub const ALL: [Self; 3] = [Self::Text, Self::Announcement, Self::Category];
+    pub const ALL: [Self; 4] = [Self::Text, Self::Announcement, Self::Category, Self::Thread];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Text => "text",
             Self::Announcement => "announcement",
             Self::Category => "category",
+            Self::Thread => "thread",
         }
     }
 
@@ -47,15 +52,60 @@ pub struct Channel {
     /// Seconds a member waits between two messages (0: none).
     pub slowmode_secs: u32,
     pub created_at: OffsetDateTime,
+    /// A thread's are its parent's, filled in when it is read for a decision: it has none of
+    /// its own.
     pub overwrites: Vec<Overwrite>,
+    /// Set for threads, and only for them.
+    pub thread: Option<Thread>,
+}
+
+/// What a thread has beyond a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thread {
+    /// Who started it.
+    pub owner_id: UserId,
+    /// The parent's message it was started from; `None` for a standalone thread.
+    pub starter_id: Option<MessageId>,
+    /// Archived threads take no new messages until unarchived.
+    pub archived_at: Option<OffsetDateTime>,
+    /// Only members with `manage_threads` may unarchive a locked thread.
+    pub locked: bool,
+}
+
+/// Someone in a thread: who follows it (posting in a thread joins it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadMember {
+    pub thread_id: ChannelId,
+    pub user_id: UserId,
+    pub joined_at: OffsetDateTime,
+}
+
+impl Channel {
+    /// The channel whose permissions decide who sees this one: itself, or a thread's parent.
+    pub fn gate(&self) -> ChannelId {
+        match (self.kind, self.parent_id) {
+            (ChannelKind::Thread, Some(parent)) => parent,
+            _ => self.id,
+        }
+    }
+
+    pub fn is_archived(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| t.archived_at.is_some())
+    }
 }
 
 pub const NAME_MAX: usize = 100;
 pub const TOPIC_MAX: usize = 1024;
 pub const SLOWMODE_MAX: u32 = 6 * 3600;
 pub const POSITION_MAX: u32 = 10_000;
-/// Channels a community may have, categories included.
+/// Channels a community may have, categories included (threads are counted apart).
 pub const CHANNELS_MAX: usize = 500;
+/// Threads not archived a community may have at once (Discord's figure).
+pub const ACTIVE_THREADS_MAX: usize = 1000;
+/// Threads listed in one page.
+pub const THREAD_PAGE_MAX: u32 = 100;
+/// People listed as a thread's members (and the most a thread's member list shows).
+pub const THREAD_MEMBERS_PAGE_MAX: u32 = 1000;
 
 /// A channel name: 1–100 characters, lowercase, spaces become dashes (as Discord does), no
 /// control characters.

@@ -1,6 +1,6 @@
 //! The channel use cases: creating, listing (only what the caller may view), editing and
-//! deleting channels, and their permission overwrites. A channel the caller may not view does not
-//! exist for them.
+//! deleting channels (threads too: archiving, locking), and their permission overwrites. A
+//! channel the caller may not view does not exist for them.
 
 use crate::accounts::Principal;
 use crate::api_key::Scope;
@@ -14,7 +14,8 @@ use crate::error::{CoreError, FieldError, Validator};
 use crate::id::{ChannelId, CommunityId, RoleId};
 
 /// A new channel, or changes to one; `None` leaves a field as it is (a new channel: no topic,
-/// no category, position 0, no slowmode).
+/// no category, position 0, no slowmode). Threads take only name, slowmode, archived and
+/// locked.
 #[derive(Debug, Clone, Default)]
 pub struct ChannelPatch {
     pub name: Option<String>,
@@ -22,6 +23,8 @@ pub struct ChannelPatch {
     pub parent_id: Option<Option<ChannelId>>,
     pub position: Option<u32>,
     pub slowmode_secs: Option<u32>,
+    pub archived: Option<bool>,
+    pub locked: Option<bool>,
 }
 
 /// A channel and what the caller may do in it.
@@ -35,7 +38,11 @@ impl Actor {
     /// What the caller may do in `channel`.
     pub(super) fn in_channel(&self, channel: &Channel) -> Permissions {
         let roles = self.roles_of(&self.member);
-        self.context(&self.member, &roles).channel_permissions(&channel.overwrites)
+        let context = self.context(&self.member, &roles);
+        match channel.kind {
+            ChannelKind::Thread => context.thread_permissions(&channel.overwrites),
+            _ => context.channel_permissions(&channel.overwrites),
+        }
     }
 
     pub(super) fn require_in(&self, channel: &Channel, permission: Permissions) -> Result<(), CoreError> {
@@ -52,7 +59,15 @@ impl Communities {
         scope: Scope,
     ) -> Result<(Channel, Actor), CoreError> {
         let not_found = || CoreError::NotFound("channel");
-        let channel = self.deps.channels.channel(id).await?.ok_or_else(not_found)?;
+        let mut channel = self.deps.channels.channel(id).await?.ok_or_else(not_found)?;
+        if channel.kind == ChannelKind::Thread {
+            // A thread is seen through its parent's overwrites.
+            let parent = match channel.parent_id {
+                Some(parent) => self.deps.channels.channel(parent).await?,
+                None => None,
+            };
+            channel.overwrites = parent.ok_or_else(not_found)?.overwrites;
+        }
         // Outside the community, the channel does not exist either; other refusals (a key's
         // missing scope, an unavailable store) stay what they are.
         let actor = match self.actor(principal, channel.community_id, scope).await {
@@ -93,6 +108,14 @@ impl Communities {
             channel.slowmode_secs = slowmode;
         }
         v.finish(|| Some(()))?;
+        if let Some(thread) = channel.thread.as_mut() {
+            match patch.archived {
+                Some(true) if thread.archived_at.is_none() => thread.archived_at = Some(self.now()),
+                Some(false) => thread.archived_at = None,
+                _ => {}
+            }
+            thread.locked = patch.locked.unwrap_or(thread.locked);
+        }
         if let Some(parent) = patch.parent_id {
             if let Some(parent) = parent {
                 let category = self.deps.channels.channel(parent).await?;
@@ -123,6 +146,16 @@ impl Communities {
     ) -> Result<Channel, CoreError> {
         let actor = self.actor(principal, id, Scope::ChatWrite).await?;
         actor.require(Permissions::MANAGE_CHANNELS)?;
+        if kind == ChannelKind::Thread {
+            return Err(CoreError::invalid(FieldError::new(
+                "kind",
+                "thread",
+                "threads are started in a channel: POST /api/v1/channels/{channel_id}/threads",
+            )));
+        }
+        if patch.archived.is_some() || patch.locked.is_some() {
+            return Err(not_a_thread());
+        }
         if self.deps.channels.channels(id).await?.len() >= CHANNELS_MAX {
             return Err(CoreError::Conflict(FieldError::new(
                 "name",
@@ -141,6 +174,7 @@ impl Communities {
             slowmode_secs: 0,
             created_at: self.now(),
             overwrites: Vec::new(),
+            thread: None,
         };
         self.apply(&mut channel, patch).await?;
         let mut entry = self.entry(AuditAction::ChannelCreated, principal.user_id, None, id, meta);
@@ -166,7 +200,7 @@ impl Communities {
         Ok(ChannelView { my_permissions: actor.in_channel(&channel), channel })
     }
 
-    /// Edits a channel (`manage_channels` in it).
+    /// Edits a channel (`manage_channels` in it); a thread, under [`may_edit_thread`]'s rules.
     pub async fn update_channel(
         &self,
         principal: &Principal,
@@ -175,7 +209,11 @@ impl Communities {
         meta: &RequestMeta,
     ) -> Result<Channel, CoreError> {
         let (mut channel, actor) = self.visible(principal, id, Scope::ChatWrite).await?;
-        actor.require_in(&channel, Permissions::MANAGE_CHANNELS)?;
+        match &channel.thread {
+            Some(_) => may_edit_thread(&actor, &channel, &patch)?,
+            None if patch.archived.is_some() || patch.locked.is_some() => return Err(not_a_thread()),
+            None => actor.require_in(&channel, Permissions::MANAGE_CHANNELS)?,
+        }
         self.apply(&mut channel, patch).await?;
         let mut entry = self.entry(AuditAction::ChannelUpdated, principal.user_id, None, channel.community_id, meta);
         entry.detail.insert("channel_id".into(), id.to_string().into());
@@ -186,7 +224,8 @@ impl Communities {
         Ok(channel)
     }
 
-    /// Deletes a channel (`manage_channels` in it).
+    /// Deletes a channel (`manage_channels` in it) with its threads, or a thread
+    /// (`manage_threads`).
     pub async fn delete_channel(
         &self,
         principal: &Principal,
@@ -194,7 +233,10 @@ impl Communities {
         meta: &RequestMeta,
     ) -> Result<(), CoreError> {
         let (channel, actor) = self.visible(principal, id, Scope::ChatWrite).await?;
-        actor.require_in(&channel, Permissions::MANAGE_CHANNELS)?;
+        match channel.kind {
+            ChannelKind::Thread => actor.require_in(&channel, Permissions::MANAGE_THREADS)?,
+            _ => actor.require_in(&channel, Permissions::MANAGE_CHANNELS)?,
+        }
         let mut entry = self.entry(AuditAction::ChannelDeleted, principal.user_id, None, channel.community_id, meta);
         entry.detail.insert("channel_id".into(), id.to_string().into());
         if !self.deps.channels.delete_channel(id, &entry).await? {
@@ -290,6 +332,13 @@ impl Communities {
         channel: &Channel,
         target: OverwriteTarget,
     ) -> Result<(), CoreError> {
+        if channel.kind == ChannelKind::Thread {
+            return Err(CoreError::Conflict(FieldError::new(
+                "channel",
+                "thread",
+                "a thread takes its parent channel's overwrites: set them there",
+            )));
+        }
         actor.require_in(channel, Permissions::MANAGE_ROLES)?;
         match target {
             OverwriteTarget::Role(role) => {
@@ -308,4 +357,42 @@ impl Communities {
         }
         Ok(())
     }
+}
+
+fn not_a_thread() -> CoreError {
+    CoreError::invalid(FieldError::new("archived", "not_a_thread", "only threads are archived or locked"))
+}
+
+/// Who may change what in a thread: its owner, or `manage_threads`, its name and slowmode and
+/// archive it; whoever may post in it unarchive it unless it is locked; only `manage_threads`
+/// lock or unlock it, or unarchive a locked one. Topic, category and position are not a
+/// thread's.
+fn may_edit_thread(actor: &Actor, thread: &Channel, patch: &ChannelPatch) -> Result<(), CoreError> {
+    let Some(t) = &thread.thread else { return Ok(()) };
+    if patch.topic.is_some() || patch.parent_id.is_some() || patch.position.is_some() {
+        let field = match (patch.topic.is_some(), patch.parent_id.is_some()) {
+            (true, _) => "topic",
+            (_, true) => "parent_id",
+            _ => "position",
+        };
+        return Err(CoreError::invalid(FieldError::new(
+            field,
+            "not_for_threads",
+            format!("a thread has no {field}: it takes name, slowmode_secs, archived and locked"),
+        )));
+    }
+    let mine = actor.in_channel(thread);
+    let moderator = mine.contains(Permissions::MANAGE_THREADS);
+    let owner = t.owner_id == actor.member.user_id;
+    if patch.locked.is_some() || (patch.archived == Some(false) && t.locked) {
+        return require_within(mine, Permissions::MANAGE_THREADS);
+    }
+    let owners_part = patch.name.is_some() || patch.slowmode_secs.is_some() || patch.archived == Some(true);
+    if owners_part && !owner && !moderator {
+        return require_within(mine, Permissions::MANAGE_THREADS);
+    }
+    if patch.archived == Some(false) && !moderator && !mine.contains(Permissions::SEND_MESSAGES) {
+        return Err(CoreError::MissingPermission("send_in_threads"));
+    }
+    Ok(())
 }

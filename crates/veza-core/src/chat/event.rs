@@ -11,19 +11,33 @@ use crate::chat::community::{Community, CommunityRole, Member};
 use crate::chat::message::{Message, ReadState};
 use crate::id::{ChannelId, CommunityId, MessageId, RoleId, TrackId, UserId};
 
+/// Where a change in a channel happened: its community, and the channel whose permissions
+/// decide who sees it (the channel itself, or a thread's parent: see [`Channel::gate`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub community_id: CommunityId,
+    pub gate: ChannelId,
+}
+
+impl Place {
+    pub fn of(channel: &Channel) -> Self {
+        Self { community_id: channel.community_id, gate: channel.gate() }
+    }
+}
+
 /// A committed change in chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChatEvent {
     MessageCreated {
-        community_id: CommunityId,
+        place: Place,
         message: Message,
     },
     MessageUpdated {
-        community_id: CommunityId,
+        place: Place,
         message: Message,
     },
     MessageDeleted {
-        community_id: CommunityId,
+        place: Place,
         channel_id: ChannelId,
         message_id: MessageId,
     },
@@ -34,14 +48,14 @@ pub enum ChatEvent {
         since: OffsetDateTime,
     },
     ReactionAdded {
-        community_id: CommunityId,
+        place: Place,
         channel_id: ChannelId,
         message_id: MessageId,
         user_id: UserId,
         emoji: String,
     },
     ReactionRemoved {
-        community_id: CommunityId,
+        place: Place,
         channel_id: ChannelId,
         message_id: MessageId,
         user_id: UserId,
@@ -49,25 +63,32 @@ pub enum ChatEvent {
     },
     /// Every reaction (or every one with `emoji`) was removed by a moderator.
     ReactionsCleared {
-        community_id: CommunityId,
+        place: Place,
         channel_id: ChannelId,
         message_id: MessageId,
         emoji: Option<String>,
     },
     PinsChanged {
-        community_id: CommunityId,
+        place: Place,
         channel_id: ChannelId,
         message_id: MessageId,
         pinned: bool,
     },
     /// Someone started typing; clients show it until `until` unless a message comes first.
     Typing {
-        community_id: CommunityId,
+        place: Place,
         channel_id: ChannelId,
         user_id: UserId,
         until: OffsetDateTime,
     },
     ChannelCreated(Channel),
+    /// Someone joined (`joined`) or left a thread.
+    ThreadMemberChanged {
+        place: Place,
+        thread_id: ChannelId,
+        user_id: UserId,
+        joined: bool,
+    },
     /// Also sent when the channel's overwrites change.
     ChannelUpdated(Channel),
     ChannelDeleted(Channel),
@@ -127,14 +148,15 @@ impl ChatEvent {
     pub fn topics(&self) -> Vec<Topic> {
         use ChatEvent::*;
         match self {
-            MessageCreated { community_id, .. }
-            | MessageUpdated { community_id, .. }
-            | MessageDeleted { community_id, .. }
-            | ReactionAdded { community_id, .. }
-            | ReactionRemoved { community_id, .. }
-            | ReactionsCleared { community_id, .. }
-            | PinsChanged { community_id, .. }
-            | Typing { community_id, .. } => vec![Topic::Community(*community_id)],
+            MessageCreated { place, .. }
+            | MessageUpdated { place, .. }
+            | MessageDeleted { place, .. }
+            | ReactionAdded { place, .. }
+            | ReactionRemoved { place, .. }
+            | ReactionsCleared { place, .. }
+            | PinsChanged { place, .. }
+            | Typing { place, .. }
+            | ThreadMemberChanged { place, .. } => vec![Topic::Community(place.community_id)],
             ChannelCreated(c) | ChannelUpdated(c) | ChannelDeleted(c) => vec![Topic::Community(c.community_id)],
             CommunityCreated(c) => vec![Topic::User(c.owner_id)],
             CommunityUpdated(c) => vec![Topic::Community(c.id)],

@@ -7,7 +7,7 @@ use crate::api_key::Scope;
 use crate::chat::channel::{Channel, ChannelKind};
 use crate::chat::channels::ChannelView;
 use crate::chat::communities::{Actor, Communities};
-use crate::chat::event::{ChatEvent, TYPING_LASTS};
+use crate::chat::event::{ChatEvent, Place, TYPING_LASTS};
 use crate::chat::message::{
     self, HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState, MENTIONS_MAX, PAGE_MAX,
 };
@@ -16,6 +16,30 @@ use crate::error::{CoreError, FieldError, Validator};
 use crate::id::{ChannelId, MessageId, UserId};
 use crate::ports::Reacted;
 use time::OffsetDateTime;
+
+/// Whether the caller may post (or show typing) in the channel: `send_messages` there
+/// (`send_in_threads` in the parent, for a thread), `manage_messages` too in an announcement
+/// channel, and never in a category or an archived thread.
+fn may_post(actor: &Actor, channel: &Channel) -> Result<(), CoreError> {
+    if channel.kind == ChannelKind::Category {
+        return Err(CoreError::Conflict(FieldError::new("channel", "category", "categories hold no messages")));
+    }
+    if channel.is_archived() {
+        return Err(CoreError::Conflict(FieldError::new(
+            "channel",
+            "thread_archived",
+            "the thread is archived: unarchive it (PATCH with archived false) to post in it",
+        )));
+    }
+    if channel.kind == ChannelKind::Thread && !actor.in_channel(channel).contains(Permissions::SEND_MESSAGES) {
+        return Err(CoreError::MissingPermission("send_in_threads"));
+    }
+    actor.require_in(channel, Permissions::SEND_MESSAGES)?;
+    if channel.kind == ChannelKind::Announcement {
+        actor.require_in(channel, Permissions::MANAGE_MESSAGES)?;
+    }
+    Ok(())
+}
 
 impl Communities {
     /// Mentions of people outside the community or roles not its own are refused, so a client
@@ -69,13 +93,7 @@ impl Communities {
         let text = v.check(message::content(content));
         let nonce = v.check(message::nonce(nonce));
         let (text, nonce) = v.finish(|| Some((text?, nonce?)))?;
-        if channel.kind == ChannelKind::Category {
-            return Err(CoreError::Conflict(FieldError::new("channel", "category", "categories hold no messages")));
-        }
-        actor.require_in(&channel, Permissions::SEND_MESSAGES)?;
-        if channel.kind == ChannelKind::Announcement {
-            actor.require_in(&channel, Permissions::MANAGE_MESSAGES)?;
-        }
+        may_post(&actor, &channel)?;
         // A retry of a send that happened answers with it, slowmode or not.
         if let Some(nonce) = &nonce {
             if let Some(sent) = self.deps.messages.by_nonce(channel.id, principal.user_id, nonce).await? {
@@ -114,9 +132,11 @@ impl Communities {
         };
         match self.deps.messages.post(&message).await? {
             Posted::New(mut m) => {
+                if channel.kind == ChannelKind::Thread {
+                    self.join_thread_quietly(&channel, principal.user_id).await;
+                }
                 self.embed(std::slice::from_mut(&mut m)).await;
-                self.announce(ChatEvent::MessageCreated { community_id: channel.community_id, message: m.clone() })
-                    .await;
+                self.announce(ChatEvent::MessageCreated { place: Place::of(&channel), message: m.clone() }).await;
                 Ok((m, true))
             }
             Posted::Existing(mut m) => {
@@ -134,9 +154,10 @@ impl Communities {
         cursor: HistoryCursor,
         limit: u32,
     ) -> Result<Vec<Message>, CoreError> {
+        let limit = crate::page::limit_within(limit, PAGE_MAX)?;
         let (channel, actor) = self.visible(principal, channel_id, Scope::ChatRead).await?;
         actor.require_in(&channel, Permissions::READ_MESSAGE_HISTORY)?;
-        let mut page = self.deps.messages.history(channel.id, cursor, limit.clamp(1, PAGE_MAX)).await?;
+        let mut page = self.deps.messages.history(channel.id, cursor, limit).await?;
         self.embed(&mut page).await;
         Ok(page)
     }
@@ -197,8 +218,8 @@ impl Communities {
             return Err(CoreError::NotFound("message"));
         }
         self.embed(std::slice::from_mut(&mut message)).await;
-        let community_id = channel.community_id;
-        self.announce(ChatEvent::MessageUpdated { community_id, message: message.clone() }).await;
+        let place = Place::of(&channel);
+        self.announce(ChatEvent::MessageUpdated { place, message: message.clone() }).await;
         Ok(message)
     }
 
@@ -230,8 +251,8 @@ impl Communities {
         if !self.deps.messages.delete_message(id, self.now()).await? {
             return Err(CoreError::NotFound("message"));
         }
-        let community_id = channel.community_id;
-        self.announce(ChatEvent::MessageDeleted { community_id, channel_id: channel.id, message_id: id }).await;
+        let place = Place::of(&channel);
+        self.announce(ChatEvent::MessageDeleted { place, channel_id: channel.id, message_id: id }).await;
         Ok(())
     }
 }
@@ -272,9 +293,8 @@ impl Communities {
         match reacted {
             Reacted::Added => {
                 let user_id = principal.user_id;
-                let community_id = channel.community_id;
-                let event =
-                    ChatEvent::ReactionAdded { community_id, channel_id: channel.id, message_id: id, user_id, emoji };
+                let place = Place::of(&channel);
+                let event = ChatEvent::ReactionAdded { place, channel_id: channel.id, message_id: id, user_id, emoji };
                 self.announce(event).await;
                 Ok(())
             }
@@ -301,8 +321,8 @@ impl Communities {
             return Err(CoreError::NotFound("reaction"));
         }
         let user_id = principal.user_id;
-        let community_id = channel.community_id;
-        let event = ChatEvent::ReactionRemoved { community_id, channel_id: channel.id, message_id: id, user_id, emoji };
+        let place = Place::of(&channel);
+        let event = ChatEvent::ReactionRemoved { place, channel_id: channel.id, message_id: id, user_id, emoji };
         self.announce(event).await;
         Ok(())
     }
@@ -320,9 +340,8 @@ impl Communities {
         actor.require_in(&channel, Permissions::MANAGE_MESSAGES)?;
         let cleared = self.deps.messages.clear_reactions(message.id, emoji.as_deref()).await?;
         if cleared > 0 {
-            let community_id = channel.community_id;
-            self.announce(ChatEvent::ReactionsCleared { community_id, channel_id: channel.id, message_id: id, emoji })
-                .await;
+            let place = Place::of(&channel);
+            self.announce(ChatEvent::ReactionsCleared { place, channel_id: channel.id, message_id: id, emoji }).await;
         }
         Ok(cleared)
     }
@@ -364,9 +383,8 @@ impl Communities {
                 format!("a channel has at most {} pinned messages; unpin one first", message::PINS_MAX),
             )));
         }
-        let community_id = channel.community_id;
-        self.announce(ChatEvent::PinsChanged { community_id, channel_id: channel.id, message_id: id, pinned: true })
-            .await;
+        let place = Place::of(&channel);
+        self.announce(ChatEvent::PinsChanged { place, channel_id: channel.id, message_id: id, pinned: true }).await;
         Ok(())
     }
 
@@ -376,9 +394,8 @@ impl Communities {
         if !self.deps.messages.unpin(channel.id, id).await? {
             return Err(CoreError::NotFound("pin"));
         }
-        let community_id = channel.community_id;
-        self.announce(ChatEvent::PinsChanged { community_id, channel_id: channel.id, message_id: id, pinned: false })
-            .await;
+        let place = Place::of(&channel);
+        self.announce(ChatEvent::PinsChanged { place, channel_id: channel.id, message_id: id, pinned: false }).await;
         Ok(())
     }
 
@@ -408,16 +425,10 @@ impl Communities {
     /// Tells the channel the caller is typing (`send_messages`), for the next 10 seconds.
     pub async fn typing(&self, principal: &Principal, channel_id: ChannelId) -> Result<OffsetDateTime, CoreError> {
         let (channel, actor) = self.visible(principal, channel_id, Scope::ChatWrite).await?;
-        if channel.kind == ChannelKind::Category {
-            return Err(CoreError::Conflict(FieldError::new("channel", "category", "categories hold no messages")));
-        }
-        actor.require_in(&channel, Permissions::SEND_MESSAGES)?;
-        if channel.kind == ChannelKind::Announcement {
-            actor.require_in(&channel, Permissions::MANAGE_MESSAGES)?;
-        }
+        may_post(&actor, &channel)?;
         let until = self.now() + TYPING_LASTS;
-        let (community_id, user_id) = (channel.community_id, principal.user_id);
-        self.announce(ChatEvent::Typing { community_id, channel_id: channel.id, user_id, until }).await;
+        let (place, user_id) = (Place::of(&channel), principal.user_id);
+        self.announce(ChatEvent::Typing { place, channel_id: channel.id, user_id, until }).await;
         Ok(until)
     }
 
@@ -431,24 +442,40 @@ impl Communities {
     }
 
     /// A community as a client starting up needs it, from one look at the caller's standing:
-    /// the channels they may view (with what they may do there), and their read state in each
-    /// one they may read.
+    /// the channels they may view (with what they may do there), then the open threads of
+    /// those, and their read state in each channel they may read and each thread they are in.
     pub async fn overview(
         &self,
         principal: &Principal,
         id: crate::id::CommunityId,
     ) -> Result<(Vec<ChannelView>, Vec<ReadState>), CoreError> {
         let actor = self.actor(principal, id, Scope::ChatRead).await?;
-        let (mut views, mut states) = (Vec::new(), Vec::new());
-        for channel in self.deps.channels.channels(id).await? {
-            let mine = actor.in_channel(&channel);
-            if !mine.contains(Permissions::VIEW_CHANNEL) {
-                continue;
-            }
-            if mine.contains(Permissions::READ_MESSAGE_HISTORY) && channel.kind != ChannelKind::Category {
+        let channels = self.deps.channels.channels(id).await?;
+        let mut views: Vec<ChannelView> = channels
+            .iter()
+            .map(|channel| ChannelView { my_permissions: actor.in_channel(channel), channel: channel.clone() })
+            .filter(|v| v.my_permissions.contains(Permissions::VIEW_CHANNEL))
+            .collect();
+        let mut threads = self.deps.channels.active_threads(id).await?;
+        threads.sort_by_key(|t| t.parent_id.map(|p| p.0));
+        for parent in &channels {
+            let start = threads.partition_point(|t| t.parent_id.map(|p| p.0) < Some(parent.id.0));
+            let end = threads.partition_point(|t| t.parent_id.map(|p| p.0) <= Some(parent.id.0));
+            let of_parent = threads[start..end].to_vec();
+            views.extend(crate::chat::threads::views_of_threads(&actor, parent, of_parent));
+        }
+        let joined = self.deps.channels.joined_threads(id, principal.user_id).await?;
+        let mut states = Vec::new();
+        for view in &views {
+            let (channel, mine) = (&view.channel, view.my_permissions);
+            let wanted = match channel.kind {
+                ChannelKind::Category => false,
+                ChannelKind::Thread => joined.contains(&channel.id),
+                _ => true,
+            };
+            if wanted && mine.contains(Permissions::READ_MESSAGE_HISTORY) {
                 states.push(self.deps.messages.read_state(principal.user_id, channel.id, &actor.member.roles).await?);
             }
-            views.push(ChannelView { my_permissions: mine, channel });
         }
         Ok((views, states))
     }

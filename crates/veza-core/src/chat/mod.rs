@@ -1,4 +1,4 @@
-//! Chat: communities, roles, channels and messages, the permission model every action is
+//! Chat: communities, roles, channels, threads and messages, the permission model every action is
 //! decided with, and the events committed changes announce.
 
 pub mod channel;
@@ -9,6 +9,7 @@ pub mod event;
 pub mod message;
 pub mod messages;
 pub mod permissions;
+pub mod threads;
 
 #[cfg(test)]
 mod communities_tests;

@@ -11,6 +11,10 @@
 //! 4. without `VIEW_CHANNEL` a member has nothing in the channel; without `SEND_MESSAGES` none of
 //!    the permissions that only qualify sending (mentions, attachments, links);
 //! 5. a member in timeout keeps only viewing and reading history.
+//!
+//! A thread has no overwrites of its own: its parent's apply, and in it `SEND_MESSAGES` is
+//! what `SEND_IN_THREADS` says in the parent (as in Discord, one may talk in threads of a
+//! channel one may only read, or the reverse).
 
 use crate::id::{RoleId, UserId};
 
@@ -200,6 +204,24 @@ impl MemberContext<'_> {
         if self.bypasses() {
             return Permissions::ALL;
         }
+        self.finish(self.overwritten(overwrites))
+    }
+
+    /// What the member may do in a thread of a channel with these overwrites.
+    pub fn thread_permissions(&self, parent_overwrites: &[Overwrite]) -> Permissions {
+        if self.bypasses() {
+            return Permissions::ALL;
+        }
+        let set = self.overwritten(parent_overwrites);
+        let set = match set.contains(Permissions::SEND_IN_THREADS) {
+            true => set.union(Permissions::SEND_MESSAGES),
+            false => set.without(Permissions::SEND_MESSAGES),
+        };
+        self.finish(set)
+    }
+
+    /// Steps 2 and 3: the community base with a channel's overwrites applied.
+    fn overwritten(&self, overwrites: &[Overwrite]) -> Permissions {
         let mut set = self.community_base();
         let of = |target: OverwriteTarget| overwrites.iter().find(|o| o.target == target);
         if let Some(o) = of(OverwriteTarget::Role(self.everyone.id)) {
@@ -214,6 +236,11 @@ impl MemberContext<'_> {
         if let Some(o) = of(OverwriteTarget::Member(self.user)) {
             set = set.overwritten(o.allow, o.deny);
         }
+        set
+    }
+
+    /// Steps 4 and 5.
+    fn finish(&self, mut set: Permissions) -> Permissions {
         if !set.contains(Permissions::VIEW_CHANNEL) {
             return Permissions::NONE;
         }

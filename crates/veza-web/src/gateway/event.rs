@@ -8,7 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 use time::OffsetDateTime;
-use veza_core::chat::event::{ChatEvent, Topic};
+use veza_core::chat::channel::{Channel, ChannelKind};
+use veza_core::chat::event::{ChatEvent, Place, Topic};
 use veza_core::id::{ChannelId, CommunityId, MessageId, RoleId, UserId};
 use veza_core::ports::{ChatEvents, EventBus};
 
@@ -33,6 +34,10 @@ pub enum Effect {
 }
 
 /// One event, encoded for every session that will receive it.
+///
+/// `channel` is the channel whose view permission gates the event: for a thread's events, the
+/// thread's parent (a thread is visible exactly to those who may view its parent), so sessions
+/// keep only channels, never threads, in what they may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
     /// The dispatch name, `MESSAGE_CREATE`.
@@ -150,6 +155,13 @@ struct Reaction<'a> {
 }
 
 #[derive(Serialize)]
+struct ThreadMemberChange {
+    thread_id: ChannelId,
+    user_id: UserId,
+    joined: bool,
+}
+
+#[derive(Serialize)]
 struct PinChange {
     channel_id: ChannelId,
     message_id: MessageId,
@@ -200,48 +212,50 @@ struct MemberGone {
 pub fn encode(event: ChatEvent) -> Vec<(Topic, Envelope)> {
     let topics = event.topics();
     let envelope = match event {
-        ChatEvent::MessageCreated { community_id, message } => {
-            let channel = message.channel_id;
-            Envelope::new("MESSAGE_CREATE", &MessageResponse::from(message)).in_channel(community_id, channel)
+        ChatEvent::MessageCreated { place, message } => {
+            Envelope::new("MESSAGE_CREATE", &MessageResponse::from(message)).at(place)
         }
-        ChatEvent::MessageUpdated { community_id, message } => {
-            let channel = message.channel_id;
-            Envelope::new("MESSAGE_UPDATE", &MessageResponse::from(message)).in_channel(community_id, channel)
+        ChatEvent::MessageUpdated { place, message } => {
+            Envelope::new("MESSAGE_UPDATE", &MessageResponse::from(message)).at(place)
         }
-        ChatEvent::MessageDeleted { community_id, channel_id, message_id } => {
-            Envelope::new("MESSAGE_DELETE", &MessageRef { id: message_id, channel_id })
-                .in_channel(community_id, channel_id)
+        ChatEvent::MessageDeleted { place, channel_id, message_id } => {
+            Envelope::new("MESSAGE_DELETE", &MessageRef { id: message_id, channel_id }).at(place)
         }
         ChatEvent::MessagesPurged { community_id, user_id, since } => {
             Envelope::new("MESSAGE_PURGE", &Purge { community_id, user_id, since })
                 .in_community(community_id, Effect::None)
         }
-        ChatEvent::ReactionAdded { community_id, channel_id, message_id, user_id, emoji } => {
+        ChatEvent::ReactionAdded { place, channel_id, message_id, user_id, emoji } => {
             let d = Reaction { channel_id, message_id, user_id: Some(user_id), emoji: Some(&emoji) };
-            Envelope::new("REACTION_ADD", &d).in_channel(community_id, channel_id)
+            Envelope::new("REACTION_ADD", &d).at(place)
         }
-        ChatEvent::ReactionRemoved { community_id, channel_id, message_id, user_id, emoji } => {
+        ChatEvent::ReactionRemoved { place, channel_id, message_id, user_id, emoji } => {
             let d = Reaction { channel_id, message_id, user_id: Some(user_id), emoji: Some(&emoji) };
-            Envelope::new("REACTION_REMOVE", &d).in_channel(community_id, channel_id)
+            Envelope::new("REACTION_REMOVE", &d).at(place)
         }
-        ChatEvent::ReactionsCleared { community_id, channel_id, message_id, emoji } => {
+        ChatEvent::ReactionsCleared { place, channel_id, message_id, emoji } => {
             let d = Reaction { channel_id, message_id, user_id: None, emoji: emoji.as_deref() };
-            Envelope::new("REACTION_REMOVE_ALL", &d).in_channel(community_id, channel_id)
+            Envelope::new("REACTION_REMOVE_ALL", &d).at(place)
         }
-        ChatEvent::PinsChanged { community_id, channel_id, message_id, pinned } => {
-            Envelope::new("PINS_UPDATE", &PinChange { channel_id, message_id, pinned })
-                .in_channel(community_id, channel_id)
+        ChatEvent::PinsChanged { place, channel_id, message_id, pinned } => {
+            Envelope::new("PINS_UPDATE", &PinChange { channel_id, message_id, pinned }).at(place)
         }
-        ChatEvent::Typing { community_id, channel_id, user_id, until } => {
-            Envelope::new("TYPING_START", &Typing { channel_id, user_id, until }).in_channel(community_id, channel_id)
+        ChatEvent::Typing { place, channel_id, user_id, until } => {
+            Envelope::new("TYPING_START", &Typing { channel_id, user_id, until }).at(place)
+        }
+        ChatEvent::ThreadMemberChanged { place, thread_id, user_id, joined } => {
+            Envelope::new("THREAD_MEMBER_UPDATE", &ThreadMemberChange { thread_id, user_id, joined }).at(place)
         }
         ChatEvent::ChannelCreated(c) => channel_event("CHANNEL_CREATE", c),
         ChatEvent::ChannelUpdated(c) => channel_event("CHANNEL_UPDATE", c),
         ChatEvent::ChannelDeleted(c) => {
-            let (id, community_id) = (c.id, c.community_id);
-            Envelope::new("CHANNEL_DELETE", &ChannelGone { id, community_id })
-                .in_channel(community_id, id)
-                .with_effect(Effect::Recompute)
+            let (id, community_id, place) = (c.id, c.community_id, Place::of(&c));
+            let gone = Envelope::new("CHANNEL_DELETE", &ChannelGone { id, community_id }).at(place);
+            // A thread's going changes nothing of what anyone may view.
+            match c.kind {
+                ChannelKind::Thread => gone,
+                _ => gone.with_effect(Effect::Recompute),
+            }
         }
         ChatEvent::CommunityCreated(c) => {
             let id = c.id;
@@ -294,12 +308,22 @@ pub fn encode(event: ChatEvent) -> Vec<(Topic, Envelope)> {
         .collect()
 }
 
-fn channel_event(name: &str, channel: veza_core::chat::channel::Channel) -> Envelope {
-    let (id, community) = (channel.id, channel.community_id);
-    Envelope::new(name, &ChannelResponse::from(channel)).in_channel(community, id).with_effect(Effect::Recompute)
+fn channel_event(name: &str, channel: Channel) -> Envelope {
+    let (kind, place) = (channel.kind, Place::of(&channel));
+    let envelope = Envelope::new(name, &ChannelResponse::from(channel)).at(place);
+    // A thread is seen through its parent: making or changing one changes nobody's view.
+    match kind {
+        ChannelKind::Thread => envelope,
+        _ => envelope.with_effect(Effect::Recompute),
+    }
 }
 
 impl Envelope {
+    /// About a channel (or thread) of a community, seen by whoever may view `place.gate`.
+    fn at(self, place: Place) -> Self {
+        self.in_channel(place.community_id, place.gate)
+    }
+
     fn with_effect(mut self, effect: Effect) -> Self {
         self.effect = effect;
         self

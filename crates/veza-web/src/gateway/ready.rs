@@ -1,9 +1,11 @@
 //! READY: the first dispatch of a session, describing what its member sees: their communities,
-//! the channels of each they may view (with what they may do there) and their read states.
+//! the channels of each they may view (with what they may do there) followed by their open
+//! threads, and their read states (channels, and the threads they are in).
 //! Messages are not in it: a client loads each channel's history over REST after READY, and
 //! from then on the dispatches keep it current.
 
 use serde::Serialize;
+use veza_core::chat::channel::ChannelKind;
 use veza_core::id::{ChannelId, CommunityId, UserId};
 use veza_core::CoreError;
 
@@ -43,7 +45,9 @@ pub async fn build(
             Err(CoreError::NotFound(_)) => continue,
             Err(e) => return Err(e),
         };
-        visible.push((id, channels.iter().map(|v| v.channel.id).collect()));
+        // Threads are seen through their parents: the session keeps channels only.
+        let gates = channels.iter().filter(|v| v.channel.kind != ChannelKind::Thread).map(|v| v.channel.id);
+        visible.push((id, gates.collect()));
         communities.push(ReadyCommunity {
             community: community.into(),
             channels: channels.into_iter().map(Into::into).collect(),

@@ -143,6 +143,28 @@ fn without_view_a_member_has_nothing_in_the_channel_and_without_send_nothing_tha
 }
 
 #[test]
+fn in_a_thread_sending_is_what_the_parent_allows_in_threads() {
+    let m = member(NOVA, &[], Permissions::SEND_IN_THREADS.union(Permissions::MENTION_EVERYONE));
+    let everyone = |allow, deny| Overwrite { target: OverwriteTarget::Role(EVERYONE), allow, deny };
+    // Read-only channel, threads open: one talks in its threads, mentions included.
+    let read_only = [everyone(Permissions::NONE, Permissions::SEND_MESSAGES)];
+    assert!(!m.channel_permissions(&read_only).contains(Permissions::SEND_MESSAGES));
+    let set = m.thread_permissions(&read_only);
+    assert!(set.contains(Permissions::SEND_MESSAGES.union(Permissions::MENTION_EVERYONE)), "{:?}", set.names());
+    // Open channel, threads closed: nothing can be sent in its threads.
+    let no_threads = [everyone(Permissions::NONE, Permissions::SEND_IN_THREADS)];
+    assert!(m.channel_permissions(&no_threads).contains(Permissions::SEND_MESSAGES));
+    let set = m.thread_permissions(&no_threads);
+    assert!(!set.contains(Permissions::SEND_MESSAGES) && !set.contains(Permissions::MENTION_EVERYONE));
+    // Whoever may not view the parent has nothing in its threads; the owner has everything.
+    assert_eq!(m.thread_permissions(&[everyone(Permissions::NONE, Permissions::VIEW_CHANNEL)]), Permissions::NONE);
+    let owner = MemberContext { is_owner: true, ..m.clone() };
+    assert_eq!(owner.thread_permissions(&no_threads), Permissions::ALL);
+    let timed_out = MemberContext { timed_out: true, ..m };
+    assert_eq!(timed_out.thread_permissions(&read_only), Permissions::VIEW_CHANNEL);
+}
+
+#[test]
 fn a_member_in_timeout_only_reads() {
     let roles = [role(MOD, 3, Permissions::KICK_MEMBERS.union(Permissions::MANAGE_MESSAGES))];
     let m = MemberContext { timed_out: true, ..member(NOVA, &roles, Permissions::READ_MESSAGE_HISTORY) };

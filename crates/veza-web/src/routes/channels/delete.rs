@@ -8,7 +8,8 @@ use crate::extract::{ApiPath, Auth, ClientMeta};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
-/// Delete a channel (`manage_channels` in it); a category's channels stay, outside any category.
+/// Delete a channel (`manage_channels` in it) and its threads, or a thread (`manage_threads`); a
+/// category's channels stay, outside any category.
 #[utoipa::path(
     delete, path = "/api/v1/channels/{channel_id}", tag = "communities",
     security(("bearer" = []), ("api_key" = ["chat:write"])),

@@ -19,7 +19,7 @@ use crate::state::AppState;
         (status = 401, description = "Missing or invalid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled, the API key lacks the scope, or a community permission is missing (`missing_permission`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such channel (or you cannot view it)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A category holds no messages", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A category holds no messages (`category`), or the thread is archived (`thread_archived`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]

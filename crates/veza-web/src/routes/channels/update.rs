@@ -10,7 +10,9 @@ use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::wire::{ChannelResponse, UpdateChannelRequest};
 
-/// Edit a channel (`manage_channels` in it).
+/// Edit a channel (`manage_channels` in it), or a thread: its owner or `manage_threads` rename
+/// it, set its slowmode or archive it; whoever may post in it unarchives it unless it is locked;
+/// `manage_threads` locks it.
 #[utoipa::path(
     patch, path = "/api/v1/channels/{channel_id}", tag = "communities",
     security(("bearer" = []), ("api_key" = ["chat:write"])),
@@ -25,7 +27,7 @@ use crate::wire::{ChannelResponse, UpdateChannelRequest};
         (status = 409, description = "The parent is not a category, or a category was given a parent (`not_a_category`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields; `archived` or `locked` on a channel that is not a thread (`not_a_thread`); topic, category or position on a thread (`not_for_threads`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -42,6 +44,8 @@ pub async fn update_channel(
         parent_id: body.parent_id,
         position: body.position.map(|w| w.0),
         slowmode_secs: body.slowmode_secs.map(|w| w.0),
+        archived: body.archived,
+        locked: body.locked,
     };
     Ok(Json(state.communities.update_channel(&principal, id, patch, &meta).await?.into()))
 }

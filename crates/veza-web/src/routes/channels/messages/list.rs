@@ -19,11 +19,11 @@ pub struct HistoryParams {
     /// Page size (default 50).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<MessageId>)]
     pub before: Option<MessageId>,
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<MessageId>)]
     pub after: Option<MessageId>,
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<MessageId>)]
     pub around: Option<MessageId>,
 }
 
@@ -36,6 +36,7 @@ pub struct HistoryParams {
     responses(
         (status = 200, description = "The messages", body = Vec<MessageResponse>),
         (status = 400, description = "Malformed query, or more than one cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` out of range", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled, the API key lacks the scope, or a community permission is missing (`missing_permission`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such channel (or you cannot view it)", body = Problem, content_type = "application/problem+json"),

@@ -23,7 +23,7 @@ use crate::wire::{MessageResponse, SendMessageRequest};
         (status = 401, description = "Missing or invalid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled, the API key lacks the scope, or a community permission is missing (`missing_permission`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such channel (or you cannot view it), or no such message to reply to", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A category holds no messages", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A category holds no messages (`category`), or the thread is archived (`thread_archived`)", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),

@@ -19,6 +19,7 @@ use crate::state::AppState;
         (status = 401, description = "Missing or invalid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled, the API key lacks the scope, or a permission or the role hierarchy forbids it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such channel (or you cannot view it), or no such overwrite", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A thread takes its parent's overwrites (`thread`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -23,6 +23,7 @@ use crate::wire::{permissions_of, OverwriteKind, OverwriteRequest, OverwriteResp
         (status = 401, description = "Missing or invalid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled, the API key lacks the scope, or a permission or the role hierarchy forbids it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such channel (or you cannot view it), role or member", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A thread takes its parent's overwrites (`thread`)", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),

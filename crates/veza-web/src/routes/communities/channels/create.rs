@@ -44,6 +44,8 @@ pub async fn create_channel(
         parent_id: Some(body.parent_id),
         position: body.position.map(|w| w.0),
         slowmode_secs: body.slowmode_secs.map(|w| w.0),
+        archived: None,
+        locked: None,
     };
     let channel = state.communities.create_channel(&principal, id, body.kind.into(), &body.name, patch, &meta).await?;
     let location = format!("/api/v1/channels/{}", channel.id);
