@@ -18,6 +18,7 @@ use crate::chat::channel::{Channel, ChannelKind, ThreadMember};
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
 use crate::chat::message::{HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState};
 use crate::chat::permissions::{Overwrite, OverwriteTarget};
+use crate::chat::presence::{PresenceSetting, Status};
 use crate::clock::Clock;
 use crate::error::{CoreError, TokenProblem};
 use crate::id::{ApiKeyId, IdGenerator, IdentityId, PasskeyId, SessionId, UserId};
@@ -28,8 +29,8 @@ use crate::identity::{
 use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::ports::{
     AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, ChannelRepo, CommunityRepo, IdentityRepo,
-    Jwk, MailOf, MessageRepo, OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, Reacted, SecondFactorRepo,
-    SessionRepo, StoreError, StoreResult, TokenSigner, TotpEnabling, TotpRecord, Unlinked, UserRepo,
+    Jwk, MailOf, MessageRepo, OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, PresenceRepo, Reacted,
+    SecondFactorRepo, SessionRepo, StoreError, StoreResult, TokenSigner, TotpEnabling, TotpRecord, Unlinked, UserRepo,
 };
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, AccountState, NewUser, Profile, ProfilePatch, Role, User, UserQuery, Username};
@@ -138,6 +139,9 @@ struct State {
     bans: Vec<Ban>,
     channels: Vec<Channel>,
     thread_members: Vec<ThreadMember>,
+    presence_settings: HashMap<UserId, PresenceSetting>,
+    /// connection → (user, node, lease end)
+    connections: HashMap<String, (UserId, String, OffsetDateTime)>,
     messages: Vec<Message>,
     message_edits: Vec<MessageEdit>,
     /// (message, user, emoji, at)
@@ -1344,6 +1348,72 @@ impl ChannelRepo for MemoryStore {
             .filter(|m| m.user_id == user && threads.contains(&m.thread_id))
             .map(|m| m.thread_id)
             .collect())
+    }
+}
+
+#[async_trait]
+impl PresenceRepo for MemoryStore {
+    async fn setting(&self, user: UserId) -> StoreResult<Option<PresenceSetting>> {
+        Ok(self.state().presence_settings.get(&user).cloned())
+    }
+
+    async fn set_setting(&self, setting: &PresenceSetting) -> StoreResult<()> {
+        self.state().presence_settings.insert(setting.user_id, setting.clone());
+        Ok(())
+    }
+
+    async fn connect(&self, user: UserId, connection: &str, node: &str, until: OffsetDateTime) -> StoreResult<()> {
+        self.state().connections.insert(connection.to_string(), (user, node.to_string(), until));
+        Ok(())
+    }
+
+    async fn disconnect(&self, connection: &str) -> StoreResult<()> {
+        self.state().connections.remove(connection);
+        Ok(())
+    }
+
+    async fn renew(&self, node: &str, until: OffsetDateTime) -> StoreResult<()> {
+        for (_, held_by, lease) in self.state().connections.values_mut() {
+            if held_by == node {
+                *lease = until;
+            }
+        }
+        Ok(())
+    }
+
+    async fn expire(&self, now: OffsetDateTime) -> StoreResult<Vec<UserId>> {
+        let mut s = self.state();
+        let lapsed: Vec<UserId> = s.connections.values().filter(|(_, _, lease)| *lease <= now).map(|c| c.0).collect();
+        s.connections.retain(|_, (_, _, lease)| *lease > now);
+        let mut gone: Vec<UserId> =
+            lapsed.into_iter().filter(|u| !s.connections.values().any(|(user, _, _)| user == u)).collect();
+        gone.sort_by_key(|u| u.0);
+        gone.dedup();
+        Ok(gone)
+    }
+
+    async fn is_connected(&self, user: UserId, now: OffsetDateTime) -> StoreResult<bool> {
+        Ok(self.state().connections.values().any(|(u, _, lease)| *u == user && *lease > now))
+    }
+
+    async fn connected_in(
+        &self,
+        community: CommunityId,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<PresenceSetting>> {
+        let s = self.state();
+        let mut users: Vec<UserId> = s
+            .members
+            .iter()
+            .filter(|m| m.community_id == community)
+            .map(|m| m.user_id)
+            .filter(|u| s.connections.values().any(|(c, _, lease)| c == u && *lease > now))
+            .collect();
+        users.sort_by_key(|u| u.0);
+        users.truncate(limit as usize);
+        let default = |user_id| PresenceSetting { user_id, status: Status::Online, listening_to: None, since: now };
+        Ok(users.into_iter().map(|u| s.presence_settings.get(&u).cloned().unwrap_or_else(|| default(u))).collect())
     }
 }
 

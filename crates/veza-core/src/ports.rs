@@ -17,6 +17,7 @@ use crate::chat::channel::{Channel, ThreadMember};
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
 use crate::chat::message::{HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState};
 use crate::chat::permissions::{Overwrite, OverwriteTarget};
+use crate::chat::presence::PresenceSetting;
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::{
     ApiKeyId, ChannelId, CommunityId, IdentityId, MessageId, PasskeyId, RoleId, SessionId, TrackId, UserId,
@@ -277,6 +278,30 @@ pub trait ChannelRepo: Send + Sync + std::fmt::Debug {
         target: OverwriteTarget,
         audit: &AuditEntry,
     ) -> StoreResult<bool>;
+}
+
+/// Presence: each person's chosen status and activity, and their live gateway connections.
+#[async_trait]
+pub trait PresenceRepo: Send + Sync + std::fmt::Debug {
+    async fn setting(&self, user: UserId) -> StoreResult<Option<PresenceSetting>>;
+    async fn set_setting(&self, setting: &PresenceSetting) -> StoreResult<()>;
+    /// Counts a connection of `user`'s, held by `node`, until `until` (or replaces its lease).
+    async fn connect(&self, user: UserId, connection: &str, node: &str, until: OffsetDateTime) -> StoreResult<()>;
+    async fn disconnect(&self, connection: &str) -> StoreResult<()>;
+    /// Extends the lease of every connection `node` holds.
+    async fn renew(&self, node: &str, until: OffsetDateTime) -> StoreResult<()>;
+    /// Forgets connections whose lease ran out by `now`; the people left with none (each once,
+    /// even when several nodes expire at once).
+    async fn expire(&self, now: OffsetDateTime) -> StoreResult<Vec<UserId>>;
+    async fn is_connected(&self, user: UserId, now: OffsetDateTime) -> StoreResult<bool>;
+    /// The settings (`online` for those who never chose) of a community's members with a live
+    /// connection, at most `limit`.
+    async fn connected_in(
+        &self,
+        community: CommunityId,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<PresenceSetting>>;
 }
 
 /// Messages of channels.

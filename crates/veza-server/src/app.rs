@@ -125,6 +125,7 @@ impl Node {
             communities: Arc::new(db.clone()),
             channels: Arc::new(db.clone()),
             messages: Arc::new(db.clone()),
+            presence: Arc::new(db.clone()),
             users,
             clock: clock.clone(),
             ids: ids.clone(),

@@ -1,8 +1,8 @@
 //! The chat gateway over real WebSockets, on SQLite and PostgreSQL: identify and READY,
 //! dispatches in order with per-session sequence numbers, the same actions over REQUEST as over
 //! REST, lossless resume, invalid sessions, permission-exact delivery as roles and overwrites
-//! change, threads seen through their channel, heartbeat timeouts, slow consumers, and every
-//! kind of bad frame.
+//! change, threads seen through their channel, presence, heartbeat timeouts, slow consumers,
+//! and every kind of bad frame.
 
 use std::time::Duration;
 
@@ -19,6 +19,7 @@ on_both_databases!(
     a_dropped_connection_resumes_without_losing_anything,
     delivery_follows_permissions_as_they_change,
     threads_live_inside_their_channel_and_are_seen_through_it,
+    presence_follows_connections_and_what_people_choose,
 );
 
 fn access(body: &Value) -> String {
@@ -121,7 +122,8 @@ async fn identified_sessions_get_every_event_they_may_see_in_order(backend: Back
     // The member's own session saw the same (some while awaiting its answers), then
     // acknowledges; their other sessions follow.
     member.until("MESSAGE_UPDATE").await;
-    assert_eq!(member.seq, owner.seq, "READY and the same five events");
+    let others = |c: &GatewayClient| c.seq - c.presences.len() as u64;
+    assert_eq!(others(&member), others(&owner), "READY and the same five events (presences apart)");
     let mut elsewhere = GatewayClient::connect(&s.base).await;
     elsewhere.identify(&r.member).await;
     let ack =
@@ -674,4 +676,95 @@ async fn threads_live_inside_their_channel_and_are_seen_through_it(backend: Back
     assert_eq!(gone["id"], t.as_str());
     let (status, _) = s.get(&format!("/api/v1/channels/{t}/messages"), Some(&r.owner)).await;
     assert_eq!(status, 404);
+}
+
+/// The next `PRESENCE_UPDATE` about `user`.
+async fn presence_of(client: &mut GatewayClient, user: &str) -> Value {
+    loop {
+        let (d, _) = client.until("PRESENCE_UPDATE").await;
+        if d["user_id"] == user {
+            return d;
+        }
+    }
+}
+
+async fn presence_follows_connections_and_what_people_choose(backend: Backend) {
+    use veza_testkit::media::{make_audio, upload, Form};
+    let s = TestServer::start(BIN, backend).await;
+    let r = room(&s).await;
+    let owner_id = id(&s.get("/api/v1/me", Some(&r.owner)).await.1);
+    let mut owner = GatewayClient::connect(&s.base).await;
+    owner.watch_presence = true;
+    owner.identify(&r.owner).await;
+    assert_eq!(presence_of(&mut owner, &owner_id).await["status"], "online", "one's own connection counts");
+
+    // The member connects: the owner sees them come online, and their READY shows the owner.
+    let mut member = GatewayClient::connect(&s.base).await;
+    let ready = member.identify(&r.member).await;
+    let shown: Vec<_> = ready["communities"][0]["presences"].as_array().expect("presences").iter().collect();
+    assert!(shown.iter().any(|p| p["user_id"] == owner_id.as_str() && p["status"] == "online"), "{ready}");
+    let online = presence_of(&mut owner, &r.member_id).await;
+    assert_eq!((online["status"].as_str(), &online["activity"]), (Some("online"), &Value::Null), "{online}");
+
+    // A status set over REST, an activity over the gateway; both reach the community.
+    let (status, dnd) = s.put("/api/v1/me/presence", &json!({"status": "dnd"}), Some(&r.member)).await;
+    assert_eq!((status, dnd["status"].as_str()), (200, Some("dnd")), "{dnd}");
+    assert_eq!(presence_of(&mut owner, &r.member_id).await["status"], "dnd");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("tune.flac");
+    make_audio(&file, 1.0, &["-c:a", "flac"]);
+    let audio = std::fs::read(&file).expect("audio");
+    let (status, public) =
+        upload(&s, &r.owner, Form::new().file("file", "tune.flac", &audio).text("title", "Tune")).await;
+    assert_eq!(status, 201, "{public}");
+    let form = Form::new().file("file", "tune.flac", &audio).text("title", "Secret").text("visibility", "private");
+    let (status, private) = upload(&s, &r.owner, form).await;
+    assert_eq!(status, 201, "{private}");
+    let listening = json!({"status": "online", "activity": {"type": "listening", "track_id": public["id"]}});
+    let answer = member.request("p1", "presence.update", listening).await;
+    assert_eq!(answer["result"]["activity"]["track"]["title"], "Tune", "{answer}");
+    let seen = presence_of(&mut owner, &r.member_id).await;
+    assert_eq!((seen["status"].as_str(), seen["activity"]["type"].as_str()), (Some("online"), Some("listening")));
+    assert_eq!(seen["activity"]["track"]["track_id"], public["id"], "{seen}");
+    assert!(seen["activity"]["since"].as_str().is_some(), "{seen}");
+    let cases = [
+        (json!({"status": "online", "activity": {"type": "listening", "track_id": private["id"]}}), 422),
+        (json!({"status": "online", "activity": {"type": "listening", "track_id": "999"}}), 422),
+        (json!({"status": "away"}), 422),
+        (json!({"status": "online", "activity": {"type": "watching", "track_id": public["id"]}}), 422),
+        (json!({"status": "online", "mood": "great"}), 422),
+        (json!({}), 422),
+    ];
+    for (body, expected) in cases {
+        let (status, problem) = s.put("/api/v1/me/presence", &body, Some(&r.member)).await;
+        assert_eq!(status, expected, "{body}: {problem}");
+    }
+    let refused = member.request("p2", "presence.update", json!({"status": "away"})).await;
+    assert_eq!(refused["ok"], false, "{refused}");
+    let (_, listed) = s.get(&format!("/api/v1/communities/{}/presences", r.community), Some(&r.owner)).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+
+    // Invisible is offline to others, activity and all; outsiders cannot list presences.
+    let (status, _) = s.put("/api/v1/me/presence", &json!({"status": "invisible"}), Some(&r.member)).await;
+    assert_eq!(status, 200);
+    let hidden = presence_of(&mut owner, &r.member_id).await;
+    assert_eq!((hidden["status"].as_str(), &hidden["activity"]), (Some("offline"), &Value::Null), "{hidden}");
+    let (_, listed) = s.get(&format!("/api/v1/communities/{}/presences", r.community), Some(&r.owner)).await;
+    let ids: Vec<_> = listed.as_array().expect("list").iter().map(|p| p["user_id"].clone()).collect();
+    assert_eq!(ids, [json!(owner_id)], "{listed}");
+    let stranger = access(&s.register("lyra").await);
+    let (status, _) = s.get(&format!("/api/v1/communities/{}/presences", r.community), Some(&stranger)).await;
+    assert_eq!(status, 404);
+
+    // Back to online, then the connection drops: offline at once, whatever the resume window.
+    let (status, _) = s.put("/api/v1/me/presence", &json!({"status": "idle"}), Some(&r.member)).await;
+    assert_eq!(status, 200);
+    assert_eq!(presence_of(&mut owner, &r.member_id).await["status"], "idle");
+    drop(member);
+    let gone = presence_of(&mut owner, &r.member_id).await;
+    assert_eq!(gone["status"], "offline", "{gone}");
+    // The choice outlives the connection: coming back, they are idle again.
+    let mut back = GatewayClient::connect(&s.base).await;
+    back.identify(&r.member).await;
+    assert_eq!(presence_of(&mut owner, &r.member_id).await["status"], "idle");
 }

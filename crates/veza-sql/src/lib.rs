@@ -18,6 +18,7 @@ mod mail;
 mod messages;
 mod oauth_flows;
 mod passkeys;
+mod presence;
 mod rows;
 mod second_factors;
 mod sessions;

@@ -14,7 +14,8 @@ use veza_core::mail::{MailQueue, OutgoingMail, QueuedMail};
 use veza_core::page::PageRequest;
 use veza_core::ports::{
     AccountTokenRepo, ApiKeyRepo, AuditRepo, ChannelRepo, CommunityRepo, IdentityRepo, MailOf, MessageRepo,
-    OAuthFlowRepo, PasskeyRepo, SecondFactorRepo, SessionRepo, StoreError, TotpEnabling, Unlinked, UserRepo,
+    OAuthFlowRepo, PasskeyRepo, PresenceRepo, SecondFactorRepo, SessionRepo, StoreError, TotpEnabling, Unlinked,
+    UserRepo,
 };
 use veza_core::session::{NewSession, RevokeReason, Rotation};
 use veza_core::user::{AccountChange, AccountState, Email, NewUser, Profile, ProfilePatch, Role, UserQuery, Username};
@@ -34,6 +35,7 @@ pub trait Store:
     + CommunityRepo
     + ChannelRepo
     + MessageRepo
+    + PresenceRepo
 {
 }
 impl<T> Store for T where
@@ -50,6 +52,7 @@ impl<T> Store for T where
         + CommunityRepo
         + ChannelRepo
         + MessageRepo
+        + PresenceRepo
 {
 }
 
@@ -69,6 +72,79 @@ pub async fn run_all<S: Store>(store: &S) {
     passkeys(store).await;
     communities(store).await;
     channels(store).await;
+    presence(store).await;
+}
+
+async fn presence<S: Store>(s: &S) {
+    use veza_core::chat::community::{Community, CommunityRole, Invite, Member};
+    use veza_core::chat::permissions::Permissions;
+    use veza_core::chat::presence::{PresenceSetting, Status};
+    use veza_core::id::{CommunityId, RoleId, TrackId};
+    let t = now();
+    for (id, name) in [(131, "presa"), (132, "presb"), (133, "presc")] {
+        UserRepo::create(s, &new_user(id, name, &format!("{name}@example.com")), None, &[]).await.expect("user");
+    }
+    let c = CommunityId(13100);
+    let community = Community { id: c, name: "Lobby".into(), description: None, owner_id: UserId(131), created_at: t };
+    let everyone = CommunityRole {
+        id: RoleId(13100),
+        community_id: c,
+        name: "@everyone".into(),
+        permissions: Permissions::DEFAULT_EVERYONE,
+        position: 0,
+        created_at: t,
+    };
+    let member = |user: i64| Member {
+        community_id: c,
+        user_id: UserId(user),
+        nickname: None,
+        roles: vec![],
+        joined_at: t,
+        timed_out_until: None,
+    };
+    let e = |id: i64| entry(id, AuditAction::CommunityCreated, Some(131), None, t);
+    s.create_community(&community, &everyone, &member(131), &e(13101)).await.expect("community");
+    let invite = Invite {
+        code: "Pres123xyz".into(),
+        community_id: c,
+        created_by: UserId(131),
+        created_at: t,
+        expires_at: None,
+        max_uses: None,
+        uses: 0,
+    };
+    s.save_invite(&invite, &e(13102)).await.expect("invite");
+    s.join("Pres123xyz", &member(132), t, &e(13103)).await.expect("join");
+
+    assert_eq!(s.setting(UserId(131)).await.expect("none"), None);
+    let dnd = PresenceSetting { user_id: UserId(131), status: Status::Dnd, listening_to: Some(TrackId(9)), since: t };
+    s.set_setting(&dnd).await.expect("set");
+    assert_eq!(s.setting(UserId(131)).await.expect("get"), Some(dnd.clone()));
+    let idle = PresenceSetting { status: Status::Idle, listening_to: None, ..dnd.clone() };
+    s.set_setting(&idle).await.expect("replace");
+    assert_eq!(s.setting(UserId(131)).await.expect("get"), Some(idle.clone()));
+
+    let lease = t + Duration::seconds(90);
+    s.connect(UserId(131), "conn-a", "node-1", lease).await.expect("a");
+    s.connect(UserId(131), "conn-b", "node-2", lease).await.expect("b");
+    s.connect(UserId(132), "conn-c", "node-2", lease).await.expect("c");
+    s.connect(UserId(133), "conn-d", "node-2", lease).await.expect("an outsider");
+    assert!(s.is_connected(UserId(131), t).await.expect("connected"));
+    assert!(!s.is_connected(UserId(131), lease).await.expect("a lease ends"));
+    let online = s.connected_in(c, t, 10).await.expect("online");
+    let who: Vec<(i64, Status)> = online.iter().map(|p| (p.user_id.0, p.status)).collect();
+    assert_eq!(who, [(131, Status::Idle), (132, Status::Online)], "members only; no setting is online");
+    assert_eq!(s.connected_in(c, t, 1).await.expect("limit").len(), 1);
+
+    // Node 1 keeps renewing; node 2 stops: its people go offline once, unless connected elsewhere.
+    s.renew("node-1", lease + Duration::seconds(90)).await.expect("renew");
+    let gone = s.expire(lease).await.expect("expire");
+    assert_eq!(gone, [UserId(132), UserId(133)], "131 is still connected through node 1");
+    assert_eq!(s.expire(lease).await.expect("again"), [], "each lapse is reported once");
+    assert!(s.is_connected(UserId(131), lease).await.expect("still"));
+    s.disconnect("conn-a").await.expect("disconnect");
+    s.disconnect("conn-a").await.expect("twice is fine");
+    assert!(!s.is_connected(UserId(131), t).await.expect("gone"));
 }
 
 async fn channels<S: Store>(s: &S) {

@@ -27,6 +27,10 @@ pub struct GatewayClient {
     /// The last dispatch sequence number seen.
     pub seq: u64,
     pub heartbeat_interval: u64,
+    /// `PRESENCE_UPDATE`s come whenever anyone's connections change, so unless a test watches
+    /// for them they are set aside here (still numbered) instead of returned.
+    pub presences: Vec<Value>,
+    pub watch_presence: bool,
 }
 
 impl GatewayClient {
@@ -56,7 +60,7 @@ impl GatewayClient {
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => return Err(response.status().as_u16()),
             Err(e) => panic!("gateway connect: {e}"),
         };
-        let mut client = Self { socket, seq: 0, heartbeat_interval: 0 };
+        let mut client = Self { socket, seq: 0, heartbeat_interval: 0, presences: Vec::new(), watch_presence: false };
         let hello = client.next().await;
         let Frame::Json(hello) = hello else { panic!("expected HELLO, got {hello:?}") };
         assert_eq!(hello["op"], 10, "{hello}");
@@ -84,6 +88,10 @@ impl GatewayClient {
                     if let Some(seq) = value["s"].as_u64() {
                         assert_eq!(seq, self.seq + 1, "dispatches are numbered without gaps: {value}");
                         self.seq = seq;
+                    }
+                    if !self.watch_presence && value["t"] == "PRESENCE_UPDATE" {
+                        self.presences.push(value["d"].clone());
+                        continue;
                     }
                     return Some(Frame::Json(value));
                 }

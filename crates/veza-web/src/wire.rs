@@ -1646,3 +1646,88 @@ impl From<ReadState> for ReadStateResponse {
         Self { channel_id: r.channel_id, last_read: r.last_read, unread: r.unread, mentions: r.mentions }
     }
 }
+
+/// A status one chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusName {
+    Online,
+    Idle,
+    /// Do not disturb.
+    Dnd,
+    /// Connected, shown to others as offline.
+    Invisible,
+}
+
+impl From<StatusName> for veza_core::chat::presence::Status {
+    fn from(s: StatusName) -> Self {
+        use veza_core::chat::presence::Status;
+        match s {
+            StatusName::Online => Status::Online,
+            StatusName::Idle => Status::Idle,
+            StatusName::Dnd => Status::Dnd,
+            StatusName::Invisible => Status::Invisible,
+        }
+    }
+}
+
+/// What one is doing: listening to a public Veza track.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityRequest {
+    /// Always `listening`.
+    #[serde(rename = "type")]
+    pub kind: ActivityKind,
+    pub track_id: veza_core::id::TrackId,
+}
+
+/// The kinds of activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    Listening,
+}
+
+/// `PUT /api/v1/me/presence` and the gateway's `presence.update`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPresenceRequest {
+    pub status: StatusName,
+    /// `null` or absent: no activity.
+    pub activity: Option<ActivityRequest>,
+}
+
+/// What others see of someone.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PresenceResponse {
+    pub user_id: UserId,
+    /// `online`, `idle`, `dnd` or `offline` (also for those who chose `invisible`).
+    #[schema(example = "online")]
+    pub status: &'static str,
+    /// What they are listening to, while the track stays public.
+    pub activity: Option<ActivityResponse>,
+}
+
+/// An activity as others see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityResponse {
+    /// Always `listening`.
+    #[serde(rename = "type")]
+    #[schema(example = "listening")]
+    pub kind: &'static str,
+    pub track: TrackEmbedResponse,
+    /// When they started listening to it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+}
+
+impl From<veza_core::chat::presence::Presence> for PresenceResponse {
+    fn from(p: veza_core::chat::presence::Presence) -> Self {
+        let since = p.since.unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        Self {
+            user_id: p.user_id,
+            status: p.status.as_str(),
+            activity: p.listening_to.map(|t| ActivityResponse { kind: "listening", track: t.into(), since }),
+        }
+    }
+}

@@ -27,6 +27,7 @@ pub struct ChatDeps {
     pub communities: Arc<dyn CommunityRepo>,
     pub channels: Arc<dyn ChannelRepo>,
     pub messages: Arc<dyn MessageRepo>,
+    pub presence: Arc<dyn crate::ports::PresenceRepo>,
     pub users: Arc<dyn UserRepo>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,

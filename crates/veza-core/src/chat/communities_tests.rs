@@ -27,6 +27,7 @@ fn chat_with_events() -> (Communities, Arc<ManualClock>, RecordedEvents) {
         communities: Arc::new(store.clone()),
         channels: Arc::new(store.clone()),
         messages: Arc::new(store.clone()),
+        presence: Arc::new(store.clone()),
         users: Arc::new(store),
         clock: clock.clone(),
         ids: Arc::new(SequentialIds::default()),
@@ -336,4 +337,41 @@ async fn committed_changes_are_announced_in_order_and_refusals_and_retries_are_n
     chat.ban(&owner, c.id, vega.user_id, None, None, &meta()).await.expect("ban");
     let banned = events.take();
     assert_eq!(banned, [ChatEvent::MemberRemoved { community_id: c.id, user_id: vega.user_id }]);
+}
+
+#[tokio::test]
+async fn presence_counts_connections_across_nodes_and_a_stopped_node_s_lapse() {
+    use crate::chat::event::{ChatEvent, Topic};
+    use crate::chat::presence::{Shown, Status, CONNECTION_LEASE};
+
+    let (chat, clock, events) = chat_with_events();
+    let (owner, vega) = (person(1), person(2));
+    let c = chat.create(&owner, "Studio", None, &meta()).await.expect("create");
+    let invite = chat.create_invite(&owner, c.id, None, None, &meta()).await.expect("invite");
+    chat.join(&vega, &invite.code, &meta()).await.expect("join");
+    events.take();
+    let shown = |e: &ChatEvent| match e {
+        ChatEvent::PresenceChanged { presence, .. } => (presence.user_id, presence.status),
+        other => panic!("not a presence: {other:?}"),
+    };
+
+    // Two connections on two nodes; the person stays online while either lives.
+    chat.connected(vega.user_id, "a", "node-1").await.expect("a");
+    chat.connected(vega.user_id, "b", "node-2").await.expect("b");
+    let up = events.take();
+    assert_eq!(up.iter().map(shown).collect::<Vec<_>>(), [(vega.user_id, Shown::Online); 2]);
+    assert_eq!(up[0].topics(), [Topic::Community(c.id)], "to the communities they are in");
+    chat.set_presence(&vega, Status::Dnd, None).await.expect("dnd");
+    chat.disconnected(vega.user_id, "a").await.expect("a closes");
+    assert_eq!(events.take().iter().map(shown).collect::<Vec<_>>(), [(vega.user_id, Shown::Dnd); 2]);
+
+    // Node 2 stops renewing: past the lease, node 1's renewal finds it and announces offline,
+    // once.
+    clock.advance(CONNECTION_LEASE / 2);
+    assert_eq!(chat.renew_presence("node-1").await.expect("renew"), 0);
+    clock.advance(CONNECTION_LEASE);
+    assert_eq!(chat.renew_presence("node-1").await.expect("renew"), 1);
+    assert_eq!(events.take().iter().map(shown).collect::<Vec<_>>(), [(vega.user_id, Shown::Offline)]);
+    assert_eq!(chat.renew_presence("node-1").await.expect("again"), 0);
+    assert_eq!(chat.presence_of(vega.user_id).await.expect("now").status, Shown::Offline);
 }

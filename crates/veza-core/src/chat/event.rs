@@ -9,6 +9,7 @@ use crate::catalog::track::TrackState;
 use crate::chat::channel::Channel;
 use crate::chat::community::{Community, CommunityRole, Member};
 use crate::chat::message::{Message, ReadState};
+use crate::chat::presence::Presence;
 use crate::id::{ChannelId, CommunityId, MessageId, RoleId, TrackId, UserId};
 
 /// Where a change in a channel happened: its community, and the channel whose permissions
@@ -107,6 +108,12 @@ pub enum ChatEvent {
         community_id: CommunityId,
         user_id: UserId,
     },
+    /// What others see of someone changed (or may have: it is sent on every change of their
+    /// connections and setting); to every community they are in.
+    PresenceChanged {
+        communities: Vec<CommunityId>,
+        presence: Presence,
+    },
     /// One of the person's sessions acknowledged a channel; their other sessions follow.
     ReadStateChanged {
         user_id: UserId,
@@ -169,6 +176,7 @@ impl ChatEvent {
             MemberJoined(m) => vec![Topic::Community(m.community_id), Topic::User(m.user_id)],
             MemberUpdated(m) => vec![Topic::Community(m.community_id)],
             ReadStateChanged { user_id, .. } => vec![Topic::User(*user_id)],
+            PresenceChanged { communities, .. } => communities.iter().map(|c| Topic::Community(*c)).collect(),
             TrackProcessed { owner_id, .. } => vec![Topic::User(*owner_id)],
         }
     }

@@ -9,6 +9,7 @@ pub mod event;
 pub mod message;
 pub mod messages;
 pub mod permissions;
+pub mod presence;
 pub mod threads;
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::gateway::session::Session;
 use crate::middleware::rate_limit;
 use crate::problem::ApiError;
 use crate::state::AppState;
-use crate::wire::{MessageResponse, ReadStateResponse};
+use crate::wire::{MessageResponse, PresenceResponse, ReadStateResponse, SetPresenceRequest};
 
 /// Longest request id a client may choose.
 const REQUEST_ID_MAX: usize = 64;
@@ -126,6 +126,11 @@ async fn call(
             let p: OnMessage = params(raw)?;
             json(ReadStateResponse::from(chat.ack(me, p.channel_id, p.message_id).await?))
         }
+        "presence.update" => {
+            let p: SetPresenceRequest = params(raw)?;
+            let track = p.activity.map(|a| a.track_id);
+            json(PresenceResponse::from(chat.set_presence(me, p.status.into(), track).await?))
+        }
         "typing.start" => {
             let p: InChannel = params(raw)?;
             json(Typing { until: chat.typing(me, p.channel_id).await? })
@@ -134,7 +139,7 @@ async fn call(
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "unknown_method",
-                "methods: message.send, message.edit, message.delete, reaction.add, reaction.remove, channel.ack, typing.start",
+                "methods: message.send, message.edit, message.delete, reaction.add, reaction.remove, channel.ack, typing.start, presence.update",
             ))
         }
     })

@@ -120,10 +120,19 @@ pub async fn run(socket: WebSocket, app: AppState, meta: RequestMeta) {
         Ok(None) => return,
         Err(close) => return conn.close(close).await,
     };
+    // Presence counts connections, not sessions: a dropped connection is offline until it
+    // resumes. A store that cannot record it costs presence, not the connection.
+    let lease = format!("{}:{connection}", session.id);
+    if let Err(e) = app.communities.connected(session.me(), &lease, &app.gateway.hub.node).await {
+        tracing::warn!(error = %e, "cannot record a connection's presence");
+    }
     let end = live(&mut conn, &app, &session, connection).await;
     session.detach(connection);
     if let Some(close) = end {
         conn.close(close).await;
+    }
+    if let Err(e) = app.communities.disconnected(session.me(), &lease).await {
+        tracing::warn!(error = %e, "cannot record that a connection closed");
     }
 }
 

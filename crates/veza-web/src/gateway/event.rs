@@ -14,7 +14,8 @@ use veza_core::id::{ChannelId, CommunityId, MessageId, RoleId, UserId};
 use veza_core::ports::{ChatEvents, EventBus};
 
 use crate::wire::{
-    ChannelResponse, CommunityResponse, MemberResponse, MessageResponse, ReadStateResponse, RoleResponse,
+    ChannelResponse, CommunityResponse, MemberResponse, MessageResponse, PresenceResponse, ReadStateResponse,
+    RoleResponse,
 };
 
 /// How an event changes what sessions may see.
@@ -290,6 +291,9 @@ pub fn encode(event: ChatEvent) -> Vec<(Topic, Envelope)> {
         }
         ChatEvent::ReadStateChanged { state, .. } => {
             Envelope::new("READ_STATE_UPDATE", &ReadStateResponse::from(state))
+        }
+        ChatEvent::PresenceChanged { presence, .. } => {
+            Envelope::new("PRESENCE_UPDATE", &PresenceResponse::from(presence))
         }
         ChatEvent::TrackProcessed { track_id, state, failure, .. } => {
             Envelope::new("TRACK_UPDATE", &TrackProcessed { id: track_id, state, failure })

@@ -61,6 +61,8 @@ pub struct Hub {
     /// Subscription changes, applied to the bus in order by one task.
     subscriptions: mpsc::UnboundedSender<Subscription>,
     communities: Communities,
+    /// This node's name in the presence store: the connections it holds are leased under it.
+    pub node: Arc<str>,
 }
 
 #[derive(Debug)]
@@ -86,10 +88,12 @@ impl Hub {
         resume_window: Duration,
     ) -> Arc<Self> {
         let (subscriptions, requests) = mpsc::unbounded_channel();
-        let hub = Arc::new(Self { state: Mutex::default(), subscriptions, communities });
+        let node = uuid::Uuid::new_v4().simple().to_string().into();
+        let hub = Arc::new(Self { state: Mutex::default(), subscriptions, communities, node });
         tokio::spawn(apply_subscriptions(bus, requests));
         tokio::spawn(dispatch(Arc::downgrade(&hub), deliveries));
         tokio::spawn(sweep(Arc::downgrade(&hub), resume_window));
+        tokio::spawn(renew_presence(Arc::downgrade(&hub)));
         hub
     }
 
@@ -272,6 +276,23 @@ async fn apply_subscriptions(bus: Arc<dyn EventBus>, mut requests: mpsc::Unbound
         if let Err(e) = result {
             // The bus adapter re-subscribes everything when its connection comes back.
             tracing::warn!(error = %e, topic, on, "bus subscription change failed");
+        }
+    }
+}
+
+/// How often this node renews the leases of its connections in the presence store, and
+/// forgets those of nodes that stopped (a third of the lease).
+const RENEW_PRESENCE_EVERY: Duration = Duration::from_secs(30);
+
+async fn renew_presence(hub: std::sync::Weak<Hub>) {
+    let mut tick = tokio::time::interval(RENEW_PRESENCE_EVERY);
+    loop {
+        tick.tick().await;
+        let Some(hub) = hub.upgrade() else { return };
+        match hub.communities.renew_presence(&hub.node).await {
+            Ok(0) => {}
+            Ok(lapsed) => tracing::info!(lapsed, "people whose node stopped are offline now"),
+            Err(e) => tracing::warn!(error = %e, "cannot renew presence leases"),
         }
     }
 }

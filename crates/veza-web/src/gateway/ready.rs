@@ -12,7 +12,7 @@ use veza_core::CoreError;
 use crate::gateway::event::Envelope;
 use crate::gateway::session::Session;
 use crate::state::AppState;
-use crate::wire::{ChannelResponse, CommunityResponse, ReadStateResponse};
+use crate::wire::{ChannelResponse, CommunityResponse, PresenceResponse, ReadStateResponse};
 
 #[derive(Serialize)]
 struct Ready<'a> {
@@ -27,6 +27,8 @@ struct ReadyCommunity {
     community: CommunityResponse,
     channels: Vec<ChannelResponse>,
     read_states: Vec<ReadStateResponse>,
+    /// Members not shown offline (at most 1000).
+    presences: Vec<PresenceResponse>,
 }
 
 /// The channels the session may view, per community, and the READY dispatch.
@@ -48,10 +50,16 @@ pub async fn build(
         // Threads are seen through their parents: the session keeps channels only.
         let gates = channels.iter().filter(|v| v.channel.kind != ChannelKind::Thread).map(|v| v.channel.id);
         visible.push((id, gates.collect()));
+        let presences = match app.communities.community_presences(principal, id).await {
+            Ok(presences) => presences,
+            Err(CoreError::NotFound(_)) => continue,
+            Err(e) => return Err(e),
+        };
         communities.push(ReadyCommunity {
             community: community.into(),
             channels: channels.into_iter().map(Into::into).collect(),
             read_states: read_states.into_iter().map(Into::into).collect(),
+            presences: presences.into_iter().map(Into::into).collect(),
         });
     }
     let ready = Ready { session_id: &session.id, user_id: session.me(), communities };

@@ -107,6 +107,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(channels::thread_members::remove::remove_thread_member))
         .routes(routes!(channels::messages::ack::ack_message))
         .routes(routes!(communities::read_states::read_states))
+        .routes(routes!(communities::presences::presences))
+        .routes(routes!(me::presence::set_presence))
         .routes(routes!(channels::pins::put::pin_message, channels::pins::delete::unpin_message))
         .routes(routes!(users::get::get_user))
         .routes(routes!(users::by_username::get_user_by_username))

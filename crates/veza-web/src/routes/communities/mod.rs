@@ -7,6 +7,7 @@ pub mod delete;
 pub mod get;
 pub mod invites;
 pub mod members;
+pub mod presences;
 pub mod read_states;
 pub mod roles;
 pub mod update;

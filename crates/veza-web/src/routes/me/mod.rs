@@ -8,6 +8,7 @@ pub mod get;
 pub mod identities;
 pub mod passkeys;
 pub mod password;
+pub mod presence;
 pub mod security_events;
 pub mod sessions;
 pub mod two_factor;
