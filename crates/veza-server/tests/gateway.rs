@@ -728,8 +728,8 @@ async fn presence_follows_connections_and_what_people_choose(backend: Backend) {
     assert_eq!(seen["activity"]["track"]["track_id"], public["id"], "{seen}");
     assert!(seen["activity"]["since"].as_str().is_some(), "{seen}");
     let cases = [
-        (json!({"status": "online", "activity": {"type": "listening", "track_id": private["id"]}}), 422),
-        (json!({"status": "online", "activity": {"type": "listening", "track_id": "999"}}), 422),
+        (json!({"status": "online", "activity": {"type": "listening", "track_id": private["id"]}}), 404),
+        (json!({"status": "online", "activity": {"type": "listening", "track_id": "999"}}), 404),
         (json!({"status": "away"}), 422),
         (json!({"status": "online", "activity": {"type": "watching", "track_id": public["id"]}}), 422),
         (json!({"status": "online", "mood": "great"}), 422),
@@ -739,6 +739,9 @@ async fn presence_follows_connections_and_what_people_choose(backend: Backend) {
         let (status, problem) = s.put("/api/v1/me/presence", &body, Some(&r.member)).await;
         assert_eq!(status, expected, "{body}: {problem}");
     }
+    let mine = json!({"status": "online", "activity": {"type": "listening", "track_id": private["id"]}});
+    let (status, problem) = s.put("/api/v1/me/presence", &mine, Some(&r.owner)).await;
+    assert_eq!((status, problem["errors"][0]["code"].as_str()), (422, Some("not_public")), "{problem}");
     let refused = member.request("p2", "presence.update", json!({"status": "away"})).await;
     assert_eq!(refused["ok"], false, "{refused}");
     let (_, listed) = s.get(&format!("/api/v1/communities/{}/presences", r.community), Some(&r.owner)).await;

@@ -102,13 +102,15 @@ impl Communities {
     ) -> Result<Presence, CoreError> {
         principal.require(Scope::ChatWrite)?;
         if let Some(id) = listening_to {
-            // Others are shown the track: it must be one anyone may see.
+            // Others are shown the track: it must be one anyone may see. One the caller cannot
+            // see does not exist for them.
             let track = self.deps.tracks.track(id).await?;
-            if !track.is_some_and(|t| t.visible_to(None, None)) {
+            let track = track.filter(|t| t.visible_to(Some(principal.user_id), None));
+            if !track.ok_or(CoreError::NotFound("track"))?.visible_to(None, None) {
                 return Err(CoreError::invalid(FieldError::new(
                     "activity.track_id",
                     "not_public",
-                    "the activity names a track that is not public (or does not exist)",
+                    "others are shown what you listen to: the track must be public",
                 )));
             }
         }
