@@ -3,14 +3,17 @@
 # SQLite persistence, per-session sequence and resume buffer) against the bare tokio WebSocket
 # broadcast server, both driven by the same `veza-loadgen` in one run.
 #
-# Usage: bench/gateway.sh [CLIENTS] [ROOM_SIZE] [RATES] [SECONDS]
+# Usage: bench/gateway.sh [CLIENTS] [ROOM_SIZE] [RATES] [SECONDS] [PROCESSES]
 #   e.g. bench/gateway.sh 10000 100 200,500,1000 15
+# PROCESSES spreads the load generator's connections over that many worker processes (a process
+# may hold at most 20,000 open files here: use 2 or more past about 19,000 clients).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLIENTS=${1:-10000}
 ROOM=${2:-100}
 RATES=${3:-200,500,1000}
 SECONDS_PER_RATE=${4:-15}
+PROCESSES=${5:-1}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/veza-target}
 cargo build --release -q -p veza-server -p veza-loadgen
 BIN=$CARGO_TARGET_DIR/release
@@ -31,7 +34,7 @@ for _ in $(seq 50); do grep -q listening "$DATA/veza.out" 2>/dev/null && grep -q
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB, $(uname -sr)"
 echo "--- bare"
 "$BIN/veza-loadgen" run --target bare --url http://127.0.0.1:19000 --clients "$CLIENTS" --room-size "$ROOM" \
-  --rates "$RATES" --seconds "$SECONDS_PER_RATE" --warmup 3 --sources 4 --server-pid "$BARE_PID"
+  --rates "$RATES" --seconds "$SECONDS_PER_RATE" --warmup 3 --sources 4 --processes "$PROCESSES" --server-pid "$BARE_PID"
 echo "--- veza"
 "$BIN/veza-loadgen" run --target veza --url http://127.0.0.1:18080 --clients "$CLIENTS" --room-size "$ROOM" \
-  --rates "$RATES" --seconds "$SECONDS_PER_RATE" --warmup 3 --sources 4 --server-pid "$VEZA_PID"
+  --rates "$RATES" --seconds "$SECONDS_PER_RATE" --warmup 3 --sources 4 --processes "$PROCESSES" --server-pid "$VEZA_PID"

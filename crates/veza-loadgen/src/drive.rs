@@ -1,5 +1,10 @@
 //! The load: connect every client (IDENTIFY, wait for READY), then send messages at a steady
 //! rate through the clients in turn and time each delivery to each member of the channel.
+//!
+//! With `--processes N` the rooms are set up once, then split between N worker processes (this
+//! same binary), each holding its rooms' connections and sending its share of the rate; every
+//! member of a room lives in one worker, so each latency is measured on one clock. The
+//! coordinator starts each phase in every worker at once and merges their histograms.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,11 +51,11 @@ pub struct Load {
     clients: usize,
     /// Members of each channel.
     #[arg(long, default_value_t = 100)]
-    room_size: usize,
+    pub room_size: usize,
     /// Messages per second over all channels; several (`200,500,1000`) are run one after the
     /// other on the same clients.
     #[arg(long, value_delimiter = ',', default_value = "100")]
-    rates: Vec<f64>,
+    pub rates: Vec<f64>,
     /// Seconds measured, after the warm-up.
     #[arg(long, default_value_t = 20)]
     seconds: u64,
@@ -65,6 +70,13 @@ pub struct Load {
     /// Connections opened at once during the connect phase.
     #[arg(long, default_value_t = 64)]
     connect_concurrency: usize,
+    /// Worker processes the connections are spread over (a process may hold only so many
+    /// sockets).
+    #[arg(long, default_value_t = 1)]
+    pub processes: usize,
+    /// Run as a worker of a coordinating `run`, on the rooms in this file (internal).
+    #[arg(long, hide = true)]
+    worker_plan: Option<std::path::PathBuf>,
 }
 
 /// How long a phase waits for its last deliveries.
@@ -86,8 +98,13 @@ struct Shared {
 
 pub async fn run(load: Load) -> anyhow::Result<()> {
     anyhow::ensure!(load.clients >= load.room_size && load.room_size > 0, "--clients must be at least --room-size");
+    if let Some(plan) = &load.worker_plan {
+        let rooms = crate::setup::Room::read_all(plan)?;
+        return work(&load, rooms).await;
+    }
     let rooms = load.clients / load.room_size;
     let clients = rooms * load.room_size;
+    anyhow::ensure!((1..=rooms).contains(&load.processes), "--processes must be between 1 and the number of rooms");
     let run_id =
         format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() % 0xffff_ffff);
     eprintln!("setting up {rooms} rooms of {} ({clients} clients) on {}", load.room_size, load.url);
@@ -97,9 +114,83 @@ pub async fn run(load: Load) -> anyhow::Result<()> {
             .map(|r| crate::setup::Room { channel: r.to_string(), tokens: vec![format!("room:{r}"); load.room_size] })
             .collect(),
     };
+    if load.processes > 1 {
+        return crate::workers::coordinate(&load, &run_id, rooms).await;
+    }
     let rss_before = load.server_pid.and_then(rss_kib);
+    let (sinks, shared, mut collected) = connect_all(&load, &rooms).await?;
+    let rss_after = load.server_pid.and_then(rss_kib);
+    for (phase, rate) in load.rates.iter().enumerate() {
+        let phase = phase as u32 + 1;
+        let measured = measure(&load, *rate, phase, &rooms, &sinks, &shared, &mut collected).await?;
+        println!("{}", measured.summary(&load, rate, sinks.len()));
+    }
+    if let (Some(before), Some(after)) = (rss_before, rss_after) {
+        report_memory(&load, before, after, clients);
+    }
+    std::process::exit(0);
+}
 
-    let (latencies, mut collected) = mpsc::unbounded_channel::<(u32, u64)>();
+/// What a worker does: connect its rooms, say `ready`, then run a phase each time it reads a
+/// line, answering with its histogram.
+async fn work(load: &Load, rooms: Vec<crate::setup::Room>) -> anyhow::Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    let (sinks, shared, mut collected) = connect_all(load, &rooms).await?;
+    println!("ready");
+    let mut commands = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    for (phase, rate) in load.rates.iter().enumerate() {
+        if commands.next_line().await?.is_none() {
+            break;
+        }
+        let measured = measure(load, *rate, phase as u32 + 1, &rooms, &sinks, &shared, &mut collected).await?;
+        println!("{}", measured.to_line());
+    }
+    std::process::exit(0);
+}
+
+pub fn report_memory(load: &Load, before: u64, after: u64, clients: usize) {
+    let per = (after as f64 - before as f64) / clients as f64;
+    println!(
+        "server memory: {before} KiB before, {after} KiB with every client identified: {per:.1} KiB per connection"
+    );
+    println!("{}", json!({"target": format!("{:?}", load.target), "clients": clients, "kib_per_connection": per}));
+}
+
+impl Load {
+    pub fn server_rss(&self) -> Option<u64> {
+        self.server_pid.and_then(rss_kib)
+    }
+
+    /// The arguments a worker runs with: the same load on its rooms, at its share of each rate.
+    pub fn worker_args(&self, plan: &std::path::Path, clients: usize) -> Vec<String> {
+        let share = self.processes as f64;
+        let rates: Vec<String> = self.rates.iter().map(|r| format!("{}", r / share)).collect();
+        let mut args = vec![
+            "run".to_string(),
+            format!("--url={}", self.url),
+            format!("--target={}", if self.target == Target::Veza { "veza" } else { "bare" }),
+            format!("--clients={clients}"),
+            format!("--room-size={}", self.room_size),
+            format!("--rates={}", rates.join(",")),
+            format!("--seconds={}", self.seconds),
+            format!("--warmup={}", self.warmup),
+            format!("--sources={}", self.sources),
+            format!("--connect-concurrency={}", (self.connect_concurrency / self.processes).max(1)),
+        ];
+        args.push(format!("--worker-plan={}", plan.display()));
+        args
+    }
+}
+
+/// Connects every member of every room; the clients, what their readers share, and where the
+/// readers send latencies. Then acknowledges everything received (as clients do with their
+/// heartbeats) so the server's resume buffers hold nothing when its memory is read.
+async fn connect_all(
+    load: &Load,
+    rooms: &[crate::setup::Room],
+) -> anyhow::Result<(Vec<Client>, Arc<Shared>, mpsc::UnboundedReceiver<(u32, u64)>)> {
+    let clients = rooms.len() * load.room_size;
+    let (latencies, collected) = mpsc::unbounded_channel::<(u32, u64)>();
     let shared = Arc::new(Shared { start: Instant::now(), errors: AtomicU64::new(0), latencies });
     let addr: SocketAddr = load.url.trim_start_matches("http://").parse().context("--url must be http://ip:port")?;
     let sources = crate::sources(load.sources);
@@ -129,7 +220,11 @@ pub async fn run(load: Load) -> anyhow::Result<()> {
     let sinks: Vec<Client> = sinks.into_iter().map(|s| s.expect("every client connected")).collect();
     eprintln!("{clients} clients identified in {:.1}s", started.elapsed().as_secs_f64());
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss_after = load.server_pid.and_then(rss_kib);
+    for client in &sinks {
+        let beat = format!(r#"{{"op":1,"d":{}}}"#, client.seen.load(Ordering::Relaxed));
+        let _ = client.sink.lock().await.send(Message::Text(beat.into())).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
 
     // Heartbeats, all clients, every interval.
     let beating = sinks.clone();
@@ -145,19 +240,7 @@ pub async fn run(load: Load) -> anyhow::Result<()> {
         }
     });
 
-    for (phase, rate) in load.rates.iter().enumerate() {
-        let phase = phase as u32 + 1;
-        let result = measure(&load, *rate, phase, &rooms, &sinks, &shared, &mut collected).await?;
-        println!("{result}");
-    }
-    if let (Some(before), Some(after)) = (rss_before, rss_after) {
-        let per = (after as f64 - before as f64) / clients as f64;
-        println!(
-            "server memory: {before} KiB before, {after} KiB with every client identified: {per:.1} KiB per connection"
-        );
-        println!("{}", json!({"target": format!("{:?}", load.target), "clients": clients, "kib_per_connection": per}));
-    }
-    std::process::exit(0);
+    Ok((sinks, shared, collected))
 }
 
 /// Opens one client: HELLO, IDENTIFY, READY; then a reader task times the deliveries.
@@ -238,8 +321,74 @@ fn rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// One phase at `rate`: warm-up, then `seconds` measured; the summary as a JSON line (and a
-/// readable one on stderr).
+/// What one phase measured, in one process or merged from several.
+pub struct Measured {
+    pub histogram: Histogram<u64>,
+    /// Messages sent while measuring, and how long sending them took.
+    pub sent: u64,
+    pub sending: Duration,
+    pub errors: u64,
+}
+
+impl Measured {
+    pub fn empty() -> anyhow::Result<Self> {
+        Ok(Self { histogram: latency_histogram()?, sent: 0, sending: Duration::ZERO, errors: 0 })
+    }
+
+    /// A worker's answer: the counts and every recorded latency bucket, one JSON line.
+    pub fn to_line(&self) -> String {
+        let buckets: Vec<[u64; 2]> =
+            self.histogram.iter_recorded().map(|v| [v.value_iterated_to(), v.count_at_value()]).collect();
+        json!({"sent": self.sent, "sending_us": self.sending.as_micros() as u64, "errors": self.errors, "buckets": buckets})
+            .to_string()
+    }
+
+    /// Adds a worker's answer; the phases ran side by side, so sending took the longest one's.
+    pub fn merge_line(&mut self, line: &str) -> anyhow::Result<()> {
+        let v: serde_json::Value = serde_json::from_str(line).with_context(|| format!("a worker answered {line:?}"))?;
+        let number = |key: &str| v[key].as_u64().with_context(|| format!("{key} in {line:?}"));
+        self.sent += number("sent")?;
+        self.errors += number("errors")?;
+        self.sending = self.sending.max(Duration::from_micros(number("sending_us")?));
+        for bucket in v["buckets"].as_array().context("buckets")? {
+            let (Some(value), Some(count)) = (bucket[0].as_u64(), bucket[1].as_u64()) else {
+                anyhow::bail!("a bad bucket in {line:?}")
+            };
+            self.histogram.record_n(value, count)?;
+        }
+        Ok(())
+    }
+
+    /// The readable line on stderr and the JSON summary.
+    pub fn summary(&self, load: &Load, rate: &f64, clients: usize) -> serde_json::Value {
+        let histogram = &self.histogram;
+        let expected = self.sent * load.room_size as u64;
+        let sent_rate = self.sent as f64 / self.sending.as_secs_f64().max(1e-9);
+        let q = |p: f64| histogram.value_at_quantile(p) as f64 / 1000.0;
+        eprintln!(
+            "{:?} rate {rate:.0}/s: sent {sent_rate:.0}/s ({:.0} deliveries/s), received {} of {expected}, p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms, errors {}",
+            load.target,
+            sent_rate * load.room_size as f64,
+            histogram.len(),
+            q(0.5),
+            q(0.99),
+            q(0.999),
+            histogram.max() as f64 / 1000.0,
+            self.errors,
+        );
+        json!({"target": format!("{:?}", load.target), "clients": clients, "room_size": load.room_size,
+            "processes": load.processes, "rate": rate, "sent_per_s": sent_rate,
+            "deliveries_per_s": sent_rate * load.room_size as f64, "received": histogram.len(), "expected": expected,
+            "p50_ms": q(0.5), "p99_ms": q(0.99), "p999_ms": q(0.999), "max_ms": histogram.max() as f64 / 1000.0,
+            "errors": self.errors})
+    }
+}
+
+fn latency_histogram() -> anyhow::Result<Histogram<u64>> {
+    Ok(Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?)
+}
+
+/// One phase at `rate`: warm-up, then `seconds` measured.
 async fn measure(
     load: &Load,
     rate: f64,
@@ -248,7 +397,7 @@ async fn measure(
     sinks: &[Client],
     shared: &Shared,
     collected: &mut mpsc::UnboundedReceiver<(u32, u64)>,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<Measured> {
     let clients = sinks.len();
     let total = ((load.warmup + load.seconds) as f64 * rate) as u64;
     let measured_from = (load.warmup as f64 * rate) as u64;
@@ -276,7 +425,7 @@ async fn measure(
     let sending = measure_started.map_or(Duration::ZERO, |t| t.elapsed());
     // Every delivery, or what came within the drain time: the rest count as lost.
     let expected = measured_sent * load.room_size as u64;
-    let mut histogram = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?;
+    let mut histogram = latency_histogram()?;
     let deadline = tokio::time::Instant::now() + DRAIN;
     while histogram.len() < expected {
         match tokio::time::timeout_at(deadline, collected.recv()).await {
@@ -285,24 +434,8 @@ async fn measure(
             Ok(None) | Err(_) => break,
         }
     }
-    let sent_rate = measured_sent as f64 / sending.as_secs_f64().max(1e-9);
-    let q = |p: f64| histogram.value_at_quantile(p) as f64 / 1000.0;
-    eprintln!(
-        "{:?} rate {rate:.0}/s: sent {sent_rate:.0}/s ({:.0} deliveries/s), received {} of {expected}, p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms, errors {}",
-        load.target,
-        sent_rate * load.room_size as f64,
-        histogram.len(),
-        q(0.5),
-        q(0.99),
-        q(0.999),
-        histogram.max() as f64 / 1000.0,
-        shared.errors.load(Ordering::Relaxed) - errors_before,
-    );
-    Ok(json!({"target": format!("{:?}", load.target), "clients": clients, "room_size": load.room_size,
-        "rate": rate, "sent_per_s": sent_rate, "deliveries_per_s": sent_rate * load.room_size as f64,
-        "received": histogram.len(), "expected": expected,
-        "p50_ms": q(0.5), "p99_ms": q(0.99), "p999_ms": q(0.999), "max_ms": histogram.max() as f64 / 1000.0,
-        "errors": shared.errors.load(Ordering::Relaxed) - errors_before}))
+    let errors = shared.errors.load(Ordering::Relaxed) - errors_before;
+    Ok(Measured { histogram, sent: measured_sent, sending, errors })
 }
 
 /// The `s` of a dispatch (`{"op":0,"s":N,…`).

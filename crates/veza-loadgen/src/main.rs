@@ -7,6 +7,7 @@
 mod bare;
 mod drive;
 mod setup;
+mod workers;
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -14,6 +14,29 @@ pub struct Room {
     pub tokens: Vec<String>,
 }
 
+impl Room {
+    /// Writes rooms for a worker: one JSON line per room, `{"channel", "tokens"}`.
+    pub fn write_all(rooms: &[Room], path: &std::path::Path) -> anyhow::Result<()> {
+        let lines: Vec<String> =
+            rooms.iter().map(|r| json!({"channel": r.channel, "tokens": r.tokens}).to_string()).collect();
+        std::fs::write(path, lines.join("\n")).with_context(|| format!("writing {}", path.display()))
+    }
+
+    pub fn read_all(path: &std::path::Path) -> anyhow::Result<Vec<Room>> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        text.lines()
+            .map(|line| {
+                let v: Value = serde_json::from_str(line)?;
+                let channel = v["channel"].as_str().context("channel")?.to_string();
+                let tokens = v["tokens"].as_array().context("tokens")?;
+                let tokens: anyhow::Result<Vec<String>> =
+                    tokens.iter().map(|t| t.as_str().map(str::to_string).context("token")).collect();
+                Ok(Room { channel, tokens: tokens? })
+            })
+            .collect()
+    }
+}
+
 /// Registrations in flight at once (argon2 bounds the server anyway).
 const CONCURRENCY: usize = 16;
 
