@@ -14,7 +14,7 @@ use crate::account_token::{
 use crate::accounts::{AccountDeps, AccountPolicy, Accounts, Links};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
-use crate::chat::channel::{Channel, ChannelKind, ThreadMember};
+use crate::chat::channel::{Channel, ChannelKind, DirectChannel, ThreadMember};
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
 use crate::chat::message::{HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState};
 use crate::chat::permissions::{Overwrite, OverwriteTarget};
@@ -139,6 +139,7 @@ struct State {
     bans: Vec<Ban>,
     channels: Vec<Channel>,
     thread_members: Vec<ThreadMember>,
+    directs: Vec<DirectChannel>,
     presence_settings: HashMap<UserId, PresenceSetting>,
     /// connection → (user, node, lease end)
     connections: HashMap<String, (UserId, String, OffsetDateTime)>,
@@ -1333,6 +1334,55 @@ impl ChannelRepo for MemoryStore {
         found.sort_by_key(|m| (m.joined_at, m.user_id.0));
         found.truncate(limit as usize);
         Ok(found)
+    }
+
+    async fn create_direct(&self, channel: &DirectChannel) -> StoreResult<(DirectChannel, bool)> {
+        let mut s = self.state();
+        let mut pair = channel.recipients.clone();
+        pair.sort_by_key(|u| u.0);
+        if !channel.group {
+            let same = |d: &&DirectChannel| {
+                let mut theirs = d.recipients.clone();
+                theirs.sort_by_key(|u| u.0);
+                !d.group && theirs == pair
+            };
+            if let Some(existing) = s.directs.iter().find(same) {
+                return Ok((existing.clone(), false));
+            }
+        }
+        s.directs.push(channel.clone());
+        Ok((channel.clone(), true))
+    }
+
+    async fn direct_channel(&self, id: ChannelId) -> StoreResult<Option<DirectChannel>> {
+        Ok(self.state().directs.iter().find(|d| d.id == id).cloned())
+    }
+
+    async fn direct_channels_of(&self, user: UserId) -> StoreResult<Vec<DirectChannel>> {
+        let s = self.state();
+        let mut found: Vec<DirectChannel> =
+            s.directs.iter().filter(|d| d.recipients.contains(&user)).cloned().collect();
+        found.sort_by_key(|d| std::cmp::Reverse(d.id.0));
+        Ok(found)
+    }
+
+    async fn add_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool> {
+        let mut s = self.state();
+        let Some(d) = s.directs.iter_mut().find(|d| d.id == channel) else { return Ok(false) };
+        if d.recipients.contains(&user) {
+            return Ok(false);
+        }
+        d.recipients.push(user);
+        d.recipients.sort_by_key(|u| u.0);
+        Ok(true)
+    }
+
+    async fn remove_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool> {
+        let mut s = self.state();
+        let Some(d) = s.directs.iter_mut().find(|d| d.id == channel) else { return Ok(false) };
+        let before = d.recipients.len();
+        d.recipients.retain(|u| *u != user);
+        Ok(d.recipients.len() < before)
     }
 
     async fn joined_threads(&self, community: CommunityId, user: UserId) -> StoreResult<Vec<ChannelId>> {

@@ -13,7 +13,7 @@ use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::catalog::job::{Job, JobId, NewJob, Outcome};
 use crate::catalog::track::{Track, TrackPatch};
-use crate::chat::channel::{Channel, ThreadMember};
+use crate::chat::channel::{Channel, DirectChannel, ThreadMember};
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
 use crate::chat::message::{HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState};
 use crate::chat::permissions::{Overwrite, OverwriteTarget};
@@ -270,6 +270,16 @@ pub trait ChannelRepo: Send + Sync + std::fmt::Debug {
     async fn thread_members(&self, thread: ChannelId, limit: u32) -> StoreResult<Vec<ThreadMember>>;
     /// The threads of a community `user` is in.
     async fn joined_threads(&self, community: CommunityId, user: UserId) -> StoreResult<Vec<ChannelId>>;
+    /// Stores a conversation with its people; a two-person one whose pair already has one is
+    /// not stored, and that one is returned instead (`false`), even when two starts race.
+    async fn create_direct(&self, channel: &DirectChannel) -> StoreResult<(DirectChannel, bool)>;
+    async fn direct_channel(&self, id: ChannelId) -> StoreResult<Option<DirectChannel>>;
+    /// The conversations `user` is in, newest first.
+    async fn direct_channels_of(&self, user: UserId) -> StoreResult<Vec<DirectChannel>>;
+    /// false when they were in it already.
+    async fn add_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool>;
+    /// false when they were not in it.
+    async fn remove_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool>;
     /// Sets (inserts or replaces) the overwrite for its target.
     async fn set_overwrite(&self, channel: ChannelId, overwrite: &Overwrite, audit: &AuditEntry) -> StoreResult<()>;
     async fn remove_overwrite(

@@ -1,8 +1,8 @@
 //! The chat gateway over real WebSockets, on SQLite and PostgreSQL: identify and READY,
 //! dispatches in order with per-session sequence numbers, the same actions over REQUEST as over
 //! REST, lossless resume, invalid sessions, permission-exact delivery as roles and overwrites
-//! change, threads seen through their channel, presence, heartbeat timeouts, slow consumers,
-//! and every kind of bad frame.
+//! change, threads seen through their channel, direct conversations, presence, heartbeat
+//! timeouts, slow consumers, and every kind of bad frame.
 
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ on_both_databases!(
     delivery_follows_permissions_as_they_change,
     threads_live_inside_their_channel_and_are_seen_through_it,
     presence_follows_connections_and_what_people_choose,
+    direct_conversations_reach_their_people_and_no_one_else,
 );
 
 fn access(body: &Value) -> String {
@@ -770,4 +771,116 @@ async fn presence_follows_connections_and_what_people_choose(backend: Backend) {
     let mut back = GatewayClient::connect(&s.base).await;
     back.identify(&r.member).await;
     assert_eq!(presence_of(&mut owner, &r.member_id).await["status"], "idle");
+}
+
+async fn direct_conversations_reach_their_people_and_no_one_else(backend: Backend) {
+    let s = TestServer::start(BIN, backend).await;
+    let r = room(&s).await;
+    let owner_id = id(&s.get("/api/v1/me", Some(&r.owner)).await.1);
+    let registered = s.register("lyra").await;
+    let (lyra, lyra_id) = (access(&registered), id(&registered["user"]));
+    let mut member = GatewayClient::connect(&s.base).await;
+    let ready = member.identify(&r.member).await;
+    assert_eq!(ready["direct_channels"], json!([]), "{ready}");
+
+    // One DM per pair, whoever opens it; only with people one shares a community with.
+    let (status, dm) = s.post("/api/v1/me/channels", &json!({"recipients": [r.member_id]}), Some(&r.owner)).await;
+    assert_eq!((status, dm["kind"].as_str()), (201, Some("dm")), "{dm}");
+    let mut people = vec![owner_id.clone(), r.member_id.clone()];
+    people.sort_by_key(|p| p.parse::<i64>().expect("id"));
+    assert_eq!(dm["recipients"], json!(people), "{dm}");
+    let d = id(&dm);
+    let (status, again) = s.post("/api/v1/me/channels", &json!({"recipients": [owner_id]}), Some(&r.member)).await;
+    assert_eq!((status, again["id"].as_str()), (200, Some(d.as_str())), "{again}");
+    let (created, _) = member.until("CHANNEL_CREATE").await;
+    assert_eq!(created["id"], d.as_str(), "{created}");
+    let (status, _) = s.post("/api/v1/me/channels", &json!({"recipients": [owner_id]}), Some(&lyra)).await;
+    assert_eq!(status, 404, "a stranger cannot write to anyone");
+    let ten: Vec<String> = (0..10).map(|i| format!("{}", 1000 + i)).collect();
+    for (bad, code) in [
+        (json!({"recipients": []}), 422),
+        (json!({"recipients": [owner_id]}), 422),
+        (json!({"recipients": ten}), 422),
+        (json!({"recipients": [r.member_id], "name": "us"}), 422),
+        (json!({"recipients": "everyone"}), 422),
+    ] {
+        let (status, problem) = s.post("/api/v1/me/channels", &bad, Some(&r.owner)).await;
+        assert_eq!(status, code, "{bad}: {problem}");
+    }
+
+    // The channel routes work in it, and its events reach its people only.
+    let said = say(&s, &r.owner, &d, "psst @everyone").await;
+    assert_eq!(said["mentions"]["everyone"], false, "no @everyone in a DM: {said}");
+    let (got, _) = member.until("MESSAGE_CREATE").await;
+    assert_eq!(got["id"], said["id"]);
+    let answer = member.request("d1", "message.send", json!({"channel_id": d, "content": "hi back"})).await;
+    assert_eq!(answer["ok"], true, "{answer}");
+    let (status, mention) = s
+        .post(&format!("/api/v1/channels/{d}/messages"), &json!({"content": format!("<@{lyra_id}>")}), Some(&r.owner))
+        .await;
+    assert_eq!((status, mention["errors"][0]["code"].as_str()), (422, Some("unknown_mention")), "{mention}");
+    let (status, _) =
+        s.post(&format!("/api/v1/channels/{d}/messages"), &json!({"content": "<@&1>"}), Some(&r.owner)).await;
+    assert_eq!(status, 422, "a conversation has no roles");
+    let (status, _) = s
+        .put(
+            &format!("/api/v1/channels/{d}/messages/{}/reactions/%F0%9F%91%8D/me", id(&said)),
+            &json!({}),
+            Some(&r.member),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = s.put(&format!("/api/v1/channels/{d}/pins/{}", id(&said)), &json!({}), Some(&r.member)).await;
+    assert_eq!(status, 204);
+    let (status, history) = s.get(&format!("/api/v1/channels/{d}/messages"), Some(&r.member)).await;
+    assert_eq!((status, history.as_array().map(Vec::len)), (200, Some(2)), "{history}");
+    let (status, seen) = s.get(&format!("/api/v1/channels/{d}"), Some(&r.member)).await;
+    assert_eq!((status, seen["kind"].as_str()), (200, Some("dm")), "{seen}");
+    for path in [format!("/api/v1/channels/{d}"), format!("/api/v1/channels/{d}/messages")] {
+        let (status, _) = s.get(&path, Some(&lyra)).await;
+        assert_eq!(status, 404, "{path} is not lyra's");
+    }
+    let (status, _) = s.patch(&format!("/api/v1/channels/{d}"), &json!({"name": "x"}), Some(&r.owner)).await;
+    assert_eq!(status, 404, "a conversation is not a community channel");
+
+    // Groups: named, owned, people come and go; whoever leaves hears nothing more.
+    let (_, invite) = s.post(&format!("/api/v1/communities/{}/invites", r.community), &json!({}), Some(&r.owner)).await;
+    let code = invite["code"].as_str().expect("code");
+    assert_eq!(s.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(&lyra)).await.0, 201);
+    let mut lyra_gw = GatewayClient::connect(&s.base).await;
+    lyra_gw.identify(&lyra).await;
+    let body = json!({"recipients": [r.member_id, lyra_id], "name": "Crew"});
+    let (status, group) = s.post("/api/v1/me/channels", &body, Some(&r.owner)).await;
+    assert_eq!((status, group["kind"].as_str(), group["name"].as_str()), (201, Some("group_dm"), Some("Crew")));
+    assert_eq!(group["owner_id"], owner_id.as_str());
+    let g = id(&group);
+    lyra_gw.until("CHANNEL_CREATE").await;
+    let people = |who: &str| format!("/api/v1/channels/{g}/recipients/{who}");
+    let (status, _) = s.delete(&people(&owner_id), Some(&r.member)).await;
+    assert_eq!(status, 403, "only the owner removes others");
+    let (status, problem) = s.delete(&people(&owner_id), Some(&r.owner)).await;
+    assert_eq!((status, problem["errors"][0]["code"].as_str()), (409, Some("owner_cannot_leave")), "{problem}");
+    let (status, problem) = s.delete(&format!("/api/v1/channels/{d}/recipients/{}", r.member_id), Some(&r.owner)).await;
+    assert_eq!((status, problem["errors"][0]["code"].as_str()), (409, Some("not_a_group")), "{problem}");
+    let (status, _) = s.delete(&people(&lyra_id), Some(&lyra)).await;
+    assert_eq!(status, 204, "leaving");
+    let (gone, _) = lyra_gw.until("CHANNEL_DELETE").await;
+    assert_eq!(gone["id"], g.as_str());
+    say(&s, &r.owner, &g, "after lyra left").await;
+    let (status, _) = s.get(&format!("/api/v1/channels/{g}/messages"), Some(&lyra)).await;
+    assert_eq!(status, 404);
+    let (status, _) = s.put(&people(&lyra_id), &json!({}), Some(&r.member)).await;
+    assert_eq!(status, 204, "anyone in a group may bring people in");
+    let (update, _) = lyra_gw.until("CHANNEL_UPDATE").await;
+    assert_eq!(update["recipients"].as_array().map(Vec::len), Some(3), "{update}");
+    say(&s, &r.owner, &g, "welcome back").await;
+    let (back, _) = lyra_gw.until("MESSAGE_CREATE").await;
+    assert_eq!(back["content"], "welcome back", "nothing from while lyra was out");
+
+    let (status, mine) = s.get("/api/v1/me/channels", Some(&r.member)).await;
+    let ids: Vec<_> = mine.as_array().expect("list").iter().map(|c| c["id"].clone()).collect();
+    assert_eq!((status, ids), (200, vec![json!(g), json!(d)]), "newest first");
+    let mut fresh = GatewayClient::connect(&s.base).await;
+    let ready = fresh.identify(&r.member).await;
+    assert_eq!(ready["direct_channels"].as_array().map(Vec::len), Some(2), "{ready}");
 }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use veza_core::audit::AuditEntry;
-use veza_core::chat::channel::{Channel, ChannelKind, Thread, ThreadMember};
+use veza_core::chat::channel::{Channel, ChannelKind, DirectChannel, Thread, ThreadMember};
 use veza_core::chat::permissions::{Overwrite, OverwriteTarget, Permissions};
 use veza_core::id::{ChannelId, CommunityId, MessageId, RoleId, UserId};
 use veza_core::ports::{ChannelRepo, StoreError, StoreResult};
@@ -106,6 +106,47 @@ fn thread_columns(channel: &Channel) -> (Option<i64>, Option<i64>, Option<i64>, 
 }
 
 #[derive(sqlx::FromRow)]
+struct DirectRow {
+    id: i64,
+    kind: String,
+    name: String,
+    owner_id: Option<i64>,
+    created_at: i64,
+}
+
+impl DirectRow {
+    /// `recipients`: (channel, user) pairs, by user id.
+    fn direct(self, recipients: &[(i64, i64)]) -> StoreResult<DirectChannel> {
+        Ok(DirectChannel {
+            id: ChannelId(self.id),
+            group: self.kind == "group_dm",
+            owner_id: self.owner_id.map(UserId),
+            name: self.name,
+            recipients: recipients.iter().filter(|(c, _)| *c == self.id).map(|(_, u)| UserId(*u)).collect(),
+            created_at: from_micros(self.created_at)?,
+        })
+    }
+}
+
+impl Database {
+    /// The people of these conversations, as (channel, user), by user id.
+    async fn recipients(&self, channels: &[i64]) -> StoreResult<Vec<(i64, i64)>> {
+        if channels.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = (1..=channels.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT channel_id, user_id FROM dm_recipients WHERE channel_id IN ({list}) ORDER BY channel_id, user_id"
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
+        for id in channels {
+            query = query.bind(*id);
+        }
+        query.fetch_all(&self.pool).await.map_err(store_error)
+    }
+}
+
+#[derive(sqlx::FromRow)]
 struct ThreadMemberRow {
     thread_id: i64,
     user_id: i64,
@@ -183,11 +224,12 @@ impl ChannelRepo for Database {
     }
 
     async fn channel(&self, id: ChannelId) -> StoreResult<Option<Channel>> {
-        let row: Option<ChannelRow> = sqlx::query_as(&format!("SELECT {CHANNEL} FROM channels WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?;
+        let row: Option<ChannelRow> =
+            sqlx::query_as(&format!("SELECT {CHANNEL} FROM channels WHERE id = $1 AND community_id IS NOT NULL"))
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error)?;
         let Some(row) = row else { return Ok(None) };
         let overwrites: Vec<OverwriteRow> = sqlx::query_as(
             "SELECT channel_id, target_kind, target_id, allow_bits, deny_bits FROM channel_overwrites \
@@ -351,6 +393,111 @@ impl ChannelRepo for Database {
                 })
             })
             .collect()
+    }
+
+    async fn create_direct(&self, channel: &DirectChannel) -> StoreResult<(DirectChannel, bool)> {
+        let mut tx = self.begin().await.map_err(store_error)?;
+        let kind = if channel.group { "group_dm" } else { "dm" };
+        sqlx::query(
+            "INSERT INTO channels (id, community_id, kind, name, position, slowmode_secs, created_at, owner_id) \
+             VALUES ($1, NULL, $2, $3, 0, 0, $4, $5)",
+        )
+        .bind(channel.id.0)
+        .bind(kind)
+        .bind(&channel.name)
+        .bind(to_micros(channel.created_at))
+        .bind(channel.owner_id.map(|o| o.0))
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if let [low, high] = channel.recipients[..] {
+            if !channel.group {
+                let (low, high) = if low.0 <= high.0 { (low, high) } else { (high, low) };
+                let paired = sqlx::query(
+                    "INSERT INTO dm_pairs (low_id, high_id, channel_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT (low_id, high_id) DO NOTHING",
+                )
+                .bind(low.0)
+                .bind(high.0)
+                .bind(channel.id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+                if paired.rows_affected() == 0 {
+                    // The pair has its conversation already: that one, and nothing stored.
+                    drop(tx);
+                    let (id,): (i64,) =
+                        sqlx::query_as("SELECT channel_id FROM dm_pairs WHERE low_id = $1 AND high_id = $2")
+                            .bind(low.0)
+                            .bind(high.0)
+                            .fetch_one(&self.pool)
+                            .await
+                            .map_err(store_error)?;
+                    let existing = self.direct_channel(ChannelId(id)).await?;
+                    let existing = existing.ok_or_else(|| StoreError::Other("a DM pair names no channel".into()))?;
+                    return Ok((existing, false));
+                }
+            }
+        }
+        for user in &channel.recipients {
+            sqlx::query("INSERT INTO dm_recipients (channel_id, user_id) VALUES ($1, $2)")
+                .bind(channel.id.0)
+                .bind(user.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        }
+        tx.commit().await.map_err(store_error)?;
+        Ok((channel.clone(), true))
+    }
+
+    async fn direct_channel(&self, id: ChannelId) -> StoreResult<Option<DirectChannel>> {
+        let row: Option<DirectRow> = sqlx::query_as(
+            "SELECT id, kind, name, owner_id, created_at FROM channels WHERE id = $1 AND community_id IS NULL",
+        )
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let recipients = self.recipients(&[row.id]).await?;
+        row.direct(&recipients).map(Some)
+    }
+
+    async fn direct_channels_of(&self, user: UserId) -> StoreResult<Vec<DirectChannel>> {
+        let rows: Vec<DirectRow> = sqlx::query_as(
+            "SELECT c.id, c.kind, c.name, c.owner_id, c.created_at FROM channels c \
+             JOIN dm_recipients r ON r.channel_id = c.id WHERE r.user_id = $1 ORDER BY c.id DESC",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let recipients = self.recipients(&ids).await?;
+        rows.into_iter().map(|r| r.direct(&recipients)).collect()
+    }
+
+    async fn add_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool> {
+        let added = sqlx::query(
+            "INSERT INTO dm_recipients (channel_id, user_id) VALUES ($1, $2) ON CONFLICT (channel_id, user_id) DO NOTHING",
+        )
+        .bind(channel.0)
+        .bind(user.0)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(added.rows_affected() > 0)
+    }
+
+    async fn remove_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool> {
+        let removed = sqlx::query("DELETE FROM dm_recipients WHERE channel_id = $1 AND user_id = $2")
+            .bind(channel.0)
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(removed.rows_affected() > 0)
     }
 
     async fn joined_threads(&self, community: CommunityId, user: UserId) -> StoreResult<Vec<ChannelId>> {

@@ -152,7 +152,31 @@ impl Database {
     pub async fn migrate(&self) -> Result<usize, SqlError> {
         let migrator = self.dialect.migrator();
         let before = self.applied_version().await.unwrap_or(None);
-        migrator.run(&self.pool).await.map_err(|e| SqlError::Migration(e.to_string()))?;
+        let failed = |e: sqlx::migrate::MigrateError| SqlError::Migration(e.to_string());
+        match self.dialect {
+            Dialect::Postgres => migrator.run(&self.pool).await.map_err(failed)?,
+            Dialect::Sqlite => {
+                // SQLite changes a column's constraints only by rebuilding its table, and
+                // dropping the old table with foreign keys enforced would cascade into every
+                // table referencing it. So migrations run on one connection with enforcement
+                // off (it cannot change inside the transaction each migration runs in), and
+                // the references are checked before it is turned back on.
+                let mut conn = self.pool.acquire().await?;
+                sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *conn).await?;
+                let ran = migrator.run(&mut *conn).await.map_err(failed);
+                let broken: Vec<(String,)> = match ran {
+                    Ok(()) => {
+                        sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(&mut *conn).await?
+                    }
+                    Err(_) => Vec::new(),
+                };
+                sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                ran?;
+                if let Some((table,)) = broken.first() {
+                    return Err(SqlError::Migration(format!("a migration left broken references in {table}")));
+                }
+            }
+        }
         let pending = migrator.iter().filter(|m| before.is_none_or(|v| m.version > v)).count();
         Ok(pending)
     }

@@ -73,6 +73,47 @@ pub async fn run_all<S: Store>(store: &S) {
     communities(store).await;
     channels(store).await;
     presence(store).await;
+    direct(store).await;
+}
+
+async fn direct<S: Store>(s: &S) {
+    use veza_core::chat::channel::DirectChannel;
+    use veza_core::id::ChannelId;
+    let t = now();
+    for (id, name) in [(141, "dma"), (142, "dmb"), (143, "dmc")] {
+        UserRepo::create(s, &new_user(id, name, &format!("{name}@example.com")), None, &[]).await.expect("user");
+    }
+    let dm = |id: i64, people: &[i64]| DirectChannel {
+        id: ChannelId(id),
+        group: people.len() > 2,
+        owner_id: (people.len() > 2).then_some(UserId(people[0])),
+        name: if people.len() > 2 { "crew".into() } else { String::new() },
+        recipients: people.iter().map(|p| UserId(*p)).collect(),
+        created_at: t,
+    };
+    let pair = dm(14100, &[141, 142]);
+    assert_eq!(s.create_direct(&pair).await.expect("dm"), (pair.clone(), true));
+    // The same pair, either way round, finds the first conversation and stores nothing.
+    let again = DirectChannel { recipients: vec![UserId(142), UserId(141)], ..dm(14101, &[141, 142]) };
+    assert_eq!(s.create_direct(&again).await.expect("again"), (pair.clone(), false));
+    assert_eq!(s.direct_channel(ChannelId(14101)).await.expect("none"), None);
+    let group = dm(14102, &[141, 142, 143]);
+    assert_eq!(s.create_direct(&group).await.expect("group"), (group.clone(), true));
+    let second_group = dm(14103, &[141, 142, 143]);
+    assert!(s.create_direct(&second_group).await.expect("groups repeat").1, "groups are never merged");
+    assert_eq!(s.direct_channel(group.id).await.expect("get"), Some(group.clone()));
+    assert_eq!(s.channel(group.id).await.expect("not a community channel"), None);
+    let ids = |list: Vec<DirectChannel>| list.iter().map(|d| d.id.0).collect::<Vec<_>>();
+    assert_eq!(ids(s.direct_channels_of(UserId(141)).await.expect("mine")), [14103, 14102, 14100]);
+    assert_eq!(ids(s.direct_channels_of(UserId(143)).await.expect("theirs")), [14103, 14102]);
+
+    assert!(s.remove_recipient(group.id, UserId(143)).await.expect("leave"));
+    assert!(!s.remove_recipient(group.id, UserId(143)).await.expect("twice"));
+    assert_eq!(ids(s.direct_channels_of(UserId(143)).await.expect("theirs")), [14103]);
+    assert!(s.add_recipient(group.id, UserId(143)).await.expect("back"));
+    assert!(!s.add_recipient(group.id, UserId(143)).await.expect("already"));
+    let got = s.direct_channel(group.id).await.expect("get").expect("there");
+    assert_eq!(got.recipients, [UserId(141), UserId(142), UserId(143)]);
 }
 
 async fn presence<S: Store>(s: &S) {

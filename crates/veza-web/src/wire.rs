@@ -1731,3 +1731,58 @@ impl From<veza_core::chat::presence::Presence> for PresenceResponse {
         }
     }
 }
+
+/// A direct conversation: two people, or a group of up to ten.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectChannelResponse {
+    pub id: ChannelId,
+    /// `dm` (two people, one conversation per pair) or `group_dm`.
+    #[schema(example = "dm")]
+    pub kind: &'static str,
+    /// Groups: who started it (they remove others).
+    pub owner_id: Option<UserId>,
+    /// Groups: its name, empty when unnamed.
+    pub name: String,
+    /// Everyone in it, the caller included.
+    pub recipients: Vec<UserId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<veza_core::chat::channel::DirectChannel> for DirectChannelResponse {
+    fn from(d: veza_core::chat::channel::DirectChannel) -> Self {
+        Self {
+            id: d.id,
+            kind: if d.group { "group_dm" } else { "dm" },
+            owner_id: d.owner_id,
+            name: d.name,
+            recipients: d.recipients,
+            created_at: d.created_at,
+        }
+    }
+}
+
+/// `POST /api/v1/me/channels`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenDirectRequest {
+    /// One person (a DM: opening it again returns the same one), or 2–9 (a new group). Each must
+    /// share a community with you.
+    #[schema(min_items = 1, max_items = 9)]
+    pub recipients: Vec<UserId>,
+    /// Groups only.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
+    pub name: Option<String>,
+}
+
+/// A community's channel or thread, or a direct conversation (told apart by `kind`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AnyChannelResponse {
+    Community(ChannelResponse),
+    Direct(DirectChannelResponse),
+}

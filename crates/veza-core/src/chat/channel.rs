@@ -72,6 +72,27 @@ pub struct Thread {
     pub locked: bool,
 }
 
+/// A conversation outside any community: two people (a DM, one per pair) or a group of up to
+/// ten with an owner and a name. Whoever is in it may do anything there but manage others; it
+/// has no roles, overwrites or slowmode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectChannel {
+    pub id: ChannelId,
+    pub group: bool,
+    /// Groups only: who started it; they add and remove people and rename it.
+    pub owner_id: Option<UserId>,
+    /// Groups only; empty until named.
+    pub name: String,
+    /// Everyone in it, by id.
+    pub recipients: Vec<UserId>,
+    pub created_at: OffsetDateTime,
+}
+
+/// People in a group conversation, its owner included (Discord's figure).
+pub const GROUP_MAX: usize = 10;
+/// Conversations one person may be in at once.
+pub const DIRECT_CHANNELS_MAX: usize = 1000;
+
 /// Someone in a thread: who follows it (posting in a thread joins it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThreadMember {

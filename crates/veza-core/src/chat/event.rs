@@ -6,23 +6,36 @@
 use time::OffsetDateTime;
 
 use crate::catalog::track::TrackState;
-use crate::chat::channel::Channel;
+use crate::chat::channel::{Channel, DirectChannel};
 use crate::chat::community::{Community, CommunityRole, Member};
 use crate::chat::message::{Message, ReadState};
 use crate::chat::presence::Presence;
 use crate::id::{ChannelId, CommunityId, MessageId, RoleId, TrackId, UserId};
 
-/// Where a change in a channel happened: its community, and the channel whose permissions
-/// decide who sees it (the channel itself, or a thread's parent: see [`Channel::gate`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Place {
-    pub community_id: CommunityId,
-    pub gate: ChannelId,
+/// Where a change in a channel happened, and so who hears of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A community's channel: its members who may view `gate` (the channel itself, or a
+    /// thread's parent: see [`Channel::gate`]).
+    Community { community_id: CommunityId, gate: ChannelId },
+    /// A direct conversation: the people in it.
+    Direct { recipients: Vec<UserId> },
 }
 
 impl Place {
     pub fn of(channel: &Channel) -> Self {
-        Self { community_id: channel.community_id, gate: channel.gate() }
+        Self::Community { community_id: channel.community_id, gate: channel.gate() }
+    }
+
+    pub fn direct(channel: &DirectChannel) -> Self {
+        Self::Direct { recipients: channel.recipients.clone() }
+    }
+
+    fn topics(&self) -> Vec<Topic> {
+        match self {
+            Self::Community { community_id, .. } => vec![Topic::Community(*community_id)],
+            Self::Direct { recipients } => recipients.iter().map(|u| Topic::User(*u)).collect(),
+        }
     }
 }
 
@@ -83,6 +96,17 @@ pub enum ChatEvent {
         until: OffsetDateTime,
     },
     ChannelCreated(Channel),
+    /// A direct conversation started (`created`), or changed (someone came or went): to the
+    /// people in it now.
+    DirectChannelSaved {
+        channel: DirectChannel,
+        created: bool,
+    },
+    /// Someone left (or was removed from) a group conversation: to them.
+    DirectChannelLeft {
+        channel_id: ChannelId,
+        user_id: UserId,
+    },
     /// Someone joined (`joined`) or left a thread.
     ThreadMemberChanged {
         place: Place,
@@ -162,8 +186,10 @@ impl ChatEvent {
             | ReactionRemoved { place, .. }
             | ReactionsCleared { place, .. }
             | PinsChanged { place, .. }
-            | Typing { place, .. }
-            | ThreadMemberChanged { place, .. } => vec![Topic::Community(place.community_id)],
+            | Typing { place, .. } => place.topics(),
+            ThreadMemberChanged { place, .. } => place.topics(),
+            DirectChannelSaved { channel, .. } => channel.recipients.iter().map(|u| Topic::User(*u)).collect(),
+            DirectChannelLeft { user_id, .. } => vec![Topic::User(*user_id)],
             ChannelCreated(c) | ChannelUpdated(c) | ChannelDeleted(c) => vec![Topic::Community(c.community_id)],
             CommunityCreated(c) => vec![Topic::User(c.owner_id)],
             CommunityUpdated(c) => vec![Topic::Community(c.id)],

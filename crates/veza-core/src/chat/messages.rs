@@ -1,17 +1,19 @@
 //! The message use cases: sending (idempotent by client nonce, under slowmode, mentions checked
 //! and `@everyone` gated), reading history by cursor, editing (the earlier text kept) and
-//! deleting (a tombstone). Every check is on the channel's resolved permissions.
+//! deleting (a tombstone). Every check is on the room's permissions: a community channel's as
+//! resolved for the member, or a direct conversation's (see `room.rs`).
 
 use crate::accounts::Principal;
 use crate::api_key::Scope;
 use crate::chat::channel::{Channel, ChannelKind};
 use crate::chat::channels::ChannelView;
-use crate::chat::communities::{Actor, Communities};
-use crate::chat::event::{ChatEvent, Place, TYPING_LASTS};
+use crate::chat::communities::Communities;
+use crate::chat::event::{ChatEvent, TYPING_LASTS};
 use crate::chat::message::{
     self, HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState, MENTIONS_MAX, PAGE_MAX,
 };
 use crate::chat::permissions::Permissions;
+use crate::chat::room::{Access, Room};
 use crate::error::{CoreError, FieldError, Validator};
 use crate::id::{ChannelId, MessageId, UserId};
 use crate::ports::Reacted;
@@ -20,36 +22,31 @@ use time::OffsetDateTime;
 /// Whether the caller may post (or show typing) in the channel: `send_messages` there
 /// (`send_in_threads` in the parent, for a thread), `manage_messages` too in an announcement
 /// channel, and never in a category or an archived thread.
-fn may_post(actor: &Actor, channel: &Channel) -> Result<(), CoreError> {
-    if channel.kind == ChannelKind::Category {
+fn may_post(room: &Room) -> Result<(), CoreError> {
+    if room.kind() == Some(ChannelKind::Category) {
         return Err(CoreError::Conflict(FieldError::new("channel", "category", "categories hold no messages")));
     }
-    if channel.is_archived() {
+    if room.channel().is_some_and(Channel::is_archived) {
         return Err(CoreError::Conflict(FieldError::new(
             "channel",
             "thread_archived",
             "the thread is archived: unarchive it (PATCH with archived false) to post in it",
         )));
     }
-    if channel.kind == ChannelKind::Thread && !actor.in_channel(channel).contains(Permissions::SEND_MESSAGES) {
+    if room.kind() == Some(ChannelKind::Thread) && !room.permissions.contains(Permissions::SEND_MESSAGES) {
         return Err(CoreError::MissingPermission("send_in_threads"));
     }
-    actor.require_in(channel, Permissions::SEND_MESSAGES)?;
-    if channel.kind == ChannelKind::Announcement {
-        actor.require_in(channel, Permissions::MANAGE_MESSAGES)?;
+    room.require(Permissions::SEND_MESSAGES)?;
+    if room.kind() == Some(ChannelKind::Announcement) {
+        room.require(Permissions::MANAGE_MESSAGES)?;
     }
     Ok(())
 }
 
 impl Communities {
-    /// Mentions of people outside the community or roles not its own are refused, so a client
-    /// learns at once that nobody will be notified.
-    async fn checked_mentions(
-        &self,
-        actor: &Actor,
-        channel: &Channel,
-        text: &str,
-    ) -> Result<message::Mentions, CoreError> {
+    /// Mentions of people outside the community (or the conversation) or roles not its own are
+    /// refused, so a client learns at once that nobody will be notified.
+    async fn checked_mentions(&self, room: &Room, text: &str) -> Result<message::Mentions, CoreError> {
         let mut mentions = message::parse_mentions(text);
         if mentions.users.len() + mentions.roles.len() > MENTIONS_MAX {
             return Err(CoreError::invalid(FieldError::new(
@@ -58,6 +55,27 @@ impl Communities {
                 format!("a message mentions at most {MENTIONS_MAX} people and roles"),
             )));
         }
+        let (actor, channel) = match &room.access {
+            Access::Member { actor, channel } => (actor, channel),
+            Access::Recipient { direct } => {
+                if let Some(user) = mentions.users.iter().find(|u| !direct.recipients.contains(u)) {
+                    return Err(CoreError::invalid(FieldError::new(
+                        "content",
+                        "unknown_mention",
+                        format!("<@{user}> is not in this conversation"),
+                    )));
+                }
+                if let Some(role) = mentions.roles.first() {
+                    return Err(CoreError::invalid(FieldError::new(
+                        "content",
+                        "unknown_mention",
+                        format!("<@&{role}>: a conversation has no roles"),
+                    )));
+                }
+                mentions.everyone = false;
+                return Ok(mentions);
+            }
+        };
         for user in &mentions.users {
             if self.deps.communities.member(channel.community_id, *user).await?.is_none() {
                 return Err(CoreError::invalid(FieldError::new(
@@ -75,7 +93,7 @@ impl Communities {
             )));
         }
         // Without the permission, `@everyone` is plain text: nobody is notified.
-        mentions.everyone &= actor.in_channel(channel).contains(Permissions::MENTION_EVERYONE);
+        mentions.everyone &= room.permissions.contains(Permissions::MENTION_EVERYONE);
         Ok(mentions)
     }
 
@@ -88,23 +106,23 @@ impl Communities {
         nonce: Option<&str>,
         reply_to: Option<MessageId>,
     ) -> Result<(Message, bool), CoreError> {
-        let (channel, actor) = self.visible(principal, channel_id, Scope::ChatWrite).await?;
+        let room = self.room(principal, channel_id, Scope::ChatWrite).await?;
         let mut v = Validator::default();
         let text = v.check(message::content(content));
         let nonce = v.check(message::nonce(nonce));
         let (text, nonce) = v.finish(|| Some((text?, nonce?)))?;
-        may_post(&actor, &channel)?;
+        may_post(&room)?;
         // A retry of a send that happened answers with it, slowmode or not.
         if let Some(nonce) = &nonce {
-            if let Some(sent) = self.deps.messages.by_nonce(channel.id, principal.user_id, nonce).await? {
+            if let Some(sent) = self.deps.messages.by_nonce(room.id, principal.user_id, nonce).await? {
                 return Ok((sent, false));
             }
         }
         let now = self.now();
-        let exempt = actor.in_channel(&channel).contains(Permissions::MANAGE_MESSAGES);
-        if channel.slowmode_secs > 0 && !exempt {
-            if let Some(last) = self.deps.messages.last_post(channel.id, principal.user_id).await? {
-                let ready = last + time::Duration::seconds(i64::from(channel.slowmode_secs));
+        let exempt = room.permissions.contains(Permissions::MANAGE_MESSAGES);
+        if room.slowmode_secs() > 0 && !exempt {
+            if let Some(last) = self.deps.messages.last_post(room.id, principal.user_id).await? {
+                let ready = last + time::Duration::seconds(i64::from(room.slowmode_secs()));
                 if ready > now {
                     return Err(CoreError::Slowmode((ready - now).unsigned_abs()));
                 }
@@ -112,14 +130,14 @@ impl Communities {
         }
         if let Some(reply_to) = reply_to {
             let target = self.deps.messages.message(reply_to).await?;
-            if !target.is_some_and(|m| m.channel_id == channel.id && m.deleted_at.is_none()) {
+            if !target.is_some_and(|m| m.channel_id == room.id && m.deleted_at.is_none()) {
                 return Err(CoreError::NotFound("message to reply to"));
             }
         }
-        let mentions = self.checked_mentions(&actor, &channel, &text).await?;
+        let mentions = self.checked_mentions(&room, &text).await?;
         let message = Message {
             id: MessageId::new(self.deps.ids.as_ref()),
-            channel_id: channel.id,
+            channel_id: room.id,
             author_id: principal.user_id,
             content: text,
             nonce,
@@ -132,11 +150,11 @@ impl Communities {
         };
         match self.deps.messages.post(&message).await? {
             Posted::New(mut m) => {
-                if channel.kind == ChannelKind::Thread {
-                    self.join_thread_quietly(&channel, principal.user_id).await;
+                if let Some(thread) = room.channel().filter(|c| c.kind == ChannelKind::Thread) {
+                    self.join_thread_quietly(thread, principal.user_id).await;
                 }
                 self.embed(std::slice::from_mut(&mut m)).await;
-                self.announce(ChatEvent::MessageCreated { place: Place::of(&channel), message: m.clone() }).await;
+                self.announce(ChatEvent::MessageCreated { place: room.place(), message: m.clone() }).await;
                 Ok((m, true))
             }
             Posted::Existing(mut m) => {
@@ -155,9 +173,9 @@ impl Communities {
         limit: u32,
     ) -> Result<Vec<Message>, CoreError> {
         let limit = crate::page::limit_within(limit, PAGE_MAX)?;
-        let (channel, actor) = self.visible(principal, channel_id, Scope::ChatRead).await?;
-        actor.require_in(&channel, Permissions::READ_MESSAGE_HISTORY)?;
-        let mut page = self.deps.messages.history(channel.id, cursor, limit).await?;
+        let room = self.room(principal, channel_id, Scope::ChatRead).await?;
+        room.require(Permissions::READ_MESSAGE_HISTORY)?;
+        let mut page = self.deps.messages.history(room.id, cursor, limit).await?;
         self.embed(&mut page).await;
         Ok(page)
     }
@@ -185,9 +203,9 @@ impl Communities {
         channel_id: ChannelId,
         id: MessageId,
     ) -> Result<Message, CoreError> {
-        let (channel, actor) = self.visible(principal, channel_id, Scope::ChatRead).await?;
-        actor.require_in(&channel, Permissions::READ_MESSAGE_HISTORY)?;
-        let found = self.deps.messages.message(id).await?.filter(|m| m.channel_id == channel.id);
+        let room = self.room(principal, channel_id, Scope::ChatRead).await?;
+        room.require(Permissions::READ_MESSAGE_HISTORY)?;
+        let found = self.deps.messages.message(id).await?.filter(|m| m.channel_id == room.id);
         let mut message = found.ok_or(CoreError::NotFound("message"))?;
         self.embed(std::slice::from_mut(&mut message)).await;
         Ok(message)
@@ -201,9 +219,8 @@ impl Communities {
         id: MessageId,
         content: &str,
     ) -> Result<Message, CoreError> {
-        let (channel, actor) = self.visible(principal, channel_id, Scope::ChatWrite).await?;
-        let found =
-            self.deps.messages.message(id).await?.filter(|m| m.channel_id == channel.id && m.deleted_at.is_none());
+        let room = self.room(principal, channel_id, Scope::ChatWrite).await?;
+        let found = self.deps.messages.message(id).await?.filter(|m| m.channel_id == room.id && m.deleted_at.is_none());
         let mut message = found.ok_or(CoreError::NotFound("message"))?;
         if message.author_id != principal.user_id {
             return Err(CoreError::Forbidden("only its author can edit a message"));
@@ -211,14 +228,14 @@ impl Communities {
         let text = message::content(content).map_err(CoreError::invalid)?;
         let now = self.now();
         let previous = MessageEdit { message_id: id, content: message.content.clone(), edited_at: now };
-        message.mentions = self.checked_mentions(&actor, &channel, &text).await?;
+        message.mentions = self.checked_mentions(&room, &text).await?;
         message.content = text;
         message.edited_at = Some(now);
         if !self.deps.messages.edit_message(&message, &previous).await? {
             return Err(CoreError::NotFound("message"));
         }
         self.embed(std::slice::from_mut(&mut message)).await;
-        let place = Place::of(&channel);
+        let place = room.place();
         self.announce(ChatEvent::MessageUpdated { place, message: message.clone() }).await;
         Ok(message)
     }
@@ -241,18 +258,17 @@ impl Communities {
         channel_id: ChannelId,
         id: MessageId,
     ) -> Result<(), CoreError> {
-        let (channel, actor) = self.visible(principal, channel_id, Scope::ChatWrite).await?;
-        let found =
-            self.deps.messages.message(id).await?.filter(|m| m.channel_id == channel.id && m.deleted_at.is_none());
+        let room = self.room(principal, channel_id, Scope::ChatWrite).await?;
+        let found = self.deps.messages.message(id).await?.filter(|m| m.channel_id == room.id && m.deleted_at.is_none());
         let message = found.ok_or(CoreError::NotFound("message"))?;
         if message.author_id != principal.user_id {
-            actor.require_in(&channel, Permissions::MANAGE_MESSAGES)?;
+            room.require(Permissions::MANAGE_MESSAGES)?;
         }
         if !self.deps.messages.delete_message(id, self.now()).await? {
             return Err(CoreError::NotFound("message"));
         }
-        let place = Place::of(&channel);
-        self.announce(ChatEvent::MessageDeleted { place, channel_id: channel.id, message_id: id }).await;
+        let place = room.place();
+        self.announce(ChatEvent::MessageDeleted { place, channel_id: room.id, message_id: id }).await;
         Ok(())
     }
 }
@@ -265,13 +281,12 @@ impl Communities {
         channel_id: ChannelId,
         id: MessageId,
         scope: Scope,
-    ) -> Result<(Channel, Actor, Message), CoreError> {
-        let (channel, actor) = self.visible(principal, channel_id, scope).await?;
-        actor.require_in(&channel, Permissions::READ_MESSAGE_HISTORY)?;
-        let found =
-            self.deps.messages.message(id).await?.filter(|m| m.channel_id == channel.id && m.deleted_at.is_none());
+    ) -> Result<(Room, Message), CoreError> {
+        let room = self.room(principal, channel_id, scope).await?;
+        room.require(Permissions::READ_MESSAGE_HISTORY)?;
+        let found = self.deps.messages.message(id).await?.filter(|m| m.channel_id == room.id && m.deleted_at.is_none());
         let message = found.ok_or(CoreError::NotFound("message"))?;
-        Ok((channel, actor, message))
+        Ok((room, message))
     }
 
     /// Adds the caller's reaction (`add_reactions`); adding it twice changes nothing.
@@ -283,8 +298,8 @@ impl Communities {
         emoji: &str,
     ) -> Result<(), CoreError> {
         let emoji = message::emoji(emoji).map_err(CoreError::invalid)?;
-        let (channel, actor, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
-        actor.require_in(&channel, Permissions::ADD_REACTIONS)?;
+        let (room, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
+        room.require(Permissions::ADD_REACTIONS)?;
         let reacted = self
             .deps
             .messages
@@ -293,8 +308,8 @@ impl Communities {
         match reacted {
             Reacted::Added => {
                 let user_id = principal.user_id;
-                let place = Place::of(&channel);
-                let event = ChatEvent::ReactionAdded { place, channel_id: channel.id, message_id: id, user_id, emoji };
+                let place = room.place();
+                let event = ChatEvent::ReactionAdded { place, channel_id: room.id, message_id: id, user_id, emoji };
                 self.announce(event).await;
                 Ok(())
             }
@@ -316,13 +331,13 @@ impl Communities {
         emoji: &str,
     ) -> Result<(), CoreError> {
         let emoji = message::emoji(emoji).map_err(CoreError::invalid)?;
-        let (channel, _, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
+        let (room, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
         if !self.deps.messages.remove_reaction(message.id, principal.user_id, &emoji).await? {
             return Err(CoreError::NotFound("reaction"));
         }
         let user_id = principal.user_id;
-        let place = Place::of(&channel);
-        let event = ChatEvent::ReactionRemoved { place, channel_id: channel.id, message_id: id, user_id, emoji };
+        let place = room.place();
+        let event = ChatEvent::ReactionRemoved { place, channel_id: room.id, message_id: id, user_id, emoji };
         self.announce(event).await;
         Ok(())
     }
@@ -336,12 +351,12 @@ impl Communities {
         emoji: Option<&str>,
     ) -> Result<u64, CoreError> {
         let emoji = emoji.map(message::emoji).transpose().map_err(CoreError::invalid)?;
-        let (channel, actor, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
-        actor.require_in(&channel, Permissions::MANAGE_MESSAGES)?;
+        let (room, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
+        room.require(Permissions::MANAGE_MESSAGES)?;
         let cleared = self.deps.messages.clear_reactions(message.id, emoji.as_deref()).await?;
         if cleared > 0 {
-            let place = Place::of(&channel);
-            self.announce(ChatEvent::ReactionsCleared { place, channel_id: channel.id, message_id: id, emoji }).await;
+            let place = room.place();
+            self.announce(ChatEvent::ReactionsCleared { place, channel_id: room.id, message_id: id, emoji }).await;
         }
         Ok(cleared)
     }
@@ -357,7 +372,7 @@ impl Communities {
         limit: u32,
     ) -> Result<Vec<UserId>, CoreError> {
         let emoji = message::emoji(emoji).map_err(CoreError::invalid)?;
-        let (_, _, message) = self.live_message(principal, channel_id, id, Scope::ChatRead).await?;
+        let (_, message) = self.live_message(principal, channel_id, id, Scope::ChatRead).await?;
         Ok(self.deps.messages.reactors(message.id, &emoji, after, limit.clamp(1, PAGE_MAX)).await?)
     }
 
@@ -368,42 +383,42 @@ impl Communities {
         channel_id: ChannelId,
         id: MessageId,
     ) -> Result<Vec<ReactionCount>, CoreError> {
-        let (_, _, message) = self.live_message(principal, channel_id, id, Scope::ChatRead).await?;
+        let (_, message) = self.live_message(principal, channel_id, id, Scope::ChatRead).await?;
         Ok(self.deps.messages.reaction_counts(message.id, principal.user_id).await?)
     }
 
     /// Pins a message (`pin_messages`), at most 50 per channel.
     pub async fn pin(&self, principal: &Principal, channel_id: ChannelId, id: MessageId) -> Result<(), CoreError> {
-        let (channel, actor, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
-        actor.require_in(&channel, Permissions::PIN_MESSAGES)?;
-        if !self.deps.messages.pin(channel.id, message.id, principal.user_id, message::PINS_MAX, self.now()).await? {
+        let (room, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
+        room.require(Permissions::PIN_MESSAGES)?;
+        if !self.deps.messages.pin(room.id, message.id, principal.user_id, message::PINS_MAX, self.now()).await? {
             return Err(CoreError::Conflict(FieldError::new(
                 "message_id",
                 "too_many_pins",
                 format!("a channel has at most {} pinned messages; unpin one first", message::PINS_MAX),
             )));
         }
-        let place = Place::of(&channel);
-        self.announce(ChatEvent::PinsChanged { place, channel_id: channel.id, message_id: id, pinned: true }).await;
+        let place = room.place();
+        self.announce(ChatEvent::PinsChanged { place, channel_id: room.id, message_id: id, pinned: true }).await;
         Ok(())
     }
 
     pub async fn unpin(&self, principal: &Principal, channel_id: ChannelId, id: MessageId) -> Result<(), CoreError> {
-        let (channel, actor) = self.visible(principal, channel_id, Scope::ChatWrite).await?;
-        actor.require_in(&channel, Permissions::PIN_MESSAGES)?;
-        if !self.deps.messages.unpin(channel.id, id).await? {
+        let room = self.room(principal, channel_id, Scope::ChatWrite).await?;
+        room.require(Permissions::PIN_MESSAGES)?;
+        if !self.deps.messages.unpin(room.id, id).await? {
             return Err(CoreError::NotFound("pin"));
         }
-        let place = Place::of(&channel);
-        self.announce(ChatEvent::PinsChanged { place, channel_id: channel.id, message_id: id, pinned: false }).await;
+        let place = room.place();
+        self.announce(ChatEvent::PinsChanged { place, channel_id: room.id, message_id: id, pinned: false }).await;
         Ok(())
     }
 
     /// The channel's pinned messages, newest pin first (`read_message_history`).
     pub async fn pins(&self, principal: &Principal, channel_id: ChannelId) -> Result<Vec<Pin>, CoreError> {
-        let (channel, actor) = self.visible(principal, channel_id, Scope::ChatRead).await?;
-        actor.require_in(&channel, Permissions::READ_MESSAGE_HISTORY)?;
-        Ok(self.deps.messages.pins(channel.id).await?)
+        let room = self.room(principal, channel_id, Scope::ChatRead).await?;
+        room.require(Permissions::READ_MESSAGE_HISTORY)?;
+        Ok(self.deps.messages.pins(room.id).await?)
     }
 }
 
@@ -415,20 +430,20 @@ impl Communities {
         channel_id: ChannelId,
         id: MessageId,
     ) -> Result<ReadState, CoreError> {
-        let (channel, actor, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
-        self.deps.messages.ack(principal.user_id, channel.id, message.id).await?;
-        let state = self.deps.messages.read_state(principal.user_id, channel.id, &actor.member.roles).await?;
+        let (room, message) = self.live_message(principal, channel_id, id, Scope::ChatWrite).await?;
+        self.deps.messages.ack(principal.user_id, room.id, message.id).await?;
+        let state = self.deps.messages.read_state(principal.user_id, room.id, room.roles()).await?;
         self.announce(ChatEvent::ReadStateChanged { user_id: principal.user_id, state: state.clone() }).await;
         Ok(state)
     }
 
     /// Tells the channel the caller is typing (`send_messages`), for the next 10 seconds.
     pub async fn typing(&self, principal: &Principal, channel_id: ChannelId) -> Result<OffsetDateTime, CoreError> {
-        let (channel, actor) = self.visible(principal, channel_id, Scope::ChatWrite).await?;
-        may_post(&actor, &channel)?;
+        let room = self.room(principal, channel_id, Scope::ChatWrite).await?;
+        may_post(&room)?;
         let until = self.now() + TYPING_LASTS;
-        let (place, user_id) = (Place::of(&channel), principal.user_id);
-        self.announce(ChatEvent::Typing { place, channel_id: channel.id, user_id, until }).await;
+        let (place, user_id) = (room.place(), principal.user_id);
+        self.announce(ChatEvent::Typing { place, channel_id: room.id, user_id, until }).await;
         Ok(until)
     }
 

@@ -5,11 +5,13 @@ pub mod channel;
 pub mod channels;
 pub mod communities;
 pub mod community;
+pub mod direct;
 pub mod event;
 pub mod message;
 pub mod messages;
 pub mod permissions;
 pub mod presence;
+pub mod room;
 pub mod threads;
 
 #[cfg(test)]

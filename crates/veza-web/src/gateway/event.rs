@@ -14,8 +14,8 @@ use veza_core::id::{ChannelId, CommunityId, MessageId, RoleId, UserId};
 use veza_core::ports::{ChatEvents, EventBus};
 
 use crate::wire::{
-    ChannelResponse, CommunityResponse, MemberResponse, MessageResponse, PresenceResponse, ReadStateResponse,
-    RoleResponse,
+    ChannelResponse, CommunityResponse, DirectChannelResponse, MemberResponse, MessageResponse, PresenceResponse,
+    ReadStateResponse, RoleResponse,
 };
 
 /// How an event changes what sessions may see.
@@ -156,6 +156,11 @@ struct Reaction<'a> {
 }
 
 #[derive(Serialize)]
+struct DirectChannelGone {
+    id: ChannelId,
+}
+
+#[derive(Serialize)]
 struct ThreadMemberChange {
     thread_id: ChannelId,
     user_id: UserId,
@@ -248,6 +253,13 @@ pub fn encode(event: ChatEvent) -> Vec<(Topic, Envelope)> {
             Envelope::new("THREAD_MEMBER_UPDATE", &ThreadMemberChange { thread_id, user_id, joined }).at(place)
         }
         ChatEvent::ChannelCreated(c) => channel_event("CHANNEL_CREATE", c),
+        ChatEvent::DirectChannelSaved { channel, created } => {
+            let name = if created { "CHANNEL_CREATE" } else { "CHANNEL_UPDATE" };
+            Envelope::new(name, &DirectChannelResponse::from(channel))
+        }
+        ChatEvent::DirectChannelLeft { channel_id, .. } => {
+            Envelope::new("CHANNEL_DELETE", &DirectChannelGone { id: channel_id })
+        }
         ChatEvent::ChannelUpdated(c) => channel_event("CHANNEL_UPDATE", c),
         ChatEvent::ChannelDeleted(c) => {
             let (id, community_id, place) = (c.id, c.community_id, Place::of(&c));
@@ -323,9 +335,13 @@ fn channel_event(name: &str, channel: Channel) -> Envelope {
 }
 
 impl Envelope {
-    /// About a channel (or thread) of a community, seen by whoever may view `place.gate`.
+    /// About a channel (or thread) of a community, seen by whoever may view its gate; or about
+    /// a conversation, which goes to its people only and so needs no gate.
     fn at(self, place: Place) -> Self {
-        self.in_channel(place.community_id, place.gate)
+        match place {
+            Place::Community { community_id, gate } => self.in_channel(community_id, gate),
+            Place::Direct { .. } => self,
+        }
     }
 
     fn with_effect(mut self, effect: Effect) -> Self {

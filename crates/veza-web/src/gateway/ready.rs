@@ -12,13 +12,15 @@ use veza_core::CoreError;
 use crate::gateway::event::Envelope;
 use crate::gateway::session::Session;
 use crate::state::AppState;
-use crate::wire::{ChannelResponse, CommunityResponse, PresenceResponse, ReadStateResponse};
+use crate::wire::{ChannelResponse, CommunityResponse, DirectChannelResponse, PresenceResponse, ReadStateResponse};
 
 #[derive(Serialize)]
 struct Ready<'a> {
     session_id: &'a str,
     user_id: UserId,
     communities: Vec<ReadyCommunity>,
+    /// The caller's direct conversations, newest first.
+    direct_channels: Vec<DirectChannelResponse>,
 }
 
 #[derive(Serialize)]
@@ -62,7 +64,9 @@ pub async fn build(
             presences: presences.into_iter().map(Into::into).collect(),
         });
     }
-    let ready = Ready { session_id: &session.id, user_id: session.me(), communities };
+    let direct_channels = app.communities.my_direct_channels(principal).await?;
+    let direct_channels = direct_channels.into_iter().map(Into::into).collect();
+    let ready = Ready { session_id: &session.id, user_id: session.me(), communities, direct_channels };
     let data = serde_json::to_string(&ready).expect("wire types serialize");
     Ok((visible, Envelope::plain("READY", data)))
 }

@@ -109,6 +109,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(communities::read_states::read_states))
         .routes(routes!(communities::presences::presences))
         .routes(routes!(me::presence::set_presence))
+        .routes(routes!(me::channels::open::open_direct, me::channels::list::my_direct_channels))
+        .routes(routes!(channels::recipients::add_recipient, channels::recipients::remove_recipient))
         .routes(routes!(channels::pins::put::pin_message, channels::pins::delete::unpin_message))
         .routes(routes!(users::get::get_user))
         .routes(routes!(users::by_username::get_user_by_username))

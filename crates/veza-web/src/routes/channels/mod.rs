@@ -6,6 +6,7 @@ pub mod get;
 pub mod messages;
 pub mod permissions;
 pub mod pins;
+pub mod recipients;
 pub mod thread_members;
 pub mod threads;
 pub mod typing;

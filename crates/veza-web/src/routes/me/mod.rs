@@ -1,6 +1,7 @@
 //! `/api/v1/me…`: the caller's own account.
 
 pub mod api_keys;
+pub mod channels;
 pub mod communities;
 pub mod email;
 pub mod email_verification;
