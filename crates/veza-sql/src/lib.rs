@@ -232,6 +232,58 @@ impl Database {
 mod tests {
     use super::*;
 
+    /// Migration 16 rebuilds `channels` on SQLite: a database that had channels, messages,
+    /// reactions, pins, read states and thread members keeps them all, and the tables that
+    /// point at channels still do (deleting a channel still takes its messages).
+    #[tokio::test]
+    async fn rebuilding_channels_keeps_everything_that_points_at_them() {
+        let path = std::env::temp_dir().join(format!("veza-rebuild-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let db = Database::connect(&format!("sqlite://{}", path.display()), &PoolConfig::default()).await.expect("db");
+        let before: Vec<_> = SQLITE_MIGRATIONS.iter().filter(|m| m.version < 16).cloned().collect();
+        let older = Migrator { migrations: std::borrow::Cow::Owned(before), ..Migrator::DEFAULT };
+        older.run(&db.pool).await.expect("migrations up to 15");
+        for statement in [
+            "INSERT INTO users (id, username, email, email_normalized, password_hash, role, created_at, updated_at) \
+             VALUES (1, 'nova', 'n@x.test', 'n@x.test', 'h', 'user', 0, 0)",
+            "INSERT INTO communities (id, name, owner_id, created_at) VALUES (10, 'Studio', 1, 0)",
+            "INSERT INTO channels (id, community_id, kind, name, position, slowmode_secs, created_at) \
+             VALUES (20, 10, 'text', 'general', 0, 0, 0)",
+            "INSERT INTO channels (id, community_id, kind, name, parent_id, position, slowmode_secs, created_at, \
+             owner_id) VALUES (21, 10, 'thread', 'Mix', 20, 0, 0, 0, 1)",
+            "INSERT INTO thread_members (thread_id, user_id, joined_at) VALUES (21, 1, 0)",
+            "INSERT INTO messages (id, channel_id, author_id, content, created_at) VALUES (30, 20, 1, 'hi', 0)",
+            "INSERT INTO message_reactions (message_id, user_id, emoji, created_at) VALUES (30, 1, 'x', 0)",
+            "INSERT INTO channel_pins (channel_id, message_id, pinned_by, pinned_at) VALUES (20, 30, 1, 0)",
+            "INSERT INTO read_states (user_id, channel_id, last_read_id) VALUES (1, 20, 30)",
+        ] {
+            sqlx::query(statement).execute(&db.pool).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+        }
+        assert_eq!(db.migrate().await.expect("migration 16 and on"), SQLITE_MIGRATIONS.iter().count() - 15);
+        let count = |table: &'static str| {
+            let pool = db.pool.clone();
+            async move {
+                let (n,): (i64,) =
+                    sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&pool).await.expect("count");
+                n
+            }
+        };
+        for table in ["channels", "thread_members", "messages", "message_reactions", "channel_pins", "read_states"] {
+            assert!(count(table).await > 0, "{table} lost its rows");
+        }
+        let (null,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM channels WHERE community_id IS NULL")
+            .fetch_one(&db.pool)
+            .await
+            .expect("q");
+        assert_eq!(null, 0);
+        sqlx::query("DELETE FROM channels WHERE id = 20").execute(&db.pool).await.expect("delete");
+        for table in ["messages", "message_reactions", "channel_pins", "read_states"] {
+            assert_eq!(count(table).await, 0, "{table} no longer follows channels");
+        }
+        db.close().await;
+        let _ = std::fs::remove_file(&path);
+    }
+
     #[test]
     fn dialect_from_url() {
         assert_eq!(Dialect::of_url("sqlite://data/veza.db").expect("sqlite"), Dialect::Sqlite);
