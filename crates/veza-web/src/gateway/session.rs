@@ -24,6 +24,8 @@ use crate::gateway::protocol::Close;
 /// Dispatches kept for resuming, acknowledged or not: past it the oldest unacknowledged one
 /// would be lost, and the session cannot be resumed.
 pub const BUFFER_MAX: usize = 1000;
+/// Room an idle session's resume buffer keeps once everything in it is acknowledged.
+const IDLE_BUFFER: usize = 8;
 /// Dispatches waiting to be written: past it the client is a slow consumer and is disconnected
 /// (it can still resume, since the buffer holds more).
 pub const OUTBOUND_MAX: u64 = 256;
@@ -257,6 +259,11 @@ impl Session {
         let seq = seq.min(s.written);
         while s.buffer.front().is_some_and(|(n, _)| *n <= seq) {
             s.buffer.pop_front();
+        }
+        // A burst (a READY, a storm of presence updates) grew the buffer; once it is all
+        // acknowledged, an idle session gives the room back.
+        if s.buffer.is_empty() && s.buffer.capacity() > IDLE_BUFFER {
+            s.buffer = VecDeque::with_capacity(IDLE_BUFFER);
         }
     }
 
