@@ -636,6 +636,8 @@ async fn threads_live_inside_their_channel_and_are_seen_through_it(backend: Back
     assert_eq!((status, code(&problem)), (403, Some("missing_permission")), "{problem}");
     let (status, open) = edit(json!({"archived": false, "locked": false}), &r.owner).await;
     assert_eq!((status, open["thread"]["archived"].as_bool()), (200, Some(false)), "{open}");
+    let (status, renamed) = edit(json!({"name": "Mix Feedback, Round 2"}), &r.member).await;
+    assert_eq!((status, renamed["name"].as_str()), (200, Some("Mix Feedback, Round 2")), "kept as written");
     let (status, problem) = edit(json!({"topic": "x"}), &r.owner).await;
     assert_eq!((status, code(&problem)), (422, Some("not_for_threads")), "{problem}");
     let (status, problem) =

@@ -83,7 +83,12 @@ impl Communities {
     /// Applies a patch's fields to `channel`, checking each.
     async fn apply(&self, channel: &mut Channel, patch: ChannelPatch) -> Result<(), CoreError> {
         let mut v = Validator::default();
-        if let Some(name) = patch.name.as_deref().and_then(|n| v.check(channel::channel_name(n))) {
+        // A thread's name is kept as written, like a title; a channel's is made a handle.
+        let name = |n: &str| match channel.kind {
+            ChannelKind::Thread => community::text("name", n, channel::NAME_MAX),
+            _ => channel::channel_name(n),
+        };
+        if let Some(name) = patch.name.as_deref().and_then(|n| v.check(name(n))) {
             channel.name = name;
         }
         if let Some(topic) = patch.topic {
