@@ -186,9 +186,9 @@ impl ChatEvent {
             | ReactionRemoved { place, .. }
             | ReactionsCleared { place, .. }
             | PinsChanged { place, .. }
-            | Typing { place, .. } => place.topics(),
-            ThreadMemberChanged { place, .. } => place.topics(),
-            DirectChannelSaved { channel, .. } => channel.recipients.iter().map(|u| Topic::User(*u)).collect(),
+            | Typing { place, .. }
+            | ThreadMemberChanged { place, .. } => place.topics(),
+            DirectChannelSaved { channel, .. } => Place::direct(channel).topics(),
             DirectChannelLeft { user_id, .. } => vec![Topic::User(*user_id)],
             ChannelCreated(c) | ChannelUpdated(c) | ChannelDeleted(c) => vec![Topic::Community(c.community_id)],
             CommunityCreated(c) => vec![Topic::User(c.owner_id)],

@@ -89,10 +89,7 @@ impl Communities {
                 Ok(Room { id, permissions, access: Access::Member { actor: Box::new(actor), channel } })
             }
             Err(CoreError::NotFound(_)) => {
-                principal.require(scope)?;
-                let direct = self.deps.channels.direct_channel(id).await?;
-                let direct = direct.filter(|d| d.recipients.contains(&principal.user_id));
-                let direct = direct.ok_or(CoreError::NotFound("channel"))?;
+                let direct = self.direct_channel(principal, id, scope).await?;
                 Ok(Room { id, permissions: IN_DIRECT, access: Access::Recipient { direct } })
             }
             Err(e) => Err(e),
