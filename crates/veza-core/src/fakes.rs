@@ -14,6 +14,7 @@ use crate::account_token::{
 use crate::accounts::{AccountDeps, AccountPolicy, Accounts, Links};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
+use crate::chat::attachment::Attachment;
 use crate::chat::channel::{Channel, ChannelKind, DirectChannel, ThreadMember};
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
 use crate::chat::message::{HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState};
@@ -22,15 +23,16 @@ use crate::chat::presence::{PresenceSetting, Status};
 use crate::clock::Clock;
 use crate::error::{CoreError, TokenProblem};
 use crate::id::{ApiKeyId, IdGenerator, IdentityId, PasskeyId, SessionId, UserId};
-use crate::id::{ChannelId, CommunityId, MessageId, RoleId};
+use crate::id::{AttachmentId, ChannelId, CommunityId, MessageId, RoleId};
 use crate::identity::{
     AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
 };
 use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::ports::{
     AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, ChannelRepo, CommunityRepo, IdentityRepo,
-    Jwk, MailOf, MessageRepo, OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, PresenceRepo, Reacted,
-    SecondFactorRepo, SessionRepo, StoreError, StoreResult, TokenSigner, TotpEnabling, TotpRecord, Unlinked, UserRepo,
+    Jwk, MailOf, MessageRepo, OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, PresenceRepo, Purged,
+    Reacted, SecondFactorRepo, SessionRepo, StoreError, StoreResult, TokenSigner, TotpEnabling, TotpRecord, Unlinked,
+    UserRepo,
 };
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::user::{AccountChange, AccountState, NewUser, Profile, ProfilePatch, Role, User, UserQuery, Username};
@@ -1546,6 +1548,7 @@ impl MessageRepo for MemoryStore {
         m.content.clear();
         m.mentions = crate::chat::message::Mentions::default();
         m.deleted_at = Some(now);
+        m.attachments.clear();
         s.message_edits.retain(|e| e.message_id != id);
         Ok(true)
     }
@@ -1653,11 +1656,11 @@ impl MessageRepo for MemoryStore {
         author: UserId,
         since: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<Purged> {
         let mut s = self.state();
         let channels: Vec<ChannelId> =
             s.channels.iter().filter(|c| c.community_id == community).map(|c| c.id).collect();
-        let mut deleted = 0;
+        let mut purged = Purged::default();
         for m in s.messages.iter_mut() {
             if channels.contains(&m.channel_id)
                 && m.author_id == author
@@ -1667,10 +1670,16 @@ impl MessageRepo for MemoryStore {
                 m.content.clear();
                 m.mentions = crate::chat::message::Mentions::default();
                 m.deleted_at = Some(now);
-                deleted += 1;
+                purged.attachment_keys.extend(m.attachments.drain(..).map(|a| a.key));
+                purged.messages += 1;
             }
         }
-        Ok(deleted)
+        Ok(purged)
+    }
+
+    async fn attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>> {
+        let s = self.state();
+        Ok(s.messages.iter().flat_map(|m| &m.attachments).find(|a| a.id == id).cloned())
     }
 
     async fn ack(&self, user: UserId, channel: ChannelId, message: MessageId) -> StoreResult<()> {

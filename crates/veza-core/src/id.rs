@@ -198,6 +198,10 @@ define_id!(
     MessageId
 );
 define_id!(
+    /// A file attached to a message.
+    AttachmentId
+);
+define_id!(
     /// A role of a community (its `@everyone` role has the community's id).
     RoleId
 );

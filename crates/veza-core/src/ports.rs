@@ -13,6 +13,7 @@ use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::catalog::job::{Job, JobId, NewJob, Outcome};
 use crate::catalog::track::{Track, TrackPatch};
+use crate::chat::attachment::Attachment;
 use crate::chat::channel::{Channel, DirectChannel, ThreadMember};
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
 use crate::chat::message::{HistoryCursor, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState};
@@ -20,7 +21,8 @@ use crate::chat::permissions::{Overwrite, OverwriteTarget};
 use crate::chat::presence::PresenceSetting;
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::{
-    ApiKeyId, ChannelId, CommunityId, IdentityId, MessageId, PasskeyId, RoleId, SessionId, TrackId, UserId,
+    ApiKeyId, AttachmentId, ChannelId, CommunityId, IdentityId, MessageId, PasskeyId, RoleId, SessionId, TrackId,
+    UserId,
 };
 use crate::identity::{
     AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
@@ -314,6 +316,14 @@ pub trait PresenceRepo: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Vec<PresenceSetting>>;
 }
 
+/// What deleting a member's recent messages removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub messages: u64,
+    /// The storage keys of their files, for the caller to remove once committed.
+    pub attachment_keys: Vec<String>,
+}
+
 /// Messages of channels.
 #[async_trait]
 pub trait MessageRepo: Send + Sync + std::fmt::Debug {
@@ -329,7 +339,10 @@ pub trait MessageRepo: Send + Sync + std::fmt::Debug {
     /// message is gone.
     async fn edit_message(&self, message: &Message, previous: &MessageEdit) -> StoreResult<bool>;
     async fn edits(&self, id: MessageId) -> StoreResult<Vec<MessageEdit>>;
-    /// Leaves a tombstone (no text, no mentions) and forgets the edits; false when already gone.
+    /// A live message's file.
+    async fn attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>>;
+    /// Leaves a tombstone (no text, no mentions, no files) and forgets the edits; false when
+    /// already gone.
     async fn delete_message(&self, id: MessageId, now: OffsetDateTime) -> StoreResult<bool>;
     /// When `author` last posted in `channel`.
     async fn last_post(&self, channel: ChannelId, author: UserId) -> StoreResult<Option<OffsetDateTime>>;
@@ -368,15 +381,15 @@ pub trait MessageRepo: Send + Sync + std::fmt::Debug {
     async fn unpin(&self, channel: ChannelId, message: MessageId) -> StoreResult<bool>;
     /// The channel's pins, newest pin first.
     async fn pins(&self, channel: ChannelId) -> StoreResult<Vec<Pin>>;
-    /// Tombstones every live message `author` posted since `since` in the channels of
-    /// `community`; how many.
+    /// Tombstones every live message `author` posted since `since` in the channels (and threads)
+    /// of `community`: how many, and the storage keys of the files they carried.
     async fn delete_recent(
         &self,
         community: CommunityId,
         author: UserId,
         since: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> StoreResult<u64>;
+    ) -> StoreResult<Purged>;
     /// Marks `channel` read by `user` up to `message`; never moves the mark backwards.
     async fn ack(&self, user: UserId, channel: ChannelId, message: MessageId) -> StoreResult<()>;
     /// `user`'s read state in `channel`: unread messages are live ones by others after the mark;

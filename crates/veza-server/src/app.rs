@@ -60,6 +60,10 @@ pub struct Node {
     pub publisher: Publisher,
     pub ids: Arc<dyn veza_core::id::IdGenerator>,
     pub clock: Arc<dyn veza_core::clock::Clock>,
+    /// Where tracks' media and messages' files are stored.
+    pub storage: veza_media::Storage,
+    /// Signs media URLs, of tracks and of messages' files.
+    pub media_signer: MediaSigner,
 }
 
 impl Node {
@@ -121,6 +125,10 @@ impl Node {
         });
         let (bus, deliveries) = event_bus(config)?;
         let publisher = Publisher::new(bus.clone());
+        let storage = veza_media::Storage::from_url(&config.storage_url, &config.data_dir)
+            .map_err(|e| anyhow::anyhow!("invalid configuration for VEZA_STORAGE_URL (storage_url): {e}"))?
+            .with_read_cache(config.media_cache_mb.saturating_mul(1024 * 1024));
+        let media_signer = MediaSigner::new(&secrets::media_signing_key(&config.media_key, &config.data_dir)?);
         let communities = Communities::new(ChatDeps {
             communities: Arc::new(db.clone()),
             channels: Arc::new(db.clone()),
@@ -135,17 +143,31 @@ impl Node {
                 .into_iter()
                 .map(|u| u.trim_end_matches('/').to_owned())
                 .collect(),
+            store: Arc::new(storage.clone()),
+            signer: media_signer.clone(),
+            attachment_max_bytes: config.attachment_max_bytes,
+            media_url_base: config.public_url.trim_end_matches('/').to_owned(),
         });
         let deliveries = std::sync::Mutex::new(Some(deliveries));
-        Ok(Self { db, accounts, communities, guess_counters, bus, deliveries, publisher, ids, clock })
+        Ok(Self {
+            db,
+            accounts,
+            communities,
+            guess_counters,
+            bus,
+            deliveries,
+            publisher,
+            ids,
+            clock,
+            storage,
+            media_signer,
+        })
     }
 
     /// The catalog with its storage and ffmpeg, which only a serving node needs (the command
     /// line's admin commands run without ffmpeg). Fails with what to install or configure.
     pub async fn catalog(&self, config: &Config) -> anyhow::Result<(Catalog, Arc<transcoding::Wake>)> {
-        let storage = veza_media::Storage::from_url(&config.storage_url, &config.data_dir)
-            .map_err(|e| anyhow::anyhow!("invalid configuration for VEZA_STORAGE_URL (storage_url): {e}"))?
-            .with_read_cache(config.media_cache_mb.saturating_mul(1024 * 1024));
+        let storage = &self.storage;
         let store: Arc<dyn ObjectStore> = Arc::new(storage.clone());
         let ffmpeg = FfmpegConfig {
             ffmpeg: config.ffmpeg.clone().into(),
@@ -155,7 +177,6 @@ impl Node {
         };
         let (ffmpeg, version) = Ffmpeg::new(ffmpeg, store.clone()).await.map_err(anyhow::Error::msg)?;
         tracing::info!(ffmpeg = %version, storage = storage.describe(), "media pipeline ready");
-        let key = secrets::media_signing_key(&config.media_key, &config.data_dir)?;
         let wake = Arc::new(transcoding::Wake::default());
         let catalog = Catalog::new(CatalogDeps {
             tracks: Arc::new(self.db.clone()),
@@ -166,7 +187,7 @@ impl Node {
             ids: self.ids.clone(),
             events: Arc::new(self.publisher.clone()),
             wake: wake.clone(),
-            signer: MediaSigner::new(&key),
+            signer: self.media_signer.clone(),
             policy: CatalogPolicy {
                 url_ttl: Duration::from_secs(config.media_url_ttl_secs),
                 redirect_to_store: config.media_redirect && config.storage_url.starts_with("s3://"),
@@ -388,6 +409,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         media: Arc::new(MediaHttp {
             upload_dir,
             upload_max_bytes: config.upload_max_bytes,
+            attachment_max_bytes: config.attachment_max_bytes,
             upload_idle_timeout: Duration::from_secs(config.request_timeout_secs),
             public_url: config.public_url.clone(),
         }),

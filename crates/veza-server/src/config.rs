@@ -171,6 +171,8 @@ pub struct Config {
     pub transcode_stall_secs: u64,
     /// Largest accepted audio upload, in bytes; enforced while the file streams in.
     pub upload_max_bytes: u64,
+    /// The most bytes one chat message's files may hold together; enforced while they stream in.
+    pub attachment_max_bytes: u64,
     /// How long the signed media URLs of `GET /tracks/{id}/stream` work, in seconds.
     pub media_url_ttl_secs: u64,
     /// With S3 storage: send players to presigned URLs of the store for segments and files
@@ -288,6 +290,7 @@ impl Default for Config {
             transcode_concurrency: 2,
             transcode_stall_secs: 60,
             upload_max_bytes: 500 * 1000 * 1000,
+            attachment_max_bytes: 25 * 1024 * 1024,
             media_url_ttl_secs: 300,
             media_redirect: true,
             media_cache_mb: 256,
@@ -458,6 +461,9 @@ impl Config {
         }
         if self.upload_max_bytes < 1024 * 1024 {
             return bad("upload_max_bytes", "must be at least 1 MiB (1048576)");
+        }
+        if !(1024..=1024 * 1024 * 1024).contains(&self.attachment_max_bytes) {
+            return bad("attachment_max_bytes", "must be between 1 KiB (1024) and 1 GiB (1073741824)");
         }
         if !(10..=86_400).contains(&self.media_url_ttl_secs) {
             return bad("media_url_ttl_secs", "must be between 10 seconds and a day");

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use veza_testkit::db::{Backend, TestDb};
-use veza_testkit::media::{make_audio, upload, upload_body, wait_processed, Form};
+use veza_testkit::media::{files_under, make_audio, upload, upload_body, wait_processed, Form};
 use veza_testkit::on_both_databases;
 use veza_testkit::server::TestServer;
 
@@ -29,20 +29,6 @@ fn flac(dir: &Path, seconds: f64) -> Vec<u8> {
 }
 
 /// Files left under a folder, recursively.
-fn files_under(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return found };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files_under(&path));
-        } else {
-            found.push(path.display().to_string());
-        }
-    }
-    found
-}
-
 async fn fetch(server: &TestServer, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
     let mut req = server.client.get(url);
     for (k, v) in headers {

@@ -4,9 +4,10 @@
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
+use veza_core::chat::attachment::Attachment;
 use veza_core::chat::message::{HistoryCursor, Mentions, Message, MessageEdit, Pin, Posted, ReactionCount, ReadState};
-use veza_core::id::{ChannelId, CommunityId, MessageId, RoleId, UserId};
-use veza_core::ports::{MessageRepo, Reacted, StoreError, StoreResult};
+use veza_core::id::{AttachmentId, ChannelId, CommunityId, MessageId, RoleId, UserId};
+use veza_core::ports::{MessageRepo, Purged, Reacted, StoreError, StoreResult};
 
 use crate::error::store_error;
 use crate::rows::{from_micros, to_micros};
@@ -29,8 +30,33 @@ struct MessageRow {
     deleted_at: Option<i64>,
 }
 
+#[derive(sqlx::FromRow)]
+struct AttachmentRow {
+    message_id: i64,
+    id: i64,
+    file_name: String,
+    content_type: String,
+    size: i64,
+    storage_key: String,
+}
+
+const ATTACHMENT: &str = "a.message_id, a.id, a.file_name, a.content_type, a.size, a.storage_key";
+
+impl From<&AttachmentRow> for Attachment {
+    fn from(r: &AttachmentRow) -> Self {
+        Self {
+            id: AttachmentId(r.id),
+            file_name: r.file_name.clone(),
+            content_type: r.content_type.clone(),
+            size: u64::try_from(r.size).unwrap_or(0),
+            key: r.storage_key.clone(),
+            url: None,
+        }
+    }
+}
+
 impl MessageRow {
-    fn into_message(self, mentions: &[(i64, String, i64)]) -> StoreResult<Message> {
+    fn into_message(self, mentions: &[(i64, String, i64)], files: &[AttachmentRow]) -> StoreResult<Message> {
         let mine = mentions.iter().filter(|(m, _, _)| *m == self.id);
         let mut found = Mentions { everyone: self.mention_everyone != 0, ..Mentions::default() };
         for (_, kind, target) in mine {
@@ -52,6 +78,7 @@ impl MessageRow {
             edited_at: self.edited_at.map(from_micros).transpose()?,
             deleted_at: self.deleted_at.map(from_micros).transpose()?,
             embeds: Vec::new(),
+            attachments: files.iter().filter(|a| a.message_id == self.id).map(Attachment::from).collect(),
         })
     }
 }
@@ -77,8 +104,8 @@ async fn write_mentions(conn: &mut AnyConnection, m: &Message) -> StoreResult<()
 }
 
 impl Database {
-    /// Messages with their mentions, in the order of `rows`.
-    async fn with_mentions(&self, rows: Vec<MessageRow>) -> StoreResult<Vec<Message>> {
+    /// Messages with their mentions and files, in the order of `rows` (all of one channel).
+    async fn complete(&self, rows: Vec<MessageRow>) -> StoreResult<Vec<Message>> {
         let (Some(low), Some(high)) = (rows.iter().map(|r| r.id).min(), rows.iter().map(|r| r.id).max()) else {
             return Ok(Vec::new());
         };
@@ -94,7 +121,17 @@ impl Database {
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
-        rows.into_iter().map(|r| r.into_message(&mentions)).collect()
+        let files: Vec<AttachmentRow> = sqlx::query_as(&format!(
+            "SELECT {ATTACHMENT} FROM message_attachments a JOIN messages m ON m.id = a.message_id \
+             WHERE m.channel_id = $1 AND a.message_id BETWEEN $2 AND $3 ORDER BY a.message_id, a.position"
+        ))
+        .bind(channel)
+        .bind(low)
+        .bind(high)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter().map(|r| r.into_message(&mentions, &files)).collect()
     }
 
     async fn page(
@@ -149,6 +186,22 @@ impl MessageRepo for Database {
             Err(e) => return Err(e),
         }
         write_mentions(&mut tx, message).await?;
+        for (position, a) in message.attachments.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO message_attachments (id, message_id, position, file_name, content_type, size, storage_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(a.id.0)
+            .bind(message.id.0)
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .bind(&a.file_name)
+            .bind(&a.content_type)
+            .bind(i64::try_from(a.size).unwrap_or(i64::MAX))
+            .bind(&a.key)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        }
         tx.commit().await.map_err(store_error)?;
         Ok(Posted::New(message.clone()))
     }
@@ -159,7 +212,7 @@ impl MessageRepo for Database {
             .fetch_optional(&self.pool)
             .await
             .map_err(store_error)?;
-        Ok(self.with_mentions(row.into_iter().collect()).await?.pop())
+        Ok(self.complete(row.into_iter().collect()).await?.pop())
     }
 
     async fn by_nonce(&self, channel: ChannelId, author: UserId, nonce: &str) -> StoreResult<Option<Message>> {
@@ -172,7 +225,7 @@ impl MessageRepo for Database {
         .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;
-        Ok(self.with_mentions(row.into_iter().collect()).await?.pop())
+        Ok(self.complete(row.into_iter().collect()).await?.pop())
     }
 
     async fn history(&self, channel: ChannelId, cursor: HistoryCursor, limit: u32) -> StoreResult<Vec<Message>> {
@@ -192,7 +245,7 @@ impl MessageRepo for Database {
                 newer
             }
         };
-        self.with_mentions(rows).await
+        self.complete(rows).await
     }
 
     async fn edit_message(&self, message: &Message, previous: &MessageEdit) -> StoreResult<bool> {
@@ -247,7 +300,7 @@ impl MessageRepo for Database {
         if deleted.rows_affected() == 0 {
             return Ok(false);
         }
-        for table in ["message_mentions", "message_edits"] {
+        for table in ["message_mentions", "message_edits", "message_attachments"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE message_id = $1"))
                 .bind(id.0)
                 .execute(&mut *tx)
@@ -418,11 +471,21 @@ impl MessageRepo for Database {
         author: UserId,
         since: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<Purged> {
         let mut tx = self.begin().await.map_err(store_error)?;
         let scope = "author_id = $1 AND created_at >= $2 AND deleted_at IS NULL \
                      AND channel_id IN (SELECT id FROM channels WHERE community_id = $3)";
-        for table in ["message_mentions", "message_edits"] {
+        let attachment_keys: Vec<(String,)> = sqlx::query_as(&format!(
+            "SELECT storage_key FROM message_attachments WHERE message_id IN (SELECT id FROM messages WHERE {scope}) \
+             ORDER BY message_id, position"
+        ))
+        .bind(author.0)
+        .bind(to_micros(since))
+        .bind(community.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        for table in ["message_mentions", "message_edits", "message_attachments"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE message_id IN (SELECT id FROM messages WHERE {scope})"))
                 .bind(author.0)
                 .bind(to_micros(since))
@@ -442,7 +505,18 @@ impl MessageRepo for Database {
         .await
         .map_err(store_error)?;
         tx.commit().await.map_err(store_error)?;
-        Ok(deleted.rows_affected())
+        let attachment_keys = attachment_keys.into_iter().map(|(k,)| k).collect();
+        Ok(Purged { messages: deleted.rows_affected(), attachment_keys })
+    }
+
+    async fn attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>> {
+        let row: Option<AttachmentRow> =
+            sqlx::query_as(&format!("SELECT {ATTACHMENT} FROM message_attachments a WHERE a.id = $1"))
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error)?;
+        Ok(row.as_ref().map(Attachment::from))
     }
 
     async fn ack(&self, user: UserId, channel: ChannelId, message: MessageId) -> StoreResult<()> {

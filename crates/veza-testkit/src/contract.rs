@@ -353,19 +353,34 @@ async fn messages<S: Store>(s: &S, channel: veza_core::id::ChannelId, t: OffsetD
         edited_at: None,
         deleted_at: None,
         embeds: Vec::new(),
+        attachments: Vec::new(),
+    };
+    let file = |id: i64, message: i64, name: &str| veza_core::chat::attachment::Attachment {
+        id: veza_core::id::AttachmentId(id),
+        file_name: name.into(),
+        content_type: "image/png".into(),
+        size: 1000 + id as u64,
+        key: format!("attachments/7100/{}/{}/{message}/{id}", channel, channel),
+        url: None,
     };
     let first = Message {
         mentions: Mentions { users: vec![UserId(71)], roles: vec![RoleId(7100)], everyone: true },
         ..message(7201, Some("n1"))
     };
+    let first = Message { attachments: vec![file(7251, 7201, "b.png"), file(7250, 7201, "a.png")], ..first };
     assert_eq!(s.post(&first).await.expect("post"), Posted::New(first.clone()));
     let retry = Message { content: "different".into(), ..message(7299, Some("n1")) };
     assert_eq!(s.post(&retry).await.expect("retry"), Posted::Existing(first.clone()), "one message per nonce");
     for id in 7202..=7206 {
         s.post(&message(id, None)).await.expect("post");
     }
-    assert_eq!(s.message(MessageId(7201)).await.expect("get"), Some(first.clone()));
+    assert_eq!(s.message(MessageId(7201)).await.expect("get"), Some(first.clone()), "files in the order sent");
     assert_eq!(s.by_nonce(channel, UserId(71), "n1").await.expect("by nonce"), Some(first.clone()));
+    let oldest = s.history(channel, HistoryCursor::Before(MessageId(7203)), 5).await.expect("page");
+    assert_eq!((oldest[0].attachments.len(), &oldest[1].attachments), (0, &first.attachments), "pages carry files");
+    let found = s.attachment(veza_core::id::AttachmentId(7250)).await.expect("attachment");
+    assert_eq!(found.as_ref(), first.attachments.get(1));
+    assert_eq!(s.attachment(veza_core::id::AttachmentId(7299)).await.expect("none"), None);
     let ids = |page: Vec<Message>| page.iter().map(|m| m.id.0).collect::<Vec<_>>();
     assert_eq!(ids(s.history(channel, HistoryCursor::Latest, 2).await.expect("latest")), [7206, 7205]);
     assert_eq!(ids(s.history(channel, HistoryCursor::Before(MessageId(7203)), 5).await.expect("before")), [7202, 7201]);
@@ -385,6 +400,8 @@ async fn messages<S: Store>(s: &S, channel: veza_core::id::ChannelId, t: OffsetD
     assert!(s.delete_message(first.id, t).await.expect("delete"));
     let tomb = s.message(first.id).await.expect("get").expect("tombstone");
     assert_eq!((tomb.content.as_str(), tomb.deleted_at, tomb.mentions), ("", Some(t), Mentions::default()));
+    assert!(tomb.attachments.is_empty(), "a tombstone has no files");
+    assert_eq!(s.attachment(veza_core::id::AttachmentId(7250)).await.expect("gone"), None);
     assert!(s.edits(first.id).await.expect("edits").is_empty());
     assert!(!s.delete_message(first.id, t).await.expect("twice"));
     assert!(!s
@@ -428,7 +445,8 @@ async fn messages<S: Store>(s: &S, channel: veza_core::id::ChannelId, t: OffsetD
     s.post(&by_other(7210, Mentions { users: vec![UserId(71)], ..Mentions::default() })).await.expect("post");
     s.post(&by_other(7211, Mentions { roles: vec![RoleId(7100)], ..Mentions::default() })).await.expect("post");
     s.post(&by_other(7212, Mentions { everyone: true, ..Mentions::default() })).await.expect("post");
-    s.post(&by_other(7213, Mentions::default())).await.expect("post");
+    let with_file = Message { attachments: vec![file(7260, 7213, "spam.png")], ..by_other(7213, Mentions::default()) };
+    s.post(&with_file).await.expect("post");
     let state = s.read_state(UserId(71), channel, &[RoleId(7100)]).await.expect("state");
     assert_eq!((state.last_read, state.unread, state.mentions), (None, 4, 3), "own messages never count");
     let state = s.read_state(UserId(71), channel, &[]).await.expect("state");
@@ -441,10 +459,14 @@ async fn messages<S: Store>(s: &S, channel: veza_core::id::ChannelId, t: OffsetD
     // A ban's clean-up: the person's messages since a time, in the community's channels only.
     let community = veza_core::id::CommunityId(7100);
     let since = t + Duration::seconds(12);
-    assert_eq!(s.delete_recent(community, UserId(70), since, t).await.expect("delete"), 2, "7212 and 7213");
+    let purged = s.delete_recent(community, UserId(70), since, t).await.expect("delete");
+    assert_eq!(purged.messages, 2, "7212 and 7213");
+    assert_eq!(purged.attachment_keys, [with_file.attachments[0].key.clone()], "the purged messages' files");
+    assert_eq!(s.attachment(veza_core::id::AttachmentId(7260)).await.expect("gone"), None);
     assert!(s.message(MessageId(7211)).await.expect("get").expect("kept").deleted_at.is_none());
     assert!(s.message(MessageId(7213)).await.expect("get").expect("tombstone").deleted_at.is_some());
-    assert_eq!(s.delete_recent(veza_core::id::CommunityId(1), UserId(70), t, t).await.expect("elsewhere"), 0);
+    let elsewhere = s.delete_recent(veza_core::id::CommunityId(1), UserId(70), t, t).await.expect("elsewhere");
+    assert_eq!(elsewhere, veza_core::ports::Purged::default());
 }
 
 async fn communities<S: Store>(s: &S) {

@@ -52,6 +52,21 @@ pub fn make_audio_with_cover(file: &Path, seconds: f64) {
     assert!(status.success(), "tagging {} with a cover", file.display());
 }
 
+/// Every file under `dir`, at any depth, as paths; none when it does not exist.
+pub fn files_under(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return found };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
+
 /// A `multipart/form-data` body.
 #[derive(Debug, Default)]
 pub struct Form {

@@ -45,37 +45,38 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad_request", r.body_text())
             }
         })?;
-        // Syntax first, over the whole document (trailing data included): 400. Then the shape: 422.
-        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                format!("the body is not valid JSON: {e}"),
-            ));
-        }
-        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(ApiError::new(
+        json_object(&bytes).map(Self)
+    }
+}
+
+/// A JSON object read from `bytes`: unparseable JSON → 400, JSON of the wrong shape (not an
+/// object; unknown, missing or mistyped fields) → 422, each saying what to fix.
+pub(crate) fn json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Syntax first, over the whole document (trailing data included): 400. Then the shape: 422.
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {e}"),
+        ));
+    }
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "the body must be a JSON object"));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_body",
-                "the body must be a JSON object",
-            ));
+                format!("the JSON body does not fit: {inner}"),
+            )
+        } else {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", format!("{path}: {inner}"))
         }
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if path == "." {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_body",
-                    format!("the JSON body does not fit: {inner}"),
-                )
-            } else {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", format!("{path}: {inner}"))
-            }
-        })?;
-        Ok(Self(value))
-    }
+    })
 }
 
 /// `application/json` or any `application/*+json`, with or without parameters.

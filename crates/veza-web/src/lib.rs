@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod state;
+mod upload;
 pub mod wire;
 
 use std::time::Duration;

@@ -49,6 +49,8 @@ pub struct MediaHttp {
     pub upload_dir: std::path::PathBuf,
     /// Largest accepted audio file.
     pub upload_max_bytes: u64,
+    /// The most bytes one chat message's files may hold together.
+    pub attachment_max_bytes: u64,
     /// An upload that sends nothing for this long is dropped (the request timeout does not
     /// apply to uploads, which may rightly take many minutes).
     pub upload_idle_timeout: std::time::Duration,

@@ -10,6 +10,7 @@ use veza_core::accounts::{LoginOutcome, MfaChallenge, TokenPair};
 use veza_core::accounts::{OAuthCallback, OAuthStart, PasskeyCeremony, SignInMethods};
 use veza_core::api_key::{ApiKey, Scope};
 use veza_core::audit::AuditEntry;
+use veza_core::chat::attachment::Attachment;
 use veza_core::chat::channel::{Channel, ChannelKind, ThreadMember};
 use veza_core::chat::channels::ChannelView;
 use veza_core::chat::communities::CommunityView;
@@ -18,7 +19,8 @@ use veza_core::chat::message::{Message, MessageEdit, Pin, ReactionCount, ReadSta
 use veza_core::chat::permissions::Permissions;
 use veza_core::chat::permissions::{Overwrite, OverwriteTarget};
 use veza_core::id::{
-    ApiKeyId, AuditId, ChannelId, CommunityId, IdentityId, MessageId, PasskeyId, RoleId, SessionId, UserId,
+    ApiKeyId, AttachmentId, AuditId, ChannelId, CommunityId, IdentityId, MessageId, PasskeyId, RoleId, SessionId,
+    UserId,
 };
 use veza_core::identity::{Identity, Provider};
 use veza_core::passkey::Passkey;
@@ -1490,6 +1492,29 @@ pub struct SendMessageRequest {
     pub reply_to: Option<MessageId>,
 }
 
+/// `POST /api/v1/channels/{channel_id}/messages` with files: a `multipart/form-data` form.
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)] // documents the form; the handler reads it as a stream
+pub struct SendMessageForm {
+    /// The message as a JSON object: `content` (up to 4000 characters; may be left out when
+    /// files come with it), `nonce` and `reply_to`, as in the JSON send.
+    #[schema(required = false, value_type = String, content_media_type = "application/json")]
+    pub payload_json: String,
+    /// Up to 10 files (the field repeated), together within the server's limit.
+    #[schema(required = false, value_type = Vec<String>, format = Binary)]
+    pub files: Vec<Vec<u8>>,
+}
+
+/// The JSON part of a message sent with files (`payload_json`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageFormPayload {
+    /// May be left out when files come with it.
+    pub content: Option<String>,
+    pub nonce: Option<String>,
+    pub reply_to: Option<MessageId>,
+}
+
 /// `PATCH /api/v1/channels/{channel_id}/messages/{message_id}`
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -1530,6 +1555,8 @@ pub struct MessageResponse {
     /// Cards of the Veza tracks the message links to (`{web client or public URL}/tracks/{id}`,
     /// with `?secret=` for an unlisted one), at most 3; worked out when read.
     pub embeds: Vec<TrackEmbedResponse>,
+    /// Its files, in the order they were sent; none once deleted.
+    pub attachments: Vec<AttachmentResponse>,
 }
 
 /// A Veza track a message links to.
@@ -1581,6 +1608,35 @@ impl From<Message> for MessageResponse {
             edited_at: m.edited_at,
             deleted_at: m.deleted_at,
             embeds: m.embeds.into_iter().map(Into::into).collect(),
+            attachments: m.attachments.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// A file attached to a message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentResponse {
+    pub id: AttachmentId,
+    /// As the sender named it (cleaned: no path, no control characters, at most 200 characters).
+    pub file_name: String,
+    /// Decided from the file's bytes when it was sent.
+    #[schema(example = "image/png")]
+    pub content_type: String,
+    /// In bytes.
+    pub size: u64,
+    /// Where to fetch it: a signed URL that works for about a day (read the message again for
+    /// a fresh one). Images, audio and video are served inline, anything else as a download.
+    pub url: String,
+}
+
+impl From<Attachment> for AttachmentResponse {
+    fn from(a: Attachment) -> Self {
+        Self {
+            id: a.id,
+            file_name: a.file_name,
+            content_type: a.content_type,
+            size: a.size,
+            url: a.url.unwrap_or_default(),
         }
     }
 }

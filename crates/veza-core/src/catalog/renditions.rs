@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::catalog::track::Track;
 use crate::error::CoreError;
-use crate::id::TrackId;
+use crate::id::{AttachmentId, TrackId};
 
 /// 6-second segments: Apple's HLS authoring specification, and short enough to seek quickly.
 pub const SEGMENT_SECS: u32 = 6;
@@ -162,39 +162,100 @@ impl MediaSigner {
         Self { key: key.to_vec() }
     }
 
-    fn mac(&self, track: TrackId, rendition: Rendition, expires: i64) -> Hmac<Sha256> {
+    /// The MAC over what a URL grants: `{track}/{rendition}/{expires}` for a rendition,
+    /// `attachment/{id}/{expires}` for a message's file (never confused: a track id is a number).
+    fn mac(&self, grant: &str) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(format!("{track}/{}/{expires}", rendition.as_str()).as_bytes());
+        mac.update(grant.as_bytes());
         mac
+    }
+
+    fn signature(&self, grant: &str) -> String {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        URL_SAFE_NO_PAD.encode(self.mac(grant).finalize().into_bytes())
+    }
+
+    /// Checks a signature over `grant` valid until `expires`. Every refusal is the same 403: a
+    /// client's answer to it is always to ask for fresh URLs.
+    fn check(&self, grant: &str, signature: &str, expires: i64, now: OffsetDateTime) -> Result<(), CoreError> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let refused = || CoreError::Forbidden("this media link has expired or is not valid; ask for a fresh one");
+        let sig = URL_SAFE_NO_PAD.decode(signature).map_err(|_| refused())?;
+        self.mac(grant).verify_slice(&sig).map_err(|_| refused())?;
+        if expires < now.unix_timestamp() {
+            return Err(refused());
+        }
+        Ok(())
     }
 
     /// The path (from `/media/` on) of `file` of a rendition, valid until `expires`.
     pub fn sign(&self, track: TrackId, rendition: Rendition, expires: OffsetDateTime, file: &str) -> String {
-        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        use base64::Engine;
         let expires = expires.unix_timestamp();
-        let sig = URL_SAFE_NO_PAD.encode(self.mac(track, rendition, expires).finalize().into_bytes());
+        let sig = self.signature(&format!("{track}/{}/{expires}", rendition.as_str()));
         format!("/media/{track}/{}/{expires}/{sig}/{file}", rendition.as_str())
     }
 
-    /// Accepts a path signed by [`MediaSigner::sign`] that has not expired at `now`. Every
-    /// refusal is the same 403: a player's answer to it is always to ask for fresh URLs.
+    /// Accepts a path signed by [`MediaSigner::sign`] that has not expired at `now`.
     pub fn verify(&self, path: &MediaPath, now: OffsetDateTime) -> Result<(), CoreError> {
-        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        use base64::Engine;
-        let refused = || CoreError::Forbidden("this media link has expired or is not valid; ask for the stream again");
-        let sig = URL_SAFE_NO_PAD.decode(&path.signature).map_err(|_| refused())?;
-        self.mac(path.track, path.rendition, path.expires).verify_slice(&sig).map_err(|_| refused())?;
-        if path.expires < now.unix_timestamp() {
-            return Err(refused());
+        let grant = format!("{}/{}/{}", path.track, path.rendition.as_str(), path.expires);
+        self.check(&grant, &path.signature, path.expires, now)
+    }
+
+    /// The path (from `/media/` on) of a message's file, valid until `expires`; `url_name` (the
+    /// file name, URL-encoded) is only there for browsers to save it under.
+    pub fn sign_attachment(&self, id: AttachmentId, expires: OffsetDateTime, url_name: &str) -> String {
+        let expires = expires.unix_timestamp();
+        let sig = self.signature(&format!("attachment/{id}/{expires}"));
+        format!("/media/attachments/{id}/{expires}/{sig}/{url_name}")
+    }
+
+    /// The attachment a path signed by [`MediaSigner::sign_attachment`] grants, if it has not
+    /// expired at `now`. `path` is what follows `/media/attachments/`.
+    pub fn verify_attachment(&self, path: &str, now: OffsetDateTime) -> Result<AttachmentId, CoreError> {
+        let bad = || CoreError::NotFound("attachment");
+        let mut parts = path.splitn(4, '/');
+        let mut next = || parts.next().ok_or_else(bad);
+        let id = next()?.parse::<i64>().map(AttachmentId).map_err(|_| bad())?;
+        let expires = next()?.parse::<i64>().map_err(|_| bad())?;
+        let signature = next()?;
+        let name = next()?;
+        if name.is_empty() || name.len() > 1024 || name.contains('/') {
+            return Err(bad());
         }
-        Ok(())
+        self.check(&format!("attachment/{id}/{expires}"), signature, expires, now)?;
+        Ok(id)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attachment_paths_verify_until_they_expire_and_grant_only_their_file() {
+        let signer = MediaSigner::new(b"k");
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
+        let url = signer.sign_attachment(AttachmentId(41), now + time::Duration::hours(1), "a%20b.png");
+        let path = url.strip_prefix("/media/attachments/").expect("prefix");
+        assert_eq!(signer.verify_attachment(path, now).expect("fresh"), AttachmentId(41));
+        let renamed = path.replace("a%20b.png", "other.exe");
+        assert_eq!(signer.verify_attachment(&renamed, now).expect("the name is not granted"), AttachmentId(41));
+        let expired = signer.verify_attachment(path, now + time::Duration::hours(2));
+        assert!(matches!(expired, Err(CoreError::Forbidden(_))));
+        let other = path.replacen("41/", "42/", 1);
+        assert!(matches!(signer.verify_attachment(&other, now), Err(CoreError::Forbidden(_))));
+        assert!(MediaSigner::new(b"other").verify_attachment(path, now).is_err());
+        for malformed in ["", "41", "x/1/sig/a", "41/1/sig", "41/1/sig/"] {
+            assert!(matches!(signer.verify_attachment(malformed, now), Err(CoreError::NotFound(_))), "{malformed}");
+        }
+        // A track's signature grants no attachment, and the other way round.
+        let track_sig = signer.sign(TrackId(41), Rendition::Mp3, now + time::Duration::hours(1), "128k.mp3");
+        let sig = track_sig.split('/').nth(5).expect("signature");
+        let forged = format!("41/{}/{sig}/x", (now + time::Duration::hours(1)).unix_timestamp());
+        assert!(signer.verify_attachment(&forged, now).is_err());
+    }
 
     #[test]
     fn signed_paths_verify_until_they_expire_and_not_when_altered() {

@@ -5,6 +5,7 @@
 use crate::accounts::Principal;
 use crate::api_key::Scope;
 use crate::audit::{AuditAction, RequestMeta};
+use crate::chat::attachment;
 use crate::chat::channel::{self, Channel, ChannelKind, CHANNELS_MAX, POSITION_MAX, SLOWMODE_MAX, TOPIC_MAX};
 use crate::chat::communities::{below_yours, require_within, Actor, Communities};
 use crate::chat::community;
@@ -247,6 +248,11 @@ impl Communities {
         if !self.deps.channels.delete_channel(id, &entry).await? {
             return Err(CoreError::NotFound("channel"));
         }
+        let files = match (channel.kind, channel.parent_id) {
+            (ChannelKind::Thread, Some(parent)) => attachment::thread_prefix(channel.community_id, parent, id),
+            _ => attachment::channel_prefix(Some(channel.community_id), id),
+        };
+        self.remove_files(&files).await;
         self.announce(ChatEvent::ChannelDeleted(channel)).await;
         Ok(())
     }

@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 use crate::accounts::Principal;
 use crate::api_key::Scope;
 use crate::audit::{AuditAction, AuditEntry, RequestMeta};
+use crate::chat::attachment;
 use crate::chat::community::{
     self, Ban, Community, CommunityRole, Invite, Joined, Member, DELETE_MESSAGES_MAX_HOURS, DESCRIPTION_MAX,
     INVITE_AGE_MAX, INVITE_USES_MAX, NAME_MAX, NICKNAME_MAX, POSITION_MAX, REASON_MAX, ROLES_MAX, TIMEOUT_MAX,
@@ -19,7 +20,7 @@ use crate::clock::Clock;
 use crate::error::{CoreError, FieldError};
 use crate::id::{AuditId, CommunityId, IdGenerator, RoleId, UserId};
 use crate::page::Page;
-use crate::ports::{ChannelRepo, ChatEvents, CommunityRepo, MessageRepo, UserRepo};
+use crate::ports::{ChannelRepo, ChatEvents, CommunityRepo, MessageRepo, Purged, UserRepo};
 
 /// What the community use cases need.
 #[derive(Debug, Clone)]
@@ -37,6 +38,14 @@ pub struct ChatDeps {
     pub tracks: Arc<dyn crate::ports::TrackRepo>,
     /// The URLs a track link starts with (`{base}/tracks/{id}`): the web client's and the API's.
     pub track_link_bases: Vec<String>,
+    /// Where messages' files are stored.
+    pub store: Arc<dyn crate::catalog::media::ObjectStore>,
+    /// Signs the URLs of messages' files (the media key, as for tracks).
+    pub signer: crate::catalog::renditions::MediaSigner,
+    /// The most bytes one message's files may hold together.
+    pub attachment_max_bytes: u64,
+    /// Prepended to signed media paths to make the URLs clients fetch (the public URL).
+    pub media_url_base: String,
 }
 
 #[derive(Debug, Clone)]
@@ -289,6 +298,7 @@ impl Communities {
         }
         let entry = self.entry(AuditAction::CommunityDeleted, principal.user_id, None, id, meta);
         self.deps.communities.delete_community(id, &entry).await?;
+        self.remove_files(&attachment::community_prefix(Some(id))).await;
         self.announce(ChatEvent::CommunityDeleted(id)).await;
         Ok(())
     }
@@ -687,16 +697,24 @@ impl Communities {
         }
         let now = self.now();
         let since = now - Duration::hours(i64::from(hours));
-        let deleted = match hours {
-            0 => 0,
+        let purged = match hours {
+            0 => Purged::default(),
             _ => self.deps.messages.delete_recent(id, user, since, now).await?,
         };
+        let deleted = purged.messages;
         let ban = Ban { community_id: id, user_id: user, reason, banned_by: principal.user_id, created_at: now };
         let mut entry = self.entry(AuditAction::MemberBanned, principal.user_id, Some(user), id, meta);
         entry.detail.insert("messages_deleted".into(), deleted.into());
         self.deps.communities.ban(&ban, &entry).await?;
         if deleted > 0 {
             self.announce(ChatEvent::MessagesPurged { community_id: id, user_id: user, since }).await;
+        }
+        // Each key ends with the file's id under its message's prefix.
+        let mut prefixes: Vec<&str> =
+            purged.attachment_keys.iter().filter_map(|k| k.rsplit_once('/').map(|(p, _)| p)).collect();
+        prefixes.dedup();
+        for prefix in prefixes {
+            self.remove_files(&format!("{prefix}/")).await;
         }
         if was_member.is_some() {
             self.announce(ChatEvent::MemberRemoved { community_id: id, user_id: user }).await;

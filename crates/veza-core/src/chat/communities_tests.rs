@@ -7,6 +7,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::accounts::{Credential, Principal};
 use crate::audit::RequestMeta;
+use crate::catalog::fakes::MemoryObjects;
+use crate::catalog::renditions::MediaSigner;
 use crate::chat::communities::{ChatDeps, Communities, MemberPatch, RolePatch};
 use crate::chat::permissions::Permissions;
 use crate::error::CoreError;
@@ -20,6 +22,12 @@ fn chat() -> (Communities, Arc<ManualClock>) {
 }
 
 fn chat_with_events() -> (Communities, Arc<ManualClock>, RecordedEvents) {
+    let (chat, clock, events, _) = chat_with_files();
+    (chat, clock, events)
+}
+
+fn chat_with_files() -> (Communities, Arc<ManualClock>, RecordedEvents, MemoryObjects) {
+    let files = MemoryObjects::default();
     let events = RecordedEvents::default();
     let store = MemoryStore::default();
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
@@ -34,8 +42,12 @@ fn chat_with_events() -> (Communities, Arc<ManualClock>, RecordedEvents) {
         events: Arc::new(events.clone()),
         tracks: Arc::new(crate::catalog::fakes::MemoryCatalog::default()),
         track_link_bases: vec!["https://app.veza.test".into()],
+        store: Arc::new(files.clone()),
+        signer: MediaSigner::new(b"media key"),
+        attachment_max_bytes: 1000,
+        media_url_base: "https://api.veza.test".into(),
     };
-    (Communities::new(deps), clock, events)
+    (Communities::new(deps), clock, events, files)
 }
 
 fn person(id: i64) -> Principal {
@@ -208,17 +220,17 @@ async fn messages_post_once_per_nonce_respect_slowmode_and_page_by_cursor() {
     let general = chat.create_channel(&owner, c.id, ChannelKind::Text, "general", slow, &m).await.expect("channel");
 
     let (first, new) =
-        chat.send_message(&vega, general.id, "hi <@1> @everyone", Some("n-1"), None).await.expect("send");
+        chat.send_message(&vega, general.id, "hi <@1> @everyone", Some("n-1"), None, &[]).await.expect("send");
     assert!(new);
     assert_eq!(first.mentions.users, [UserId(1)]);
     assert!(!first.mentions.everyone, "@everyone needs mention_everyone");
     let (again, new) =
-        chat.send_message(&vega, general.id, "hi <@1> @everyone", Some("n-1"), None).await.expect("retry");
+        chat.send_message(&vega, general.id, "hi <@1> @everyone", Some("n-1"), None, &[]).await.expect("retry");
     assert!(!new);
     assert_eq!(again.id, first.id, "a retried send posts once");
-    let err = chat.send_message(&vega, general.id, "too soon", None, None).await.expect_err("slowmode");
+    let err = chat.send_message(&vega, general.id, "too soon", None, None, &[]).await.expect_err("slowmode");
     assert!(matches!(err, CoreError::Slowmode(wait) if wait.as_secs() <= 10), "{err:?}");
-    let err = chat.send_message(&vega, general.id, "hey <@999>", None, None).await;
+    let err = chat.send_message(&vega, general.id, "hey <@999>", None, None, &[]).await;
     assert!(
         matches!(err, Err(CoreError::Validation(ref e)) if e[0].code == "unknown_mention")
             || matches!(err, Err(CoreError::Slowmode(_))),
@@ -228,8 +240,10 @@ async fn messages_post_once_per_nonce_respect_slowmode_and_page_by_cursor() {
     let mut ids = vec![first.id];
     for i in 0..5 {
         clock.advance(Duration::seconds(11));
-        let (m, _) =
-            chat.send_message(&vega, general.id, &format!("message {i}"), None, Some(first.id)).await.expect("send");
+        let (m, _) = chat
+            .send_message(&vega, general.id, &format!("message {i}"), None, Some(first.id), &[])
+            .await
+            .expect("send");
         ids.push(m.id);
     }
     let latest = chat.history(&owner, general.id, HistoryCursor::Latest, 3).await.expect("latest");
@@ -267,7 +281,7 @@ async fn reactions_are_emoji_counted_per_person_and_pins_are_bounded() {
     let m = meta();
     let general = chat.create_channel(&owner, c.id, ChannelKind::Text, "general", ChannelPatch::default(), &m);
     let general = general.await.expect("channel");
-    let (message, _) = chat.send_message(&owner, general.id, "new track!", None, None).await.expect("send");
+    let (message, _) = chat.send_message(&owner, general.id, "new track!", None, None, &[]).await.expect("send");
 
     chat.react(&vega, general.id, message.id, "👍").await.expect("react");
     chat.react(&vega, general.id, message.id, "👍").await.expect("twice is no change");
@@ -320,8 +334,8 @@ async fn committed_changes_are_announced_in_order_and_refusals_and_retries_are_n
     assert!(matches!(&joined[2], ChatEvent::ChannelCreated(x) if x.id == general.id));
     assert_eq!(joined.len(), 3);
 
-    let (sent, _) = chat.send_message(&vega, general.id, "hi", Some("n"), None).await.expect("send");
-    chat.send_message(&vega, general.id, "hi", Some("n"), None).await.expect("a retry");
+    let (sent, _) = chat.send_message(&vega, general.id, "hi", Some("n"), None, &[]).await.expect("send");
+    chat.send_message(&vega, general.id, "hi", Some("n"), None, &[]).await.expect("a retry");
     chat.react(&vega, general.id, sent.id, "lol").await.expect_err("not an emoji");
     chat.react(&owner, general.id, sent.id, "🎶").await.expect("react");
     chat.typing(&vega, general.id).await.expect("typing");
@@ -374,4 +388,114 @@ async fn presence_counts_connections_across_nodes_and_a_stopped_node_s_lapse() {
     assert_eq!(events.take().iter().map(shown).collect::<Vec<_>>(), [(vega.user_id, Shown::Offline)]);
     assert_eq!(chat.renew_presence("node-1").await.expect("again"), 0);
     assert_eq!(chat.presence_of(vega.user_id).await.expect("now").status, Shown::Offline);
+}
+
+#[tokio::test]
+async fn files_are_judged_by_their_bytes_stored_per_message_and_removed_with_it() {
+    use crate::chat::attachment::StagedAttachment;
+    use crate::chat::channel::ChannelKind;
+    use crate::chat::channels::ChannelPatch;
+    use crate::id::RoleId;
+
+    let (chat, _clock, _events, files) = chat_with_files();
+    let (owner, vega) = (person(1), person(2));
+    let c = chat.create(&owner, "Studio", None, &meta()).await.expect("create");
+    let invite = chat.create_invite(&owner, c.id, None, None, &meta()).await.expect("invite");
+    chat.join(&vega, &invite.code, &meta()).await.expect("join");
+    let m = meta();
+    let general = chat
+        .create_channel(&owner, c.id, ChannelKind::Text, "general", ChannelPatch::default(), &m)
+        .await
+        .expect("channel");
+
+    let dir = std::env::temp_dir().join(format!("veza-attachments-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR and the rest";
+    let notes: &[u8] = "chords: Am F C G — twice\n".as_bytes();
+    let (png_path, notes_path) = (dir.join("a"), dir.join("b"));
+    std::fs::write(&png_path, png).expect("write");
+    std::fs::write(&notes_path, notes).expect("write");
+    let staged = |path, file_name, bytes: &'static [u8]| StagedAttachment {
+        path,
+        size: bytes.len() as u64,
+        file_name,
+        head: bytes,
+    };
+    let both = [staged(&png_path, "cover art.png", png), staged(&notes_path, "../../notes.txt", notes)];
+
+    let (sent, new) = chat.send_message(&vega, general.id, " ", Some("f-1"), None, &both).await.expect("send");
+    assert!(new);
+    assert_eq!(sent.content, "", "files need no text");
+    let kinds: Vec<_> = sent.attachments.iter().map(|a| (a.file_name.as_str(), a.content_type.as_str())).collect();
+    assert_eq!(kinds, [("cover art.png", "image/png"), ("notes.txt", "text/plain; charset=utf-8")]);
+    assert_eq!(files.keys().len(), 2);
+    let url = sent.attachments[0].url.clone().expect("a signed URL");
+    let url = url.strip_prefix("https://api.veza.test").expect("on the public URL").to_owned();
+    let (found, read) =
+        chat.open_attachment(url.strip_prefix("/media/attachments/").expect("path"), None).await.expect("open");
+    assert_eq!((found.id, read.info.size), (sent.attachments[0].id, png.len() as u64));
+    let tampered = url.replace(&sent.attachments[0].id.to_string(), &sent.attachments[1].id.to_string());
+    let err = chat.open_attachment(tampered.strip_prefix("/media/attachments/").expect("path"), None).await;
+    assert!(matches!(err, Err(CoreError::Forbidden(_))), "one file's signature opens no other");
+
+    let (again, new) = chat.send_message(&vega, general.id, "", Some("f-1"), None, &both).await.expect("retry");
+    assert!(!new && again.id == sent.id);
+    assert_eq!(files.keys().len(), 2, "a retried send stores nothing again");
+
+    let refusals: [(&[StagedAttachment<'_>], &str); 4] = [
+        (&[staged(&png_path, "song.mp3", b"MZ\x90\0\x03\0\0\0")], "unsupported_type"),
+        (&[staged(&png_path, "page.txt", b"<html><script>")], "unsupported_type"),
+        (&[StagedAttachment { size: 0, ..staged(&png_path, "x.png", png) }], "empty"),
+        (&[StagedAttachment { size: 1001, ..staged(&png_path, "x.png", png) }], "too_large"),
+    ];
+    for (files, code) in refusals {
+        let err = chat.send_message(&vega, general.id, "x", None, None, files).await.expect_err(code);
+        assert!(matches!(err, CoreError::Validation(ref e) if e[0].code == code), "{code}: {err:?}");
+    }
+    let eleven = vec![staged(&png_path, "x.png", png); 11];
+    let err = chat.send_message(&vega, general.id, "x", None, None, &eleven).await.expect_err("eleven");
+    assert!(matches!(err, CoreError::Validation(ref e) if e[0].code == "too_many_files"), "{err:?}");
+    assert_eq!(files.keys().len(), 2, "refused files are never stored");
+
+    let everyone = Permissions(Permissions::DEFAULT_EVERYONE.0 & !Permissions::ATTACH_FILES.0);
+    let patch = RolePatch { permissions: Some(everyone), ..RolePatch::default() };
+    chat.update_role(&owner, c.id, RoleId(c.id.0), patch, &meta()).await.expect("no files for @everyone");
+    let err = chat.send_message(&vega, general.id, "x", None, None, &both[..1]).await.expect_err("no attach_files");
+    assert!(matches!(err, CoreError::MissingPermission("attach_files")), "{err:?}");
+    chat.send_message(&vega, general.id, "text still goes", None, None, &[]).await.expect("text");
+
+    chat.delete_message(&vega, general.id, sent.id).await.expect("delete");
+    assert!(files.keys().is_empty(), "deleting a message removes its files");
+    let err = chat.open_attachment(url.strip_prefix("/media/attachments/").expect("path"), None).await;
+    assert!(matches!(err, Err(CoreError::NotFound(_))), "{err:?}");
+
+    let (by_owner, _) = chat.send_message(&owner, general.id, "", None, None, &both).await.expect("owner's files");
+    let thread = chat.start_thread(&owner, general.id, "notes", Some(by_owner.id), &m).await.expect("thread");
+    chat.send_message(&owner, thread.id, "", None, None, &both[1..]).await.expect("in the thread");
+    assert_eq!(files.keys().len(), 3);
+    chat.delete_channel(&owner, thread.id, &m).await.expect("delete the thread");
+    assert_eq!(files.keys().len(), 2, "a thread's files go with it, its parent's stay");
+    chat.delete_channel(&owner, general.id, &m).await.expect("delete the channel");
+    assert!(files.keys().is_empty(), "a channel's files go with it");
+
+    let other = chat
+        .create_channel(&owner, c.id, ChannelKind::Text, "other", ChannelPatch::default(), &m)
+        .await
+        .expect("other");
+    chat.update_role(
+        &owner,
+        c.id,
+        RoleId(c.id.0),
+        RolePatch { permissions: Some(Permissions::DEFAULT_EVERYONE), ..RolePatch::default() },
+        &meta(),
+    )
+    .await
+    .expect("files again");
+    chat.send_message(&vega, other.id, "", None, None, &both).await.expect("vega's files");
+    chat.send_message(&owner, other.id, "", None, None, &both[..1]).await.expect("owner's file");
+    chat.ban(&owner, c.id, vega.user_id, None, Some(1), &meta()).await.expect("ban, deleting the last hour");
+    assert_eq!(files.keys().len(), 1, "the banned member's files go, others' stay");
+    chat.delete(&owner, c.id, &meta()).await.expect("delete the community");
+    assert!(files.keys().is_empty(), "a community's files go with it");
+    std::fs::remove_dir_all(&dir).expect("clean up");
 }

@@ -24,6 +24,8 @@ pub struct Message {
     /// The Veza tracks its links point to, as cards. Worked out whenever the message is read,
     /// never stored: a track made private or deleted stops showing.
     pub embeds: Vec<TrackEmbed>,
+    /// Its files, in the order they were sent; none once deleted.
+    pub attachments: Vec<crate::chat::attachment::Attachment>,
 }
 
 /// A Veza track a message links to, as everyone may see it.

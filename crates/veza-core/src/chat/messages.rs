@@ -5,6 +5,8 @@
 
 use crate::accounts::Principal;
 use crate::api_key::Scope;
+use crate::catalog::media::{ByteRange, ObjectRead};
+use crate::chat::attachment::{self, Attachment, StagedAttachment, ATTACHMENTS_MAX};
 use crate::chat::channel::{Channel, ChannelKind};
 use crate::chat::channels::ChannelView;
 use crate::chat::communities::Communities;
@@ -15,7 +17,7 @@ use crate::chat::message::{
 use crate::chat::permissions::Permissions;
 use crate::chat::room::{Access, Room};
 use crate::error::{CoreError, FieldError, Validator};
-use crate::id::{ChannelId, MessageId, UserId};
+use crate::id::{AttachmentId, ChannelId, MessageId, UserId};
 use crate::ports::Reacted;
 use time::OffsetDateTime;
 
@@ -97,7 +99,9 @@ impl Communities {
         Ok(mentions)
     }
 
-    /// Sends a message; a retry with the same nonce returns the first send (`false`).
+    /// Sends a message, with `files` attached (`attach_files`); a retry with the same nonce
+    /// returns the first send (`false`) and stores none of the files again. A message with
+    /// files may have no text.
     pub async fn send_message(
         &self,
         principal: &Principal,
@@ -105,13 +109,21 @@ impl Communities {
         content: &str,
         nonce: Option<&str>,
         reply_to: Option<MessageId>,
+        files: &[StagedAttachment<'_>],
     ) -> Result<(Message, bool), CoreError> {
         let room = self.room(principal, channel_id, Scope::ChatWrite).await?;
         let mut v = Validator::default();
-        let text = v.check(message::content(content));
+        let text = match files.is_empty() || !content.trim().is_empty() {
+            true => v.check(message::content(content)),
+            false => Some(String::new()),
+        };
         let nonce = v.check(message::nonce(nonce));
-        let (text, nonce) = v.finish(|| Some((text?, nonce?)))?;
+        let kinds = v.check(self.attachable(files));
+        let (text, nonce, kinds) = v.finish(|| Some((text?, nonce?, kinds?)))?;
         may_post(&room)?;
+        if !files.is_empty() {
+            room.require(Permissions::ATTACH_FILES)?;
+        }
         // A retry of a send that happened answers with it, slowmode or not.
         if let Some(nonce) = &nonce {
             if let Some(sent) = self.deps.messages.by_nonce(room.id, principal.user_id, nonce).await? {
@@ -135,8 +147,11 @@ impl Communities {
             }
         }
         let mentions = self.checked_mentions(&room, &text).await?;
+        let id = MessageId::new(self.deps.ids.as_ref());
+        let files_prefix = attachment::message_prefix(&room.place(), room.id, id);
+        let attachments = self.store_attachments(&files_prefix, files, &kinds).await?;
         let message = Message {
-            id: MessageId::new(self.deps.ids.as_ref()),
+            id,
             channel_id: room.id,
             author_id: principal.user_id,
             content: text,
@@ -147,8 +162,13 @@ impl Communities {
             edited_at: None,
             deleted_at: None,
             embeds: Vec::new(),
+            attachments,
         };
-        match self.deps.messages.post(&message).await? {
+        let posted = self.deps.messages.post(&message).await;
+        if !matches!(posted, Ok(Posted::New(_))) && !message.attachments.is_empty() {
+            self.remove_files(&files_prefix).await; // not kept: nothing points at them
+        }
+        match posted? {
             Posted::New(mut m) => {
                 if let Some(thread) = room.channel().filter(|c| c.kind == ChannelKind::Thread) {
                     self.join_thread_quietly(thread, principal.user_id).await;
@@ -180,11 +200,72 @@ impl Communities {
         Ok(page)
     }
 
-    /// Fills in the cards of the tracks each message links to, as anyone may see them (public
-    /// tracks, and unlisted ones whose link carries their secret). A lookup that fails leaves
-    /// the link a plain link.
+    /// The content type of each file, when every one may be attached: at most
+    /// [`ATTACHMENTS_MAX`], none empty, all together within the configured size, each of a type
+    /// Veza accepts.
+    fn attachable(&self, files: &[StagedAttachment<'_>]) -> Result<Vec<&'static str>, FieldError> {
+        if files.len() > ATTACHMENTS_MAX {
+            return Err(FieldError::new(
+                "files",
+                "too_many_files",
+                format!("a message carries at most {ATTACHMENTS_MAX} files"),
+            ));
+        }
+        let max = self.deps.attachment_max_bytes;
+        if files.iter().map(|f| f.size).sum::<u64>() > max {
+            return Err(FieldError::new("files", "too_large", format!("a message's files hold at most {max} bytes")));
+        }
+        files
+            .iter()
+            .map(|f| match f.size {
+                0 => {
+                    Err(FieldError::new("files", "empty", format!("`{}` is empty", attachment::file_name(f.file_name))))
+                }
+                _ => attachment::sniff(f.head)
+                    .ok_or_else(|| attachment::unsupported(&attachment::file_name(f.file_name))),
+            })
+            .collect()
+    }
+
+    /// Stores the files under the message's prefix; on failure removes what was stored.
+    async fn store_attachments(
+        &self,
+        prefix: &str,
+        files: &[StagedAttachment<'_>],
+        kinds: &[&'static str],
+    ) -> Result<Vec<Attachment>, CoreError> {
+        let mut stored = Vec::with_capacity(files.len());
+        for (file, kind) in files.iter().zip(kinds) {
+            let id = AttachmentId::new(self.deps.ids.as_ref());
+            let key = format!("{prefix}{id}");
+            if let Err(e) = self.deps.store.put_file(&key, file.path).await {
+                self.remove_files(prefix).await;
+                return Err(e.into());
+            }
+            let file_name = attachment::file_name(file.file_name);
+            stored.push(Attachment { id, file_name, content_type: (*kind).into(), size: file.size, key, url: None });
+        }
+        Ok(stored)
+    }
+
+    /// Removes stored files whose message is gone. A failure leaves unreachable files behind
+    /// (nothing refers to them any more), which is logged, not the caller's problem.
+    pub(super) async fn remove_files(&self, prefix: &str) {
+        if let Err(e) = self.deps.store.delete_prefix(prefix).await {
+            tracing::warn!(prefix, error = %e, "cannot remove attachments; they are left unreachable");
+        }
+    }
+
+    /// Fills in what a message shows beyond its text: signed URLs for its files, and the cards
+    /// of the tracks it links to, as anyone may see them (public tracks, and unlisted ones whose
+    /// link carries their secret). A track lookup that fails leaves the link a plain link.
     async fn embed(&self, messages: &mut [Message]) {
+        let expires = attachment::url_expiry(self.now());
         for m in messages.iter_mut().filter(|m| m.deleted_at.is_none()) {
+            for a in &mut m.attachments {
+                let path = self.deps.signer.sign_attachment(a.id, expires, &attachment::url_name(&a.file_name));
+                a.url = Some(format!("{}{path}", self.deps.media_url_base));
+            }
             m.embeds.clear();
             for (id, secret) in message::track_links(&m.content, &self.deps.track_link_bases) {
                 match self.deps.tracks.track(id).await {
@@ -225,7 +306,10 @@ impl Communities {
         if message.author_id != principal.user_id {
             return Err(CoreError::Forbidden("only its author can edit a message"));
         }
-        let text = message::content(content).map_err(CoreError::invalid)?;
+        let text = match message.attachments.is_empty() || !content.trim().is_empty() {
+            true => message::content(content).map_err(CoreError::invalid)?,
+            false => String::new(), // its files remain
+        };
         let now = self.now();
         let previous = MessageEdit { message_id: id, content: message.content.clone(), edited_at: now };
         message.mentions = self.checked_mentions(&room, &text).await?;
@@ -238,6 +322,19 @@ impl Communities {
         let place = room.place();
         self.announce(ChatEvent::MessageUpdated { place, message: message.clone() }).await;
         Ok(message)
+    }
+
+    /// A message's file, by the signed path of its URL (what follows `/media/attachments/`):
+    /// the signature is the permission, as for tracks' media. A deleted message's files are gone.
+    pub async fn open_attachment(
+        &self,
+        path: &str,
+        range: Option<ByteRange>,
+    ) -> Result<(Attachment, ObjectRead), CoreError> {
+        let id = self.deps.signer.verify_attachment(path, self.now())?;
+        let attachment = self.deps.messages.attachment(id).await?.ok_or(CoreError::NotFound("attachment"))?;
+        let read = self.deps.store.open(&attachment.key, range).await?;
+        Ok((attachment, read))
     }
 
     /// A message's earlier versions, oldest first.
@@ -268,6 +365,9 @@ impl Communities {
             return Err(CoreError::NotFound("message"));
         }
         let place = room.place();
+        if !message.attachments.is_empty() {
+            self.remove_files(&attachment::message_prefix(&place, room.id, id)).await;
+        }
         self.announce(ChatEvent::MessageDeleted { place, channel_id: room.id, message_id: id }).await;
         Ok(())
     }
@@ -418,7 +518,11 @@ impl Communities {
     pub async fn pins(&self, principal: &Principal, channel_id: ChannelId) -> Result<Vec<Pin>, CoreError> {
         let room = self.room(principal, channel_id, Scope::ChatRead).await?;
         room.require(Permissions::READ_MESSAGE_HISTORY)?;
-        Ok(self.deps.messages.pins(room.id).await?)
+        let mut pins = self.deps.messages.pins(room.id).await?;
+        for pin in &mut pins {
+            self.embed(std::slice::from_mut(&mut pin.message)).await;
+        }
+        Ok(pins)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Chat: communities, roles, channels, threads and messages, the permission model every action is
 //! decided with, and the events committed changes announce.
 
+pub mod attachment;
 pub mod channel;
 pub mod channels;
 pub mod communities;

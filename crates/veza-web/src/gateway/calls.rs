@@ -100,7 +100,7 @@ async fn call(
             let p: Send = params(raw)?;
             rate_limit::charge(app, me, RouteBucket::MessageSend).await?;
             let (message, _) =
-                chat.send_message(me, p.channel_id, &p.content, p.nonce.as_deref(), p.reply_to).await?;
+                chat.send_message(me, p.channel_id, &p.content, p.nonce.as_deref(), p.reply_to, &[]).await?;
             json(MessageResponse::from(message))
         }
         "message.edit" => {

@@ -27,7 +27,8 @@ pub async fn headers(hsts: bool, req: Request, next: Next) -> Response {
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(if docs { DOCS_CSP } else { API_CSP }));
+    // A handler may have set a stricter policy of its own (messages' files add `sandbox`).
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(if docs { DOCS_CSP } else { API_CSP }));
     if hsts {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
     }

@@ -1,12 +1,16 @@
 //! `GET /media/{path}`: playlists, segments and files of tracks, by the signed paths that
-//! `GET /api/v1/tracks/{id}/stream` hands out. No session is involved: the signature (bound to
-//! track, rendition and expiry) is the permission, so players and caches fetch plain URLs.
+//! `GET /api/v1/tracks/{id}/stream` hands out, and messages' files, by the signed URLs messages
+//! carry (`/media/attachments/…`). No session is involved: the signature (bound to track and
+//! rendition, or to one file, and an expiry) is the permission, so players and caches fetch
+//! plain URLs.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use veza_core::catalog::media::ByteRange;
+use veza_core::catalog::media::{ByteRange, ObjectRead};
 use veza_core::catalog::tracks::MediaReply;
+use veza_core::chat::attachment;
+use veza_core::CoreError;
 
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -16,12 +20,14 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Playlists are small and read once per play.
 const FRESH: &str = "no-cache";
 
-/// A media file. Supports single byte ranges (`Range: bytes=…`, answered 206), `If-None-Match`
-/// (304), and `HEAD`. In S3 mode a segment or file may be answered with a redirect to the store.
+/// A media file, or a message's file. Supports single byte ranges (`Range: bytes=…`, answered
+/// 206), `If-None-Match` (304), and `HEAD`. In S3 mode a track's segment or file may be answered
+/// with a redirect to the store. A message's file comes with its type, a `Content-Disposition`
+/// naming it (inline for images, audio and video; a download otherwise) and a sandboxing CSP.
 #[utoipa::path(
     get, path = "/media/{path}", tag = "tracks",
     params(
-        ("path" = String, Path, description = "A signed path from the stream URLs: `{track}/{rendition}/{expires}/{signature}/{file…}` (the file part may hold slashes)"),
+        ("path" = String, Path, description = "A signed path from the stream URLs: `{track}/{rendition}/{expires}/{signature}/{file…}` (the file part may hold slashes); or `attachments/{attachment}/{expires}/{signature}/{file name}` from a message"),
         ("Range" = Option<String>, Header, description = "One byte range, such as `bytes=0-1023`"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer"),
     ),
@@ -44,20 +50,56 @@ pub async fn media(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
     // an encoded slash or dot can never become a path separator.
     let path = uri.path().strip_prefix("/media/").unwrap_or_default();
     let range = headers.get(header::RANGE).and_then(|v| parse_range(v.to_str().ok()?));
-    let (read, content_type, immutable) = match state.catalog.open_media(path, range).await {
-        Ok(MediaReply::Object { read, content_type, immutable }) => (read, content_type, immutable),
-        Ok(MediaReply::Redirect(url)) => {
-            return (StatusCode::FOUND, [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store".into())])
-                .into_response()
-        }
-        Err(e) => {
-            // This route runs without the API's tracing layer: say here what went wrong inside.
-            if matches!(e, veza_core::CoreError::Unavailable(_) | veza_core::CoreError::Internal(_)) {
-                tracing::warn!(error = %e, "a media file cannot be served");
+    if let Some(path) = path.strip_prefix("attachments/") {
+        return match state.communities.open_attachment(path, range).await {
+            Ok((attachment, read)) => {
+                let content_type = HeaderValue::from_str(&attachment.content_type)
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+                let mut res = object(read, range.is_some(), &headers, content_type, true);
+                let h = res.headers_mut();
+                let disposition = if attachment.inline() { "inline" } else { "attachment" };
+                let name = attachment::url_name(&attachment.file_name);
+                if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename*=UTF-8''{name}")) {
+                    h.insert(header::CONTENT_DISPOSITION, v);
+                }
+                // Whatever a browser makes of the file, it runs nothing with this origin's rights.
+                h.insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static("sandbox; default-src 'none'; frame-ancestors 'none'"),
+                );
+                res
             }
-            return ApiError::from(e).into_response();
+            Err(e) => refused(e),
+        };
+    }
+    match state.catalog.open_media(path, range).await {
+        Ok(MediaReply::Object { read, content_type, immutable }) => {
+            object(read, range.is_some(), &headers, HeaderValue::from_static(content_type), immutable)
         }
-    };
+        Ok(MediaReply::Redirect(url)) => {
+            (StatusCode::FOUND, [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store".into())]).into_response()
+        }
+        Err(e) => refused(e),
+    }
+}
+
+fn refused(e: CoreError) -> Response {
+    // This route runs without the API's tracing layer: say here what went wrong inside.
+    if matches!(e, CoreError::Unavailable(_) | CoreError::Internal(_)) {
+        tracing::warn!(error = %e, "a media file cannot be served");
+    }
+    ApiError::from(e).into_response()
+}
+
+/// The answer for an opened object (or the part of it `partial` asked for): 200 or 206 with its
+/// caching headers, or 304 when the client's copy is current.
+fn object(
+    read: ObjectRead,
+    partial: bool,
+    headers: &HeaderMap,
+    content_type: HeaderValue,
+    immutable: bool,
+) -> Response {
     let etag = read.info.etag.as_deref().map(|t| {
         let t = t.trim_matches('"');
         HeaderValue::from_str(&format!("\"{t}\"")).unwrap_or(HeaderValue::from_static("\"\""))
@@ -74,12 +116,11 @@ pub async fn media(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let size = read.info.size;
-        let partial = range.is_some();
         let len = read.range.end - read.range.start;
         let content_range = format!("bytes {}-{}/{size}", read.range.start, read.range.end.saturating_sub(1));
         let mut res = axum::body::Body::from_stream(read.body).into_response();
         let h = res.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        h.insert(header::CONTENT_TYPE, content_type);
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
         if partial {

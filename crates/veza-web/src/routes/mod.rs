@@ -155,10 +155,16 @@ pub fn body_limit_of(method: &Method, path: &str) -> Option<usize> {
     (method == Method::POST && path.starts_with("/api/v1/auth/")).then_some(AUTH_BODY_LIMIT)
 }
 
-/// Routes that read their body as a stream for as long as the client sends it: the request
-/// timeout does not apply to them (they time out when the client goes idle instead).
-pub fn streams_body(method: &Method, path: &str) -> bool {
-    method == Method::POST && path == "/api/v1/tracks"
+/// Requests whose body is read as a stream for as long as the client sends it — track uploads,
+/// and messages sent with files — so the request timeout does not apply to them (they time out
+/// when the client goes idle instead).
+pub fn streams_body(method: &Method, path: &str, headers: &axum::http::HeaderMap) -> bool {
+    let sends_message = || {
+        let channel = path.strip_prefix("/api/v1/channels/").and_then(|rest| rest.strip_suffix("/messages"));
+        channel.is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+            && crate::upload::is_multipart(headers)
+    };
+    method == Method::POST && (path == "/api/v1/tracks" || sends_message())
 }
 
 /// Liveness, readiness, metrics and keys.
