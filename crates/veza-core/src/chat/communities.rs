@@ -709,7 +709,8 @@ impl Communities {
         if deleted > 0 {
             self.announce(ChatEvent::MessagesPurged { community_id: id, user_id: user, since }).await;
         }
-        // Each key ends with the file's id under its message's prefix.
+        // Each key ends with the file's id under its message's prefix; removal goes by prefix
+        // (an object store lists what is under a path, not the object at it).
         let mut prefixes: Vec<&str> =
             purged.attachment_keys.iter().filter_map(|k| k.rsplit_once('/').map(|(p, _)| p)).collect();
         prefixes.dedup();
