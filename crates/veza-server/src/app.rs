@@ -28,7 +28,7 @@ use veza_web::middleware::client_ip::{ForwardedHeader, TrustedProxies};
 use veza_web::middleware::metrics::Metrics;
 use veza_web::middleware::rate_limit::RateLimits;
 use veza_web::middleware::security::OriginPolicy;
-use veza_web::state::MediaHttp;
+use veza_web::state::{MediaHttp, Services};
 use veza_web::{AppState, DbPoolStats, Dependencies, HeaderValue, HttpConfig};
 
 use veza_core::catalog::media::ObjectStore;
@@ -397,7 +397,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         resume_window: Duration::from_secs(config.gateway_resume_secs),
     };
     let gateway = Arc::new(Gateway { hub, config: gateway, publisher: node.publisher.clone() });
-    let state = AppState {
+    let state = AppState::new(Services {
         gateway: gateway.clone(),
         origins: OriginPolicy::new(&config.public_url, &cors_origins),
         accounts: node.accounts.clone(),
@@ -413,7 +413,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
             upload_idle_timeout: Duration::from_secs(config.request_timeout_secs),
             public_url: config.public_url.clone(),
         }),
-    };
+    });
     let http = HttpConfig {
         body_limit: config.body_limit_bytes,
         request_timeout: Duration::from_secs(config.request_timeout_secs),

@@ -709,6 +709,9 @@ async fn presence_follows_connections_and_what_people_choose(backend: Backend) {
     let ready = member.identify(&r.member).await;
     let shown: Vec<_> = ready["communities"][0]["presences"].as_array().expect("presences").iter().collect();
     assert!(shown.iter().any(|p| p["user_id"] == owner_id.as_str() && p["status"] == "online"), "{ready}");
+    let size = (&ready["communities"][0]["member_count"], &ready["communities"][0]["large"]);
+    assert_eq!(size, (&json!(2), &json!(false)), "{ready}");
+
     let online = presence_of(&mut owner, &r.member_id).await;
     assert_eq!((online["status"].as_str(), &online["activity"]), (Some("online"), &Value::Null), "{online}");
 
@@ -773,8 +776,12 @@ async fn presence_follows_connections_and_what_people_choose(backend: Backend) {
     let gone = presence_of(&mut owner, &r.member_id).await;
     assert_eq!(gone["status"], "offline", "{gone}");
     // The choice outlives the connection: coming back, they are idle again.
+    // This time with a threshold of its own (clamped to 50..=250; two members are under any).
     let mut back = GatewayClient::connect(&s.base).await;
-    back.identify(&r.member).await;
+    back.send(json!({"op": 2, "d": {"token": r.member, "large_threshold": 7}})).await;
+    let (ready, _) = back.until("READY").await;
+    assert_eq!(ready["communities"][0]["large"], false, "{ready}");
+    assert!(!ready["communities"][0]["presences"].as_array().expect("presences").is_empty(), "{ready}");
     assert_eq!(presence_of(&mut owner, &r.member_id).await["status"], "idle");
 }
 

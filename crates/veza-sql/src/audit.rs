@@ -12,10 +12,7 @@ use crate::rows::{to_micros, AuditRow, AUDIT_COLUMNS};
 use crate::Database;
 
 /// Appends the entries to the transaction that made the change they record, and commits both.
-pub(crate) async fn commit_with_audit(
-    mut tx: sqlx::Transaction<'_, sqlx::Any>,
-    audit: &[AuditEntry],
-) -> StoreResult<()> {
+pub(crate) async fn commit_with_audit(mut tx: crate::WriteTx, audit: &[AuditEntry]) -> StoreResult<()> {
     for entry in audit {
         insert_audit(&mut tx, entry).await?;
     }
@@ -25,11 +22,7 @@ pub(crate) async fn commit_with_audit(
 /// Commits the change with its audit entry when it touched something (`changed`); otherwise
 /// rolls back at once (releasing SQLite's write lock now, not when the connection is next
 /// used) and records nothing. Returns `changed`.
-pub(crate) async fn commit_if_changed(
-    mut tx: sqlx::Transaction<'_, sqlx::Any>,
-    changed: bool,
-    audit: &AuditEntry,
-) -> StoreResult<bool> {
+pub(crate) async fn commit_if_changed(mut tx: crate::WriteTx, changed: bool, audit: &AuditEntry) -> StoreResult<bool> {
     if !changed {
         tx.rollback().await.map_err(store_error)?;
         return Ok(false);

@@ -26,11 +26,12 @@ mod tracks;
 mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use error::SqlError;
 
@@ -91,6 +92,40 @@ pub struct Database {
     pool: AnyPool,
     dialect: Dialect,
     max_connections: u32,
+    /// SQLite only: write transactions of this process take turns here before `BEGIN
+    /// IMMEDIATE`, so they queue in order instead of meeting the database's lock.
+    write_turn: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// A write transaction, holding the process's write turn on SQLite until it commits, rolls
+/// back or is dropped. It reads and writes as the connection it wraps.
+pub(crate) struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 /// SQLite settings applied on every new connection: WAL lets readers run beside the one writer;
@@ -98,6 +133,9 @@ pub struct Database {
 /// SQLite and must be switched on per connection.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
                               PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+
+/// A pooled PostgreSQL connection idle longer than this is pinged before it is used.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
 
 impl Database {
     /// Connects lazily-checked: the pool opens one connection now so that a wrong URL or
@@ -118,6 +156,19 @@ impl Database {
             .max_connections(config.max_connections)
             .min_connections(0)
             .acquire_timeout(config.acquire_timeout)
+            // sqlx pings every connection it hands out by default: a second round trip for
+            // every query. A connection idle for a while is still checked (a PostgreSQL
+            // restarted since would fail the request it was handed to); an SQLite one is a
+            // file handle on a thread of this process and cannot go stale.
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if dialect == Dialect::Postgres && meta.idle_for > IDLE_BEFORE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
@@ -129,7 +180,8 @@ impl Database {
             .connect_with(options)
             .await
             .map_err(SqlError::from_connect)?;
-        Ok(Self { pool, dialect, max_connections: config.max_connections })
+        let write_turn = (dialect == Dialect::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Self { pool, dialect, max_connections: config.max_connections, write_turn })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -137,13 +189,27 @@ impl Database {
     }
 
     /// Begins a write transaction. On SQLite it takes the write lock at once (`BEGIN
-    /// IMMEDIATE`), waiting for it under the busy timeout: a transaction that read first could
-    /// not upgrade while another writer holds the lock, and would fail at once instead of
-    /// waiting.
-    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Dialect::Postgres => self.pool.begin().await,
+    /// IMMEDIATE`): a transaction that read first could not upgrade while another writer holds
+    /// the lock, and would fail at once instead of waiting. Before that it waits for this
+    /// process's write turn (a fair queue), because SQLite's own wait for a busy lock is a
+    /// sleep of 1, 2, 5, 10… ms: two sends colliding would cost the second milliseconds, and
+    /// under load the sleeps compound into a queue of hundreds. The busy timeout still covers
+    /// other processes (the command line) and single-statement writes.
+    pub(crate) async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
+        let turn = self.write_turn().await;
+        let tx = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        };
+        Ok(WriteTx { tx, _turn: turn })
+    }
+
+    /// This process's write turn on SQLite, for a write made of one statement outside a
+    /// transaction (SQLite takes the lock for the statement alone); nothing on PostgreSQL.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.write_turn {
+            Some(turn) => Some(turn.clone().lock_owned().await),
+            None => None,
         }
     }
 

@@ -26,8 +26,28 @@ pub trait Dependencies: Send + Sync + std::fmt::Debug {
     fn db_pool(&self) -> DbPoolStats;
 }
 
+/// What handlers are given: the node's [`Services`], shared. Every request and every gateway
+/// connection holds a copy, so a copy is one reference (a connection holding the whole set
+/// inline would cost about a kilobyte per client).
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+#[derive(Debug)]
+pub struct Services {
     pub accounts: Accounts,
     pub communities: veza_core::chat::communities::Communities,
     pub deps: Arc<dyn Dependencies>,

@@ -391,6 +391,27 @@ async fn presence_counts_connections_across_nodes_and_a_stopped_node_s_lapse() {
 }
 
 #[tokio::test]
+async fn a_session_starts_with_presences_only_for_communities_up_to_its_threshold() {
+    let (chat, _clock) = chat();
+    let owner = person(1);
+    let c = chat.create(&owner, "Studio", None, &meta()).await.expect("create");
+    let invite = chat.create_invite(&owner, c.id, None, None, &meta()).await.expect("invite");
+    for id in 2..=50 {
+        chat.join(&person(id), &invite.code, &meta()).await.expect("join");
+    }
+    chat.connected(UserId(2), "a", "node-1").await.expect("online");
+    let (members, shown) = chat.starting_presences(&owner, c.id, 50).await.expect("small");
+    let shown: Vec<_> = shown.expect("listed at the threshold").iter().map(|p| p.user_id).collect();
+    assert_eq!((members, shown), (50, vec![UserId(2)]));
+
+    chat.join(&person(51), &invite.code, &meta()).await.expect("one more");
+    assert_eq!(chat.starting_presences(&owner, c.id, 50).await.expect("large"), (51, None));
+    assert!(chat.starting_presences(&owner, c.id, 51).await.expect("higher threshold").1.is_some());
+    let err = chat.starting_presences(&person(99), c.id, 50).await.expect_err("not a member");
+    assert!(matches!(err, CoreError::NotFound("community")), "{err:?}");
+}
+
+#[tokio::test]
 async fn files_are_judged_by_their_bytes_stored_per_message_and_removed_with_it() {
     use crate::chat::attachment::StagedAttachment;
     use crate::chat::channel::ChannelKind;

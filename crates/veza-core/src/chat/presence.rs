@@ -167,6 +167,28 @@ impl Communities {
         id: CommunityId,
     ) -> Result<Vec<Presence>, CoreError> {
         self.actor(principal, id, Scope::ChatRead).await?;
+        self.listed_presences(id).await
+    }
+
+    /// What a session's start shows of a community: its member count, and its presences unless
+    /// it has more than `large_threshold` members (then `None`: a client of a large community
+    /// asks for them when it shows the member list, rather than every connection carrying
+    /// them).
+    pub async fn starting_presences(
+        &self,
+        principal: &Principal,
+        id: CommunityId,
+        large_threshold: u64,
+    ) -> Result<(u64, Option<Vec<Presence>>), CoreError> {
+        self.actor(principal, id, Scope::ChatRead).await?;
+        let members = self.deps.communities.member_count(id).await?;
+        if members > large_threshold {
+            return Ok((members, None));
+        }
+        Ok((members, Some(self.listed_presences(id).await?)))
+    }
+
+    async fn listed_presences(&self, id: CommunityId) -> Result<Vec<Presence>, CoreError> {
         let online = self.deps.presence.connected_in(id, self.now(), LISTED_MAX).await?;
         let mut shown = Vec::with_capacity(online.len());
         for setting in online {

@@ -68,7 +68,11 @@ const FRAME_MAX: usize = 64 * 1024;
 /// Socket buffers: small, since most connections are idle most of the time (tungstenite's
 /// defaults, 128 KiB each way, would cost more than everything else a connection holds).
 const READ_BUFFER: usize = 4 * 1024;
-const WRITE_BUFFER: usize = 4 * 1024;
+/// Each frame is written as it is fed (0): tungstenite's write buffer is a vector that keeps
+/// its largest size, so gathering a burst of dispatches (a storm of presence updates at
+/// connect time) before writing would leave every connection holding kilobytes ever after.
+/// Unwritten bytes still wait there when the socket is full.
+const WRITE_BUFFER: usize = 0;
 /// Written but unsent bytes past this fail the connection (the outbound limit usually acts
 /// first).
 const WRITE_BUFFER_MAX: usize = 1024 * 1024;

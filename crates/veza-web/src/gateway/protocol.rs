@@ -95,6 +95,19 @@ pub struct Inbound<'a> {
 pub struct Identify {
     /// An access token or an API key with `chat:read`.
     pub token: String,
+    /// Communities with more members than this start without their presences in READY
+    /// (clamped to 50..=250; 50 when absent, as Discord's).
+    #[serde(default)]
+    pub large_threshold: Option<u64>,
+}
+
+impl Identify {
+    pub const LARGE_THRESHOLD: std::ops::RangeInclusive<u64> = 50..=250;
+
+    pub fn large_threshold(&self) -> u64 {
+        let range = Self::LARGE_THRESHOLD;
+        self.large_threshold.unwrap_or(*range.start()).clamp(*range.start(), *range.end())
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -29,6 +29,10 @@ struct ReadyCommunity {
     community: CommunityResponse,
     channels: Vec<ChannelResponse>,
     read_states: Vec<ReadStateResponse>,
+    member_count: u64,
+    /// More members than the session's `large_threshold`: `presences` is empty, and the
+    /// client asks `GET /communities/{id}/presences` when it needs them.
+    large: bool,
     /// Members not shown offline (at most 1000).
     presences: Vec<PresenceResponse>,
 }
@@ -37,6 +41,7 @@ struct ReadyCommunity {
 pub async fn build(
     app: &AppState,
     session: &Session,
+    large_threshold: u64,
 ) -> Result<(Vec<(CommunityId, Vec<ChannelId>)>, Envelope), CoreError> {
     let principal = &session.principal;
     let mut visible = Vec::new();
@@ -52,8 +57,8 @@ pub async fn build(
         // Threads are seen through their parents: the session keeps channels only.
         let gates = channels.iter().filter(|v| v.channel.kind != ChannelKind::Thread).map(|v| v.channel.id);
         visible.push((id, gates.collect()));
-        let presences = match app.communities.community_presences(principal, id).await {
-            Ok(presences) => presences,
+        let (member_count, presences) = match app.communities.starting_presences(principal, id, large_threshold).await {
+            Ok(found) => found,
             Err(CoreError::NotFound(_)) => continue,
             Err(e) => return Err(e),
         };
@@ -61,7 +66,9 @@ pub async fn build(
             community: community.into(),
             channels: channels.into_iter().map(Into::into).collect(),
             read_states: read_states.into_iter().map(Into::into).collect(),
-            presences: presences.into_iter().map(Into::into).collect(),
+            member_count,
+            large: presences.is_none(),
+            presences: presences.unwrap_or_default().into_iter().map(Into::into).collect(),
         });
     }
     let direct_channels = app.communities.my_direct_channels(principal).await?;
