@@ -8,12 +8,13 @@ use anyhow::Context;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 use veza_core::accounts::{AccountDeps, AccountPolicy, Accounts, Links};
+use veza_core::chat::cache::CachedChat;
 use veza_core::chat::communities::{ChatDeps, Communities};
 use veza_core::clock::SystemClock;
 use veza_core::id::Snowflake;
 use veza_core::mail::Mailer;
 use veza_core::ports::UserRepo;
-use veza_core::ports::{BusDelivery, EventBus};
+use veza_core::ports::{BusDelivery, ChannelRepo, CommunityRepo, EventBus};
 use veza_core::rate_limit::attempts::{AttemptPolicy, AttemptThrottle, GuessLimits, LocalAttempts};
 use veza_core::rate_limit::local::LocalRateLimiter;
 use veza_core::rate_limit::{Failover, OnFailure, RateLimiter};
@@ -129,9 +130,10 @@ impl Node {
             .map_err(|e| anyhow::anyhow!("invalid configuration for VEZA_STORAGE_URL (storage_url): {e}"))?
             .with_read_cache(config.media_cache_mb.saturating_mul(1024 * 1024));
         let media_signer = MediaSigner::new(&secrets::media_signing_key(&config.media_key, &config.data_dir)?);
+        let (community_repo, channel_repo) = chat_repos(config, &db);
         let communities = Communities::new(ChatDeps {
-            communities: Arc::new(db.clone()),
-            channels: Arc::new(db.clone()),
+            communities: community_repo,
+            channels: channel_repo,
             messages: Arc::new(db.clone()),
             presence: Arc::new(db.clone()),
             users,
@@ -210,6 +212,24 @@ fn webauthn(config: &Config) -> anyhow::Result<veza_crypto::WebauthnPasskeys> {
         }
         Err(e) => Err(anyhow::anyhow!("invalid configuration for VEZA_WEBAUTHN_RP_ID (webauthn_rp_id): {e}")),
     }
+}
+
+/// How long the permission cache keeps what it read, for what changes beneath the repositories
+/// (an account deleted takes its memberships with it).
+const CHAT_CACHE_TTL: Duration = Duration::from_secs(300);
+/// Communities, roles, memberships and channels the permission cache holds at most.
+const CHAT_CACHE_ENTRIES: u64 = 200_000;
+
+/// The community and channel repositories the chat use cases read through: cached when this
+/// node is the only one (no Redis bus), since then every change passes through the cache; read
+/// from the database on every call when other nodes may change them.
+fn chat_repos(config: &Config, db: &Database) -> (Arc<dyn CommunityRepo>, Arc<dyn ChannelRepo>) {
+    if !config.redis_url.is_empty() {
+        return (Arc::new(db.clone()), Arc::new(db.clone()));
+    }
+    let inner: (Arc<dyn CommunityRepo>, Arc<dyn ChannelRepo>) = (Arc::new(db.clone()), Arc::new(db.clone()));
+    let cached = Arc::new(CachedChat::new(inner.0, inner.1, CHAT_CACHE_TTL, CHAT_CACHE_ENTRIES));
+    (cached.clone(), cached)
 }
 
 /// The chat event bus: in-process (one node), or Redis pub/sub shared by every node.

@@ -27,13 +27,22 @@ fn chat_with_events() -> (Communities, Arc<ManualClock>, RecordedEvents) {
 }
 
 fn chat_with_files() -> (Communities, Arc<ManualClock>, RecordedEvents, MemoryObjects) {
+    let store = MemoryStore::default();
+    chat_on(store.clone(), Arc::new(store.clone()), Arc::new(store))
+}
+
+/// The use cases on `store`, reading communities and channels through the given repositories.
+fn chat_on(
+    store: MemoryStore,
+    communities: Arc<dyn crate::ports::CommunityRepo>,
+    channels: Arc<dyn crate::ports::ChannelRepo>,
+) -> (Communities, Arc<ManualClock>, RecordedEvents, MemoryObjects) {
     let files = MemoryObjects::default();
     let events = RecordedEvents::default();
-    let store = MemoryStore::default();
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let deps = ChatDeps {
-        communities: Arc::new(store.clone()),
-        channels: Arc::new(store.clone()),
+        communities,
+        channels,
         messages: Arc::new(store.clone()),
         presence: Arc::new(store.clone()),
         users: Arc::new(store),
@@ -388,6 +397,52 @@ async fn presence_counts_connections_across_nodes_and_a_stopped_node_s_lapse() {
     assert_eq!(events.take().iter().map(shown).collect::<Vec<_>>(), [(vega.user_id, Shown::Offline)]);
     assert_eq!(chat.renew_presence("node-1").await.expect("again"), 0);
     assert_eq!(chat.presence_of(vega.user_id).await.expect("now").status, Shown::Offline);
+}
+
+#[tokio::test]
+async fn the_cache_answers_permission_reads_and_forgets_them_at_every_change() {
+    use crate::chat::cache::CachedChat;
+    use crate::chat::channel::ChannelKind;
+    use crate::chat::channels::ChannelPatch;
+    use crate::chat::community::everyone_role;
+    use crate::chat::permissions::{Overwrite, OverwriteTarget};
+    use crate::ports::CommunityRepo;
+
+    let store = MemoryStore::default();
+    let inner: (Arc<MemoryStore>, Arc<MemoryStore>) = (Arc::new(store.clone()), Arc::new(store.clone()));
+    let cached = Arc::new(CachedChat::new(inner.0, inner.1, std::time::Duration::from_secs(60), 1000));
+    let (chat, _clock, _events, _files) = chat_on(store.clone(), cached.clone(), cached);
+    let (owner, vega, lyra) = (person(1), person(2), person(3));
+    let c = chat.create(&owner, "Studio", None, &meta()).await.expect("create");
+    let invite = chat.create_invite(&owner, c.id, None, None, &meta()).await.expect("invite");
+    chat.join(&vega, &invite.code, &meta()).await.expect("join");
+    chat.join(&lyra, &invite.code, &meta()).await.expect("join");
+    let general = chat.create_channel(&owner, c.id, ChannelKind::Text, "general", ChannelPatch::default(), &meta());
+    let general = general.await.expect("channel");
+    chat.send_message(&vega, general.id, "first", None, None, &[]).await.expect("send");
+
+    // Read from memory: a removal made beneath the decorator is not seen (until the entry's
+    // time is up) — which is why the server uses the cache only as the database's one client.
+    let entry = chat.entry(crate::audit::AuditAction::MemberKicked, owner.user_id, None, c.id, &meta());
+    assert!(store.remove_member(c.id, vega.user_id, &entry).await.expect("beneath"));
+    chat.send_message(&vega, general.id, "from memory", None, None, &[]).await.expect("still cached");
+
+    // A change through it is seen at once: an overwrite, then a kick.
+    let mute = Overwrite {
+        target: OverwriteTarget::Role(everyone_role(c.id)),
+        allow: Permissions::NONE,
+        deny: Permissions::SEND_MESSAGES,
+    };
+    chat.send_message(&lyra, general.id, "before", None, None, &[]).await.expect("allowed");
+    chat.set_overwrite(&owner, general.id, mute, &meta()).await.expect("mute everyone");
+    let err = chat.send_message(&lyra, general.id, "after", None, None, &[]).await.expect_err("muted");
+    assert!(matches!(err, CoreError::MissingPermission("send_messages")), "{err:?}");
+    chat.send_message(&owner, general.id, "owner", None, None, &[]).await.expect("the owner bypasses");
+    chat.remove_member(&owner, c.id, lyra.user_id, &meta()).await.expect("kick");
+    let err = chat.history(&lyra, general.id, crate::chat::message::HistoryCursor::Latest, 10).await;
+    assert!(matches!(err, Err(CoreError::NotFound("channel"))), "{err:?}");
+    let err = chat.send_message(&vega, general.id, "gone", None, None, &[]).await.expect_err("emptied too");
+    assert!(matches!(err, CoreError::NotFound("channel")), "{err:?}");
 }
 
 #[tokio::test]

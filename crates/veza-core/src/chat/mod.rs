@@ -2,6 +2,7 @@
 //! decided with, and the events committed changes announce.
 
 pub mod attachment;
+pub mod cache;
 pub mod channel;
 pub mod channels;
 pub mod communities;
