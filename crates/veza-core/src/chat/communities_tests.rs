@@ -417,7 +417,8 @@ async fn the_cache_answers_permission_reads_and_forgets_them_at_every_change() {
     let invite = chat.create_invite(&owner, c.id, None, None, &meta()).await.expect("invite");
     chat.join(&vega, &invite.code, &meta()).await.expect("join");
     chat.join(&lyra, &invite.code, &meta()).await.expect("join");
-    let general = chat.create_channel(&owner, c.id, ChannelKind::Text, "general", ChannelPatch::default(), &meta());
+    let m = meta();
+    let general = chat.create_channel(&owner, c.id, ChannelKind::Text, "general", ChannelPatch::default(), &m);
     let general = general.await.expect("channel");
     chat.send_message(&vega, general.id, "first", None, None, &[]).await.expect("send");
 
