@@ -226,17 +226,22 @@ async fn connect_all(
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
 
-    // Heartbeats, all clients, every interval.
+    // Heartbeats, each client every interval on a phase of its own, spread evenly: people come
+    // online at different moments, so their clients' timers are spread over the interval,
+    // never all due in the same instant.
     let beating = sinks.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(heartbeat.mul_f64(0.8));
-        tick.tick().await;
+        let period = heartbeat.mul_f64(0.8);
+        let count = u32::try_from(beating.len().max(1)).unwrap_or(u32::MAX);
+        let mut round = tokio::time::Instant::now() + period;
         loop {
-            tick.tick().await;
-            for client in &beating {
+            for (i, client) in beating.iter().enumerate() {
+                let phase = period / count * u32::try_from(i).unwrap_or(u32::MAX);
+                tokio::time::sleep_until(round + phase).await;
                 let beat = format!(r#"{{"op":1,"d":{}}}"#, client.seen.load(Ordering::Relaxed));
                 let _ = client.sink.lock().await.send(Message::Text(beat.into())).await;
             }
+            round += period;
         }
     });
 

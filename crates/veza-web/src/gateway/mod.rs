@@ -67,7 +67,10 @@ impl Gateway {
 const FRAME_MAX: usize = 64 * 1024;
 /// Socket buffers: small, since most connections are idle most of the time (tungstenite's
 /// defaults, 128 KiB each way, would cost more than everything else a connection holds).
-const READ_BUFFER: usize = 4 * 1024;
+/// What clients send is mostly heartbeats and requests of a few hundred bytes: 2 KiB holds
+/// them in one read, and a longer frame (a 4000-character message) takes a few more reads
+/// into a buffer grown for it.
+const READ_BUFFER: usize = 2 * 1024;
 /// Each frame is written as it is fed (0): tungstenite's write buffer is a vector that keeps
 /// its largest size, so gathering a burst of dispatches (a storm of presence updates at
 /// connect time) before writing would leave every connection holding kilobytes ever after.
