@@ -131,8 +131,29 @@ impl std::ops::DerefMut for WriteTx {
 /// SQLite settings applied on every new connection: WAL lets readers run beside the one writer;
 /// a writer waits up to 5 s for the lock instead of failing; foreign keys are off by default in
 /// SQLite and must be switched on per connection.
+/// Checkpoints (copying the WAL back into the database file) are not run by the commit that
+/// crosses the WAL's threshold, which would make that one write wait for the copy and its fsync
+/// with every writer queued behind it: a task of the pool runs them (see [`CHECKPOINT_EVERY`]).
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                              PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+                              PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                              PRAGMA wal_autocheckpoint = 0;";
+/// How often the SQLite pool checkpoints its WAL, in the background (`PASSIVE`: beside the
+/// writers, never waiting for them).
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Checkpoints the WAL every [`CHECKPOINT_EVERY`] until the pool is closed.
+async fn checkpoints(pool: AnyPool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !pool.is_closed() {
+        tick.tick().await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            if !pool.is_closed() {
+                tracing::warn!(error = %e, "SQLite checkpoint failed");
+            }
+        }
+    }
+}
 
 /// A pooled PostgreSQL connection idle longer than this is pinged before it is used.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
@@ -181,6 +202,9 @@ impl Database {
             .await
             .map_err(SqlError::from_connect)?;
         let write_turn = (dialect == Dialect::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        if dialect == Dialect::Sqlite {
+            tokio::spawn(checkpoints(pool.clone()));
+        }
         Ok(Self { pool, dialect, max_connections: config.max_connections, write_turn })
     }
 
