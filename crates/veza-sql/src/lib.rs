@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
+use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use error::SqlError;
 
@@ -155,9 +155,6 @@ async fn checkpoints(pool: AnyPool) {
     }
 }
 
-/// A pooled PostgreSQL connection idle longer than this is pinged before it is used.
-const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
-
 impl Database {
     /// Connects lazily-checked: the pool opens one connection now so that a wrong URL or
     /// password fails at start, not at the first request.
@@ -178,18 +175,10 @@ impl Database {
             .min_connections(0)
             .acquire_timeout(config.acquire_timeout)
             // sqlx pings every connection it hands out by default: a second round trip for
-            // every query. A connection idle for a while is still checked (a PostgreSQL
-            // restarted since would fail the request it was handed to); an SQLite one is a
-            // file handle on a thread of this process and cannot go stale.
-            .test_before_acquire(false)
-            .before_acquire(move |conn, meta| {
-                Box::pin(async move {
-                    if dialect == Dialect::Postgres && meta.idle_for > IDLE_BEFORE_PING {
-                        conn.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
+            // every query. A PostgreSQL connection needs it (after the server restarts, the
+            // pooled ones are dead, and the ping is what finds and replaces them); an SQLite
+            // one is a file handle on a thread of this process and cannot go stale.
+            .test_before_acquire(dialect == Dialect::Postgres)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
