@@ -131,6 +131,7 @@ impl std::ops::DerefMut for WriteTx {
 /// SQLite settings applied on every new connection: WAL lets readers run beside the one writer;
 /// a writer waits up to 5 s for the lock instead of failing; foreign keys are off by default in
 /// SQLite and must be switched on per connection.
+///
 /// Checkpoints (copying the WAL back into the database file) are not run by the commit that
 /// crosses the WAL's threshold, which would make that one write wait for the copy and its fsync
 /// with every writer queued behind it: a task of the pool runs them (see [`CHECKPOINT_EVERY`]).
