@@ -227,8 +227,8 @@ fn chat_repos(config: &Config, db: &Database) -> (Arc<dyn CommunityRepo>, Arc<dy
     if !config.redis_url.is_empty() {
         return (Arc::new(db.clone()), Arc::new(db.clone()));
     }
-    let inner: (Arc<dyn CommunityRepo>, Arc<dyn ChannelRepo>) = (Arc::new(db.clone()), Arc::new(db.clone()));
-    let cached = Arc::new(CachedChat::new(inner.0, inner.1, CHAT_CACHE_TTL, CHAT_CACHE_ENTRIES));
+    let db = Arc::new(db.clone());
+    let cached = Arc::new(CachedChat::new(db.clone(), db, CHAT_CACHE_TTL, CHAT_CACHE_ENTRIES));
     (cached.clone(), cached)
 }
 

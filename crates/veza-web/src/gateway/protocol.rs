@@ -102,11 +102,10 @@ pub struct Identify {
 }
 
 impl Identify {
-    pub const LARGE_THRESHOLD: std::ops::RangeInclusive<u64> = 50..=250;
-
     pub fn large_threshold(&self) -> u64 {
-        let range = Self::LARGE_THRESHOLD;
-        self.large_threshold.unwrap_or(*range.start()).clamp(*range.start(), *range.end())
+        const LEAST: u64 = 50;
+        const MOST: u64 = 250;
+        self.large_threshold.unwrap_or(LEAST).clamp(LEAST, MOST)
     }
 }
 
