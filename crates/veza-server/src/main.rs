@@ -9,6 +9,7 @@ mod transcoding;
 /// mimalloc rather than glibc's malloc: request handling allocates many small, short-lived
 /// objects on every worker thread, where glibc's arenas contend on their locks (measured in
 /// BENCHMARKS.md).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -6,8 +6,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::SinkExt;
 use serde::Serialize;
 use veza_core::accounts::Principal;
 use veza_core::api_key::Scope;
@@ -18,25 +16,32 @@ use crate::extract::verify_credential;
 use crate::gateway::event::Envelope;
 use crate::gateway::protocol::{self, op, Close, Identify, Inbound, Resume};
 use crate::gateway::session::{Resumed, Session};
-use crate::gateway::{calls, ready};
+use crate::gateway::socket::{Incoming, ReadError, Socket};
+use crate::gateway::{calls, ready, Upgraded};
 use crate::middleware::rate_limit;
 use crate::state::AppState;
 
-/// Ops a client may send per window (Discord's figure: 120 a minute), heartbeats included.
+/// Ops a client may send per window (Discord's figure: 120 a minute), heartbeats and
+/// WebSocket pings included.
 const OPS_PER_WINDOW: u32 = 120;
 const OPS_WINDOW: Duration = Duration::from_secs(60);
 /// A client whose socket takes longer than this to accept what is written is too slow.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Dispatches framed before a burst is written out: one write for many small frames, while
+/// the bytes waiting at once stay bounded.
+const BATCH_BYTES: usize = 64 * 1024;
 
 struct Connection {
-    socket: WebSocket,
+    socket: Socket<Upgraded>,
     window_start: Instant,
     ops: u32,
 }
 
 /// What ended the connection's wait for the next frame.
 enum Read {
-    Text(axum::extract::ws::Utf8Bytes),
+    Text(String),
+    /// A ping or the client's close was answered: the answer waits to be flushed.
+    Answered,
     /// Closed by the client, or the socket failed: nothing more to say.
     Gone,
     /// Close with this code.
@@ -45,59 +50,62 @@ enum Read {
 
 impl Connection {
     async fn send(&mut self, text: String) -> bool {
-        self.socket.send(Message::Text(text.into())).await.is_ok()
+        self.socket.queue_text(&text);
+        self.flush().await
+    }
+
+    /// Writes what is queued within the write timeout.
+    async fn flush(&mut self) -> bool {
+        matches!(tokio::time::timeout(WRITE_TIMEOUT, self.socket.flush()).await, Ok(Ok(())))
     }
 
     async fn close(&mut self, close: Close) {
-        let frame = CloseFrame { code: close.code(), reason: close.reason().into() };
-        let _ = tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Close(Some(frame)))).await;
+        self.socket.queue_close(close.code(), close.reason());
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, self.socket.shutdown()).await;
     }
 
-    /// The next text frame, counted against the op limit.
+    /// The next text frame or answered control frame, counted against the op limit.
+    /// Cancel-safe, as [`Socket::recv`].
     async fn read(&mut self) -> Read {
-        loop {
-            let message = match self.socket.recv().await {
-                Some(Ok(message)) => message,
-                Some(Err(e)) => {
-                    let too_big = e
-                        .into_inner()
-                        .downcast::<tungstenite::Error>()
-                        .is_ok_and(|e| matches!(*e, tungstenite::Error::Capacity(_)));
-                    return if too_big { Read::Close(Close::MessageTooBig) } else { Read::Gone };
-                }
-                None => return Read::Gone,
-            };
-            match message {
-                Message::Text(text) => {
-                    if self.window_start.elapsed() > OPS_WINDOW {
-                        self.window_start = Instant::now();
-                        self.ops = 0;
-                    }
-                    self.ops += 1;
-                    if self.ops > OPS_PER_WINDOW {
-                        return Read::Close(Close::RateLimited);
-                    }
-                    return Read::Text(text);
-                }
-                Message::Binary(_) => return Read::Close(Close::DecodeError),
-                // Pings are answered by the WebSocket layer.
-                Message::Ping(_) | Message::Pong(_) => continue,
-                Message::Close(_) => return Read::Gone,
-            }
+        let incoming = match self.socket.recv().await {
+            Ok(incoming) => incoming,
+            Err(ReadError::Gone) => return Read::Gone,
+            Err(ReadError::TooBig) => return Read::Close(Close::MessageTooBig),
+            Err(ReadError::Protocol) => return Read::Close(Close::ProtocolError),
+            Err(ReadError::NotUtf8) => return Read::Close(Close::InvalidPayload),
+            Err(ReadError::Binary) => return Read::Close(Close::DecodeError),
+        };
+        if self.window_start.elapsed() > OPS_WINDOW {
+            self.window_start = Instant::now();
+            self.ops = 0;
+        }
+        self.ops += 1;
+        if self.ops > OPS_PER_WINDOW {
+            return Read::Close(Close::RateLimited);
+        }
+        match incoming {
+            Incoming::Text(text) => Read::Text(text),
+            Incoming::Answered => Read::Answered,
         }
     }
 
-    /// Writes dispatches, in order, within the write timeout.
-    async fn write(&mut self, frames: &[(u64, Arc<Envelope>)]) -> bool {
+    /// Writes dispatches, in order, within the write timeout; gives up as soon as the session
+    /// says the connection must close (its unwritten dispatches passed the outbound limit).
+    async fn write(&mut self, frames: &[(u64, Arc<Envelope>)], session: &Session) -> bool {
         let socket = &mut self.socket;
         let all = async {
             for (seq, envelope) in frames {
-                let text = protocol::dispatch(*seq, &envelope.name, &envelope.data);
-                socket.feed(Message::Text(text.into())).await?;
+                socket.queue_text(&protocol::dispatch(*seq, &envelope.name, &envelope.data));
+                if socket.queued() >= BATCH_BYTES {
+                    socket.flush().await?;
+                }
             }
             socket.flush().await
         };
-        matches!(tokio::time::timeout(WRITE_TIMEOUT, all).await, Ok(Ok(())))
+        tokio::select! {
+            written = tokio::time::timeout(WRITE_TIMEOUT, all) => matches!(written, Ok(Ok(()))),
+            () = session.closing() => false,
+        }
     }
 }
 
@@ -108,7 +116,7 @@ struct Hello {
 }
 
 /// Runs a connection to its end.
-pub async fn run(socket: WebSocket, app: AppState, meta: RequestMeta) {
+pub async fn run(socket: Socket<Upgraded>, app: AppState, meta: RequestMeta) {
     let mut conn = Connection { socket, window_start: Instant::now(), ops: 0 };
     let interval = app.gateway.config.heartbeat_interval;
     let hello = Hello { heartbeat_interval: u64::try_from(interval.as_millis()).unwrap_or(u64::MAX) };
@@ -152,7 +160,8 @@ async fn handshake(
         };
         let text = match read {
             Read::Text(text) => text,
-            Read::Gone => return Ok(None),
+            Read::Answered if conn.flush().await => continue,
+            Read::Answered | Read::Gone => return Ok(None),
             Read::Close(close) => return Err(close),
         };
         let frame: Inbound<'_> = serde_json::from_str(&text).map_err(|_| Close::DecodeError)?;
@@ -268,8 +277,8 @@ async fn live(conn: &mut Connection, app: &AppState, session: &Arc<Session>, con
         match session.to_write(connection) {
             Ok(frames) if frames.is_empty() => {}
             Ok(frames) => {
-                if !conn.write(&frames).await {
-                    return Some(Close::SlowConsumer);
+                if !conn.write(&frames, session).await {
+                    return Some(session.close_reason().unwrap_or(Close::SlowConsumer));
                 }
                 continue;
             }
@@ -283,7 +292,8 @@ async fn live(conn: &mut Connection, app: &AppState, session: &Arc<Session>, con
         };
         let text = match read {
             Read::Text(text) => text,
-            Read::Gone => return None,
+            Read::Answered if conn.flush().await => continue,
+            Read::Answered | Read::Gone => return None,
             Read::Close(close) => return Some(close),
         };
         let Ok(frame) = serde_json::from_str::<Inbound<'_>>(&text) else { return Some(Close::DecodeError) };

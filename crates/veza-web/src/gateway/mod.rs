@@ -8,7 +8,8 @@
 //! - [`event`]: chat events encoded once per event, and the publisher the use cases call;
 //! - [`hub`]: this node's sessions, their topics, and the bus subscription per topic;
 //! - [`session`]: one session's sequence, resume buffer and visible channels;
-//! - [`connection`]: one socket's task; [`ready`], [`calls`]: READY and REQUEST.
+//! - [`connection`]: one socket's task; [`ready`], [`calls`]: READY and REQUEST;
+//! - [`socket`]: WebSocket framing that keeps no buffer for an idle connection.
 
 pub mod calls;
 pub mod connection;
@@ -17,13 +18,13 @@ pub mod hub;
 pub mod protocol;
 pub mod ready;
 pub mod session;
+pub mod socket;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRequestParts, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::extract::ClientMeta;
@@ -63,24 +64,15 @@ impl Gateway {
     }
 }
 
-/// The largest frame a client may send: a 4000-character message, JSON-escaped, fits.
+/// The largest message a client may send (and frame: fragments add up to it): a
+/// 4000-character message, JSON-escaped, fits.
 const FRAME_MAX: usize = 64 * 1024;
-/// Socket buffers: small, since most connections are idle most of the time (tungstenite's
-/// defaults, 128 KiB each way, would cost more than everything else a connection holds).
-/// What clients send is mostly heartbeats and requests of a few hundred bytes: 2 KiB holds
-/// them in one read, and a longer frame (a 4000-character message) takes a few more reads
-/// into a buffer grown for it.
-const READ_BUFFER: usize = 2 * 1024;
-/// Each frame is written as it is fed (0): tungstenite's write buffer is a vector that keeps
-/// its largest size, so gathering a burst of dispatches (a storm of presence updates at
-/// connect time) before writing would leave every connection holding kilobytes ever after.
-/// Unwritten bytes still wait there when the socket is full.
-const WRITE_BUFFER: usize = 0;
-/// Written but unsent bytes past this fail the connection (the outbound limit usually acts
-/// first).
-const WRITE_BUFFER_MAX: usize = 1024 * 1024;
 
-/// `GET /gateway`: upgrades to the gateway's WebSocket.
+/// A connection once upgraded: hyper's, as a tokio stream.
+pub type Upgraded = hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>;
+
+/// `GET /gateway`: upgrades to the gateway's WebSocket (RFC 6455 §4.2; no subprotocol or
+/// extension is offered, so compression is never negotiated).
 pub async fn upgrade(State(app): State<AppState>, request: axum::extract::Request) -> Response {
     let (mut parts, _) = request.into_parts();
     if !app.origins.allows(parts.headers.get(header::ORIGIN)) {
@@ -92,17 +84,40 @@ pub async fn upgrade(State(app): State<AppState>, request: axum::extract::Reques
         .into_response();
     }
     let ClientMeta(meta) = ClientMeta::from_request_parts(&mut parts, &app).await.unwrap_or_else(|e| match e {});
-    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &app).await {
-        Ok(upgrade) => upgrade,
-        Err(_) => return not_a_websocket(),
+    let Some(accept) = websocket_key(&parts.headers).map(socket::accept_key) else { return not_a_websocket() };
+    let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else { return not_a_websocket() };
+    tokio::spawn(async move {
+        // The client went away between the answer and the switch: nothing to run.
+        if let Ok(upgraded) = on_upgrade.await {
+            let socket = socket::Socket::new(hyper_util::rt::TokioIo::new(upgraded), FRAME_MAX);
+            connection::run(socket, app, meta).await;
+        }
+    });
+    let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}
+
+/// The `Sec-WebSocket-Key` of a well-formed WebSocket opening handshake: `Connection` names
+/// `upgrade`, `Upgrade` is `websocket`, the version is 13, and the key is 16 bytes in base64.
+fn websocket_key(headers: &HeaderMap) -> Option<&[u8]> {
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).any(|v| {
+            v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))
+        })
     };
-    upgrade
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(WRITE_BUFFER)
-        .max_write_buffer_size(WRITE_BUFFER_MAX)
-        .max_message_size(FRAME_MAX)
-        .max_frame_size(FRAME_MAX)
-        .on_upgrade(move |socket| connection::run(socket, app, meta))
+    let version = headers.get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes);
+    if !has_token(header::CONNECTION, "upgrade") || !has_token(header::UPGRADE, "websocket") || version != Some(b"13") {
+        return None;
+    }
+    let key = headers.get(header::SEC_WEBSOCKET_KEY)?.as_bytes();
+    // 16 bytes in base64 are 24 characters ending in "==".
+    (key.len() == 24 && key.ends_with(b"==")).then_some(key)
 }
 
 fn not_a_websocket() -> Response {
@@ -112,5 +127,6 @@ fn not_a_websocket() -> Response {
         "the gateway speaks WebSocket: send a GET with `Connection: Upgrade`, `Upgrade: websocket` and `Sec-WebSocket-Version: 13`",
     )
     .with_header(header::UPGRADE, "websocket")
+    .with_header(header::SEC_WEBSOCKET_VERSION, "13")
     .into_response()
 }

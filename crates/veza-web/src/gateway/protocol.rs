@@ -51,6 +51,11 @@ pub enum Close {
     SessionReplaced = 4011,
     /// Chat state could not be recomputed; identify again and re-sync over REST.
     ResyncRequired = 4012,
+    /// Framing that breaks RFC 6455 (an unmasked frame, reserved bits or opcodes, a broken
+    /// fragment sequence; RFC 6455's code).
+    ProtocolError = 1002,
+    /// A text message that is not UTF-8 (RFC 6455's code).
+    InvalidPayload = 1007,
     /// A frame past the size limit (RFC 6455's code).
     MessageTooBig = 1009,
     /// The node is shutting down; its sessions go with it: reconnect and identify.
@@ -76,6 +81,8 @@ impl Close {
             Close::SlowConsumer => "outbound buffer full; read faster and resume",
             Close::SessionReplaced => "session resumed on another connection",
             Close::ResyncRequired => "state changed beyond recovery; identify again",
+            Close::ProtocolError => "WebSocket protocol error",
+            Close::InvalidPayload => "text frames are UTF-8",
             Close::MessageTooBig => "frames are at most 64 KiB",
             Close::ServiceRestart => "server restarting; reconnect and identify",
         }

@@ -252,6 +252,20 @@ impl Session {
         Ok(out)
     }
 
+    /// Returns once the attached connection is told to close (a slow consumer, a replaced or
+    /// invalidated session), so a write blocked on a full socket need not wait out its
+    /// timeout. Takes the wake-ups it sees; the connection looks at its session again after.
+    pub async fn closing(&self) {
+        while self.close_reason().is_none() {
+            self.wake.notified().await;
+        }
+    }
+
+    /// Why the attached connection must close, if it must.
+    pub fn close_reason(&self) -> Option<Close> {
+        self.state().close
+    }
+
     /// The client has everything up to `seq`: drops it from the buffer.
     pub fn acknowledge(&self, seq: u64) {
         let mut s = self.state();
