@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use veza_testkit::db::{Backend, TestDb};
+use veza_testkit::gateway::frame::coding::{Data, OpCode};
+use veza_testkit::gateway::frame::Frame as WsFrame;
 use veza_testkit::gateway::{Frame, GatewayClient, Message};
 use veza_testkit::on_both_databases;
 use veza_testkit::server::TestServer;
@@ -361,6 +363,50 @@ async fn heartbeats_bad_frames_and_upgrades_get_their_close_codes() {
     assert_eq!((status, problem["code"].as_str()), (426, Some("websocket_required")), "{problem}");
     let (status, _) = s.get("/healthz", None).await;
     assert_eq!(status, 200, "the server is fine after all that");
+}
+
+/// The gateway's own WebSocket framing, against tungstenite as the client: fragments, pings
+/// between them, and framing no client should send.
+#[tokio::test]
+async fn fragmented_messages_and_pings_are_read_and_broken_framing_is_refused() {
+    let s = TestServer::start(BIN, Backend::Sqlite).await;
+    let token = access(&s.register("nova").await);
+    let text = |payload: &[u8], last: bool| WsFrame::message(payload.to_vec(), OpCode::Data(Data::Text), last);
+    let more = |payload: &[u8], last: bool| WsFrame::message(payload.to_vec(), OpCode::Data(Data::Continue), last);
+
+    // IDENTIFY in three fragments, a ping between two of them: answered, then READY.
+    let identify = json!({"op": 2, "d": {"token": token}}).to_string().into_bytes();
+    let (a, rest) = identify.split_at(5);
+    let (b, c) = rest.split_at(rest.len() / 2);
+    let mut client = GatewayClient::connect(&s.base).await;
+    client.send_raw(Message::Frame(text(a, false))).await;
+    client.send_raw(Message::Frame(more(b, false))).await;
+    client.send_raw(Message::Ping(b"between".to_vec().into())).await;
+    client.send_raw(Message::Frame(more(c, true))).await;
+    let pong = client.next_message().await;
+    assert!(matches!(pong, Some(Message::Pong(ref p)) if p.as_ref() == b"between"), "{pong:?}");
+    client.until("READY").await;
+    client.heartbeat().await;
+    assert_eq!(client.next().await, Frame::Json(json!({"op": 11, "d": null})));
+
+    let mut reserved = text(b"{}", true);
+    reserved.header_mut().rsv1 = true;
+    let cases: Vec<(Vec<WsFrame>, u16)> = vec![
+        (vec![text(&[0xff, 0xfe, b'{'], true)], 1007),
+        (vec![reserved], 1002),
+        (vec![more(b"{}", true)], 1002),
+        (vec![text(b"{", false), text(b"}", true)], 1002),
+        (vec![text(&vec![b' '; 40 * 1024], false), more(&vec![b' '; 40 * 1024], true)], 1009),
+    ];
+    for (frames, code) in cases {
+        let mut client = GatewayClient::connect(&s.base).await;
+        for frame in frames {
+            client.send_raw(Message::Frame(frame)).await;
+        }
+        assert_eq!(client.closed().await, code);
+    }
+    let (status, _) = s.get("/healthz", None).await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]

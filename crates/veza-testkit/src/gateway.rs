@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
+pub use tokio_tungstenite::tungstenite::protocol::frame;
 pub use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -126,6 +127,12 @@ impl GatewayClient {
 
     pub async fn send(&mut self, value: Value) {
         self.socket.send(Message::Text(value.to_string().into())).await.expect("send");
+    }
+
+    /// The next WebSocket message as it came (pings and pongs included); panics after [`WAIT`].
+    pub async fn next_message(&mut self) -> Option<Message> {
+        let next = tokio::time::timeout(WAIT, self.socket.next()).await;
+        next.unwrap_or_else(|_| panic!("no message within {WAIT:?}")).and_then(Result::ok)
     }
 
     pub async fn send_raw(&mut self, message: Message) {

@@ -107,9 +107,11 @@ pub async fn upgrade(State(app): State<AppState>, request: axum::extract::Reques
 /// `upgrade`, `Upgrade` is `websocket`, the version is 13, and the key is 16 bytes in base64.
 fn websocket_key(headers: &HeaderMap) -> Option<&[u8]> {
     let has_token = |name: header::HeaderName, token: &str| {
-        headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).any(|v| {
-            v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))
-        })
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
     };
     let version = headers.get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes);
     if !has_token(header::CONNECTION, "upgrade") || !has_token(header::UPGRADE, "websocket") || version != Some(b"13") {
