@@ -1162,13 +1162,14 @@ impl CommunityRepo for MemoryStore {
         Ok(Joined::Joined(joined))
     }
 
-    async fn ban(&self, ban: &Ban, audit: &AuditEntry) -> StoreResult<()> {
+    async fn ban(&self, ban: &Ban, audit: &AuditEntry) -> StoreResult<bool> {
         let mut s = self.state();
         s.bans.retain(|b| !(b.community_id == ban.community_id && b.user_id == ban.user_id));
         s.bans.push(ban.clone());
+        let before = s.members.len();
         s.members.retain(|m| !(m.community_id == ban.community_id && m.user_id == ban.user_id));
         s.audit.push(audit.clone());
-        Ok(())
+        Ok(s.members.len() < before)
     }
 
     async fn unban(&self, community: CommunityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::account_token::{AccountToken, CooldownKey, CredentialChange, NewAccountToken, TokenPurpose};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEntry, AuditQuery};
-use crate::catalog::job::{Job, JobId, NewJob, Outcome};
+use crate::catalog::job::{Claim, Finished, Job, NewJob, Outcome};
 use crate::catalog::track::{Track, TrackPatch};
 use crate::chat::attachment::Attachment;
 use crate::chat::channel::{Channel, DirectChannel, ThreadMember};
@@ -231,8 +231,10 @@ pub trait CommunityRepo: Send + Sync + std::fmt::Debug {
     /// unknown, expired or used up (its use counted by one conditional UPDATE, so concurrent
     /// joins never exceed `max_uses`); an existing member is returned without using it.
     async fn join(&self, code: &str, member: &Member, now: OffsetDateTime, audit: &AuditEntry) -> StoreResult<Joined>;
-    /// Bans (replacing an earlier ban's reason) and removes the member, if one.
-    async fn ban(&self, ban: &Ban, audit: &AuditEntry) -> StoreResult<()>;
+    /// Bans (replacing an earlier ban's reason) and removes the member, if one, in one
+    /// transaction that takes turns with joins of the community: a join either committed
+    /// before (and is undone here) or sees the ban. True when a member was removed.
+    async fn ban(&self, ban: &Ban, audit: &AuditEntry) -> StoreResult<bool>;
     async fn unban(&self, community: CommunityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool>;
     async fn bans(&self, community: CommunityId) -> StoreResult<Vec<Ban>>;
 }
@@ -409,33 +411,32 @@ pub trait TrackRepo: Send + Sync + std::fmt::Debug {
     async fn update_track(&self, id: TrackId, patch: &TrackPatch, now: OffsetDateTime) -> StoreResult<Option<Track>>;
     /// Removes the track and its jobs; false when it was already gone.
     async fn delete_track(&self, id: TrackId) -> StoreResult<bool>;
-    /// Records progress of a processing track and extends its job's lease.
-    async fn track_progress(
-        &self,
-        job: JobId,
-        id: TrackId,
-        percent: u8,
-        lease_until: OffsetDateTime,
-    ) -> StoreResult<()>;
+    /// Records progress of a processing track, if `claim` still holds its job.
+    async fn track_progress(&self, claim: Claim, id: TrackId, percent: u8) -> StoreResult<()>;
     /// Ends processing — ready with what it measured, or failed with a reason — and finishes
-    /// the job, in one transaction. `None` when the track was deleted meanwhile.
+    /// the job, in one transaction, if `claim` still holds it.
     async fn finish_track(
         &self,
-        job: JobId,
+        claim: Claim,
         id: TrackId,
         outcome: &Outcome,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<Track>>;
+    ) -> StoreResult<Finished>;
 }
 
 /// The durable job queue. A claim is a lease: a worker that dies lets go when the lease ends,
 /// and the job is claimed again.
 #[async_trait]
 pub trait JobQueue: Send + Sync + std::fmt::Debug {
-    /// Takes the oldest due job no one holds, leased until `lease_until`; counts the attempt.
+    /// Takes the oldest due job no one holds, leased until `lease_until`; counts the attempt,
+    /// which makes the claim's fence ([`Claim`]).
     async fn claim_job(&self, now: OffsetDateTime, lease_until: OffsetDateTime) -> StoreResult<Option<Job>>;
-    /// Lets go of a job to be tried again at `at`, keeping the error.
-    async fn retry_job(&self, id: JobId, at: OffsetDateTime, error: &str) -> StoreResult<()>;
+    /// Extends the claim's lease; false when the claim no longer holds the job (taken over,
+    /// finished, or deleted with its track).
+    async fn renew_job(&self, claim: Claim, lease_until: OffsetDateTime) -> StoreResult<bool>;
+    /// Lets go of a job to be tried again at `at`, keeping the error; false (nothing written)
+    /// when the claim no longer holds it.
+    async fn retry_job(&self, claim: Claim, at: OffsetDateTime, error: &str) -> StoreResult<bool>;
 }
 
 /// How adding a reaction went.

@@ -186,6 +186,7 @@ impl Node {
             store,
             media: Arc::new(ffmpeg),
             clock: self.clock.clone(),
+            timer: Arc::new(transcoding::TokioTimer),
             ids: self.ids.clone(),
             events: Arc::new(self.publisher.clone()),
             wake: wake.clone(),
@@ -193,6 +194,7 @@ impl Node {
             policy: CatalogPolicy {
                 url_ttl: Duration::from_secs(config.media_url_ttl_secs),
                 redirect_to_store: config.media_redirect && config.storage_url.starts_with("s3://"),
+                lease: Duration::from_secs(config.job_lease_secs),
             },
         });
         Ok((catalog, wake))
@@ -415,6 +417,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let gateway = GatewayConfig {
         heartbeat_interval: Duration::from_millis(config.gateway_heartbeat_ms),
         resume_window: Duration::from_secs(config.gateway_resume_secs),
+        test_pause: config.test_gateway_pause.map(|addr| veza_web::gateway::TestPause { addr }),
     };
     let gateway = Arc::new(Gateway { hub, config: gateway, publisher: node.publisher.clone() });
     let state = AppState::new(Services {

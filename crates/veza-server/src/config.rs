@@ -169,6 +169,10 @@ pub struct Config {
     pub transcode_concurrency: usize,
     /// An ffmpeg run reporting no progress for this many seconds is killed and retried.
     pub transcode_stall_secs: u64,
+    /// How long a worker's claim on a processing job lasts unless renewed. A live worker renews
+    /// it every quarter of this for the whole run (a silent ffmpeg included, so the stall
+    /// timeout above may be longer); a dead worker's job is taken up after it.
+    pub job_lease_secs: u64,
     /// Largest accepted audio upload, in bytes; enforced while the file streams in.
     pub upload_max_bytes: u64,
     /// The most bytes one chat message's files may hold together; enforced while they stream in.
@@ -188,6 +192,10 @@ pub struct Config {
     /// it again from the address actually bound (which differs when the port is 0).
     #[serde(skip)]
     pub public_url_derived: bool,
+    /// `VEZA_TEST_GATEWAY_PAUSE`: the address of a test's gate that holds identifying gateway
+    /// sessions between READY's read and their start. The test suite's, not a setting.
+    #[serde(skip)]
+    pub test_gateway_pause: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,6 +297,7 @@ impl Default for Config {
             ffprobe: "ffprobe".into(),
             transcode_concurrency: 2,
             transcode_stall_secs: 60,
+            job_lease_secs: 120,
             upload_max_bytes: 500 * 1000 * 1000,
             attachment_max_bytes: 25 * 1024 * 1024,
             media_url_ttl_secs: 300,
@@ -296,6 +305,7 @@ impl Default for Config {
             media_cache_mb: 256,
             media_key: String::new(),
             public_url_derived: false,
+            test_gateway_pause: None,
         }
     }
 }
@@ -328,6 +338,7 @@ impl Config {
                 format!("invalid configuration for {env} ({key}): {}", e.kind)
             }
         })?;
+        config.test_gateway_pause = std::env::var("VEZA_TEST_GATEWAY_PAUSE").ok().and_then(|a| a.parse().ok());
         config.fill_derived();
         config.validate()?;
         Ok(config)
@@ -458,6 +469,9 @@ impl Config {
         }
         if !(5..=3600).contains(&self.transcode_stall_secs) {
             return bad("transcode_stall_secs", "must be between 5 seconds and an hour");
+        }
+        if !(4..=3600).contains(&self.job_lease_secs) {
+            return bad("job_lease_secs", "must be between 4 seconds and an hour");
         }
         if self.upload_max_bytes < 1024 * 1024 {
             return bad("upload_max_bytes", "must be at least 1 MiB (1048576)");

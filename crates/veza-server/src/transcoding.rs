@@ -3,15 +3,28 @@
 //! (an upload wakes one), and otherwise poll the queue, which is how they find jobs queued by
 //! other nodes, retries that have come due, and jobs whose worker died.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 use veza_core::catalog::{Catalog, JobWake};
+use veza_core::clock::Timer;
 
 /// How often an idle worker looks at the queue without being woken.
 const POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// The catalog's timer (its workers renew their leases on it): tokio's.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioTimer;
+
+impl Timer for TokioTimer {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
 
 /// Wakes one idle worker (or the next to become idle).
 #[derive(Debug, Default)]

@@ -942,3 +942,56 @@ async fn direct_conversations_reach_their_people_and_no_one_else(backend: Backen
     let ready = fresh.identify(&r.member).await;
     assert_eq!(ready["direct_channels"].as_array().map(Vec::len), Some(2), "{ready}");
 }
+
+/// Listen before you look: a ban that lands after READY's state was read but before the session
+/// started (held there by the test's pause point) reaches the banned session, which then gets
+/// nothing more of the community. Before, the session subscribed to the community only after
+/// the read, missed the ban, and went on receiving the channel's messages.
+#[tokio::test]
+async fn a_ban_while_ready_is_built_leaves_the_session_nothing_of_the_community() {
+    use veza_testkit::gateway::PauseGate;
+    let gate = PauseGate::start().await;
+    let pause = gate.addr.to_string();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let s = TestServer::start_with(BIN, db, &[("VEZA_TEST_GATEWAY_PAUSE", pause.as_str())]).await;
+    let r = room(&s).await;
+    // A conversation of the two: its messages reach the member on their own topic, after
+    // whatever the hub dispatched before them, so the last one marks the end of the test.
+    let member_id: i64 = r.member_id.parse().unwrap();
+    let (status, dm) =
+        s.post("/api/v1/me/channels", &json!({"recipients": [member_id.to_string()]}), Some(&r.owner)).await;
+    assert!(status == 200 || status == 201, "{dm}");
+    let dm = id(&dm);
+    let mut owner = GatewayClient::connect(&s.base).await;
+    owner.send(json!({"op": 2, "d": {"token": r.owner}})).await;
+    gate.next().await.release();
+    owner.until("READY").await;
+
+    let mut member = GatewayClient::connect(&s.base).await;
+    member.send(json!({"op": 2, "d": {"token": r.member}})).await;
+    let paused = gate.next().await;
+    assert_eq!(paused.user_id, r.member_id);
+    let ban = format!("/api/v1/communities/{}/bans/{}", r.community, r.member_id);
+    let (status, body) = s.put(&ban, &json!({}), Some(&r.owner)).await;
+    assert_eq!(status, 200, "{body}");
+    // The owner has the ban: the hub dispatched it while the member's READY was held.
+    let (removed, _) = owner.until("MEMBER_REMOVE").await;
+    assert_eq!(removed["user_id"], r.member_id.as_str());
+    paused.release();
+
+    let (ready, _) = member.until("READY").await;
+    assert_eq!(ready["communities"][0]["id"], r.community.as_str(), "READY was read before the ban: {ready}");
+    say(&s, &r.owner, &r.general, "after the ban").await;
+    let marker = say(&s, &r.owner, &dm, "marker").await;
+    let mut seen = Vec::new();
+    loop {
+        let (d, before) = member.until("MESSAGE_CREATE").await;
+        seen.extend(before);
+        if d["id"] == marker["id"] {
+            break;
+        }
+        seen.push(json!({"t": "MESSAGE_CREATE", "d": d}));
+    }
+    let names: Vec<_> = seen.iter().map(|v| v["t"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(names, ["MEMBER_REMOVE"], "told of the ban, then nothing of the community: {seen:?}");
+}

@@ -142,6 +142,79 @@ async fn users_and_api_keys_have_their_own_buckets() {
     assert_rate_limited(&me(&s, &key).await, "api_key", "api_key");
 }
 
+/// The routes anyone may call without an account (sign in, sign up, refresh, mail) are limited
+/// per address whatever the request carries: a valid token or API key does not buy a fresh
+/// bucket. (Before, 40 registrations in a burst passed a `10/1h` limit with a token attached.)
+#[tokio::test]
+async fn a_valid_credential_does_not_lift_the_address_limit_of_the_auth_routes() {
+    let env = [("VEZA_RATE_LIMIT_REGISTER", "3/1h"), ("VEZA_RATE_LIMIT_LOGIN", "2/1h")];
+    let s = TestServer::start_with(BIN, TestDb::sqlite(), &env).await;
+    let token = access(&s.register("nova").await);
+    let key = api_key(&s, &token, &["profile:read"]).await;
+    let register = |name: &str, credential: &str| {
+        let body = json!({"username": name, "email": format!("{name}@example.com"), "password": PASSWORD});
+        s.client.post(s.url("/api/v1/auth/register")).bearer_auth(credential).json(&body)
+    };
+    let second = send(register("orion", &token)).await;
+    assert_eq!(second.status, 201, "{second:?}");
+    assert_eq!((second.header("x-ratelimit-bucket"), second.header("x-ratelimit-scope")), ("register", "ip"));
+    assert_eq!(second.header("x-ratelimit-remaining"), "1");
+    assert_eq!(send(register("vega", &key)).await.status, 201);
+    assert_rate_limited(&send(register("lyra", &token)).await, "register", "ip");
+    assert_rate_limited(&send(register("lyra", &key)).await, "register", "ip");
+    assert_rate_limited(&send(register("lyra", "")).await, "register", "ip");
+
+    let with = |credential: &str| {
+        s.client
+            .post(s.url("/api/v1/auth/login"))
+            .bearer_auth(credential)
+            .json(&json!({"login": "nova", "password": PASSWORD}))
+    };
+    assert_eq!(send(with(&token)).await.status, 200);
+    assert_eq!(send(with(&key)).await.status, 200);
+    assert_rate_limited(&send(with(&token)).await, "login", "ip");
+    assert_rate_limited(&login(&s, None).await, "login", "ip");
+}
+
+/// A request the limiter refuses is not admitted, so it does not grow the append-only audit
+/// log: an API key used from new addresses after its bucket is empty records no new use.
+#[tokio::test]
+async fn refused_api_key_requests_are_not_audited() {
+    let env = [("VEZA_RATE_LIMIT_API_KEY", "2/1h"), ("VEZA_TRUSTED_PROXIES", "127.0.0.1")];
+    let s = TestServer::start_with(BIN, TestDb::sqlite(), &env).await;
+    let token = access(&s.register("nova").await);
+    let key = api_key(&s, &token, &["profile:read"]).await;
+    let from = |ip: &str| s.client.get(s.url("/api/v1/me")).header("x-api-key", &key).header("x-forwarded-for", ip);
+    assert_eq!(send(from("198.51.100.1")).await.status, 200);
+    assert_eq!(send(from("198.51.100.2")).await.status, 200);
+    for n in 3..13 {
+        assert_rate_limited(&send(from(&format!("198.51.100.{n}"))).await, "api_key", "api_key");
+    }
+    let events = send(s.client.get(s.url("/api/v1/me/security-events?limit=100")).bearer_auth(&token)).await;
+    assert_eq!(events.status, 200, "{events:?}");
+    let used: Vec<&str> = events.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["action"] == "api_key.used")
+        .map(|e| e["ip"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(used.len(), 2, "one use per admitted address, none for the refused: {used:?}");
+    assert!(used.iter().all(|ip| ["198.51.100.1", "198.51.100.2"].contains(ip)), "{used:?}");
+}
+
+async fn api_key(s: &TestServer, token: &str, scopes: &[&str]) -> String {
+    let created = send(
+        s.client
+            .post(s.url("/api/v1/me/api-keys"))
+            .bearer_auth(token)
+            .json(&json!({"name": "script", "scopes": scopes})),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    created.body["secret"].as_str().expect("secret").to_string()
+}
+
 #[tokio::test]
 async fn bad_credentials_count_against_the_address_not_the_victim() {
     let env = [("VEZA_RATE_LIMIT_ANONYMOUS", "3/1m"), ("VEZA_RATE_LIMIT_USER", "5/1m")];

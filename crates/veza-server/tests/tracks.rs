@@ -354,6 +354,41 @@ async fn a_crashed_ffmpeg_is_retried() {
     assert_eq!(files_under(&server.data_dir().join("work")), Vec::<String>::new(), "no scratch files left");
 }
 
+/// A run that says nothing for longer than the lease (here ffmpeg silent for 10 s against a 4 s
+/// lease) keeps its job: the worker renews the lease on a timer, not on ffmpeg's progress, so no
+/// second worker runs the same track. Before, the second worker took the job once the lease
+/// lapsed, ffmpeg ran twice and the track was finished twice.
+#[tokio::test]
+async fn a_silent_ffmpeg_keeps_its_lease_and_runs_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let wrapper = dir.path().join("ffmpeg-silent-first");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *-version*|*-encoders*) exec ffmpeg \"$@\";; esac\n\
+             echo run >> '{r}'\nif [ \"$(wc -l < '{r}')\" -eq 1 ]; then sleep 10; fi\nexec ffmpeg \"$@\"\n",
+            r = runs.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let env = [("VEZA_FFMPEG", wrapper.to_str().unwrap()), ("VEZA_JOB_LEASE_SECS", "4")];
+    let server = TestServer::start_with(BIN, db, &env).await;
+    let token = access(&server.register("artist").await);
+    let audio = flac(dir.path(), 3.0);
+    let (status, track) = upload(&server, &token, Form::new().file("file", "a.flac", &audio)).await;
+    assert_eq!(status, 201, "{track}");
+    let id = track["id"].as_str().unwrap();
+    let track = wait_processed(&server, &token, id, PROCESSING_LIMIT).await;
+    assert_eq!(track["state"], "ready", "{track}\n{}", server.log_text());
+    let log = server.log_text();
+    assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 1, "ffmpeg ran once:\n{log}");
+    assert_eq!(log.matches("track ready").count(), 1, "{log}");
+    assert!(!log.contains("lost the job's lease") && !log.contains("taken over"), "{log}");
+}
+
 /// hls.js in headless Chromium plays both masters from a running Veza (cross-origin, through
 /// its CORS allowlist), with both variants of each, and goes on playing after a seek to the
 /// middle.

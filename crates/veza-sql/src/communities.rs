@@ -435,6 +435,7 @@ impl CommunityRepo for Database {
             .map_err(store_error)?;
         let Some((community,)) = found else { return Ok(Joined::InviteInvalid) };
         let community = CommunityId(community);
+        lock_community(&mut tx, community).await?;
         let banned: Option<(i64,)> =
             sqlx::query_as("SELECT user_id FROM community_bans WHERE community_id = $1 AND user_id = $2")
                 .bind(community.0)
@@ -476,8 +477,9 @@ impl CommunityRepo for Database {
         Ok(Joined::Joined(joined))
     }
 
-    async fn ban(&self, ban: &Ban, audit: &AuditEntry) -> StoreResult<()> {
+    async fn ban(&self, ban: &Ban, audit: &AuditEntry) -> StoreResult<bool> {
         let mut tx = self.begin().await.map_err(store_error)?;
+        lock_community(&mut tx, ban.community_id).await?;
         sqlx::query("DELETE FROM community_bans WHERE community_id = $1 AND user_id = $2")
             .bind(ban.community_id.0)
             .bind(ban.user_id.0)
@@ -493,8 +495,9 @@ impl CommunityRepo for Database {
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
-        remove(&mut tx, ban.community_id, ban.user_id).await?;
-        commit_with_audit(tx, std::slice::from_ref(audit)).await
+        let removed = remove(&mut tx, ban.community_id, ban.user_id).await?;
+        commit_with_audit(tx, std::slice::from_ref(audit)).await?;
+        Ok(removed)
     }
 
     async fn unban(&self, community: CommunityId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
@@ -538,6 +541,18 @@ async fn upsert_role(conn: &mut AnyConnection, role: &CommunityRole) -> StoreRes
 }
 
 /// Removes a membership (its roles go through member_roles' foreign key); whether there was one.
+/// Makes a join and a ban of one community take turns: both write the community's row first
+/// (its row lock on PostgreSQL, whose READ COMMITTED would otherwise let a join read "not
+/// banned" while a ban commits; on SQLite the write lock is the whole database's already).
+async fn lock_community(conn: &mut AnyConnection, community: CommunityId) -> StoreResult<()> {
+    sqlx::query("UPDATE communities SET id = id WHERE id = $1")
+        .bind(community.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
 async fn remove(conn: &mut AnyConnection, community: CommunityId, user: UserId) -> StoreResult<bool> {
     let removed = sqlx::query("DELETE FROM community_members WHERE community_id = $1 AND user_id = $2")
         .bind(community.0)

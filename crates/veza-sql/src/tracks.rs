@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
-use veza_core::catalog::job::{Job, JobId, NewJob, Outcome};
+use veza_core::catalog::job::{Claim, Finished, Job, JobId, NewJob, Outcome};
 use veza_core::catalog::track::{AudioFormat, Loudness, Original, Track, TrackPatch, TrackState, Visibility};
 use veza_core::id::{TrackId, UserId};
 use veza_core::page::PageRequest;
@@ -17,6 +17,10 @@ use crate::Database;
 const TRACK: &str = "id, owner_id, title, description, genre, tags, artist, album, year, visibility, downloadable, \
      share_token, state, progress, failure, original_format, original_size, original_name, has_cover, duration_ms, \
      loudness_lufs, true_peak_dbtp, created_at, updated_at";
+
+/// The condition every write of a claim carries (`$1` the job, `$2` the claim's attempt): the
+/// job unfinished and still at that attempt, so a claim taken over writes nothing.
+const HELD: &str = "id = $1 AND attempts = $2 AND finished_at IS NULL";
 
 /// The one kind of job so far.
 const PROCESS_TRACK: &str = "process_track";
@@ -196,43 +200,47 @@ impl TrackRepo for Database {
         Ok(deleted.rows_affected() > 0)
     }
 
-    async fn track_progress(
-        &self,
-        job: JobId,
-        id: TrackId,
-        percent: u8,
-        lease_until: OffsetDateTime,
-    ) -> StoreResult<()> {
-        let mut tx = self.begin().await.map_err(store_error)?;
-        sqlx::query("UPDATE jobs SET lease_until = $2 WHERE id = $1 AND finished_at IS NULL")
-            .bind(job.0)
-            .bind(to_micros(lease_until))
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        sqlx::query("UPDATE tracks SET progress = $2 WHERE id = $1 AND state = 'processing'")
-            .bind(id.0)
-            .bind(i64::from(percent))
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        tx.commit().await.map_err(store_error)
+    async fn track_progress(&self, claim: Claim, id: TrackId, percent: u8) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "UPDATE tracks SET progress = $4 WHERE id = $3 AND state = 'processing' \
+             AND EXISTS (SELECT 1 FROM jobs WHERE {HELD})"
+        ))
+        .bind(claim.job.0)
+        .bind(i64::from(claim.attempt))
+        .bind(id.0)
+        .bind(i64::from(percent))
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(())
     }
 
     async fn finish_track(
         &self,
-        job: JobId,
+        claim: Claim,
         id: TrackId,
         outcome: &Outcome,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<Track>> {
+    ) -> StoreResult<Finished> {
         let mut tx = self.begin().await.map_err(store_error)?;
-        sqlx::query("UPDATE jobs SET finished_at = $2, lease_until = NULL WHERE id = $1")
-            .bind(job.0)
+        // The job first: it is the fence, and on SQLite writing first takes the write lock.
+        let ended = sqlx::query(&format!("UPDATE jobs SET finished_at = $3, lease_until = NULL WHERE {HELD}"))
+            .bind(claim.job.0)
+            .bind(i64::from(claim.attempt))
             .bind(to_micros(now))
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
+        if ended.rows_affected() == 0 {
+            let job: Option<(i64,)> = sqlx::query_as("SELECT id FROM jobs WHERE id = $1")
+                .bind(claim.job.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(store_error)?;
+            tx.rollback().await.map_err(store_error)?;
+            // Jobs go with their track, so no job row means no track.
+            return Ok(if job.is_some() { Finished::Fenced } else { Finished::TrackGone });
+        }
         let ready = format!(
             "UPDATE tracks SET state = 'ready', progress = 100, failure = NULL, duration_ms = $2, \
              loudness_lufs = $3, true_peak_dbtp = $4, updated_at = $5 WHERE id = $1 RETURNING {TRACK}"
@@ -253,7 +261,10 @@ impl TrackRepo for Database {
         };
         let row = query.fetch_optional(&mut *tx).await.map_err(store_error)?;
         tx.commit().await.map_err(store_error)?;
-        row.map(Track::try_from).transpose()
+        Ok(match row {
+            Some(row) => Finished::Done(Box::new(Track::try_from(row)?)),
+            None => Finished::TrackGone,
+        })
     }
 }
 
@@ -279,15 +290,29 @@ impl JobQueue for Database {
         }))
     }
 
-    async fn retry_job(&self, id: JobId, at: OffsetDateTime, error: &str) -> StoreResult<()> {
-        let error: String = error.chars().take(ERROR_MAX).collect();
-        sqlx::query("UPDATE jobs SET next_attempt_at = $2, lease_until = NULL, last_error = $3 WHERE id = $1")
-            .bind(id.0)
-            .bind(to_micros(at))
-            .bind(error)
+    async fn renew_job(&self, claim: Claim, lease_until: OffsetDateTime) -> StoreResult<bool> {
+        let renewed = sqlx::query(&format!("UPDATE jobs SET lease_until = $3 WHERE {HELD}"))
+            .bind(claim.job.0)
+            .bind(i64::from(claim.attempt))
+            .bind(to_micros(lease_until))
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
-        Ok(())
+        Ok(renewed.rows_affected() > 0)
+    }
+
+    async fn retry_job(&self, claim: Claim, at: OffsetDateTime, error: &str) -> StoreResult<bool> {
+        let error: String = error.chars().take(ERROR_MAX).collect();
+        let released = sqlx::query(&format!(
+            "UPDATE jobs SET next_attempt_at = $3, lease_until = NULL, last_error = $4 WHERE {HELD}"
+        ))
+        .bind(claim.job.0)
+        .bind(i64::from(claim.attempt))
+        .bind(to_micros(at))
+        .bind(error)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(released.rows_affected() > 0)
     }
 }

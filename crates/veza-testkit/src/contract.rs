@@ -961,6 +961,74 @@ async fn mail_queue<S: Store>(store: &S) {
     assert_eq!(pending.id, 9003, "a message not yet sent is never purged");
 }
 
+/// A ban racing joins of the same person, `rounds` times: each round ends banned and not a
+/// member, and the ban reports a removal exactly when a join got in first (the use case
+/// announces `MEMBER_REMOVE` on that report). On PostgreSQL the joins and the ban run on
+/// separate connections at once.
+pub async fn bans_and_joins_take_turns<S: Store>(s: &S, rounds: i64) {
+    use futures_util::future::join_all;
+    use veza_core::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
+    use veza_core::chat::permissions::Permissions;
+    use veza_core::id::{CommunityId, RoleId};
+    let t = now();
+    let e = |id: i64| entry(id, AuditAction::CommunityCreated, Some(90_000), None, t);
+    UserRepo::create(s, &new_user(90_000, "racefounder", "racefounder@example.com"), None, &[]).await.expect("user");
+    let c = CommunityId(90_000);
+    let community =
+        Community { id: c, name: "Race".into(), description: None, owner_id: UserId(90_000), created_at: t };
+    let everyone = CommunityRole {
+        id: RoleId(90_000),
+        community_id: c,
+        name: "@everyone".into(),
+        permissions: Permissions::DEFAULT_EVERYONE,
+        position: 0,
+        created_at: t,
+    };
+    let member = |user: i64| Member {
+        community_id: c,
+        user_id: UserId(user),
+        nickname: None,
+        roles: vec![],
+        joined_at: t,
+        timed_out_until: None,
+    };
+    s.create_community(&community, &everyone, &member(90_000), &e(9_000_000)).await.expect("community");
+    let invite = Invite {
+        code: "RaceRace01".into(),
+        community_id: c,
+        created_by: UserId(90_000),
+        created_at: t,
+        expires_at: None,
+        max_uses: None,
+        uses: 0,
+    };
+    s.save_invite(&invite, &e(9_000_001)).await.expect("invite");
+    let mut raced = [0; 2];
+    for round in 1..=rounds {
+        let user = 90_000 + round;
+        UserRepo::create(s, &new_user(user, &format!("racer{round}"), &format!("racer{round}@example.com")), None, &[])
+            .await
+            .expect("user");
+        let audit = 9_000_000 + round * 10;
+        let joiner = member(user);
+        let entries: Vec<AuditEntry> = (0..5).map(|i| e(audit + i)).collect();
+        let joins = join_all(entries[..4].iter().map(|entry| s.join(&invite.code, &joiner, t, entry)));
+        let ban =
+            Ban { community_id: c, user_id: UserId(user), reason: None, banned_by: UserId(90_000), created_at: t };
+        let (joins, removed) = futures_util::future::join(joins, s.ban(&ban, &entries[4])).await;
+        let removed = removed.expect("ban");
+        let joined = joins.iter().any(|j| matches!(j, Ok(Joined::Joined(_))));
+        for j in &joins {
+            assert!(matches!(j, Ok(Joined::Joined(_) | Joined::AlreadyMember(_) | Joined::Banned)), "{j:?}");
+        }
+        assert_eq!(s.member(c, UserId(user)).await.expect("member"), None, "round {round}: banned and a member");
+        assert!(s.bans(c).await.expect("bans").iter().any(|b| b.user_id == UserId(user)), "round {round}");
+        assert_eq!(removed, joined, "round {round}: the ban says it removed exactly when a join got in: {joins:?}");
+        raced[usize::from(joined)] += 1;
+    }
+    eprintln!("bans and joins: the ban first in {} rounds, a join first in {}", raced[0], raced[1]);
+}
+
 fn now() -> OffsetDateTime {
     // Whole microseconds: what every store can hold exactly.
     let t = OffsetDateTime::now_utc();

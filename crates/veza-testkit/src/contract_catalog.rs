@@ -2,7 +2,7 @@
 //! fakes, SQLite and PostgreSQL (see `tests/contract.rs`).
 
 use time::{Duration, OffsetDateTime};
-use veza_core::catalog::job::{JobId, NewJob, Outcome};
+use veza_core::catalog::job::{Claim, Finished, JobId, NewJob, Outcome};
 use veza_core::catalog::track::{AudioFormat, Loudness, Original, Track, TrackPatch, TrackState, Visibility};
 use veza_core::id::{TrackId, UserId};
 use veza_core::page::PageRequest;
@@ -72,7 +72,7 @@ pub async fn run_catalog<S: TrackRepo + JobQueue>(s: &S, owner: UserId, now: Off
     assert_eq!((job.id, job.track_id, job.attempts, job.last_error.clone()), (JobId(9101), first.id, 1, None));
     let second = s.claim_job(now, lease).await.unwrap().expect("another");
     assert_ne!(second.id, job.id, "a held job is not handed out twice");
-    s.retry_job(second.id, now + Duration::minutes(1), "ffmpeg crashed").await.unwrap();
+    assert!(s.retry_job(second.claim(), now + Duration::minutes(1), "ffmpeg crashed").await.unwrap());
     for _ in 0..2 {
         s.claim_job(now, lease).await.unwrap().expect("the rest");
     }
@@ -81,40 +81,56 @@ pub async fn run_catalog<S: TrackRepo + JobQueue>(s: &S, owner: UserId, now: Off
     let retried = retried.expect("due again");
     assert_eq!((retried.id, retried.attempts), (second.id, 2));
     assert_eq!(retried.last_error.as_deref(), Some("ffmpeg crashed"));
-    // Progress renews the lease; a lapsed lease frees the job for another worker.
-    s.track_progress(job.id, first.id, 40, now + Duration::minutes(30)).await.unwrap();
+    // The retried claim's first holder is fenced off: its writes are refused and change nothing.
+    assert!(!s.retry_job(second.claim(), now, "a stale crash").await.unwrap());
+    assert!(!s.renew_job(second.claim(), now + Duration::days(1)).await.unwrap());
+    assert!(s.renew_job(retried.claim(), now + Duration::minutes(3)).await.unwrap(), "the new holder renews");
+    // Renewal holds the lease; progress is written only under the live claim.
+    assert!(s.renew_job(job.claim(), now + Duration::minutes(30)).await.unwrap());
+    s.track_progress(job.claim(), first.id, 40).await.unwrap();
     assert_eq!(s.track(first.id).await.unwrap().unwrap().progress, 40);
     let after_lease = now + Duration::minutes(20);
     let claimed = s.claim_job(after_lease, after_lease + Duration::minutes(2)).await.unwrap().expect("lapsed ones");
     assert_ne!(claimed.id, job.id, "the renewed lease still holds");
 
-    // Finishing records the outcome and ends the job.
+    // Finishing records the outcome and ends the job, once.
     let loudness = Loudness { integrated_lufs: -17.25, true_peak_dbtp: -0.5 };
-    let done = s
-        .finish_track(job.id, first.id, &Outcome::Ready { duration_ms: 300_990, loudness }, later)
-        .await
-        .unwrap()
-        .expect("exists");
+    let ready = Outcome::Ready { duration_ms: 300_990, loudness };
+    let Finished::Done(done) = s.finish_track(job.claim(), first.id, &ready, later).await.unwrap() else {
+        panic!("the live claim finishes the job")
+    };
     assert_eq!(
         (done.state, done.progress, done.duration_ms, done.loudness),
         (TrackState::Ready, 100, 300_990, Some(loudness))
     );
+    let failure = Outcome::Failed { reason: "a stale run failed".into() };
+    assert_eq!(s.finish_track(job.claim(), first.id, &failure, later).await.unwrap(), Finished::Fenced);
+    assert!(!s.renew_job(job.claim(), later).await.unwrap(), "a finished job cannot be renewed");
+    s.track_progress(job.claim(), first.id, 10).await.unwrap();
+    let after = s.track(first.id).await.unwrap().unwrap();
+    assert_eq!((after.state, after.progress, after.failure), (TrackState::Ready, 100, None), "nothing changed");
     let far = now + Duration::days(1);
     let mut left = Vec::new();
     while let Some(j) = s.claim_job(far, far + Duration::minutes(2)).await.unwrap() {
-        left.push(j.id);
+        left.push(j);
     }
-    assert!(!left.contains(&job.id), "a finished job never runs again");
-    let failed = s
-        .finish_track(JobId(9102), TrackId(9002), &Outcome::Failed { reason: "not audio".into() }, later)
-        .await
-        .unwrap()
-        .expect("exists");
+    assert!(!left.iter().any(|j| j.id == job.id), "a finished job never runs again");
+    let stale = Claim { job: JobId(9102), attempt: 1 };
+    let fenced = s.finish_track(stale, TrackId(9002), &failure, later).await.unwrap();
+    assert_eq!(fenced, Finished::Fenced, "an earlier claim of a job taken over");
+    let live = left.iter().find(|j| j.id == JobId(9102)).expect("claimed again").claim();
+    let Finished::Done(failed) =
+        s.finish_track(live, TrackId(9002), &Outcome::Failed { reason: "not audio".into() }, later).await.unwrap()
+    else {
+        panic!("the live claim finishes the job")
+    };
     assert_eq!((failed.state, failed.failure.as_deref()), (TrackState::Failed, Some("not audio")));
 
     // Deleting takes the jobs along; finishing a deleted track says so.
     assert!(s.delete_track(TrackId(9003)).await.unwrap());
     assert!(!s.delete_track(TrackId(9003)).await.unwrap());
-    let gone = s.finish_track(JobId(9103), TrackId(9003), &Outcome::Failed { reason: "x".into() }, later).await;
-    assert_eq!(gone.unwrap(), None);
+    let of_deleted = left.iter().find(|j| j.id == JobId(9103)).expect("claimed").claim();
+    let gone = s.finish_track(of_deleted, TrackId(9003), &Outcome::Failed { reason: "x".into() }, later).await;
+    assert_eq!(gone.unwrap(), Finished::TrackGone);
+    assert!(!s.renew_job(of_deleted, later).await.unwrap());
 }

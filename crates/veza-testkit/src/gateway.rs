@@ -163,3 +163,43 @@ impl GatewayClient {
         }
     }
 }
+
+/// The test side of the server's pause point (`VEZA_TEST_GATEWAY_PAUSE`): every identifying
+/// session stops after READY's state is read and before it starts, until the test releases it.
+#[derive(Debug)]
+pub struct PauseGate {
+    pub addr: std::net::SocketAddr,
+    listener: tokio::net::TcpListener,
+}
+
+/// A session held at the pause point; released when dropped.
+#[derive(Debug)]
+pub struct Paused {
+    pub user_id: String,
+    _gate: TcpStream,
+}
+
+impl PauseGate {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the pause gate");
+        Self { addr: listener.local_addr().expect("gate address"), listener }
+    }
+
+    /// The next session to reach the pause point.
+    pub async fn next(&self) -> Paused {
+        use tokio::io::AsyncBufReadExt;
+        let (stream, _) = tokio::time::timeout(WAIT, self.listener.accept())
+            .await
+            .expect("no session reached the pause point")
+            .expect("accept");
+        let mut reader = tokio::io::BufReader::new(stream);
+        let mut line = String::new();
+        tokio::time::timeout(WAIT, reader.read_line(&mut line)).await.expect("the session names itself").expect("read");
+        Paused { user_id: line.trim().to_string(), _gate: reader.into_inner() }
+    }
+}
+
+impl Paused {
+    /// Lets the session go on.
+    pub fn release(self) {}
+}

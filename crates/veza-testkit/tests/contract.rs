@@ -2,7 +2,7 @@
 
 use veza_core::fakes::MemoryStore;
 use veza_core::id::UserId;
-use veza_testkit::contract::run_all;
+use veza_testkit::contract::{bans_and_joins_take_turns, run_all};
 use veza_testkit::contract_catalog::run_catalog;
 use veza_testkit::db::{Backend, TestDb};
 
@@ -27,6 +27,15 @@ async fn postgres_meets_the_contract() {
     let store = db.connect().await;
     run_all(&store).await;
     catalog_on(&store).await;
+}
+
+#[tokio::test]
+async fn a_ban_and_racing_joins_take_turns_on_every_store() {
+    bans_and_joins_take_turns(&MemoryStore::default(), 5).await;
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDb::new(backend).await;
+        bans_and_joins_take_turns(&db.connect().await, 60).await;
+    }
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
-use veza_core::accounts::Principal;
+use veza_core::accounts::{KeyUse, Principal};
 use veza_core::audit::RequestMeta;
 use veza_core::CoreError;
 
@@ -125,12 +125,7 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        // The rate limiter authenticates first (it limits per user and per key); reuse its work.
-        let outcome = match parts.extensions.remove::<Authenticated>() {
-            Some(Authenticated(outcome)) => Some(outcome),
-            None => authenticate(parts, state).await,
-        };
-        outcome.unwrap_or_else(|| Err(CoreError::Unauthenticated.into())).map(Self)
+        caller(parts, state).await.unwrap_or_else(|| Err(CoreError::Unauthenticated.into())).map(Self)
     }
 }
 
@@ -143,21 +138,49 @@ impl FromRequestParts<AppState> for MaybeAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let outcome = match parts.extensions.remove::<Authenticated>() {
-            Some(Authenticated(outcome)) => Some(outcome),
-            None => authenticate(parts, state).await,
-        };
-        outcome.transpose().map(Self)
+        caller(parts, state).await.transpose().map(Self)
     }
 }
 
-/// The result of checking the request's credential, left in the request's extensions by
-/// whichever layer checked it first.
+/// The result of checking the request's credential, left in the request's extensions by the
+/// rate limiter, which checks it first (it limits per user and per key), for the handler.
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub Result<Principal, ApiError>);
 
+/// The request's caller, as the rate limiter found it, or (rate limits off) checked and admitted
+/// here. `None` when the request carries no credential.
+async fn caller(parts: &mut Parts, state: &AppState) -> Option<Result<Principal, ApiError>> {
+    if let Some(Authenticated(outcome)) = parts.extensions.remove::<Authenticated>() {
+        return Some(outcome);
+    }
+    let verified = authenticate(parts, state).await?;
+    Some(match verified {
+        Ok(verified) => verified.admit(state).await.map_err(ApiError::from),
+        Err(e) => Err(e),
+    })
+}
+
+/// A credential that checked out, before the request is admitted.
+#[derive(Debug)]
+pub struct Verified {
+    pub principal: Principal,
+    /// An API key's use, written down only once the request is admitted, so that refused
+    /// requests do not grow the audit log.
+    key_use: Option<KeyUse>,
+}
+
+impl Verified {
+    /// The request goes ahead: records the key's use, if any, and gives the caller.
+    pub async fn admit(self, state: &AppState) -> Result<Principal, CoreError> {
+        if let Some(key_use) = self.key_use {
+            state.accounts.record_key_use(key_use).await?;
+        }
+        Ok(self.principal)
+    }
+}
+
 /// Checks the request's credential: `None` when it carries none, else who it is or why not.
-pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Option<Result<Principal, ApiError>> {
+pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Option<Result<Verified, ApiError>> {
     let malformed = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -184,16 +207,17 @@ pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Option<Result<
 }
 
 /// Who an access token or an API key (`vz_…`) belongs to, however it arrived (a header, or the
-/// gateway's IDENTIFY). `meta` is asked for only by API keys, whose use is recorded.
+/// gateway's IDENTIFY). `meta` is asked for only by API keys, whose use is recorded on admission.
 pub async fn verify_credential(
     state: &AppState,
     credential: &str,
     meta: impl FnOnce() -> RequestMeta,
-) -> Result<Principal, CoreError> {
+) -> Result<Verified, CoreError> {
     if credential.starts_with(veza_core::api_key::PREFIX) {
-        return state.accounts.authenticate_api_key(credential, &meta()).await;
+        let (principal, key_use) = state.accounts.authenticate_api_key(credential, &meta()).await?;
+        return Ok(Verified { principal, key_use });
     }
-    state.accounts.authenticate(credential)
+    Ok(Verified { principal: state.accounts.authenticate(credential)?, key_use: None })
 }
 
 /// Where the request came from, for the audit log: peer address, user agent, request id.

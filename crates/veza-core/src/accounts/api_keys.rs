@@ -7,7 +7,7 @@ use rand::RngCore;
 use time::{Duration, OffsetDateTime};
 
 use crate::api_key::{split_key, ApiKey, NewApiKey, Scope, PREFIX};
-use crate::audit::{AuditAction, RequestMeta};
+use crate::audit::{AuditAction, AuditEntry, RequestMeta};
 use crate::error::{CoreError, FieldError, TokenProblem, Validator};
 use crate::id::ApiKeyId;
 use crate::user::Role;
@@ -111,8 +111,15 @@ impl Accounts {
     }
 
     /// The principal a presented key stands for. Unknown keys and wrong secrets are told apart
-    /// from nothing (both "malformed or unknown"); revoked and expired keys say so.
-    pub async fn authenticate_api_key(&self, raw: &str, meta: &RequestMeta) -> Result<Principal, CoreError> {
+    /// from nothing (both "malformed or unknown"); revoked and expired keys say so. Nothing is
+    /// written here: the use to record comes back as a [`KeyUse`], which the caller passes to
+    /// [`Accounts::record_key_use`] once the request is admitted, so that requests the rate
+    /// limiter refuses do not grow the append-only audit log.
+    pub async fn authenticate_api_key(
+        &self,
+        raw: &str,
+        meta: &RequestMeta,
+    ) -> Result<(Principal, Option<KeyUse>), CoreError> {
         let (id, secret) = split_key(raw).ok_or(CoreError::InvalidToken(TokenProblem::Malformed))?;
         let (key, hash) = self.deps.api_keys.get(id).await?.ok_or(CoreError::InvalidToken(TokenProblem::Malformed))?;
         if !constant_time_eq(hash_secret(secret).as_bytes(), hash.as_bytes()) {
@@ -134,16 +141,36 @@ impl Accounts {
 
         let new_address = key.last_used_ip != meta.ip;
         let stale = key.last_used_at.is_none_or(|t| now - t >= USE_RECORD_INTERVAL);
-        if new_address || stale {
-            let entry = new_address.then(|| {
+        let key_use = (new_address || stale).then(|| KeyUse {
+            id,
+            at: now,
+            ip: meta.ip.clone(),
+            audit: new_address.then(|| {
                 let mut e = self.audit_entry(AuditAction::ApiKeyUsed, Some(owner.id), Some(owner.id), meta);
                 e.detail.insert("key_id".into(), id.to_string().into());
                 e
-            });
-            self.deps.api_keys.record_use(id, now, meta.ip.as_deref(), entry.as_ref()).await?;
-        }
-        Ok(Principal { user_id: owner.id, role: owner.role, credential: Credential::ApiKey { id, scopes } })
+            }),
+        });
+        let principal =
+            Principal { user_id: owner.id, role: owner.role, credential: Credential::ApiKey { id, scopes } };
+        Ok((principal, key_use))
     }
+
+    /// Records an admitted request's use of a key: its time and address, and an audit entry
+    /// when the address is new.
+    pub async fn record_key_use(&self, key_use: KeyUse) -> Result<(), CoreError> {
+        let KeyUse { id, at, ip, audit } = key_use;
+        Ok(self.deps.api_keys.record_use(id, at, ip.as_deref(), audit.as_ref()).await?)
+    }
+}
+
+/// A key's use worth writing down (a new address, or the first in a while), not yet written.
+#[derive(Debug, Clone)]
+pub struct KeyUse {
+    id: ApiKeyId,
+    at: OffsetDateTime,
+    ip: Option<String>,
+    audit: Option<AuditEntry>,
 }
 
 fn parse_name(raw: &str) -> Result<String, FieldError> {

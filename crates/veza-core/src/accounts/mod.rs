@@ -5,6 +5,7 @@
 mod admin;
 mod api_keys;
 pub(crate) use api_keys::constant_time_eq;
+pub use api_keys::KeyUse;
 mod audit_view;
 mod email;
 mod login;

@@ -37,6 +37,15 @@ fn mail_titled(f: &FakeAccounts, subject: &str) -> Vec<crate::mail::OutgoingMail
     f.store.mail().into_iter().map(|m| m.mail).filter(|m| m.subject == subject).collect()
 }
 
+/// A key presented by an admitted request: authenticated, and its use recorded.
+async fn admit(f: &FakeAccounts, secret: &str) -> Principal {
+    let (principal, key_use) = f.accounts.authenticate_api_key(secret, &meta()).await.expect("valid key");
+    if let Some(key_use) = key_use {
+        f.accounts.record_key_use(key_use).await.expect("record");
+    }
+    principal
+}
+
 async fn actions(f: &FakeAccounts) -> Vec<AuditAction> {
     let q = AuditQuery {
         actor: None,
@@ -239,11 +248,16 @@ async fn api_keys_act_within_their_scopes_and_their_owners_rights() {
         .create_api_key(&session, " reader ", vec![Scope::ProfileRead, Scope::ProfileRead], None, &meta())
         .await
         .expect("create");
+    // Authenticating alone writes nothing: a request refused after it (rate limits) is not
+    // audited; the use is recorded once the request is admitted.
+    let (_, pending) = f.accounts.authenticate_api_key(&created.secret, &meta()).await.expect("valid key");
+    assert!(pending.is_some(), "a first use is worth recording");
+    assert!(!actions(&f).await.contains(&AuditAction::ApiKeyUsed));
     let prefix = format!("vz_{}_", created.key.id);
     assert!(created.secret.starts_with(&prefix) && created.secret.len() == prefix.len() + 43, "256 bits, base64url");
     assert_eq!((created.key.name.as_str(), created.key.scopes.clone()), ("reader", vec![Scope::ProfileRead]));
 
-    let key = f.accounts.authenticate_api_key(&created.secret, &meta()).await.expect("valid key");
+    let key = admit(&f, &created.secret).await;
     assert_eq!(f.accounts.me(&key).await.expect("profile:read").username.as_str(), "nova");
     let err = f.accounts.update_profile(&key, ProfilePatch::default(), &meta()).await.expect_err("no profile:write");
     assert!(matches!(err, CoreError::MissingScope("profile:write")), "{err:?}");

@@ -2,14 +2,16 @@
 //! the storage contract suite checks the SQL adapter against.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::catalog::job::{Job, JobId, NewJob, Outcome};
+use crate::catalog::job::{Claim, Finished, Job, JobId, NewJob, Outcome};
 use crate::catalog::media::{
     ByteRange, MediaError, MediaPipeline, ObjectInfo, ObjectRead, ObjectStore, Probe, Processed, ProgressReport,
     StorageError,
@@ -43,6 +45,11 @@ struct Catalog {
 pub struct MemoryCatalog(Arc<Mutex<Catalog>>);
 
 impl MemoryCatalog {
+    /// The lease of the job of `track` (for tests watching renewals).
+    pub fn lease_of(&self, track: TrackId) -> Option<OffsetDateTime> {
+        self.state().jobs.iter().find(|j| j.track_id == track).and_then(|j| j.lease_until)
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, Catalog> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -113,36 +120,32 @@ impl TrackRepo for MemoryCatalog {
         Ok(s.tracks.remove(&id).is_some())
     }
 
-    async fn track_progress(
-        &self,
-        job: JobId,
-        id: TrackId,
-        percent: u8,
-        lease_until: OffsetDateTime,
-    ) -> StoreResult<()> {
+    async fn track_progress(&self, claim: Claim, id: TrackId, percent: u8) -> StoreResult<()> {
         let mut s = self.state();
+        if s.held(claim).is_none() {
+            return Ok(());
+        }
         if let Some(t) = s.tracks.get_mut(&id).filter(|t| t.state == TrackState::Processing) {
             t.progress = percent;
-        }
-        if let Some(j) = s.jobs.iter_mut().find(|j| j.id == job && !j.done) {
-            j.lease_until = Some(lease_until);
         }
         Ok(())
     }
 
     async fn finish_track(
         &self,
-        job: JobId,
+        claim: Claim,
         id: TrackId,
         outcome: &Outcome,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<Track>> {
+    ) -> StoreResult<Finished> {
         let mut s = self.state();
-        if let Some(j) = s.jobs.iter_mut().find(|j| j.id == job) {
-            j.done = true;
-            j.lease_until = None;
-        }
-        let Some(t) = s.tracks.get_mut(&id) else { return Ok(None) };
+        let Some(j) = s.held(claim) else {
+            let gone = !s.jobs.iter().any(|j| j.id == claim.job);
+            return Ok(if gone { Finished::TrackGone } else { Finished::Fenced });
+        };
+        j.done = true;
+        j.lease_until = None;
+        let Some(t) = s.tracks.get_mut(&id) else { return Ok(Finished::TrackGone) };
         match outcome {
             Outcome::Ready { duration_ms, loudness } => {
                 t.state = TrackState::Ready;
@@ -157,7 +160,14 @@ impl TrackRepo for MemoryCatalog {
             }
         }
         t.updated_at = now;
-        Ok(Some(t.clone()))
+        Ok(Finished::Done(Box::new(t.clone())))
+    }
+}
+
+impl Catalog {
+    /// The job `claim` still holds: unfinished and at the claim's attempt.
+    fn held(&mut self, claim: Claim) -> Option<&mut QueuedJob> {
+        self.jobs.iter_mut().find(|j| j.id == claim.job && j.attempts == claim.attempt && !j.done)
     }
 }
 
@@ -177,14 +187,18 @@ impl JobQueue for MemoryCatalog {
         }))
     }
 
-    async fn retry_job(&self, id: JobId, at: OffsetDateTime, error: &str) -> StoreResult<()> {
+    async fn renew_job(&self, claim: Claim, lease_until: OffsetDateTime) -> StoreResult<bool> {
         let mut s = self.state();
-        if let Some(j) = s.jobs.iter_mut().find(|j| j.id == id) {
-            j.next_attempt_at = at;
-            j.lease_until = None;
-            j.last_error = Some(error.to_owned());
-        }
-        Ok(())
+        Ok(s.held(claim).map(|j| j.lease_until = Some(lease_until)).is_some())
+    }
+
+    async fn retry_job(&self, claim: Claim, at: OffsetDateTime, error: &str) -> StoreResult<bool> {
+        let mut s = self.state();
+        let Some(j) = s.held(claim) else { return Ok(false) };
+        j.next_attempt_at = at;
+        j.lease_until = None;
+        j.last_error = Some(error.to_owned());
+        Ok(true)
     }
 }
 
@@ -258,6 +272,22 @@ fn futures_util_once(bytes: bytes::Bytes) -> impl futures_core::Stream<Item = st
 pub enum FakeOutcome {
     Succeed,
     Fail(fn(String) -> MediaError),
+    /// Waits, after reporting progress and storing a first file, for the test's gate, then
+    /// fails with its error or succeeds: a run that stalls, then crashes or finishes.
+    Await(Gate),
+}
+
+/// What a [`Gate`] hands the run to await.
+pub type GateFuture = Pin<Box<dyn Future<Output = Result<(), MediaError>> + Send>>;
+
+/// A point a test holds a fake run at: each call gives the future the run awaits.
+#[derive(Clone)]
+pub struct Gate(pub Arc<dyn Fn() -> GateFuture + Send + Sync>);
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gate")
+    }
 }
 
 /// A media pipeline that reads a tiny text format instead of audio: a staged file whose text is
@@ -315,8 +345,10 @@ impl MediaPipeline for FakePipeline {
         progress.report(50).await;
         // Something is stored before the outcome is known, as with a real partial failure.
         self.store.put_bytes(&Rendition::HlsAac.key(track, "master.m3u8"), b"#EXTM3U\n".to_vec()).await?;
-        if let FakeOutcome::Fail(make) = outcome {
-            return Err(make("the fake pipeline was told to fail".into()));
+        match outcome {
+            FakeOutcome::Fail(make) => return Err(make("the fake pipeline was told to fail".into())),
+            FakeOutcome::Await(gate) => (gate.0)().await?,
+            FakeOutcome::Succeed => {}
         }
         self.store.put_bytes(&renditions::waveform_key(track, false), b"{\"version\":2}".to_vec()).await?;
         self.store.put_bytes(&renditions::waveform_key(track, true), b"{\"samples\":[]}".to_vec()).await?;

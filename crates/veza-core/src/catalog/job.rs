@@ -25,6 +25,34 @@ pub struct Job {
     pub last_error: Option<String>,
 }
 
+impl Job {
+    /// The fence every write of this claim carries.
+    pub fn claim(&self) -> Claim {
+        Claim { job: self.id, attempt: self.attempts }
+    }
+}
+
+/// One claim of a job, as a fencing token: every claim counts an attempt, so the attempt number
+/// names the claim. A write that carries a claim (renewing the lease, progress, a retry, the
+/// end) changes something only while the job is unfinished and still at that attempt; a worker
+/// whose lease lapsed and was taken over finds its writes refused and stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub job: JobId,
+    pub attempt: u32,
+}
+
+/// How recording a job's end went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finished {
+    /// Recorded: the track as it now is.
+    Done(Box<crate::catalog::track::Track>),
+    /// The track (and its job with it) was deleted meanwhile.
+    TrackGone,
+    /// The claim was taken over (its lease lapsed): nothing was written.
+    Fenced,
+}
+
 /// How processing ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, Timer};
 use crate::id::IdGenerator;
 use crate::ports::{ChatEvents, JobQueue, TrackRepo};
 
@@ -35,6 +35,8 @@ pub struct CatalogDeps {
     pub store: Arc<dyn media::ObjectStore>,
     pub media: Arc<dyn media::MediaPipeline>,
     pub clock: Arc<dyn Clock>,
+    /// The job workers' lease renewals wait on it.
+    pub timer: Arc<dyn Timer>,
     pub ids: Arc<dyn IdGenerator>,
     /// Where finished processing is announced (the gateway's bus).
     pub events: Arc<dyn ChatEvents>,
@@ -50,6 +52,9 @@ pub struct CatalogPolicy {
     /// Send players straight to the object store (presigned URLs) for segments and files,
     /// instead of proxying them.
     pub redirect_to_store: bool,
+    /// How long a processing job's claim lasts unless renewed ([`processing::LEASE`] by
+    /// default): a dead worker's job is taken up again after it.
+    pub lease: Duration,
 }
 
 /// The catalog's use cases.

@@ -1,5 +1,7 @@
 //! The catalog's use cases on the in-memory fakes.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,18 +9,20 @@ use time::OffsetDateTime;
 
 use crate::accounts::{Credential, Principal};
 use crate::api_key::Scope;
-use crate::catalog::fakes::{CountingWake, FakeOutcome, FakePipeline, MemoryCatalog, MemoryObjects};
+use crate::catalog::fakes::{CountingWake, FakeOutcome, FakePipeline, Gate, MemoryCatalog, MemoryObjects};
 use crate::catalog::media::MediaError;
-use crate::catalog::processing::MAX_ATTEMPTS;
+use crate::catalog::processing::{LEASE, MAX_ATTEMPTS};
 use crate::catalog::renditions::{MediaSigner, Rendition};
 use crate::catalog::track::{TrackForm, TrackState, Visibility};
 use crate::catalog::tracks::{MediaReply, StagedFile};
 use crate::catalog::{Catalog, CatalogDeps, CatalogPolicy};
 use crate::chat::event::ChatEvent;
+use crate::clock::{Clock, Timer};
 use crate::error::CoreError;
 use crate::fakes::{ManualClock, RecordedEvents, SequentialIds};
 use crate::id::{ApiKeyId, SessionId, TrackId, UserId};
 use crate::page::PageRequest;
+use crate::ports::JobQueue;
 use crate::user::Role;
 
 struct World {
@@ -27,8 +31,28 @@ struct World {
     pipeline: FakePipeline,
     events: RecordedEvents,
     clock: Arc<ManualClock>,
+    timer: Arc<TickTimer>,
+    jobs: MemoryCatalog,
     wake: Arc<CountingWake>,
     dir: std::path::PathBuf,
+}
+
+/// A timer whose sleeps end only when the test ticks it (one sleeper at a time).
+#[derive(Debug, Default)]
+struct TickTimer(Arc<tokio::sync::Notify>);
+
+impl TickTimer {
+    /// Ends the pending sleep (or the next one to start).
+    fn tick(&self) {
+        self.0.notify_one();
+    }
+}
+
+impl Timer for TickTimer {
+    fn sleep(&self, _: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        let notify = self.0.clone();
+        Box::pin(async move { notify.notified().await })
+    }
 }
 
 fn world() -> World {
@@ -38,21 +62,23 @@ fn world() -> World {
     let clock = Arc::new(ManualClock::new(OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()));
     let wake = Arc::new(CountingWake::default());
     let store = MemoryCatalog::default();
+    let timer = Arc::new(TickTimer::default());
     let catalog = Catalog::new(CatalogDeps {
         tracks: Arc::new(store.clone()),
-        jobs: Arc::new(store),
+        jobs: Arc::new(store.clone()),
         store: Arc::new(objects.clone()),
         media: Arc::new(pipeline.clone()),
         clock: clock.clone(),
+        timer: timer.clone(),
         ids: Arc::new(SequentialIds::default()),
         events: Arc::new(events.clone()),
         wake: wake.clone(),
         signer: MediaSigner::new(b"test key"),
-        policy: CatalogPolicy { url_ttl: Duration::from_secs(300), redirect_to_store: false },
+        policy: CatalogPolicy { url_ttl: Duration::from_secs(300), redirect_to_store: false, lease: LEASE },
     });
     let dir = std::env::temp_dir().join(format!("veza-core-catalog-{}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
-    World { catalog, objects, pipeline, events, clock, wake, dir }
+    World { catalog, objects, pipeline, events, clock, timer, jobs: store, wake, dir }
 }
 
 impl Drop for World {
@@ -210,4 +236,111 @@ async fn api_keys_need_the_track_scopes() {
     let refused = w.upload(&key, "audio flac 10", TrackForm::default()).await;
     assert!(matches!(refused, Err(CoreError::MissingScope("tracks:write"))), "{refused:?}");
     assert!(matches!(w.catalog.track(Some(&key), TrackId(1), None).await, Err(CoreError::NotFound(_))));
+}
+
+/// A gate a test opens: the run reaching it is told (`reached`), and goes on as `open` says.
+struct Held {
+    reached: Arc<tokio::sync::Notify>,
+    open: Arc<tokio::sync::Notify>,
+}
+
+fn held_run(then: fn() -> Result<(), MediaError>) -> (FakeOutcome, Held) {
+    let held = Held { reached: Arc::default(), open: Arc::default() };
+    let (reached, open) = (held.reached.clone(), held.open.clone());
+    let gate = Gate(Arc::new(move || {
+        let (reached, open) = (reached.clone(), open.clone());
+        Box::pin(async move {
+            reached.notify_one();
+            open.notified().await;
+            then()
+        })
+    }));
+    (FakeOutcome::Await(gate), held)
+}
+
+fn ready_event(track: &crate::catalog::track::Track) -> ChatEvent {
+    ChatEvent::TrackProcessed { owner_id: track.owner_id, track_id: track.id, state: TrackState::Ready, failure: None }
+}
+
+/// Before fencing, a worker whose lease lapsed went on, and its late failure marked the track
+/// another worker had made ready as failed and deleted its renditions. Now its writes are
+/// refused: the track stays ready, once, with every file.
+#[tokio::test]
+async fn a_worker_whose_job_was_taken_over_changes_nothing() {
+    let w = world();
+    let artist = person(1);
+    let track = w.upload(&artist, "audio flac 5000", TrackForm::default()).await.unwrap();
+    let (stalls, first) = held_run(|| Err(MediaError::Undecodable("a late, stale failure".into())));
+    w.pipeline.then(stalls);
+    let stale = tokio::spawn({
+        let catalog = w.catalog.clone();
+        async move { catalog.run_next_job().await }
+    });
+    first.reached.notified().await;
+    // The first worker cannot renew (its timer never fires: a frozen process, a cut network)
+    // and its lease runs out; a second worker takes the job and finishes it.
+    w.clock.advance(time::Duration::seconds(LEASE.as_secs() as i64 + 1));
+    assert!(w.catalog.run_next_job().await.unwrap());
+    assert_eq!(w.events.take(), [ready_event(&track)]);
+    let files = w.objects.keys();
+    assert!(files.iter().any(|k| k.contains("waveform")), "{files:?}");
+
+    first.open.notify_one();
+    assert!(stale.await.unwrap().unwrap(), "the stale run ends quietly");
+    let t = w.catalog.track(Some(&artist), track.id, None).await.unwrap();
+    assert_eq!((t.state, t.progress, t.failure), (TrackState::Ready, 100, None));
+    assert_eq!(w.objects.keys(), files, "no file of the winner's was removed");
+    assert!(w.events.take().is_empty(), "announced once");
+    assert!(!w.catalog.run_next_job().await.unwrap(), "and never run again");
+}
+
+/// A stale worker's own timer finds the lease gone at its next renewal and stops the run
+/// (dropping it kills ffmpeg) without writing anything.
+#[tokio::test]
+async fn a_worker_stops_when_its_renewal_finds_the_job_taken_over() {
+    let w = world();
+    let track = w.upload(&person(1), "audio flac 5000", TrackForm::default()).await.unwrap();
+    let (never, first) = held_run(|| Ok(()));
+    w.pipeline.then(never);
+    let stale = tokio::spawn({
+        let catalog = w.catalog.clone();
+        async move { catalog.run_next_job().await }
+    });
+    first.reached.notified().await;
+    w.clock.advance(time::Duration::seconds(LEASE.as_secs() as i64 + 1));
+    assert!(w.catalog.run_next_job().await.unwrap());
+    assert_eq!(w.events.take(), [ready_event(&track)]);
+    w.timer.tick();
+    assert!(stale.await.unwrap().unwrap(), "the run is dropped, never released from its gate");
+    assert!(w.events.take().is_empty());
+}
+
+/// The lease is renewed on the timer for as long as the run lasts, progress or none: a silent
+/// run longer than many leases is never handed to a second worker.
+#[tokio::test]
+async fn a_live_worker_keeps_its_lease_through_a_silent_run() {
+    let w = world();
+    let artist = person(1);
+    let track = w.upload(&artist, "audio flac 5000", TrackForm::default()).await.unwrap();
+    let (silent, run) = held_run(|| Ok(()));
+    w.pipeline.then(silent);
+    let worker = tokio::spawn({
+        let catalog = w.catalog.clone();
+        async move { catalog.run_next_job().await }
+    });
+    run.reached.notified().await;
+    for _ in 0..12 {
+        // A quarter of the lease passes, and the worker's timer fires: it renews.
+        w.clock.advance(time::Duration::seconds(LEASE.as_secs() as i64 / 4));
+        let before = w.jobs.lease_of(track.id);
+        w.timer.tick();
+        while w.jobs.lease_of(track.id) == before {
+            tokio::task::yield_now().await;
+        }
+        let now = w.clock.now();
+        assert_eq!(w.jobs.claim_job(now, now).await.unwrap(), None, "the job is still held");
+    }
+    run.open.notify_one();
+    assert!(worker.await.unwrap().unwrap());
+    assert_eq!(w.events.take(), [ready_event(&track)]);
 }

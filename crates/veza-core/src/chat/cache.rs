@@ -194,7 +194,7 @@ impl CommunityRepo for CachedChat {
         self.change(self.communities.join(code, member, now, audit)).await
     }
 
-    async fn ban(&self, ban: &Ban, audit: &AuditEntry) -> StoreResult<()> {
+    async fn ban(&self, ban: &Ban, audit: &AuditEntry) -> StoreResult<bool> {
         self.change(self.communities.ban(ban, audit)).await
     }
 

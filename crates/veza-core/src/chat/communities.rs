@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::error::{CoreError, FieldError};
 use crate::id::{AuditId, CommunityId, IdGenerator, RoleId, UserId};
 use crate::page::Page;
-use crate::ports::{ChannelRepo, ChatEvents, CommunityRepo, MessageRepo, Purged, UserRepo};
+use crate::ports::{ChannelRepo, ChatEvents, CommunityRepo, MessageRepo, UserRepo};
 
 /// What the community use cases need.
 #[derive(Debug, Clone)]
@@ -697,28 +697,31 @@ impl Communities {
         }
         let now = self.now();
         let since = now - Duration::hours(i64::from(hours));
-        let purged = match hours {
-            0 => Purged::default(),
-            _ => self.deps.messages.delete_recent(id, user, since, now).await?,
-        };
-        let deleted = purged.messages;
         let ban = Ban { community_id: id, user_id: user, reason, banned_by: principal.user_id, created_at: now };
         let mut entry = self.entry(AuditAction::MemberBanned, principal.user_id, Some(user), id, meta);
-        entry.detail.insert("messages_deleted".into(), deleted.into());
-        self.deps.communities.ban(&ban, &entry).await?;
-        if deleted > 0 {
-            self.announce(ChatEvent::MessagesPurged { community_id: id, user_id: user, since }).await;
-        }
-        // Each key ends with the file's id under its message's prefix; removal goes by prefix
-        // (an object store lists what is under a path, not the object at it).
-        let mut prefixes: Vec<&str> =
-            purged.attachment_keys.iter().filter_map(|k| k.rsplit_once('/').map(|(p, _)| p)).collect();
-        prefixes.dedup();
-        for prefix in prefixes {
-            self.remove_files(&format!("{prefix}/")).await;
-        }
-        if was_member.is_some() {
+        entry.detail.insert("delete_message_hours".into(), hours.into());
+        // The store decides, in the ban's own transaction (which takes turns with joins),
+        // whether a member was removed: a join racing the ban is either undone and announced
+        // here, or refused.
+        let removed = self.deps.communities.ban(&ban, &entry).await?;
+        if removed {
             self.announce(ChatEvent::MemberRemoved { community_id: id, user_id: user }).await;
+        }
+        // Only a committed ban purges: a ban that failed deletes nothing.
+        if hours > 0 {
+            let purged = self.deps.messages.delete_recent(id, user, since, now).await?;
+            if purged.messages > 0 {
+                tracing::info!(community = %id, user = %user, messages = purged.messages, "a ban deleted recent messages");
+                self.announce(ChatEvent::MessagesPurged { community_id: id, user_id: user, since }).await;
+            }
+            // Each key ends with the file's id under its message's prefix; removal goes by
+            // prefix (an object store lists what is under a path, not the object at it).
+            let mut prefixes: Vec<&str> =
+                purged.attachment_keys.iter().filter_map(|k| k.rsplit_once('/').map(|(p, _)| p)).collect();
+            prefixes.dedup();
+            for prefix in prefixes {
+                self.remove_files(&format!("{prefix}/")).await;
+            }
         }
         Ok(ban)
     }

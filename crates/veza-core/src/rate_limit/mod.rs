@@ -104,6 +104,21 @@ impl RouteBucket {
         RouteBucket::TrackUpload,
     ];
 
+    /// Whether the route's bucket belongs to the client address whatever credential the request
+    /// carries: the routes anyone may call without an account (signing in, signing up,
+    /// refreshing, asking for mail). Keyed by the caller, any valid token or API key would buy
+    /// a fresh bucket.
+    pub fn keyed_by_address(self) -> bool {
+        match self {
+            RouteBucket::Login
+            | RouteBucket::Register
+            | RouteBucket::Refresh
+            | RouteBucket::PasswordReset
+            | RouteBucket::MagicLink => true,
+            RouteBucket::MessageSend | RouteBucket::GatewayConnect | RouteBucket::TrackUpload => false,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             RouteBucket::Login => "login",
@@ -175,17 +190,24 @@ impl Check {
 }
 
 impl Policies {
-    /// The buckets a request from `caller` to a route in `bucket` is charged against, in order.
-    pub fn plan(&self, caller: Caller, bucket: Option<RouteBucket>) -> Vec<Check> {
+    /// The buckets a request from `caller` at `address` to a route in `bucket` is charged
+    /// against, in order. A route [keyed by address](RouteBucket::keyed_by_address) charges the
+    /// address's bucket even when the caller is signed in; `address` is `None` only for charges
+    /// made outside an HTTP request, which never name such a route.
+    pub fn plan(&self, caller: Caller, address: Option<IpAddr>, bucket: Option<RouteBucket>) -> Vec<Check> {
         let (scope, subject, level) = match caller {
             Caller::Anonymous(ip) => (Scope::Ip, address_bucket(ip), &self.anonymous),
             Caller::User(id) => (Scope::User, id.to_string(), &self.user),
             Caller::ApiKey(id) => (Scope::ApiKey, id.to_string(), &self.api_key),
         };
-        let route = bucket.and_then(|b| self.routes.iter().find(|(r, _)| *r == b)).map(|(_, p)| p);
+        let route = bucket.and_then(|b| self.routes.iter().find(|(r, _)| *r == b));
         let mut checks = Vec::with_capacity(3);
-        if let Some(policy) = route {
-            checks.push(Check { policy: policy.clone(), scope, subject: subject.clone() });
+        if let Some((bucket, policy)) = route {
+            let (scope, subject) = match address {
+                Some(ip) if bucket.keyed_by_address() => (Scope::Ip, address_bucket(ip)),
+                _ => (scope, subject.clone()),
+            };
+            checks.push(Check { policy: policy.clone(), scope, subject });
         }
         if let Some(policy) = level {
             checks.push(Check { policy: policy.clone(), scope, subject });
@@ -401,21 +423,27 @@ mod tests {
             routes: vec![(RouteBucket::Login, policy("login", "10/1m"))],
         };
         let ip: IpAddr = "203.0.113.9".parse().unwrap();
-        let plan = policies.plan(Caller::Anonymous(ip), Some(RouteBucket::Login));
-        let keys: Vec<String> = plan.iter().map(Check::key).collect();
-        assert_eq!(keys, ["login:ip:203.0.113.9", "anonymous:ip:203.0.113.9", "global:global:"]);
+        let keys = |plan: Vec<Check>| plan.iter().map(Check::key).collect::<Vec<_>>();
+        let plan = policies.plan(Caller::Anonymous(ip), Some(ip), Some(RouteBucket::Login));
+        assert_eq!(keys(plan), ["login:ip:203.0.113.9", "anonymous:ip:203.0.113.9", "global:global:"]);
 
         let v6: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        assert_eq!(policies.plan(Caller::Anonymous(v6), None)[0].subject, "2001:db8:1:2::/64");
+        assert_eq!(policies.plan(Caller::Anonymous(v6), Some(v6), None)[0].subject, "2001:db8:1:2::/64");
         let mapped: IpAddr = "::ffff:203.0.113.9".parse().unwrap();
-        assert_eq!(policies.plan(Caller::Anonymous(mapped), None)[0].subject, "203.0.113.9");
+        assert_eq!(policies.plan(Caller::Anonymous(mapped), Some(mapped), None)[0].subject, "203.0.113.9");
 
         let user = UserId(42);
-        let plan = policies.plan(Caller::User(user), None);
-        assert_eq!(plan.iter().map(Check::key).collect::<Vec<_>>(), ["user:user:42", "global:global:"]);
+        let plan = policies.plan(Caller::User(user), Some(ip), None);
+        assert_eq!(keys(plan), ["user:user:42", "global:global:"]);
+        // A signed-in caller still signs in (or up, or refreshes) from its address's bucket: a
+        // valid token must not buy a fresh one.
+        let plan = policies.plan(Caller::User(user), Some(ip), Some(RouteBucket::Login));
+        assert_eq!(keys(plan), ["login:ip:203.0.113.9", "user:user:42", "global:global:"]);
+        let plan = policies.plan(Caller::ApiKey(ApiKeyId(7)), Some(v6), Some(RouteBucket::Login));
+        assert_eq!(keys(plan)[0], "login:ip:2001:db8:1:2::/64");
 
         // A level that is off is skipped; a route without a policy adds nothing.
-        let plan = policies.plan(Caller::ApiKey(ApiKeyId(7)), Some(RouteBucket::Register));
+        let plan = policies.plan(Caller::ApiKey(ApiKeyId(7)), Some(ip), Some(RouteBucket::Register));
         assert_eq!(plan.iter().map(Check::key).collect::<Vec<_>>(), ["global:global:"]);
         assert_eq!(policies.all().len(), 4);
     }

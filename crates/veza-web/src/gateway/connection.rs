@@ -10,6 +10,7 @@ use serde::Serialize;
 use veza_core::accounts::Principal;
 use veza_core::api_key::Scope;
 use veza_core::audit::RequestMeta;
+use veza_core::chat::event::Topic;
 use veza_core::rate_limit::RouteBucket;
 
 use crate::extract::verify_credential;
@@ -201,12 +202,14 @@ fn payload<'a, T: serde::Deserialize<'a>>(d: Option<&'a serde_json::value::RawVa
 
 /// An access token, or an API key with `chat:read`.
 async fn authenticate(app: &AppState, token: &str, meta: &RequestMeta) -> Result<Principal, Close> {
-    let principal = verify_credential(app, token, || meta.clone()).await.map_err(|_| Close::AuthenticationFailed)?;
+    let verified = verify_credential(app, token, || meta.clone()).await.map_err(|_| Close::AuthenticationFailed)?;
+    let principal = &verified.principal;
     principal.require(Scope::ChatRead).map_err(|_| Close::AuthenticationFailed)?;
-    signed_in(app, &principal).await?;
+    signed_in(app, principal).await?;
     // Each account's connections count too, wherever they come from.
-    rate_limit::charge(app, &principal, RouteBucket::GatewayConnect).await.map_err(|_| Close::RateLimited)?;
-    Ok(principal)
+    rate_limit::charge(app, principal, RouteBucket::GatewayConnect).await.map_err(|_| Close::RateLimited)?;
+    // Admitted: an API key's use is recorded now, not for connections the limit refused.
+    verified.admit(app).await.map_err(|_| Close::UnknownError)
 }
 
 async fn identify_session(
@@ -217,9 +220,19 @@ async fn identify_session(
     let id: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
     let session = Arc::new(Session::new(id, principal));
     let hub = &app.gateway.hub;
-    // Listening (and holding what comes) before reading the state READY describes.
+    // Listen before looking: the session's own topic, then each of its communities', in effect
+    // on the bus before the state READY describes is read, and everything that comes holds
+    // until the session starts and is then judged against what READY said.
     hub.register(session.clone());
-    let (visible, ready) = match ready::build(app, &session, large_threshold).await {
+    let built = async {
+        hub.subscriptions_applied().await;
+        let mine = app.communities.mine(&session.principal).await?;
+        let listened: Vec<_> = mine.iter().map(|c| c.id).collect();
+        hub.listen_first(&session, listened.iter().map(|c| Topic::Community(*c)).collect()).await;
+        let (visible, ready) = ready::build(app, &session, mine, large_threshold).await?;
+        Ok::<_, veza_core::CoreError>((listened, visible, ready))
+    };
+    let (listened, visible, ready) = match built.await {
         Ok(built) => built,
         Err(e) => {
             tracing::warn!(error = ?e, "cannot build READY");
@@ -227,9 +240,15 @@ async fn identify_session(
             return Err(Close::UnknownError);
         }
     };
-    let (connection, follow) = session.start(visible, Arc::new(ready));
+    if let Some(pause) = &app.gateway.config.test_pause {
+        pause.hold(session.me()).await;
+    }
+    // Communities READY left out (gone while it was read) are not listened to any more.
+    let skipped: Vec<_> =
+        listened.into_iter().filter(|c| !visible.iter().any(|(v, _)| v == c)).map(Topic::Community).collect();
+    let (connection, mut follow) = session.start(visible, Arc::new(ready));
+    follow.unsubscribe.extend(skipped);
     hub.carry_out(&session, follow);
-    hub.subscriptions_applied().await;
     Ok((session, connection))
 }
 

@@ -214,6 +214,13 @@ struct MemberGone {
     user_id: UserId,
 }
 
+/// `MEMBER_REMOVE` of `user` from `community`, for a session that finds it was removed (a
+/// recompute that no longer sees the community) rather than hearing the event itself.
+pub fn member_gone(community: CommunityId, user: UserId) -> Envelope {
+    Envelope::new("MEMBER_REMOVE", &MemberGone { community_id: community, user_id: user })
+        .in_community(community, Effect::Leave(user))
+}
+
 /// The event as sent on each of its topics.
 pub fn encode(event: ChatEvent) -> Vec<(Topic, Envelope)> {
     let topics = event.topics();

@@ -4,7 +4,7 @@
 //! session listens to it (reference-counted), so a node holds one bus subscription per topic,
 //! never one per client.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -76,6 +76,40 @@ enum Subscription {
 struct HubState {
     sessions: HashMap<Arc<str>, Arc<Session>>,
     topics: HashMap<Topic, Vec<Arc<Session>>>,
+    /// The topics each session was made a listener of, so forgetting it forgets them all (a
+    /// community listened to before READY or a recompute read it included).
+    listening: HashMap<Arc<str>, HashSet<Topic>>,
+}
+
+impl HubState {
+    /// Whether `session` is the one registered under its id (not removed meanwhile).
+    fn holds(&self, session: &Arc<Session>) -> bool {
+        self.sessions.get(&session.id).is_some_and(|s| Arc::ptr_eq(s, session))
+    }
+
+    /// Makes `session` a listener of `topic`; true when it is the topic's first.
+    fn listen(&mut self, session: &Arc<Session>, topic: Topic) -> bool {
+        if !self.listening.entry(session.id.clone()).or_default().insert(topic) {
+            return false;
+        }
+        let listeners = self.topics.entry(topic).or_default();
+        listeners.push(session.clone());
+        listeners.len() == 1
+    }
+
+    /// Stops `session` listening to `topic`; true when it was the topic's last.
+    fn stop(&mut self, session: &Arc<Session>, topic: Topic) -> bool {
+        if !self.listening.get_mut(&session.id).is_some_and(|topics| topics.remove(&topic)) {
+            return false;
+        }
+        let Some(listeners) = self.topics.get_mut(&topic) else { return false };
+        listeners.retain(|s| !Arc::ptr_eq(s, session));
+        let last = listeners.is_empty();
+        if last {
+            self.topics.remove(&topic);
+        }
+        last
+    }
 }
 
 impl Hub {
@@ -118,36 +152,37 @@ impl Hub {
         self.carry_out(&session, Follow { subscribe: vec![Topic::User(session.me())], ..Follow::default() });
     }
 
-    /// Subscribes and unsubscribes for a session, and starts the recompute it asked for.
+    /// Subscribes and unsubscribes for a session, and starts the recompute it asked for. A
+    /// session no longer registered (swept while a recompute or its READY ran) listens to
+    /// nothing more, so it cannot come back into the topics with nobody left to remove it.
     pub fn carry_out(self: &Arc<Self>, session: &Arc<Session>, follow: Follow) {
-        if !follow.subscribe.is_empty() || !follow.unsubscribe.is_empty() {
+        let registered = {
             let mut state = self.state();
-            for topic in follow.subscribe {
-                let listeners = state.topics.entry(topic).or_default();
-                if !listeners.iter().any(|s| Arc::ptr_eq(s, session)) {
-                    listeners.push(session.clone());
-                    if listeners.len() == 1 {
-                        let _ = self.subscriptions.send(Subscription::Change(topic, true));
-                    }
+            let registered = state.holds(session);
+            // Sent under the lock, so one topic's changes reach the bus in the order decided.
+            for topic in follow.subscribe.into_iter().filter(|_| registered) {
+                if state.listen(session, topic) {
+                    let _ = self.subscriptions.send(Subscription::Change(topic, true));
                 }
             }
             for topic in follow.unsubscribe {
-                self.stop_listening(&mut state, session, topic);
+                if state.stop(session, topic) {
+                    let _ = self.subscriptions.send(Subscription::Change(topic, false));
+                }
             }
-        }
-        if let Some(community) = follow.recompute {
+            registered
+        };
+        if let (true, Some(community)) = (registered, follow.recompute) {
             tokio::spawn(recompute(self.clone(), session.clone(), community));
         }
     }
 
-    fn stop_listening(&self, state: &mut HubState, session: &Arc<Session>, topic: Topic) {
-        if let Some(listeners) = state.topics.get_mut(&topic) {
-            listeners.retain(|s| !Arc::ptr_eq(s, session));
-            if listeners.is_empty() {
-                state.topics.remove(&topic);
-                let _ = self.subscriptions.send(Subscription::Change(topic, false));
-            }
-        }
+    /// Makes `session` listen to `topics` and returns once the bus delivers them to this node:
+    /// from then on their events reach the session (held until it is started, or behind a
+    /// recompute), so what is read next cannot miss a change.
+    pub async fn listen_first(self: &Arc<Self>, session: &Arc<Session>, topics: Vec<Topic>) {
+        self.carry_out(session, Follow { subscribe: topics, ..Follow::default() });
+        self.subscriptions_applied().await;
     }
 
     /// Returns once the bus delivers every topic subscribed so far (a new session's READY
@@ -162,10 +197,17 @@ impl Hub {
     /// Forgets a session and everything it listened to.
     pub fn remove(&self, session: &Arc<Session>) {
         let mut state = self.state();
-        state.sessions.remove(&session.id);
-        for topic in session.topics() {
-            self.stop_listening(&mut state, session, topic);
+        if !state.holds(session) {
+            return;
         }
+        state.sessions.remove(&session.id);
+        let topics = state.listening.get(&session.id).cloned().unwrap_or_default();
+        for topic in topics {
+            if state.stop(session, topic) {
+                let _ = self.subscriptions.send(Subscription::Change(topic, false));
+            }
+        }
+        state.listening.remove(&session.id);
     }
 
     /// Offers an event to every local session listening to its topic.
@@ -175,7 +217,7 @@ impl Hub {
             None => return,
         };
         for session in listeners {
-            let follow = session.offer(&envelope);
+            let follow = session.offer(topic, &envelope);
             self.carry_out(&session, follow);
         }
     }
@@ -203,8 +245,11 @@ impl Hub {
     }
 }
 
-/// Asks the use case which channels of `community` the session's member may view now.
+/// Asks the use case which channels of `community` the session's member may view now. Listens
+/// to the community first (a no-op when the session already does): whatever is published
+/// while the channels are read is held behind the recompute rather than missed.
 async fn recompute(hub: Arc<Hub>, session: Arc<Session>, community: CommunityId) {
+    hub.listen_first(&session, vec![Topic::Community(community)]).await;
     let visible: Option<Vec<(ChannelId, Arc<str>)>> =
         match hub.communities.list_channels(&session.principal, community).await {
             Ok(views) => Some(
@@ -225,12 +270,6 @@ async fn recompute(hub: Arc<Hub>, session: Arc<Session>, community: CommunityId)
                 return;
             }
         };
-    // A community just joined: listening before the session applies it, so what comes in
-    // between is held behind the recompute rather than missed.
-    if visible.is_some() {
-        hub.carry_out(&session, Follow { subscribe: vec![Topic::Community(community)], ..Follow::default() });
-        hub.subscriptions_applied().await;
-    }
     let follow = session.recomputed(community, visible);
     hub.carry_out(&session, follow);
 }

@@ -38,13 +38,38 @@ pub struct GatewayConfig {
     pub heartbeat_interval: Duration,
     /// How long a session waits for its client to resume after the connection drops.
     pub resume_window: Duration,
+    /// The test suite's hold on identifying sessions; never set in production.
+    pub test_pause: Option<TestPause>,
 }
 
 impl Default for GatewayConfig {
     fn default() -> Self {
         // 41.25 s: Discord's interval, which its clients and proxies are tuned to; 2 minutes
         // covers a phone switching networks or a laptop waking.
-        Self { heartbeat_interval: Duration::from_millis(41_250), resume_window: Duration::from_secs(120) }
+        Self {
+            heartbeat_interval: Duration::from_millis(41_250),
+            resume_window: Duration::from_secs(120),
+            test_pause: None,
+        }
+    }
+}
+
+/// A point where the black-box tests hold an identifying session, to land a change at an exact
+/// moment: after READY's state is read, before the session starts. The session connects to
+/// the test's gate at `addr`, says who it is, and goes on when the gate answers or closes (a
+/// test that fails releases it by dropping the gate). Set only by the test suite.
+#[derive(Debug, Clone)]
+pub struct TestPause {
+    pub addr: std::net::SocketAddr,
+}
+
+impl TestPause {
+    pub async fn hold(&self, user: veza_core::id::UserId) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let Ok(mut gate) = tokio::net::TcpStream::connect(self.addr).await else { return };
+        if gate.write_all(format!("{user}\n").as_bytes()).await.is_ok() {
+            let _ = gate.read(&mut [0u8; 1]).await;
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 use veza_core::chat::channel::ChannelKind;
+use veza_core::chat::community::Community;
 use veza_core::id::{ChannelId, CommunityId, UserId};
 use veza_core::CoreError;
 
@@ -37,16 +38,18 @@ struct ReadyCommunity {
     presences: Vec<PresenceResponse>,
 }
 
-/// The channels the session may view, per community, and the READY dispatch.
+/// The channels the session may view, per community of `mine` it is still in, and the READY
+/// dispatch; a community READY leaves out is not in the first either.
 pub async fn build(
     app: &AppState,
     session: &Session,
+    mine: Vec<Community>,
     large_threshold: u64,
 ) -> Result<(Vec<(CommunityId, Vec<ChannelId>)>, Envelope), CoreError> {
     let principal = &session.principal;
     let mut visible = Vec::new();
     let mut communities = Vec::new();
-    for community in app.communities.mine(principal).await? {
+    for community in mine {
         let id = community.id;
         let (channels, read_states) = match app.communities.overview(principal, id).await {
             Ok(overview) => overview,
@@ -56,12 +59,13 @@ pub async fn build(
         };
         // Threads are seen through their parents: the session keeps channels only.
         let gates = channels.iter().filter(|v| v.channel.kind != ChannelKind::Thread).map(|v| v.channel.id);
-        visible.push((id, gates.collect()));
+        let gates = gates.collect();
         let (member_count, presences) = match app.communities.starting_presences(principal, id, large_threshold).await {
             Ok(found) => found,
             Err(CoreError::NotFound(_)) => continue,
             Err(e) => return Err(e),
         };
+        visible.push((id, gates));
         communities.push(ReadyCommunity {
             community: community.into(),
             channels: channels.into_iter().map(Into::into).collect(),

@@ -8,6 +8,13 @@
 //! it, while the set is recomputed through the same use case REST lists channels with; then the
 //! held events are released in order against the new set. So delivery is exact and ordered:
 //! nothing from a channel after access to it is lost.
+//!
+//! The hub listens to a community's topic *before* the state the session is given about it is
+//! read (READY, the recompute after a join), and the session holds what comes meanwhile: every
+//! event held is judged against that state when released, and an event of a community's topic
+//! counts only while the session follows the community. So a ban, a kick or an overwrite that
+//! lands while the state is read is never missed, and nothing of a community the session was
+//! never shown, or has just left, reaches it.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,7 +25,7 @@ use veza_core::accounts::Principal;
 use veza_core::chat::event::Topic;
 use veza_core::id::{ChannelId, CommunityId, UserId};
 
-use crate::gateway::event::{ChannelGone, Effect, Envelope};
+use crate::gateway::event::{member_gone, ChannelGone, Effect, Envelope};
 use crate::gateway::protocol::Close;
 
 /// Dispatches kept for resuming, acknowledged or not: past it the oldest unacknowledged one
@@ -66,8 +73,9 @@ struct State {
     invalid: bool,
     channels: HashMap<ChannelId, CommunityId>,
     communities: HashSet<CommunityId>,
-    /// Events waiting for a recompute, oldest (the one that asked for it) first.
-    held: VecDeque<Arc<Envelope>>,
+    /// Events waiting for a recompute or the start, each with the topic it came on, oldest (the
+    /// one that asked for the recompute) first.
+    held: VecDeque<(Topic, Arc<Envelope>)>,
     /// Registered but not yet started: every event waits in `held` until READY is out.
     starting: bool,
 }
@@ -111,13 +119,12 @@ impl Session {
     }
 
     /// Sets what the session sees at identify and attaches the identifying connection; events
-    /// that arrived meanwhile were held and are released after `ready`.
+    /// that arrived meanwhile were held and are released after `ready`, judged against
+    /// `visible` (the hub listened to its communities before they were read).
     pub fn start(&self, visible: Vec<(CommunityId, Vec<ChannelId>)>, ready: Arc<Envelope>) -> (u64, Follow) {
         let mut s = self.state();
-        let mut topics = Vec::new();
         for (community, channels) in visible {
             s.communities.insert(community);
-            topics.push(Topic::Community(community));
             for channel in channels {
                 s.channels.insert(channel, community);
             }
@@ -127,7 +134,7 @@ impl Session {
         s.written = 0;
         s.push(ready, &self.wake);
         s.starting = false;
-        let mut follow = Follow { subscribe: topics, ..Follow::default() };
+        let mut follow = Follow::default();
         s.release(self.me(), &self.wake, &mut follow);
         (s.connection, follow)
     }
@@ -139,17 +146,17 @@ impl Session {
     }
 
     /// Offers an event from one of the session's topics.
-    pub fn offer(&self, envelope: &Arc<Envelope>) -> Follow {
+    pub fn offer(&self, topic: Topic, envelope: &Arc<Envelope>) -> Follow {
         let mut s = self.state();
         if s.invalid {
             return Follow::default();
         }
         if s.starting || !s.held.is_empty() {
-            s.held.push_back(envelope.clone());
+            s.held.push_back((topic, envelope.clone()));
             return Follow::default();
         }
         let mut follow = Follow::default();
-        s.decide(envelope, self.me(), &self.wake, &mut follow);
+        s.decide(topic, envelope, self.me(), &self.wake, &mut follow);
         follow
     }
 
@@ -170,19 +177,20 @@ impl Session {
         for (came, _) in new.iter().filter(|(ch, _)| !was(ch)) {
             s.channels.insert(*came, community);
         }
-        match (s.communities.contains(&community), now_visible.is_some()) {
-            (false, true) => {
+        // The hub listened to the community before it was read; a member no more (or not yet)
+        // stops listening.
+        let left = s.communities.contains(&community) && now_visible.is_none();
+        match now_visible {
+            Some(_) => {
                 s.communities.insert(community);
-                follow.subscribe.push(Topic::Community(community));
             }
-            (true, false) => {
+            None => {
                 s.communities.remove(&community);
                 follow.unsubscribe.push(Topic::Community(community));
             }
-            _ => {}
         }
         // The event that asked for the recompute, judged against the sets before and after.
-        let trigger = s.held.pop_front();
+        let trigger = s.held.pop_front().map(|(_, envelope)| envelope);
         let about = trigger.as_ref().and_then(|t| t.channel);
         if let Some(trigger) = trigger {
             match (trigger.channel, trigger.name.as_ref()) {
@@ -212,6 +220,11 @@ impl Session {
                 s.push(channel_gone(community, *ch), &self.wake);
             }
         }
+        if left {
+            // Told here, since the community's own events (its MEMBER_REMOVE among them, if it
+            // was held behind the trigger) no longer reach a session that left it.
+            s.push(Arc::new(member_gone(community, self.me())), &self.wake);
+        }
         s.release(self.me(), &self.wake, &mut follow);
         follow
     }
@@ -223,14 +236,6 @@ impl Session {
         s.close.get_or_insert(close);
         drop(s);
         self.wake.notify_one();
-    }
-
-    /// Every topic the session listens to.
-    pub fn topics(&self) -> Vec<Topic> {
-        let s = self.state();
-        let mut topics = vec![Topic::User(self.me())];
-        topics.extend(s.communities.iter().map(|c| Topic::Community(*c)));
-        topics
     }
 
     /// The dispatches connection `connection` should write now, or why it must close.
@@ -372,7 +377,14 @@ impl State {
     }
 
     /// Sends, drops or holds one event not held behind others.
-    fn decide(&mut self, envelope: &Arc<Envelope>, me: UserId, wake: &Notify, follow: &mut Follow) {
+    fn decide(&mut self, topic: Topic, envelope: &Arc<Envelope>, me: UserId, wake: &Notify, follow: &mut Follow) {
+        // A community's topic counts only while the session follows the community: not one
+        // READY left out, nor one a recompute or a departure has just taken away.
+        if let Topic::Community(c) = topic {
+            if !self.communities.contains(&c) {
+                return;
+            }
+        }
         let community = envelope.community;
         let recompute = match envelope.effect {
             Effect::Recompute | Effect::Join => true,
@@ -380,7 +392,7 @@ impl State {
             Effect::None | Effect::Leave(_) | Effect::Dissolve => false,
         };
         if let (true, Some(community)) = (recompute, community) {
-            self.held.push_back(envelope.clone());
+            self.held.push_back((topic, envelope.clone()));
             follow.recompute = Some(community);
             return;
         }
@@ -402,8 +414,8 @@ impl State {
 
     /// Releases held events in order until one asks for a recompute.
     fn release(&mut self, me: UserId, wake: &Notify, follow: &mut Follow) {
-        while let Some(next) = self.held.pop_front() {
-            self.decide(&next, me, wake, follow);
+        while let Some((topic, next)) = self.held.pop_front() {
+            self.decide(topic, &next, me, wake, follow);
             if follow.recompute.is_some() {
                 // `decide` held it again, at the back: it belongs at the front.
                 if let Some(again) = self.held.pop_back() {
@@ -441,22 +453,78 @@ mod tests {
         })
     }
 
+    const G9: Topic = Topic::Community(CommunityId(9));
+
     fn started() -> Session {
         let s = session();
         s.hold_until_started();
         let (_, follow) = s.start(vec![(CommunityId(9), vec![ChannelId(1)])], event("READY", None, Effect::None));
-        assert_eq!(follow.subscribe, [Topic::Community(CommunityId(9))]);
+        assert!(follow.subscribe.is_empty() && follow.unsubscribe.is_empty(), "the hub listened before READY");
         s
+    }
+
+    fn names(s: &Session) -> Vec<String> {
+        s.sequence().into_iter().map(|(_, n)| n).collect()
+    }
+
+    #[test]
+    fn a_removal_held_during_ready_is_sent_after_it_and_ends_the_community() {
+        let s = session();
+        s.hold_until_started();
+        // Published after READY's read, before the start: held, then judged against READY.
+        s.offer(G9, &event("MEMBER_REMOVE", None, Effect::Leave(UserId(1))));
+        s.offer(G9, &event("MESSAGE_CREATE", Some(1), Effect::None));
+        let (_, follow) = s.start(vec![(CommunityId(9), vec![ChannelId(1)])], event("READY", None, Effect::None));
+        assert_eq!(follow.unsubscribe, [G9]);
+        assert_eq!(names(&s), ["READY", "MEMBER_REMOVE"]);
+        s.offer(G9, &event("MESSAGE_CREATE", Some(1), Effect::None));
+        assert_eq!(names(&s), ["READY", "MEMBER_REMOVE"], "nothing of the community after");
+    }
+
+    #[test]
+    fn a_community_ready_left_out_sends_nothing() {
+        let s = session();
+        s.hold_until_started();
+        s.offer(G9, &event("MEMBER_UPDATE", None, Effect::None));
+        s.offer(G9, &event("MESSAGE_CREATE", Some(1), Effect::None));
+        s.start(vec![], event("READY", None, Effect::None));
+        s.offer(G9, &event("MESSAGE_CREATE", Some(1), Effect::None));
+        assert_eq!(names(&s), ["READY"]);
+    }
+
+    #[test]
+    fn a_recompute_that_finds_the_member_gone_drops_what_was_held_and_says_so_once() {
+        let s = started();
+        let follow = s.offer(G9, &event("ROLE_UPDATE", None, Effect::Recompute));
+        assert_eq!(follow.recompute, Some(CommunityId(9)));
+        // Channel-less news of the community, held behind the recompute.
+        s.offer(G9, &event("MEMBER_UPDATE", None, Effect::None));
+        let mut presence = (*event("PRESENCE_UPDATE", None, Effect::None)).clone();
+        presence.community = None;
+        s.offer(G9, &Arc::new(presence));
+        s.offer(G9, &event("MEMBER_REMOVE", None, Effect::Leave(UserId(1))));
+        s.offer(G9, &event("MESSAGE_CREATE", Some(1), Effect::None));
+        let follow = s.recomputed(CommunityId(9), None);
+        assert_eq!(follow.unsubscribe, [G9]);
+        assert_eq!(names(&s), ["READY", "ROLE_UPDATE", "MEMBER_REMOVE"]);
+    }
+
+    #[test]
+    fn a_recompute_of_a_community_never_joined_stops_listening_to_it() {
+        let s = started();
+        let follow = s.recomputed(CommunityId(7), None);
+        assert_eq!(follow.unsubscribe, [Topic::Community(CommunityId(7))]);
+        assert_eq!(names(&s), ["READY"]);
     }
 
     #[test]
     fn events_wait_behind_a_recompute_and_are_judged_by_its_result() {
         let s = started();
-        s.offer(&event("MESSAGE_CREATE", Some(1), Effect::None));
-        s.offer(&event("MESSAGE_CREATE", Some(2), Effect::None)); // not visible: dropped
-        let follow = s.offer(&event("CHANNEL_UPDATE", Some(2), Effect::Recompute));
+        s.offer(G9, &event("MESSAGE_CREATE", Some(1), Effect::None));
+        s.offer(G9, &event("MESSAGE_CREATE", Some(2), Effect::None)); // not visible: dropped
+        let follow = s.offer(G9, &event("CHANNEL_UPDATE", Some(2), Effect::Recompute));
         assert_eq!(follow.recompute, Some(CommunityId(9)));
-        s.offer(&event("MESSAGE_UPDATE", Some(2), Effect::None)); // held behind it
+        s.offer(G9, &event("MESSAGE_UPDATE", Some(2), Effect::None)); // held behind it
         let follow = s.recomputed(CommunityId(9), Some(vec![(ChannelId(2), "{}".into())]));
         assert!(follow.subscribe.is_empty() && follow.unsubscribe.is_empty(), "still in the community");
         let names: Vec<_> = s.sequence().into_iter().map(|(_, n)| n).collect();
@@ -469,7 +537,7 @@ mod tests {
     fn a_reader_too_slow_is_told_to_go_and_a_buffer_overrun_ends_the_session() {
         let s = started();
         for _ in 0..OUTBOUND_MAX {
-            s.offer(&event("MESSAGE_CREATE", Some(1), Effect::None));
+            s.offer(G9, &event("MESSAGE_CREATE", Some(1), Effect::None));
         }
         assert_eq!(s.to_write(1).map(|f| f.len()), Err(Close::SlowConsumer));
         s.detach(1);
@@ -477,7 +545,7 @@ mod tests {
         s.acknowledge(100);
         s.detach(2);
         for _ in 0..=BUFFER_MAX {
-            s.offer(&event("MESSAGE_CREATE", Some(1), Effect::None));
+            s.offer(G9, &event("MESSAGE_CREATE", Some(1), Effect::None));
         }
         assert_eq!(s.resume(100), Resumed::Invalid);
         assert_eq!(s.resume(1_000_000), Resumed::Invalid);
@@ -488,7 +556,7 @@ mod tests {
         let s = started();
         assert_eq!(s.to_write(1).map(|f| f.len()), Ok(1), "READY");
         for _ in 0..3 * BUFFER_MAX {
-            s.offer(&event("MESSAGE_CREATE", Some(1), Effect::None));
+            s.offer(G9, &event("MESSAGE_CREATE", Some(1), Effect::None));
             let written = s.to_write(1).expect("still attached");
             assert_eq!(written.len(), 1);
         }

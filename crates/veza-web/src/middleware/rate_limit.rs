@@ -45,17 +45,15 @@ pub async fn limit(State(state): State<Arc<AppState>>, req: Request, next: Next)
     let Some(limits) = &state.rate_limits else { return next.run(req).await };
     let (mut parts, body) = req.into_parts();
     let authenticated = authenticate(&mut parts, &state).await;
+    let address = parts.extensions.get::<ClientIp>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0);
     let caller = match &authenticated {
-        Some(Ok(principal)) => caller_of(principal),
+        Some(Ok(verified)) => caller_of(&verified.principal),
         // No credential, or one that failed: the handler will say so; it counts as anonymous.
-        _ => Caller::Anonymous(parts.extensions.get::<ClientIp>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0)),
+        _ => Caller::Anonymous(address),
     };
-    if let Some(outcome) = authenticated {
-        parts.extensions.insert(Authenticated(outcome));
-    }
     let bucket =
         parts.extensions.get::<MatchedPath>().and_then(|m| crate::routes::bucket_of(&parts.method, m.as_str()));
-    let checks = limits.policies.plan(caller, bucket);
+    let checks = limits.policies.plan(caller, Some(address), bucket);
     let outcomes = match limits.limiter.check(&checks).await {
         Ok(outcomes) => outcomes,
         Err(e) => return unavailable(&e).into_response(),
@@ -65,6 +63,14 @@ pub async fn limit(State(state): State<Arc<AppState>>, req: Request, next: Next)
         let mut res = refusal.into_response();
         write_headers(res.headers_mut(), &checks, &outcomes, now);
         return res;
+    }
+    // Admitted: only now is an API key's use recorded (and audited).
+    let authenticated = match authenticated {
+        Some(Ok(verified)) => Some(verified.admit(&state).await.map_err(ApiError::from)),
+        other => other.map(|failed| failed.map(|v| v.principal)),
+    };
+    if let Some(outcome) = authenticated {
+        parts.extensions.insert(Authenticated(outcome));
     }
     let mut res = next.run(Request::from_parts(parts, body)).await;
     write_headers(res.headers_mut(), &checks, &outcomes, now);
@@ -109,10 +115,12 @@ fn refusal(checks: &[Check], outcomes: &[Outcome]) -> Option<ApiError> {
 }
 
 /// Charges an action taken outside an HTTP request (over the gateway) against the same buckets
-/// the REST route would: a send over the gateway counts as one over REST.
+/// the REST route would: a send over the gateway counts as one over REST. Only for buckets kept
+/// per caller (there is no request address here).
 pub async fn charge(state: &AppState, principal: &Principal, bucket: RouteBucket) -> Result<(), ApiError> {
     let Some(limits) = &state.rate_limits else { return Ok(()) };
-    let checks = limits.policies.plan(caller_of(principal), Some(bucket));
+    debug_assert!(!bucket.keyed_by_address(), "{bucket:?} is charged per address, over HTTP only");
+    let checks = limits.policies.plan(caller_of(principal), None, Some(bucket));
     let outcomes = limits.limiter.check(&checks).await.map_err(|e| unavailable(&e))?;
     refusal(&checks, &outcomes).map_or(Ok(()), Err)
 }
