@@ -409,33 +409,55 @@ async fn fragmented_messages_and_pings_are_read_and_broken_framing_is_refused() 
     assert_eq!(status, 200);
 }
 
+/// What a slow client is promised: once 256 dispatches wait for it, the server stops writing
+/// to it and detaches the session (its memory stays bounded); a client that reads again within
+/// the write timeout (10 s) gets what fit in its socket, then the close 4010. Past that timeout
+/// the connection is just gone (the close frame cannot be written to a socket nobody drains),
+/// which is why this test starts reading as soon as the server has given up on it rather than
+/// after every send is answered.
 #[tokio::test]
 async fn a_client_that_stops_reading_is_disconnected_not_buffered_without_bound() {
+    use std::sync::atomic::{AtomicBool, Ordering};
     let s = TestServer::start(BIN, Backend::Sqlite).await;
     let r = room(&s).await;
     let mut slow = GatewayClient::connect(&s.base).await;
     slow.identify(&r.member).await;
-    // Big messages, sent four at a time, until the server gives up on the reader: 48 MB in all,
-    // more than the kernel's socket buffers take on either side (loopback receive buffers may
-    // grow to 32 MiB on some machines), so only the server's bounded queue is left to fill.
+    // Big messages, sent four at a time, until the server gives up on the reader: at most
+    // 48 MB, more than the kernel's socket buffers take on either side (loopback receive
+    // buffers may grow to 32 MiB on some machines), so only the server's bounded queue is left.
     const SENDS: usize = 4 * 1000;
     let text = "♪".repeat(4000);
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
     let mut senders = tokio::task::JoinSet::new();
     for _ in 0..4 {
-        let (client, url, token, text) = (
+        let (client, url, token, text, stop) = (
             s.client.clone(),
             s.url(&format!("/api/v1/channels/{}/messages", r.general)),
             r.owner.clone(),
             text.clone(),
+            stop.clone(),
         );
         senders.spawn(async move {
             for _ in 0..SENDS / 4 {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
                 let res = client.post(&url).bearer_auth(&token).json(&json!({"content": text})).send().await;
                 assert_eq!(res.expect("send").status(), 201);
             }
         });
     }
-    senders.join_all().await;
+    // The session is detached the moment the server gives up on the reader.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        let metrics = s.client.get(s.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+        if metrics.lines().any(|l| l == "veza_gateway_connections 0") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the server never gave up on the reader");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
     let mut got = 0;
     let code = loop {
         match slow.next_within(Duration::from_secs(30)).await.expect("a frame or the close") {
@@ -445,6 +467,7 @@ async fn a_client_that_stops_reading_is_disconnected_not_buffered_without_bound(
     };
     assert_eq!(code, 4010, "after {got} frames");
     assert!(got < SENDS, "the server stopped writing before the end ({got} frames)");
+    senders.join_all().await;
     let (status, _) = s.get("/healthz", None).await;
     assert_eq!(status, 200);
 }

@@ -95,8 +95,12 @@ async fn smtp_delivery_survives_a_server_that_comes_up_late() {
     let s = TestServer::start_with(BIN, TestDb::sqlite(), &env).await;
     // Nothing listens yet: the logins are answered anyway, and the notice waits in the queue.
     trigger_lockout_notice(&s).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(s.log_text().contains("mail delivery failed; will retry"), "{}", s.log_text());
+    // The worker finds the notice at its next look at the queue: wait for its first failure.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !s.log_text().contains("mail delivery failed; will retry") {
+        assert!(std::time::Instant::now() < deadline, "no failed delivery logged:\n{}", s.log_text());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut server = Smtpd::start(port);
     tokio::time::sleep(Duration::from_millis(300)).await;
     if let Ok(Some(status)) = server.child.try_wait() {
