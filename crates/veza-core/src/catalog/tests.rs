@@ -56,6 +56,10 @@ impl Timer for TickTimer {
 }
 
 fn world() -> World {
+    world_redirecting(false)
+}
+
+fn world_redirecting(redirect_to_store: bool) -> World {
     let objects = MemoryObjects::default();
     let pipeline = FakePipeline::new(objects.clone());
     let events = RecordedEvents::default();
@@ -74,7 +78,7 @@ fn world() -> World {
         events: Arc::new(events.clone()),
         wake: wake.clone(),
         signer: MediaSigner::new(b"test key"),
-        policy: CatalogPolicy { url_ttl: Duration::from_secs(300), redirect_to_store: false, lease: LEASE },
+        policy: CatalogPolicy { url_ttl: Duration::from_secs(300), redirect_to_store, lease: LEASE },
     });
     let dir = std::env::temp_dir().join(format!("veza-core-catalog-{}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -343,4 +347,26 @@ async fn a_live_worker_keeps_its_lease_through_a_silent_run() {
     run.open.notify_one();
     assert!(worker.await.unwrap().unwrap());
     assert_eq!(w.events.take(), [ready_event(&track)]);
+}
+
+/// A store's presigned URL lasts as long as the signed path it stands for has left, not a fresh
+/// full TTL: a link about to expire cannot be turned into a longer-lived one.
+#[tokio::test]
+async fn a_presigned_url_expires_with_the_signed_path() {
+    let w = world_redirecting(true);
+    let artist = person(1);
+    let track = w.upload(&artist, "audio flac 5000", TrackForm::default()).await.unwrap();
+    assert!(w.catalog.run_next_job().await.unwrap());
+    let stream = w.catalog.stream(None, track.id, None).await.unwrap();
+    let (_, master) = &stream.renditions[0];
+    let segment = master.strip_prefix("/media/").unwrap().replace("master.m3u8", "segment.m4s");
+    let redirect = |reply| match reply {
+        MediaReply::Redirect(url) => url,
+        other => panic!("{other:?}"),
+    };
+    let fresh = redirect(w.catalog.open_media(&segment, None).await.unwrap());
+    assert!(fresh.ends_with("?expires-in=300"), "{fresh}");
+    w.clock.advance(time::Duration::seconds(290));
+    let late = redirect(w.catalog.open_media(&segment, None).await.unwrap());
+    assert!(late.ends_with("?expires-in=10"), "{late}");
 }

@@ -5,6 +5,7 @@
 //! tracks cannot be discovered by probing ids.
 
 use std::path::Path;
+use std::time::Duration;
 
 use time::OffsetDateTime;
 
@@ -220,13 +221,16 @@ impl Catalog {
     /// Opens the media file a signed path names (the part after `/media/`).
     pub async fn open_media(&self, path: &str, range: Option<ByteRange>) -> Result<MediaReply, CoreError> {
         let path = MediaPath::parse(path)?;
-        self.deps.signer.verify(&path, self.deps.clock.now())?;
+        let now = self.deps.clock.now();
+        self.deps.signer.verify(&path, now)?;
         let key = path.rendition.key(path.track, &path.file);
         let content_type = renditions::content_type(&path.file);
         let playlist = path.file.ends_with(".m3u8");
         // Playlists stay on this server: their relative URIs must resolve against a signed path.
         if self.deps.policy.redirect_to_store && !playlist {
-            if let Some(url) = self.deps.store.presigned_get(&key, self.deps.policy.url_ttl).await? {
+            // The store's URL lasts no longer than the signed path it stands for.
+            let left = u64::try_from(path.expires - now.unix_timestamp()).unwrap_or(0).max(1);
+            if let Some(url) = self.deps.store.presigned_get(&key, Duration::from_secs(left)).await? {
                 return Ok(MediaReply::Redirect(url));
             }
         }
