@@ -92,6 +92,9 @@ pub enum CoreError {
     /// A sign-in provider gave no profile.
     #[error("{provider}: {problem}")]
     Provider { provider: &'static str, problem: crate::identity::ProviderProblem },
+    /// A part of Veza this node cannot run (uploads without ffmpeg); says what to install.
+    #[error("{0}")]
+    MediaUnavailable(String),
     /// A dependency (the database) cannot be reached; the client should retry later.
     #[error("storage unavailable: {0}")]
     Unavailable(String),

@@ -32,7 +32,7 @@ use veza_web::middleware::security::OriginPolicy;
 use veza_web::state::{MediaHttp, Services};
 use veza_web::{AppState, DbPoolStats, Dependencies, HeaderValue, HttpConfig};
 
-use veza_core::catalog::media::ObjectStore;
+use veza_core::catalog::media::{MediaPipeline, MissingPipeline, ObjectStore};
 use veza_core::catalog::renditions::MediaSigner;
 use veza_core::catalog::{Catalog, CatalogDeps, CatalogPolicy};
 use veza_media::{Ffmpeg, FfmpegConfig};
@@ -167,7 +167,9 @@ impl Node {
     }
 
     /// The catalog with its storage and ffmpeg, which only a serving node needs (the command
-    /// line's admin commands run without ffmpeg). Fails with what to install or configure.
+    /// line's admin commands run without ffmpeg). Without a working ffmpeg the node still
+    /// serves: uploads answer 503 saying what to install, `/readyz` lists media as degraded,
+    /// and the start says so once.
     pub async fn catalog(&self, config: &Config) -> anyhow::Result<(Catalog, Arc<transcoding::Wake>)> {
         let storage = &self.storage;
         let store: Arc<dyn ObjectStore> = Arc::new(storage.clone());
@@ -177,14 +179,22 @@ impl Node {
             work_dir: config.data_dir.join("work"),
             stall_timeout: Duration::from_secs(config.transcode_stall_secs),
         };
-        let (ffmpeg, version) = Ffmpeg::new(ffmpeg, store.clone()).await.map_err(anyhow::Error::msg)?;
-        tracing::info!(ffmpeg = %version, storage = storage.describe(), "media pipeline ready");
+        let media: Arc<dyn MediaPipeline> = match Ffmpeg::new(ffmpeg, store.clone()).await {
+            Ok((ffmpeg, version)) => {
+                tracing::info!(ffmpeg = %version, storage = storage.describe(), "media pipeline ready");
+                Arc::new(ffmpeg)
+            }
+            Err(reason) => {
+                tracing::warn!(%reason, "uploads and processing are off on this node; accounts, chat and playback work");
+                Arc::new(MissingPipeline { reason })
+            }
+        };
         let wake = Arc::new(transcoding::Wake::default());
         let catalog = Catalog::new(CatalogDeps {
             tracks: Arc::new(self.db.clone()),
             jobs: Arc::new(self.db.clone()),
             store,
-            media: Arc::new(ffmpeg),
+            media,
             clock: self.clock.clone(),
             timer: Arc::new(transcoding::TokioTimer),
             ids: self.ids.clone(),
@@ -483,7 +493,9 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
             let _ = mail_stop.wait_for(|s| *s).await;
         },
     ));
-    let mut transcoders = transcoding::spawn(&catalog, config.transcode_concurrency, &wake, &stop_rx);
+    // A node without ffmpeg runs no workers: its jobs wait for a node that has it.
+    let workers = if catalog.uploads_open().is_ok() { config.transcode_concurrency } else { 0 };
+    let mut transcoders = transcoding::spawn(&catalog, workers, &wake, &stop_rx);
     // Gateway connections are not HTTP requests the server drains: told to go, they close.
     let mut closing = stop_rx.clone();
     let gateway_closed = tokio::spawn(async move {

@@ -13,7 +13,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_veza");
 async fn health_and_readiness() {
     let s = TestServer::start(BIN, Backend::Sqlite).await;
     assert_eq!(s.get("/healthz", None).await, (200, serde_json::json!({"status": "ok"})));
-    assert_eq!(s.get("/readyz", None).await, (200, serde_json::json!({"status": "ready"})));
+    assert_eq!(s.get("/readyz", None).await, (200, serde_json::json!({"status": "ready", "degraded": []})));
     // VEZA_LOG_FORMAT=json (set by the test kit): one JSON object per line.
     let log = s.log_text();
     let lines: Vec<serde_json::Value> =

@@ -510,21 +510,32 @@ async fn cover_art_comes_with_the_stream() {
     assert!(stream["cover"].is_null(), "{stream}");
 }
 
-/// Without a usable ffmpeg, Veza does not start, and says what to install.
+/// Without a usable ffmpeg, Veza starts anyway: accounts and chat work, `/readyz` is ready but
+/// lists media as degraded, an upload is refused at once with 503 saying what to install (its
+/// body is not read), and the log says it once.
 #[tokio::test]
-async fn a_missing_ffmpeg_stops_the_start_with_what_to_install() {
+async fn without_ffmpeg_veza_serves_everything_but_uploads_and_says_what_to_install() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(BIN)
-        .arg("serve")
-        .env("VEZA_ADDR", "127.0.0.1:0")
-        .env("VEZA_DATA_DIR", dir.path().join("data"))
-        .env("VEZA_FFMPEG", dir.path().join("no-such-ffmpeg"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("apt-get install ffmpeg") && stderr.contains("VEZA_FFMPEG"), "{stderr}");
-    assert!(String::from_utf8_lossy(&out.stdout).is_empty(), "it never listened");
+    let missing = dir.path().join("no-such-ffmpeg");
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = TestServer::start_with(BIN, db, &[("VEZA_FFMPEG", missing.to_str().unwrap())]).await;
+    let token = access(&server.register("artist").await);
+    let (status, community) = server.post("/api/v1/communities", &json!({"name": "Still here"}), Some(&token)).await;
+    assert_eq!(status, 201, "chat works: {community}");
+
+    let (status, ready) = server.get("/readyz", None).await;
+    assert_eq!((status, ready["status"].as_str()), (200, Some("ready")), "{ready}");
+    assert_eq!(ready["degraded"][0]["part"], "media", "{ready}");
+    let reason = ready["degraded"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("apt-get install ffmpeg") && reason.contains("VEZA_FFMPEG"), "{ready}");
+
+    let audio = flac(dir.path(), 1.0);
+    let (status, problem) = upload(&server, &token, Form::new().file("file", "a.flac", &audio)).await;
+    assert_eq!((status, problem["code"].as_str()), (503, Some("media_unavailable")), "{problem}");
+    assert!(problem["detail"].as_str().unwrap_or_default().contains("apt-get install ffmpeg"), "{problem}");
+    assert_eq!(files_under(&server.data_dir().join("uploads")), Vec::<String>::new(), "nothing was kept");
+    let log = server.log_text();
+    assert_eq!(log.matches("uploads and processing are off on this node").count(), 1, "{log}");
 }
 
 /// A message linking to a Veza track carries its card — over REST and on the gateway — as

@@ -149,6 +149,9 @@ impl From<CoreError> for ApiError {
                 };
                 Self::new(status, code, detail)
             }
+            CoreError::MediaUnavailable(why) => {
+                Self::new(S::SERVICE_UNAVAILABLE, "media_unavailable", format!("uploads are off on this server: {why}"))
+            }
             CoreError::Unavailable(why) => {
                 tracing::warn!(reason = %why, "dependency unavailable");
                 Self::new(S::SERVICE_UNAVAILABLE, "service_unavailable", "a dependency is unavailable; retry shortly")

@@ -672,6 +672,23 @@ pub struct StatusResponse {
     pub status: &'static str,
 }
 
+/// A ready `/readyz`: ready, and which parts, if any, run degraded on this node.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadyResponse {
+    /// `ready`.
+    pub status: &'static str,
+    /// Parts that do not work on this node, each with why; empty when all do.
+    pub degraded: Vec<DegradedPart>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DegradedPart {
+    /// `media`: uploads and processing (ffmpeg is missing).
+    pub part: &'static str,
+    /// What is wrong and what to install.
+    pub reason: String,
+}
+
 /// `/.well-known/jwks.json`: the keys that verify access tokens.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JwksResponse {

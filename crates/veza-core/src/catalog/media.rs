@@ -173,4 +173,38 @@ pub trait MediaPipeline: Send + Sync + std::fmt::Debug {
         has_cover: bool,
         progress: &dyn ProgressReport,
     ) -> Result<Processed, MediaError>;
+    /// Why the pipeline cannot work on this node (its tools are missing), if it cannot.
+    fn unavailable(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// The pipeline of a node whose tools are missing: it says why, and the node runs without
+/// uploads or processing (accounts, chat and playback of what is already processed work).
+#[derive(Debug, Clone)]
+pub struct MissingPipeline {
+    /// What is missing and how to install it.
+    pub reason: String,
+}
+
+#[async_trait]
+impl MediaPipeline for MissingPipeline {
+    async fn probe(&self, _: &Path) -> Result<Probe, MediaError> {
+        Err(MediaError::Tool(self.reason.clone()))
+    }
+
+    async fn process(
+        &self,
+        _: TrackId,
+        _: &str,
+        _: u64,
+        _: bool,
+        _: &dyn ProgressReport,
+    ) -> Result<Processed, MediaError> {
+        Err(MediaError::Tool(self.reason.clone()))
+    }
+
+    fn unavailable(&self) -> Option<&str> {
+        Some(&self.reason)
+    }
 }

@@ -44,6 +44,9 @@ impl Catalog {
     /// Runs the next due job, if there is one: `Ok(true)` when a job was handled (whatever its
     /// outcome, or its lease lost), `Ok(false)` when the queue had nothing due.
     pub async fn run_next_job(&self) -> Result<bool, CoreError> {
+        if self.deps.media.unavailable().is_some() {
+            return Ok(false); // the jobs wait for a node that has the tools
+        }
         let now = self.deps.clock.now();
         let lease = self.deps.policy.lease;
         let Some(job) = self.deps.jobs.claim_job(now, now + lease).await? else { return Ok(false) };

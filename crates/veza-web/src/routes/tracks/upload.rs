@@ -41,7 +41,7 @@ const TAKES: &str = "the upload as `multipart/form-data` with the audio in a `fi
         (status = 413, description = "The file or the form is larger than this server accepts", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart/form-data, or the file is not audio Veza accepts (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, no file, an empty or undecodable file", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database or storage unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database or storage unavailable, or uploads are off on this server for want of ffmpeg (`media_unavailable`, saying what to install)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn upload_track(
@@ -56,6 +56,7 @@ pub async fn upload_track(
     // that asked `Expect: 100-continue` gets the refusal without sending it at all.
     let checked = auth.and_then(|Auth(principal)| {
         principal.require(Scope::TracksWrite)?;
+        state.catalog.uploads_open()?;
         let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
         if declared.is_some_and(|n| n > limits.upload_max_bytes + TEXT_MAX) {
             return Err(too_large(limits));
