@@ -81,19 +81,23 @@ async fn unreachable_redis_is_an_error_not_a_hang() {
     let limiter =
         RedisRateLimiter::new(&format!("redis://{}/", proxy.addr), &unique_prefix(), Duration::from_millis(1000))
             .unwrap();
-    let plan = [check("5/1m", "anonymous", "192.0.2.1")];
+    let plan = [check("5/1h", "anonymous", "192.0.2.1")];
     assert_eq!(limiter.check(&plan).await.unwrap()[0].remaining(), 4);
     proxy.cut();
     let started = std::time::Instant::now();
     let err = limiter.check(&plan).await.unwrap_err();
     assert!(matches!(err, LimiterError::Unavailable(_)), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(3), "gave up by the timeout: {:?}", started.elapsed());
+    // A guard against hanging, not a measure: the timeout is 1 s.
+    assert!(started.elapsed() < Duration::from_secs(30), "gave up by the timeout: {:?}", started.elapsed());
     proxy.restore();
     // The connection manager reconnects by itself.
     let mut ok = false;
     for _ in 0..40 {
         if let Ok(out) = limiter.check(&plan).await {
-            assert_eq!(out[0].remaining(), 3, "the bucket survived the outage on the Redis side");
+            // The check that timed out on our side may still have run on Redis's: 2 or 3 left,
+            // never a fresh bucket's 4.
+            let left = out[0].remaining();
+            assert!((2..=3).contains(&left), "the bucket survived the outage on the Redis side: {left}");
             ok = true;
             break;
         }

@@ -114,6 +114,8 @@ pub struct Config {
     pub login_failures_per_address: u32,
     /// The longest wait between tries, in seconds (at most an hour).
     pub login_max_delay_secs: u64,
+    /// The first of those waits, in seconds; each later one is twice the one before.
+    pub login_first_delay_secs: u64,
     /// The web client's base URL: links in mail (address verification, password reset) open
     /// its `/verify-email` and `/reset-password` pages, which post the token to the API.
     /// Empty: the public URL.
@@ -272,6 +274,7 @@ impl Default for Config {
             login_failures_per_account: AttemptPolicy::PER_ACCOUNT.free,
             login_failures_per_address: AttemptPolicy::PER_ADDRESS.free,
             login_max_delay_secs: AttemptPolicy::PER_ACCOUNT.max_delay.as_secs(),
+            login_first_delay_secs: AttemptPolicy::PER_ACCOUNT.base_delay.as_secs(),
             app_url: String::new(),
             admins_require_2fa: true,
             totp_key: String::new(),
@@ -431,6 +434,9 @@ impl Config {
         }
         if !(1..=3600).contains(&self.login_max_delay_secs) {
             return bad("login_max_delay_secs", "must be between 1 and 3600 seconds");
+        }
+        if !(1..=self.login_max_delay_secs).contains(&self.login_first_delay_secs) {
+            return bad("login_first_delay_secs", "must be between 1 second and login_max_delay_secs");
         }
         let app = self.app_url.strip_prefix("https://").or_else(|| self.app_url.strip_prefix("http://"));
         if !self.app_url.is_empty() && app.is_none_or(|r| r.is_empty() || r.contains(char::is_whitespace)) {
@@ -612,8 +618,19 @@ impl Config {
     /// The brute-force policies for passwords: per account, per address.
     pub fn guess_policies(&self) -> (AttemptPolicy, AttemptPolicy) {
         let max_delay = std::time::Duration::from_secs(self.login_max_delay_secs);
-        let account = AttemptPolicy { free: self.login_failures_per_account, max_delay, ..AttemptPolicy::PER_ACCOUNT };
-        let address = AttemptPolicy { free: self.login_failures_per_address, max_delay, ..AttemptPolicy::PER_ADDRESS };
+        let base_delay = std::time::Duration::from_secs(self.login_first_delay_secs);
+        let account = AttemptPolicy {
+            free: self.login_failures_per_account,
+            base_delay,
+            max_delay,
+            ..AttemptPolicy::PER_ACCOUNT
+        };
+        let address = AttemptPolicy {
+            free: self.login_failures_per_address,
+            base_delay,
+            max_delay,
+            ..AttemptPolicy::PER_ADDRESS
+        };
         (account, address)
     }
 

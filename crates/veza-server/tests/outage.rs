@@ -42,7 +42,12 @@ async fn postgres_outage_answers_503_and_recovers() {
     assert_eq!(s.get("/healthz", None).await.0, 200, "liveness does not depend on the database");
 
     proxy.restore();
-    assert_eq!(s.get("/readyz", None).await.0, 200, "ready again without a restart");
+    // Ready again without a restart, once the pool has replaced its dead connections.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while s.get("/readyz", None).await.0 != 200 {
+        assert!(std::time::Instant::now() < deadline, "not ready again after the database came back");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(s.get("/api/v1/me", Some(&access)).await.0, 200);
     // The registration that failed during the outage left nothing behind.
     let (status, body) = s
