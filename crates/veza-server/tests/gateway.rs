@@ -979,10 +979,13 @@ async fn a_ban_while_ready_is_built_leaves_the_session_nothing_of_the_community(
     let s = TestServer::start_with(BIN, db, &[("VEZA_TEST_GATEWAY_PAUSE", pause.as_str())]).await;
     let r = room(&s).await;
     // A conversation of the two: its messages reach the member on their own topic, after
-    // whatever the hub dispatched before them, so the last one marks the end of the test.
-    let member_id: i64 = r.member_id.parse().unwrap();
-    let (status, dm) =
-        s.post("/api/v1/me/channels", &json!({"recipients": [member_id.to_string()]}), Some(&r.owner)).await;
+    // whatever the hub dispatched before them, so the last one marks the end of the test. They
+    // share a second community, so the DM stays writable after the ban.
+    let (_, second) = s.post("/api/v1/communities", &json!({"name": "Elsewhere"}), Some(&r.owner)).await;
+    let (_, invite) = s.post(&format!("/api/v1/communities/{}/invites", id(&second)), &json!({}), Some(&r.owner)).await;
+    let code = invite["code"].as_str().expect("code");
+    assert_eq!(s.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(&r.member)).await.0, 201);
+    let (status, dm) = s.post("/api/v1/me/channels", &json!({"recipients": [r.member_id]}), Some(&r.owner)).await;
     assert!(status == 200 || status == 201, "{dm}");
     let dm = id(&dm);
     let mut owner = GatewayClient::connect(&s.base).await;
@@ -1003,7 +1006,9 @@ async fn a_ban_while_ready_is_built_leaves_the_session_nothing_of_the_community(
     paused.release();
 
     let (ready, _) = member.until("READY").await;
-    assert_eq!(ready["communities"][0]["id"], r.community.as_str(), "READY was read before the ban: {ready}");
+    let listed: Vec<&str> =
+        ready["communities"].as_array().expect("communities").iter().filter_map(|c| c["id"].as_str()).collect();
+    assert!(listed.contains(&r.community.as_str()), "READY was read before the ban: {ready}");
     say(&s, &r.owner, &r.general, "after the ban").await;
     let marker = say(&s, &r.owner, &dm, "marker").await;
     let mut seen = Vec::new();
@@ -1017,4 +1022,34 @@ async fn a_ban_while_ready_is_built_leaves_the_session_nothing_of_the_community(
     }
     let names: Vec<_> = seen.iter().map(|v| v["t"].as_str().unwrap_or_default().to_string()).collect();
     assert_eq!(names, ["MEMBER_REMOVE"], "told of the ban, then nothing of the community: {seen:?}");
+}
+
+/// A DM needs its two people to share a community to be written to, as it did to be opened:
+/// once they share none (here: a ban from the only one), its history stays readable to both but
+/// a new message is refused, until they share one again.
+#[tokio::test]
+async fn a_dm_is_read_only_while_its_two_people_share_no_community() {
+    let s = TestServer::start(BIN, Backend::Sqlite).await;
+    let r = room(&s).await;
+    let (status, dm) = s.post("/api/v1/me/channels", &json!({"recipients": [r.member_id]}), Some(&r.owner)).await;
+    assert_eq!(status, 201, "{dm}");
+    let dm = id(&dm);
+    say(&s, &r.member, &dm, "before").await;
+    let ban = format!("/api/v1/communities/{}/bans/{}", r.community, r.member_id);
+    assert_eq!(s.put(&ban, &json!({}), Some(&r.owner)).await.0, 200);
+    for (token, who) in [(&r.owner, "owner"), (&r.member, "member")] {
+        let (status, problem) =
+            s.post(&format!("/api/v1/channels/{dm}/messages"), &json!({"content": "after"}), Some(token)).await;
+        assert_eq!((status, problem["code"].as_str()), (403, Some("forbidden")), "{who}: {problem}");
+        assert!(problem["detail"].as_str().unwrap_or_default().contains("no longer share a community"), "{problem}");
+        let (status, history) = s.get(&format!("/api/v1/channels/{dm}/messages"), Some(token)).await;
+        assert_eq!(status, 200, "{who} still reads it: {history}");
+        assert_eq!(history.as_array().map(Vec::len), Some(1), "{history}");
+    }
+    // Sharing a community again opens it again.
+    assert_eq!(s.delete(&ban, Some(&r.owner)).await.0, 204);
+    let (_, invite) = s.post(&format!("/api/v1/communities/{}/invites", r.community), &json!({}), Some(&r.owner)).await;
+    let code = invite["code"].as_str().expect("code");
+    assert_eq!(s.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(&r.member)).await.0, 201);
+    say(&s, &r.member, &dm, "back").await;
 }

@@ -11,6 +11,7 @@ use crate::chat::channel::{DirectChannel, DIRECT_CHANNELS_MAX, GROUP_MAX, NAME_M
 use crate::chat::communities::Communities;
 use crate::chat::community;
 use crate::chat::event::ChatEvent;
+use crate::chat::room::{Access, Room};
 use crate::error::{CoreError, FieldError};
 use crate::id::{ChannelId, UserId};
 
@@ -147,6 +148,26 @@ impl Communities {
 
     /// One may write to someone only through a community both are in; anyone else does not
     /// exist for this purpose.
+    /// Whether a new message may go into `room`. A two-person DM needs its two people to share
+    /// a community still, as it did to be opened: someone banned from the only community they
+    /// shared (or who left it) cannot go on writing to the other. The history stays readable to
+    /// both, and writing works again once they share a community. Groups are not held to it:
+    /// their people were brought in by someone in them, and anyone may leave.
+    pub(super) async fn may_still_write(&self, principal: &Principal, room: &Room) -> Result<(), CoreError> {
+        let Access::Recipient { direct } = &room.access else { return Ok(()) };
+        if direct.group {
+            return Ok(());
+        }
+        let me = principal.user_id;
+        let Some(other) = direct.recipients.iter().copied().find(|u| *u != me) else { return Ok(()) };
+        match self.require_shared_community(me, other).await {
+            Err(CoreError::NotFound(_)) => Err(CoreError::Forbidden(
+                "you no longer share a community with this person: the conversation is read-only until you do",
+            )),
+            other => other,
+        }
+    }
+
     async fn require_shared_community(&self, me: UserId, other: UserId) -> Result<(), CoreError> {
         let mine: HashSet<_> = self.deps.communities.communities_of(me).await?.into_iter().map(|c| c.id).collect();
         let theirs = self.deps.communities.communities_of(other).await?;

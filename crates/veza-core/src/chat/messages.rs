@@ -130,6 +130,7 @@ impl Communities {
                 return Ok((sent, false));
             }
         }
+        self.may_still_write(principal, &room).await?;
         let now = self.now();
         let exempt = room.permissions.contains(Permissions::MANAGE_MESSAGES);
         if room.slowmode_secs() > 0 && !exempt {
