@@ -1053,3 +1053,43 @@ async fn a_dm_is_read_only_while_its_two_people_share_no_community() {
     assert_eq!(s.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(&r.member)).await.0, 201);
     say(&s, &r.member, &dm, "back").await;
 }
+
+/// A mention in a thread adds the person mentioned to it, when they may view it: they get the
+/// membership (and its event) as if they had joined; someone who may not see the parent
+/// channel is mentioned but not added.
+#[tokio::test]
+async fn a_mention_in_a_thread_adds_the_person_if_they_may_see_it() {
+    let s = TestServer::start(BIN, Backend::Sqlite).await;
+    let r = room(&s).await;
+    let registered = s.register("lyra").await;
+    let (lyra, lyra_id) = (access(&registered), id(&registered["user"]));
+    let (_, invite) = s.post(&format!("/api/v1/communities/{}/invites", r.community), &json!({}), Some(&r.owner)).await;
+    let code = invite["code"].as_str().expect("code");
+    assert_eq!(s.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(&lyra)).await.0, 201);
+    // Lyra may not see #general, so not its threads either.
+    let hide = json!({"kind": "member", "allow": [], "deny": ["view_channel"]});
+    let (status, body) =
+        s.put(&format!("/api/v1/channels/{}/permissions/{lyra_id}", r.general), &hide, Some(&r.owner)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, thread) =
+        s.post(&format!("/api/v1/channels/{}/threads", r.general), &json!({"name": "Ideas"}), Some(&r.owner)).await;
+    assert_eq!(status, 201, "{thread}");
+    let t = id(&thread);
+    let mut member = GatewayClient::connect(&s.base).await;
+    member.identify(&r.member).await;
+
+    say(&s, &r.owner, &t, &format!("<@{}> and <@{lyra_id}>, thoughts?", r.member_id)).await;
+    let (joined, _) = member.until("THREAD_MEMBER_UPDATE").await;
+    let added =
+        if joined["user_id"] == r.member_id.as_str() { joined } else { member.until("THREAD_MEMBER_UPDATE").await.0 };
+    assert_eq!((added["thread_id"].as_str(), added["joined"].as_bool()), (Some(t.as_str()), Some(true)), "{added}");
+    let (status, members) = s.get(&format!("/api/v1/channels/{t}/thread-members"), Some(&r.owner)).await;
+    assert_eq!(status, 200, "{members}");
+    let mut ids: Vec<&str> =
+        members.as_array().expect("members").iter().filter_map(|m| m["user_id"].as_str()).collect();
+    ids.sort_unstable();
+    let owner_id = id(&s.get("/api/v1/me", Some(&r.owner)).await.1);
+    let mut expected = vec![owner_id.as_str(), r.member_id.as_str()];
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "the owner (posting) and the member (mentioned), not lyra: {members}");
+}

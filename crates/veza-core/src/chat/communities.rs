@@ -89,6 +89,11 @@ pub(super) struct Actor {
 }
 
 impl Actor {
+    /// Another member of the same community, seen with the same roles and clock.
+    pub(super) fn as_member(&self, member: Member) -> Actor {
+        Actor { community: self.community.clone(), roles: self.roles.clone(), member, now: self.now }
+    }
+
     pub(super) fn everyone(&self) -> Role {
         let everyone = self.roles.iter().find(|r| r.is_everyone());
         everyone.map_or(

@@ -171,8 +171,11 @@ impl Communities {
         }
         match posted? {
             Posted::New(mut m) => {
-                if let Some(thread) = room.channel().filter(|c| c.kind == ChannelKind::Thread) {
-                    self.join_thread_quietly(thread, principal.user_id).await;
+                if let Access::Member { actor, channel } = &room.access {
+                    if channel.kind == ChannelKind::Thread {
+                        self.join_thread_quietly(channel, principal.user_id).await;
+                        self.add_mentioned(actor, channel, &m.mentions.users).await;
+                    }
                 }
                 self.embed(std::slice::from_mut(&mut m)).await;
                 self.announce(ChatEvent::MessageCreated { place: room.place(), message: m.clone() }).await;

@@ -150,6 +150,25 @@ impl Communities {
         }
     }
 
+    /// A mention in a thread adds the people mentioned to it (as Discord does), those who may
+    /// view it; a failure loses the membership, not the message.
+    pub(super) async fn add_mentioned(&self, actor: &Actor, thread: &Channel, mentioned: &[UserId]) {
+        for user in mentioned.iter().filter(|u| **u != actor.member.user_id) {
+            let member = match self.deps.communities.member(thread.community_id, *user).await {
+                Ok(Some(member)) => member,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(thread = %thread.id, error = %e, "a mentioned member could not be added to the thread");
+                    continue;
+                }
+            };
+            let them = actor.as_member(member);
+            if them.in_channel(thread).contains(Permissions::VIEW_CHANNEL) {
+                self.join_thread_quietly(thread, *user).await;
+            }
+        }
+    }
+
     async fn announce_member(&self, thread: &Channel, user_id: UserId, joined: bool) {
         let event = ChatEvent::ThreadMemberChanged { place: Place::of(thread), thread_id: thread.id, user_id, joined };
         self.announce(event).await;
