@@ -99,6 +99,29 @@ impl TestServer {
         self.child.id()
     }
 
+    /// kill -9: no drain, no close frames, no lease given back. The database and data dir stay
+    /// (they belong to this value), so another node can take over from them.
+    pub fn kill(&mut self) {
+        use std::os::unix::process::ExitStatusExt;
+        self.child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
+        let status = self.child.wait().expect("reap");
+        assert_eq!(status.signal(), Some(9), "{status:?}");
+    }
+
+    /// Another node of this one's cluster: the same database (a data dir of its own) and the
+    /// same keys (tokens, TOTP, media). `env` repeats the cluster's settings and should give a
+    /// distinct `VEZA_NODE_ID`, so the two nodes never make the same id.
+    pub async fn start_node(&self, env: Env<'_>) -> TestServer {
+        let db = self.db.sharing();
+        let secrets = db.dir.path().join("data/secrets");
+        std::fs::create_dir_all(&secrets).expect("secrets dir");
+        for entry in std::fs::read_dir(self.data_dir().join("secrets")).expect("this node's secrets") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), secrets.join(entry.file_name())).expect("copy key");
+        }
+        TestServer::start_with(&self.bin, db, env).await
+    }
+
     /// Waits for the process to exit by itself (after a signal) and returns its exit code.
     pub async fn wait_exit(mut self, limit: Duration) -> Option<i32> {
         let deadline = std::time::Instant::now() + limit;
