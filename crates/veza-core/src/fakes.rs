@@ -1911,6 +1911,8 @@ pub struct FakeAccounts {
     pub store: MemoryStore,
     pub clock: Arc<ManualClock>,
     pub providers: Arc<FakeProviders>,
+    /// The sign-outs announced.
+    pub events: RecordedEvents,
 }
 
 impl FakeAccounts {
@@ -1918,6 +1920,7 @@ impl FakeAccounts {
         let store = MemoryStore::default();
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         let providers = Arc::new(FakeProviders::default());
+        let events = RecordedEvents::default();
         let accounts = Accounts::new(AccountDeps {
             users: Arc::new(store.clone()),
             api_keys: Arc::new(store.clone()),
@@ -1939,8 +1942,9 @@ impl FakeAccounts {
             webauthn: Arc::new(FakeWebauthn),
             links: Links::new("https://veza.test"),
             policy: AccountPolicy { admins_need_second_factor: false },
+            events: Arc::new(events.clone()),
         });
-        Self { accounts, store, clock, providers }
+        Self { accounts, store, clock, providers, events }
     }
 }
 

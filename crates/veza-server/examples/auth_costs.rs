@@ -51,6 +51,7 @@ fn accounts(db: &Database, hasher: Arc<dyn PasswordHasher>, totp: Arc<TotpAuthen
         providers: Arc::new(veza_oauth::Providers::new(Vec::new()).map_err(anyhow::Error::msg)?),
         links: Links::new("http://veza.bench"),
         policy: AccountPolicy { admins_need_second_factor: true },
+        events: Arc::new(veza_core::fakes::RecordedEvents::default()),
     }))
 }
 

@@ -100,6 +100,8 @@ impl Node {
         let totp_key = secrets::totp_sealing_key(&config.totp_key, &config.data_dir)?;
         let authenticator = TotpAuthenticator::new(&totp_key)?;
         let app_url = if config.app_url.is_empty() { &config.public_url } else { &config.app_url };
+        let (bus, deliveries) = event_bus(config)?;
+        let publisher = Publisher::new(bus.clone());
         let accounts = Accounts::new(AccountDeps {
             users: users.clone(),
             api_keys: store.clone(),
@@ -123,9 +125,8 @@ impl Node {
             ),
             links: Links::new(app_url),
             policy: AccountPolicy { admins_need_second_factor: config.admins_require_2fa },
+            events: Arc::new(publisher.clone()),
         });
-        let (bus, deliveries) = event_bus(config)?;
-        let publisher = Publisher::new(bus.clone());
         let storage = veza_media::Storage::from_url(&config.storage_url, &config.data_dir)
             .map_err(|e| anyhow::anyhow!("invalid configuration for VEZA_STORAGE_URL (storage_url): {e}"))?
             .with_read_cache(config.media_cache_mb.saturating_mul(1024 * 1024));
@@ -427,6 +428,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let gateway = GatewayConfig {
         heartbeat_interval: Duration::from_millis(config.gateway_heartbeat_ms),
         resume_window: Duration::from_secs(config.gateway_resume_secs),
+        sign_in_recheck: Duration::from_secs(config.gateway_sign_in_recheck_secs),
         test_pause: config.test_gateway_pause.map(|addr| veza_web::gateway::TestPause { addr }),
     };
     let gateway = Arc::new(Gateway { hub, config: gateway, publisher: node.publisher.clone() });

@@ -99,6 +99,10 @@ pub struct Config {
     /// connection.
     pub gateway_heartbeat_ms: u64,
     /// How long a gateway session can be resumed after its connection drops (s).
+    /// How often a gateway connection's credential is checked against the database at a
+    /// heartbeat; sign-outs close connections as they happen, this is the backstop. 0: every
+    /// heartbeat.
+    pub gateway_sign_in_recheck_secs: u64,
     pub gateway_resume_secs: u64,
     /// `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or `smtps://host:465`. Empty:
     /// every message is written as an `.eml` file to `{data dir}/outbox/` instead.
@@ -268,6 +272,7 @@ impl Default for Config {
             rate_limit_track_upload: "30/1h".into(),
             gateway_heartbeat_ms: 41_250,
             gateway_resume_secs: 120,
+            gateway_sign_in_recheck_secs: 300,
             smtp_url: String::new(),
             mail_from: String::new(),
             mail_retry_first_ms: 30_000,
@@ -425,6 +430,9 @@ impl Config {
         }
         if !(1..=3600).contains(&self.gateway_resume_secs) {
             return bad("gateway_resume_secs", "must be between 1 second and an hour");
+        }
+        if self.gateway_sign_in_recheck_secs > 86_400 {
+            return bad("gateway_sign_in_recheck_secs", "must be at most a day (0: at every heartbeat)");
         }
         if self.mail_retry_first_ms == 0 {
             return bad("mail_retry_first_ms", "must be at least 1 millisecond");

@@ -12,7 +12,7 @@ use veza_testkit::gateway::frame::coding::{Data, OpCode};
 use veza_testkit::gateway::frame::Frame as WsFrame;
 use veza_testkit::gateway::{Frame, GatewayClient, Message};
 use veza_testkit::on_both_databases;
-use veza_testkit::server::TestServer;
+use veza_testkit::server::{TestServer, PASSWORD};
 
 const BIN: &str = env!("CARGO_BIN_EXE_veza");
 
@@ -578,8 +578,11 @@ async fn a_stopping_server_closes_its_gateway_connections_with_1012() {
     assert_eq!(s.wait_exit(Duration::from_secs(30)).await, Some(0));
 }
 
+/// Signing out everywhere closes the gateway sessions at once (the sign-out is announced on the
+/// person's topic), not at their next heartbeat: no heartbeat is sent here, and at the default
+/// 41 s interval none would come in time.
 #[tokio::test]
-async fn signing_out_everywhere_ends_gateway_sessions_at_their_next_heartbeat() {
+async fn signing_out_everywhere_ends_gateway_sessions_at_once() {
     let s = TestServer::start(BIN, Backend::Sqlite).await;
     let token = access(&s.register("nova").await);
     let mut client = GatewayClient::connect(&s.base).await;
@@ -591,12 +594,67 @@ async fn signing_out_everywhere_ends_gateway_sessions_at_their_next_heartbeat() 
 
     let (status, body) = s.post("/api/v1/auth/logout-all", &json!({}), Some(&token)).await;
     assert_eq!(status, 200, "{body}");
-    client.heartbeat().await;
     assert_eq!(client.closed().await, 4004, "the access token alone no longer keeps the session");
     // Neither can it be resumed nor a new one opened with that token.
     let mut again = GatewayClient::connect(&s.base).await;
     again.send(json!({"op": 6, "d": {"token": token, "session_id": session, "seq": 1}})).await;
     assert_eq!(again.closed().await, 4004);
+}
+
+/// Each way a sign-in ends closes exactly the connections it covered, at once: one session
+/// revoked, an API key revoked, the other sessions ended by a password change (the current one
+/// stays), and the account disabled (everything).
+#[tokio::test]
+async fn each_ended_sign_in_closes_exactly_its_connections() {
+    let s = TestServer::start(BIN, Backend::Sqlite).await;
+    let root = access(&s.admin("root").await);
+    let first = s.register("nova").await;
+    let nova_id = id(&first["user"]);
+    let login =
+        || async { s.post("/api/v1/auth/login", &json!({"login": "nova", "password": PASSWORD}), None).await.1 };
+    let (laptop, phone, tablet) = (login().await, login().await, login().await);
+    let token = |b: &Value| access(b);
+    let (status, key) =
+        s.post("/api/v1/me/api-keys", &json!({"name": "bot", "scopes": ["chat:read"]}), Some(&token(&laptop))).await;
+    assert_eq!(status, 201, "{key}");
+    let key = key["secret"].as_str().expect("secret").to_string();
+    let connect = |credential: String| {
+        let base = s.base.clone();
+        async move {
+            let mut c = GatewayClient::connect(&base).await;
+            c.identify(&credential).await;
+            c
+        }
+    };
+    let mut on_laptop = connect(token(&laptop)).await;
+    let mut on_phone = connect(token(&phone)).await;
+    let mut on_tablet = connect(token(&tablet)).await;
+    let mut bot = connect(key.clone()).await;
+
+    // One session ended: only its connection closes.
+    let phone_sid = phone["tokens"]["session_id"].as_str().expect("sid");
+    assert_eq!(s.delete(&format!("/api/v1/me/sessions/{phone_sid}"), Some(&token(&laptop))).await.0, 204);
+    assert_eq!(on_phone.closed().await, 4004);
+    for c in [&mut on_laptop, &mut on_tablet, &mut bot] {
+        c.heartbeat().await;
+        assert!(matches!(c.next().await, Frame::Json(ack) if ack["op"] == 11), "still connected");
+    }
+    // The key revoked: only the bot's connection.
+    let key_id = key.split('_').nth(1).expect("key id");
+    assert_eq!(s.delete(&format!("/api/v1/me/api-keys/{key_id}"), Some(&token(&laptop))).await.0, 204);
+    assert_eq!(bot.closed().await, 4004);
+    // A password change ends the other sessions, not the one that made it.
+    let change = json!({"current_password": PASSWORD, "new_password": "an-entirely-new-passphrase"});
+    let (status, body) = s.post("/api/v1/me/password", &change, Some(&token(&laptop))).await;
+    assert!(status == 200 || status == 204, "{body}");
+    assert_eq!(on_tablet.closed().await, 4004);
+    on_laptop.heartbeat().await;
+    assert!(matches!(on_laptop.next().await, Frame::Json(ack) if ack["op"] == 11), "the changing session stays");
+    // Disabled: everything.
+    let (status, body) =
+        s.patch(&format!("/api/v1/admin/users/{nova_id}"), &json!({"disabled_reason": "abuse"}), Some(&root)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(on_laptop.closed().await, 4004);
 }
 
 fn code(problem: &Value) -> Option<&str> {

@@ -62,7 +62,9 @@ impl Accounts {
         let admin = self.require_admin(principal, "managing users is for administrators").await?;
         let user = self.deps.users.by_id_fresh(id).await?.ok_or(CoreError::NotFound("user"))?;
         let entry = self.audit_entry(AuditAction::AdminSessionsRevoked, Some(admin.id), Some(user.id), meta);
-        Ok(self.deps.sessions.revoke_all(user.id, RevokeReason::EndedByAdmin, self.now(), &entry).await?)
+        let n = self.deps.sessions.revoke_all(user.id, RevokeReason::EndedByAdmin, self.now(), &entry).await?;
+        self.signed_out(user.id, Some(super::SignedOut::Sessions { keep: None })).await;
+        Ok(n)
     }
 
     /// An administrator changes another account (or their own) through the API.
@@ -126,7 +128,10 @@ impl Accounts {
             return Ok(user); // nothing changes: nothing to record
         }
         match self.deps.users.change_account(user.id, &change, self.now(), &entries).await {
-            Ok(Some(user)) => Ok(user),
+            Ok(Some(user)) => {
+                self.signed_out(user.id, disabling.then_some(super::SignedOut::Account)).await;
+                Ok(user)
+            }
             Ok(None) => Err(CoreError::NotFound("user")),
             // The store decides, inside its transaction; we only name the field that caused it.
             Err(StoreError::LastAdmin) => {

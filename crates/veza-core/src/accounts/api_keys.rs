@@ -107,6 +107,7 @@ impl Accounts {
         if !self.deps.api_keys.revoke(id, owner.id, self.now(), &entry).await? {
             return Err(CoreError::NotFound("API key"));
         }
+        self.signed_out(owner.id, Some(super::SignedOut::ApiKey(id))).await;
         Ok(())
     }
 

@@ -180,6 +180,7 @@ impl Accounts {
         if !self.deps.users.redeem_token(token.user_id, &hash, purpose, &change, self.now(), &entries).await? {
             return Err(CoreError::InvalidAccountToken { what, problem: TokenProblem::Reused });
         }
+        self.signed_out(user.id, super::SignedOut::of(change.end_sessions)).await;
         if changed {
             self.notify(
                 user.email.as_str(),

@@ -35,7 +35,7 @@ use crate::error::CoreError;
 use crate::id::{ApiKeyId, AuditId, IdGenerator, SessionId, UserId};
 use crate::mail::MailQueue;
 use crate::ports::{
-    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, IdentityProviders, IdentityRepo,
+    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, ChatEvents, IdentityProviders, IdentityRepo,
     OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, SecondFactorRepo, SessionRepo, TokenSigner,
     UserRepo,
 };
@@ -82,6 +82,46 @@ pub struct AccountDeps {
     pub webauthn: Arc<dyn PasskeyCeremonies>,
     pub links: Links,
     pub policy: AccountPolicy,
+    /// Where ended sign-ins are announced, so the gateway closes their connections at once,
+    /// on every node.
+    pub events: Arc<dyn ChatEvents>,
+}
+
+/// Which sign-ins a committed change ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedOut {
+    /// One session.
+    Session(SessionId),
+    /// Every session of the account but `keep` (API keys stay).
+    Sessions {
+        keep: Option<SessionId>,
+    },
+    ApiKey(ApiKeyId),
+    /// The account is disabled: every session and key.
+    Account,
+}
+
+impl SignedOut {
+    /// Whether a connection signed in with `credential` (of the same account) is ended.
+    pub fn ends(self, credential: &Credential) -> bool {
+        match (self, credential) {
+            (Self::Account, _) => true,
+            (Self::Session(s), Credential::Session(id)) => s == *id,
+            (Self::Sessions { keep }, Credential::Session(id)) => keep != Some(*id),
+            (Self::ApiKey(k), Credential::ApiKey { id, .. }) => k == *id,
+            _ => false,
+        }
+    }
+
+    /// What ending sessions as a credential change says ended, if anything.
+    pub fn of(end: crate::account_token::EndSessions) -> Option<Self> {
+        use crate::account_token::EndSessions;
+        match end {
+            EndSessions::None => None,
+            EndSessions::All => Some(Self::Sessions { keep: None }),
+            EndSessions::AllBut(keep) => Some(Self::Sessions { keep: Some(keep) }),
+        }
+    }
 }
 
 /// Rules an installation chooses.
@@ -185,6 +225,13 @@ pub fn hash_secret(token: &str) -> String {
 }
 
 impl Accounts {
+    /// Announces ended sign-ins of `user` (after they are committed).
+    async fn signed_out(&self, user: UserId, ended: Option<SignedOut>) {
+        if let Some(ended) = ended {
+            self.deps.events.publish(crate::chat::event::ChatEvent::SignedOut { user_id: user, ended }).await;
+        }
+    }
+
     pub fn new(deps: AccountDeps) -> Self {
         Self { deps }
     }

@@ -142,6 +142,7 @@ impl Accounts {
         if !self.deps.users.redeem_token(token.user_id, &hash, purpose, &change, self.now(), &[entry]).await? {
             return Err(CoreError::InvalidAccountToken { what, problem: TokenProblem::Reused });
         }
+        self.signed_out(user.id, super::SignedOut::of(change.end_sessions)).await;
         self.tell_about_new_password(&user, meta).await;
         Ok(())
     }
@@ -176,6 +177,7 @@ impl Accounts {
         if let Some((method, _)) = proof {
             self.second_factor_spent(&user, method, meta).await;
         }
+        self.signed_out(user.id, super::SignedOut::of(change.end_sessions)).await;
         self.tell_about_new_password(&user, meta).await;
         Ok(())
     }

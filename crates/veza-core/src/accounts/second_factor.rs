@@ -186,6 +186,7 @@ impl Accounts {
                 "two-factor authentication was enabled or set up again meanwhile; start the setup over",
             )));
         }
+        self.signed_out(user.id, super::SignedOut::of(change.end_sessions)).await;
         self.tell_about_second_factor(&user, true, meta).await;
         Ok(codes)
     }
@@ -210,6 +211,7 @@ impl Accounts {
         if !self.deps.second_factors.disable_totp(user.id, &change, self.now(), &[entry]).await? {
             return Err(not_enabled());
         }
+        self.signed_out(user.id, super::SignedOut::of(change.end_sessions)).await;
         self.tell_about_second_factor(&user, false, meta).await;
         Ok(())
     }

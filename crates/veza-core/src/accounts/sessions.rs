@@ -6,7 +6,7 @@ use crate::error::CoreError;
 use crate::id::SessionId;
 use crate::session::{RevokeReason, Session};
 
-use super::{Accounts, Principal};
+use super::{Accounts, Principal, SignedOut};
 
 impl Accounts {
     /// The caller's live sessions, newest first.
@@ -31,6 +31,7 @@ impl Accounts {
         let mut entry = self.audit_entry(AuditAction::SessionRevoked, Some(owner.id), Some(owner.id), meta);
         entry.detail.insert("session_id".into(), session.id.to_string().into());
         self.deps.sessions.revoke(session.id, RevokeReason::Revoked, self.now(), &entry).await?;
+        self.signed_out(owner.id, Some(SignedOut::Session(session.id))).await;
         Ok(())
     }
 
@@ -40,6 +41,8 @@ impl Accounts {
         let owner = self.account(principal).await?;
         let mut entry = self.audit_entry(AuditAction::OtherSessionsRevoked, Some(owner.id), Some(owner.id), meta);
         entry.detail.insert("kept_session_id".into(), current.to_string().into());
-        Ok(self.deps.sessions.revoke_others(owner.id, current, self.now(), &entry).await?)
+        let n = self.deps.sessions.revoke_others(owner.id, current, self.now(), &entry).await?;
+        self.signed_out(owner.id, Some(SignedOut::Sessions { keep: Some(current) })).await;
+        Ok(n)
     }
 }

@@ -362,3 +362,52 @@ async fn a_login_from_a_new_device_is_mailed_to_the_owner() {
     assert!(mail[0].text.contains("Phone <script>") && mail[0].text.contains("198.51.100.4"));
     assert!(mail[0].html.contains("Phone &lt;script&gt;"), "{}", mail[0].html);
 }
+
+#[test]
+fn a_sign_out_ends_exactly_the_credentials_it_names() {
+    use super::{Credential, SignedOut};
+    use crate::id::{ApiKeyId, SessionId};
+    let session = |id| Credential::Session(SessionId(id));
+    let key = |id| Credential::ApiKey { id: ApiKeyId(id), scopes: vec![] };
+    let cases = [
+        (SignedOut::Session(SessionId(1)), [true, false, false]),
+        (SignedOut::Sessions { keep: None }, [true, true, false]),
+        (SignedOut::Sessions { keep: Some(SessionId(1)) }, [false, true, false]),
+        (SignedOut::ApiKey(ApiKeyId(1)), [false, false, true]),
+        (SignedOut::Account, [true, true, true]),
+    ];
+    for (ended, expected) in cases {
+        assert_eq!([ended.ends(&session(1)), ended.ends(&session(2)), ended.ends(&key(1))], expected, "{ended:?}");
+    }
+}
+
+/// Every use case that ends sign-ins announces what it ended, once it is committed.
+#[tokio::test]
+async fn ended_sign_ins_are_announced() {
+    use super::SignedOut;
+    use crate::chat::event::ChatEvent;
+    let f = FakeAccounts::new();
+    let acc = f.accounts.register(input("nova"), &meta()).await.expect("register");
+    let user = acc.user.id;
+    let (_, second) = password_login(&f, "nova", "violet-kettle-drum", &meta()).await.expect("login");
+    let first = f.accounts.authenticate(&acc.tokens.expect("tokens").access_token).expect("session");
+    let current = first.require_session("test").unwrap();
+    let ended = |f: &FakeAccounts| -> Vec<SignedOut> {
+        f.events
+            .take()
+            .into_iter()
+            .filter_map(|e| match e {
+                ChatEvent::SignedOut { user_id, ended } if user_id == user => Some(ended),
+                _ => None,
+            })
+            .collect()
+    };
+    f.accounts.logout(&second.refresh_token, &meta()).await.expect("logout");
+    assert_eq!(ended(&f), [SignedOut::Session(second.session_id)]);
+    f.accounts.revoke_other_sessions(&first, &meta()).await.expect("others");
+    assert_eq!(ended(&f), [SignedOut::Sessions { keep: Some(current) }]);
+    f.accounts.logout_all(&first, &meta()).await.expect("all");
+    assert_eq!(ended(&f), [SignedOut::Sessions { keep: None }]);
+    f.accounts.set_disabled(None, "nova", Some("abuse"), &meta()).await.expect("disable");
+    assert_eq!(ended(&f), [SignedOut::Account]);
+}

@@ -5,7 +5,7 @@ use crate::audit::{AuditAction, RequestMeta};
 use crate::error::{CoreError, TokenProblem};
 use crate::session::{RevokeReason, Rotation, TokenLookup};
 
-use super::{hash_secret, Accounts, Principal, RefreshSecret, TokenPair};
+use super::{hash_secret, Accounts, Principal, RefreshSecret, SignedOut, TokenPair};
 
 /// Refresh tokens we issue are 43 characters; anything much longer is not worth hashing.
 const REFRESH_TOKEN_MAX: usize = 128;
@@ -63,6 +63,7 @@ impl Accounts {
         let mut entry = self.audit_entry(AuditAction::Logout, Some(session.user_id), Some(session.user_id), meta);
         entry.detail.insert("session_id".into(), session.id.to_string().into());
         self.deps.sessions.revoke(session.id, RevokeReason::Logout, self.now(), &entry).await?;
+        self.signed_out(session.user_id, Some(SignedOut::Session(session.id))).await;
         Ok(())
     }
 
@@ -73,6 +74,7 @@ impl Accounts {
             self.audit_entry(AuditAction::LogoutAll, Some(principal.user_id), Some(principal.user_id), meta);
         entry.detail.insert("session_id".into(), session_id.to_string().into());
         let n = self.deps.sessions.revoke_all(principal.user_id, RevokeReason::LogoutAll, self.now(), &entry).await?;
+        self.signed_out(principal.user_id, Some(SignedOut::Sessions { keep: None })).await;
         Ok(n)
     }
 
@@ -97,6 +99,7 @@ impl Accounts {
         entry.detail.insert("session_id".into(), session.to_string().into());
         tracing::warn!(%session, %user, "refresh token reuse detected; session revoked");
         self.deps.sessions.revoke(session, RevokeReason::Reuse, self.now(), &entry).await?;
+        self.signed_out(user, Some(SignedOut::Session(session))).await;
         Ok(())
     }
 }

@@ -143,6 +143,12 @@ pub enum ChatEvent {
         user_id: UserId,
         state: ReadState,
     },
+    /// Sign-ins of the person ended (a logout, a revoked key, a disabled account): their
+    /// gateway connections close. (Not chat, but it travels the same bus to the same sessions.)
+    SignedOut {
+        user_id: UserId,
+        ended: crate::accounts::SignedOut,
+    },
     /// One of the person's tracks finished processing: ready, or failed with a reason. (Not
     /// chat, but it travels the same bus to the same sessions.)
     TrackProcessed {
@@ -204,6 +210,7 @@ impl ChatEvent {
             ReadStateChanged { user_id, .. } => vec![Topic::User(*user_id)],
             PresenceChanged { communities, .. } => communities.iter().map(|c| Topic::Community(*c)).collect(),
             TrackProcessed { owner_id, .. } => vec![Topic::User(*owner_id)],
+            SignedOut { user_id, .. } => vec![Topic::User(*user_id)],
         }
     }
 }

@@ -328,10 +328,15 @@ async fn live(conn: &mut Connection, app: &AppState, session: &Arc<Session>, con
                 if let Some(seq) = seq {
                     session.acknowledge(seq);
                 }
-                // Signed out everywhere, disabled, or the key revoked since: the session ends.
-                if let Err(close) = signed_in(app, &session.principal).await {
-                    session.invalidate(close);
-                    return Some(close);
+                // Sign-outs close sessions as they are announced; this check, at the first
+                // heartbeat and then every few minutes, catches one that was not (a publish that
+                // failed, the command line's disable on a single node).
+                if session.sign_in_due(app.gateway.config.sign_in_recheck) {
+                    if let Err(close) = signed_in(app, &session.principal).await {
+                        session.invalidate(close);
+                        return Some(close);
+                    }
+                    session.sign_in_checked();
                 }
                 heartbeat_due = tokio::time::Instant::now() + grace;
                 protocol::frame(op::HEARTBEAT_ACK, &())

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 use time::OffsetDateTime;
+use veza_core::accounts::SignedOut;
 use veza_core::chat::channel::{Channel, ChannelKind};
 use veza_core::chat::event::{ChatEvent, Place, Topic};
-use veza_core::id::{ChannelId, CommunityId, MessageId, RoleId, UserId};
+use veza_core::id::{ApiKeyId, ChannelId, CommunityId, MessageId, RoleId, SessionId, UserId};
 use veza_core::ports::{ChatEvents, EventBus};
 
 use crate::wire::{
@@ -32,6 +33,9 @@ pub enum Effect {
     Dissolve,
     /// The receiving person (a `u:` topic) is in a new community.
     Join,
+    /// Sign-ins of the receiving person ended: the sessions they covered close (4004). Never
+    /// dispatched.
+    SignOut(SignedOut),
 }
 
 /// One event, encoded for every session that will receive it.
@@ -89,6 +93,11 @@ impl Envelope {
             Effect::Leave(u) => format!("l:{u}"),
             Effect::Dissolve => "x".to_string(),
             Effect::Join => "j".to_string(),
+            Effect::SignOut(SignedOut::Session(s)) => format!("o:s{s}"),
+            Effect::SignOut(SignedOut::Sessions { keep: Some(s) }) => format!("o:o{s}"),
+            Effect::SignOut(SignedOut::Sessions { keep: None }) => "o:o".to_string(),
+            Effect::SignOut(SignedOut::ApiKey(k)) => format!("o:k{k}"),
+            Effect::SignOut(SignedOut::Account) => "o:a".to_string(),
         };
         format!(
             "{} {effect} {} {}\n{}",
@@ -113,6 +122,7 @@ impl Envelope {
             other => match other.split_once(':')? {
                 ("r", u) => Effect::RecomputeFor(user(u)?),
                 ("l", u) => Effect::Leave(user(u)?),
+                ("o", ended) => Effect::SignOut(sign_out_from_bus(ended)?),
                 _ => return None,
             },
         };
@@ -129,6 +139,19 @@ impl Envelope {
         }
         Some(Self { name: name.into(), data: data.into(), community, channel, effect })
     }
+}
+
+/// `s1` one session, `o` / `o1` every session (but one), `k1` a key, `a` the account.
+fn sign_out_from_bus(s: &str) -> Option<SignedOut> {
+    let id = |n: &str| n.parse::<i64>().ok();
+    Some(match s.split_at_checked(1)? {
+        ("s", n) => SignedOut::Session(SessionId(id(n)?)),
+        ("o", "") => SignedOut::Sessions { keep: None },
+        ("o", n) => SignedOut::Sessions { keep: Some(SessionId(id(n)?)) },
+        ("k", n) => SignedOut::ApiKey(ApiKeyId(id(n)?)),
+        ("a", "") => SignedOut::Account,
+        _ => return None,
+    })
 }
 
 #[derive(Serialize)]
@@ -317,6 +340,7 @@ pub fn encode(event: ChatEvent) -> Vec<(Topic, Envelope)> {
         ChatEvent::TrackProcessed { track_id, state, failure, .. } => {
             Envelope::new("TRACK_UPDATE", &TrackProcessed { id: track_id, state, failure })
         }
+        ChatEvent::SignedOut { ended, .. } => Envelope::plain("SIGNED_OUT", "{}").with_effect(Effect::SignOut(ended)),
     };
     topics
         .into_iter()
@@ -351,7 +375,7 @@ impl Envelope {
         }
     }
 
-    fn with_effect(mut self, effect: Effect) -> Self {
+    pub fn with_effect(mut self, effect: Effect) -> Self {
         self.effect = effect;
         self
     }
@@ -403,7 +427,19 @@ mod tests {
         assert_eq!(Envelope::from_bus(&e.to_bus()), Some(e.clone()));
         let e = Envelope { channel: Some(ChannelId(3)), effect: Effect::RecomputeFor(UserId(2)), ..e };
         assert_eq!(Envelope::from_bus(&e.to_bus()), Some(e));
+        for ended in [
+            SignedOut::Session(SessionId(7)),
+            SignedOut::Sessions { keep: None },
+            SignedOut::Sessions { keep: Some(SessionId(8)) },
+            SignedOut::ApiKey(ApiKeyId(9)),
+            SignedOut::Account,
+        ] {
+            let e = Envelope::plain("SIGNED_OUT", "{}").with_effect(Effect::SignOut(ended));
+            assert_eq!(Envelope::from_bus(&e.to_bus()), Some(e), "{ended:?}");
+        }
         for bad in ["", "X - - -", "X - - -\nnot json", "x - - -\n{}", "X q - -\n{}", "X - 1 2 3\n{}", "X r:z - -\n{}"]
+            .into_iter()
+            .chain(["X o:x1 - -\n{}", "X o:s - -\n{}", "X o:a1 - -\n{}", "X o:kz - -\n{}", "X o: - -\n{}"])
         {
             assert_eq!(Envelope::from_bus(bad), None, "{bad:?}");
         }

@@ -38,6 +38,9 @@ pub struct GatewayConfig {
     pub heartbeat_interval: Duration,
     /// How long a session waits for its client to resume after the connection drops.
     pub resume_window: Duration,
+    /// How often a connection's credential is checked against the store at a heartbeat (sign-outs
+    /// are pushed as they happen; this is the backstop). Zero: at every heartbeat.
+    pub sign_in_recheck: Duration,
     /// The test suite's hold on identifying sessions; never set in production.
     pub test_pause: Option<TestPause>,
 }
@@ -49,6 +52,7 @@ impl Default for GatewayConfig {
         Self {
             heartbeat_interval: Duration::from_millis(41_250),
             resume_window: Duration::from_secs(120),
+            sign_in_recheck: Duration::from_secs(300),
             test_pause: None,
         }
     }

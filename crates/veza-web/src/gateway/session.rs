@@ -78,6 +78,9 @@ struct State {
     held: VecDeque<(Topic, Arc<Envelope>)>,
     /// Registered but not yet started: every event waits in `held` until READY is out.
     starting: bool,
+    /// When the credential was last checked against the store (`None`: at the next heartbeat).
+    /// Sign-outs arrive as events; this check is the backstop for one that was not announced.
+    sign_in_checked: Option<Instant>,
 }
 
 /// What a resume found.
@@ -106,6 +109,7 @@ impl Session {
             communities: HashSet::new(),
             held: VecDeque::new(),
             starting: false,
+            sign_in_checked: None,
         };
         Self { id, principal, state: Mutex::new(state), wake: Notify::new() }
     }
@@ -147,6 +151,14 @@ impl Session {
 
     /// Offers an event from one of the session's topics.
     pub fn offer(&self, topic: Topic, envelope: &Arc<Envelope>) -> Follow {
+        // An ended sign-in closes the sessions it covered at once, starting or not; it is
+        // never dispatched nor held.
+        if let Effect::SignOut(ended) = envelope.effect {
+            if ended.ends(&self.principal.credential) {
+                self.invalidate(Close::AuthenticationFailed);
+            }
+            return Follow::default();
+        }
         let mut s = self.state();
         if s.invalid {
             return Follow::default();
@@ -227,6 +239,16 @@ impl Session {
         }
         s.release(self.me(), &self.wake, &mut follow);
         follow
+    }
+
+    /// Whether the credential is due a check against the store: at the first heartbeat, then
+    /// every `every`.
+    pub fn sign_in_due(&self, every: std::time::Duration) -> bool {
+        self.state().sign_in_checked.is_none_or(|at| at.elapsed() >= every)
+    }
+
+    pub fn sign_in_checked(&self) {
+        self.state().sign_in_checked = Some(Instant::now());
     }
 
     /// Ends the session for good: its connection closes with `close`.
@@ -389,7 +411,7 @@ impl State {
         let recompute = match envelope.effect {
             Effect::Recompute | Effect::Join => true,
             Effect::RecomputeFor(user) => user == me,
-            Effect::None | Effect::Leave(_) | Effect::Dissolve => false,
+            Effect::None | Effect::Leave(_) | Effect::Dissolve | Effect::SignOut(_) => false,
         };
         if let (true, Some(community)) = (recompute, community) {
             self.held.push_back((topic, envelope.clone()));
@@ -479,6 +501,26 @@ mod tests {
         assert_eq!(names(&s), ["READY", "MEMBER_REMOVE"]);
         s.offer(G9, &event("MESSAGE_CREATE", Some(1), Effect::None));
         assert_eq!(names(&s), ["READY", "MEMBER_REMOVE"], "nothing of the community after");
+    }
+
+    #[test]
+    fn a_sign_out_closes_the_sessions_it_covers_at_once_and_is_never_dispatched() {
+        use veza_core::accounts::SignedOut;
+        let me = Topic::User(UserId(1));
+        let sign_out = |ended| Arc::new(Envelope::plain("SIGNED_OUT", "{}").with_effect(Effect::SignOut(ended)));
+        let s = started();
+        s.offer(me, &sign_out(SignedOut::Session(SessionId(2))));
+        s.offer(me, &sign_out(SignedOut::Sessions { keep: Some(SessionId(1)) }));
+        s.offer(me, &sign_out(SignedOut::ApiKey(veza_core::id::ApiKeyId(1))));
+        assert_eq!(s.to_write(1).map(|f| f.len()), Ok(1), "READY only: other sign-ins' ends pass it by");
+        s.offer(me, &sign_out(SignedOut::Sessions { keep: None }));
+        assert_eq!(s.to_write(1).map(|f| f.len()), Err(Close::AuthenticationFailed));
+        assert_eq!(s.resume(1), Resumed::Invalid, "and it cannot be resumed");
+        // A session still starting is closed too, not held behind READY.
+        let starting = session();
+        starting.hold_until_started();
+        starting.offer(me, &sign_out(SignedOut::Account));
+        assert_eq!(starting.resume(0), Resumed::Invalid);
     }
 
     #[test]
