@@ -30,6 +30,12 @@ pub struct TestDb {
 impl TestDb {
     /// The same database for a second node, with its own data dir; the database outlives it
     /// only as long as `self` does.
+    /// A PostgreSQL database this value neither creates nor drops (a private cluster's own).
+    pub fn at(url: String) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self { url, backend: Backend::Postgres, dir, pg_name: None }
+    }
+
     pub fn sharing(&self) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         Self { url: self.url.clone(), backend: self.backend, dir, pg_name: None }

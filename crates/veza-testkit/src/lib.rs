@@ -11,6 +11,7 @@ pub mod gateway;
 pub mod media;
 pub mod oauth;
 pub mod outbox;
+pub mod pg;
 pub mod proxy;
 pub mod redis;
 pub mod s3;
