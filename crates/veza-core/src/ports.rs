@@ -746,7 +746,9 @@ pub struct BusError(pub String);
 /// bus delivered it, to the channel the adapter was built with (see [`BusDelivery`]).
 #[async_trait]
 pub trait EventBus: Send + Sync + std::fmt::Debug {
-    async fn publish(&self, topic: &str, payload: std::sync::Arc<str>) -> Result<(), BusError>;
+    /// Publishes; returns how many nodes' subscriptions it reached (Redis's answer to
+    /// `PUBLISH`; 1 in process).
+    async fn publish(&self, topic: &str, payload: std::sync::Arc<str>) -> Result<u64, BusError>;
     /// Returns once the bus delivers the topic to this node.
     async fn subscribe(&self, topic: &str) -> Result<(), BusError>;
     async fn unsubscribe(&self, topic: &str) -> Result<(), BusError>;

@@ -65,12 +65,12 @@ impl RedisBus {
 
 #[async_trait]
 impl EventBus for RedisBus {
-    async fn publish(&self, topic: &str, payload: Arc<str>) -> Result<(), BusError> {
+    async fn publish(&self, topic: &str, payload: Arc<str>) -> Result<u64, BusError> {
         let mut conn = self.publisher.clone();
         let mut command = redis::cmd("PUBLISH");
         command.arg(format!("{}{topic}", self.prefix)).arg(payload.as_bytes());
-        match tokio::time::timeout(self.timeout, command.exec_async(&mut conn)).await {
-            Ok(Ok(())) => Ok(()),
+        match tokio::time::timeout(self.timeout, command.query_async::<u64>(&mut conn)).await {
+            Ok(Ok(receivers)) => Ok(receivers),
             Ok(Err(e)) => Err(BusError(e.to_string())),
             Err(_) => Err(BusError("Redis did not answer in time".into())),
         }

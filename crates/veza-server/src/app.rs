@@ -252,7 +252,7 @@ fn event_bus(config: &Config) -> anyhow::Result<(Arc<dyn EventBus>, mpsc::Receiv
         return Ok((Arc::new(bus), deliveries));
     }
     let (to_hub, deliveries) = mpsc::channel(veza_web::gateway::hub::DELIVERY_QUEUE);
-    let timeout = Duration::from_millis(config.rate_limit_redis_timeout_ms);
+    let timeout = Duration::from_millis(config.event_bus_timeout_ms);
     let bus = RedisBus::start(&config.redis_url, &config.event_bus_redis_prefix, timeout, to_hub)
         .map_err(|e| anyhow::anyhow!("VEZA_REDIS_URL: {e}"))?;
     Ok((Arc::new(bus), deliveries))

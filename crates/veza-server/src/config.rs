@@ -72,6 +72,9 @@ pub struct Config {
     pub rate_limit_redis_prefix: String,
     /// Prefix of the Redis pub/sub channels of the chat event bus (with `redis_url`); Veza
     /// deployments sharing one Redis need different ones.
+    /// How long publishing one chat event on Redis may take before it counts as failed (and,
+    /// after one retry, the cluster is told of a gap).
+    pub event_bus_timeout_ms: u64,
     pub event_bus_redis_prefix: String,
     /// The quotas, each `count/period` (period in s, m or h: `10/1m`) or `off`. Route buckets
     /// (login, register, refresh) are charged per caller on top of the caller's own level;
@@ -255,6 +258,7 @@ impl Default for Config {
             rate_limit_redis_timeout_ms: 100,
             rate_limit_redis_prefix: "veza:rl:".into(),
             event_bus_redis_prefix: "veza:bus:".into(),
+            event_bus_timeout_ms: 2000,
             // Per node (or cluster, with Redis). A person browsing makes a few requests a
             // second at most; scripts get the same through their keys. Login and registration
             // are the brute-force targets.
@@ -427,6 +431,9 @@ impl Config {
         }
         if !(100..=600_000).contains(&self.gateway_heartbeat_ms) {
             return bad("gateway_heartbeat_ms", "must be between 100 ms and 10 minutes");
+        }
+        if !(10..=60_000).contains(&self.event_bus_timeout_ms) {
+            return bad("event_bus_timeout_ms", "must be between 10 ms and a minute");
         }
         if !(1..=3600).contains(&self.gateway_resume_secs) {
             return bad("gateway_resume_secs", "must be between 1 second and an hour");

@@ -61,3 +61,68 @@ pub fn subscribers(channel: &str) -> u64 {
     let count = text.rsplit(':').next().unwrap_or_default().trim();
     count.parse().unwrap_or_else(|_| panic!("unexpected PUBSUB answer {text:?}"))
 }
+
+/// A redis-server of one test's own, on a free port, that the test may kill and start again
+/// (as a restart: empty, since it keeps nothing on disk) without disturbing the shared one.
+#[derive(Debug)]
+pub struct PrivateRedis {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let mut redis = Self { port, dir: tempfile::tempdir().expect("temp dir"), child: None };
+        redis.start_again().await;
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// kill -9: every connection drops, every key and loaded script is gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port (the nodes' URL still names it), once it answers PING.
+    pub async fn start_again(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/test installs it)");
+        self.child = Some(child);
+        let addr: SocketAddr = ([127, 0, 0, 1], self.port).into();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !answers_ping(addr) {
+            assert!(std::time::Instant::now() < deadline, "redis-server did not start on {addr}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn answers_ping(addr: SocketAddr) -> bool {
+    let pong = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).and_then(|mut s| {
+        s.set_read_timeout(Some(Duration::from_millis(500)))?;
+        s.write_all(b"PING\r\n")?;
+        let mut buf = [0u8; 7];
+        s.read_exact(&mut buf)?;
+        Ok(buf)
+    });
+    matches!(pong, Ok(buf) if &buf == b"+PONG\r\n")
+}

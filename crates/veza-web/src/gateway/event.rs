@@ -381,16 +381,54 @@ impl Envelope {
     }
 }
 
-/// The chat use cases' announcements, encoded and put on the bus.
+/// The bus topic that tells every node its sessions may have missed events: an event a node
+/// committed could not be published.
+pub const GAP_TOPIC: &str = "gap";
+
+/// How often an owed gap announcement is tried while the bus refuses it.
+const GAP_RETRY_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The chat use cases' announcements, encoded and put on the bus. An event the bus refuses
+/// (after one retry) is stored but reached no session, on any node: the publisher then owes
+/// the cluster a gap, which it announces on [`GAP_TOPIC`] as soon as the bus takes it, and
+/// every node closes its sessions with 4012 so their clients re-sync.
 #[derive(Debug, Clone)]
 pub struct Publisher {
     bus: Arc<dyn EventBus>,
     failures: Arc<std::sync::atomic::AtomicU64>,
+    gap_owed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Publisher {
     pub fn new(bus: Arc<dyn EventBus>) -> Self {
-        Self { bus, failures: Arc::default() }
+        Self { bus, failures: Arc::default(), gap_owed: Arc::default() }
+    }
+
+    /// Announces a gap once the bus takes it, however long that is. Only one announcer runs
+    /// at a time; a failure after it cleared the debt starts another (a second gap is harmless,
+    /// a missed one is not).
+    fn owe_gap(&self) {
+        use std::sync::atomic::Ordering;
+        if self.gap_owed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (bus, owed) = (self.bus.clone(), self.gap_owed.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(GAP_RETRY_EVERY).await;
+                owed.store(false, Ordering::SeqCst);
+                // Taken once it reached a subscriber (this node's own at least, which every node
+                // keeps): published while no subscriber is connected, it would reach no one.
+                match bus.publish(GAP_TOPIC, "{}".into()).await {
+                    Ok(receivers) if receivers > 0 => {
+                        tracing::warn!(receivers, "announced a gap: every node's sessions re-sync");
+                        return;
+                    }
+                    _ if owed.swap(true, Ordering::SeqCst) => return, // another announcer took over
+                    _ => {}
+                }
+            }
+        });
     }
 
     /// Events the bus refused since start (they are stored; live delivery missed them).
@@ -403,9 +441,16 @@ impl Publisher {
 impl ChatEvents for Publisher {
     async fn publish(&self, event: ChatEvent) {
         for (topic, envelope) in encode(event) {
-            if let Err(e) = self.bus.publish(&topic.to_string(), envelope.to_bus().into()).await {
+            let (topic, payload): (String, Arc<str>) = (topic.to_string(), envelope.to_bus().into());
+            // Once more on failure: a connection the bus found broken is re-made for the retry.
+            let mut result = self.bus.publish(&topic, payload.clone()).await;
+            if result.is_err() {
+                result = self.bus.publish(&topic, payload).await;
+            }
+            if let Err(e) = result {
                 self.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tracing::error!(error = %e, %topic, event = %envelope.name, "event not published; clients re-sync over REST");
+                tracing::error!(error = %e, %topic, event = %envelope.name, "event not published; sessions will be told to re-sync");
+                self.owe_gap();
             }
         }
     }

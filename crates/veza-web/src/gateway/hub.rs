@@ -16,7 +16,7 @@ use veza_core::id::{ChannelId, CommunityId};
 use veza_core::ports::{BusDelivery, BusError, EventBus};
 use veza_core::CoreError;
 
-use crate::gateway::event::Envelope;
+use crate::gateway::event::{Envelope, GAP_TOPIC};
 use crate::gateway::protocol::Close;
 use crate::gateway::session::{Follow, Session};
 
@@ -39,9 +39,10 @@ impl LocalBus {
 
 #[async_trait]
 impl EventBus for LocalBus {
-    async fn publish(&self, topic: &str, payload: Arc<str>) -> Result<(), BusError> {
+    async fn publish(&self, topic: &str, payload: Arc<str>) -> Result<u64, BusError> {
         let delivery = BusDelivery::Event { topic: topic.to_string(), payload };
-        self.to_hub.send(delivery).await.map_err(|_| BusError("the gateway has stopped".into()))
+        self.to_hub.send(delivery).await.map_err(|_| BusError("the gateway has stopped".into()))?;
+        Ok(1)
     }
 
     // Every event reaches the node; the hub drops those nobody listens to.
@@ -236,9 +237,9 @@ impl Hub {
     }
 
     /// The bus lost events: no session here can be sure it has everything.
-    fn gap(&self) {
+    fn gap(&self, why: &'static str) {
         let sessions: Vec<_> = self.state().sessions.values().cloned().collect();
-        tracing::warn!(sessions = sessions.len(), "event bus connection was re-made; sessions must re-sync");
+        tracing::warn!(sessions = sessions.len(), why, "events were lost; sessions must re-sync");
         for session in sessions {
             session.invalidate(Close::ResyncRequired);
         }
@@ -279,11 +280,12 @@ async fn dispatch(hub: std::sync::Weak<Hub>, mut deliveries: mpsc::Receiver<BusD
     while let Some(delivery) = deliveries.recv().await {
         let Some(hub) = hub.upgrade() else { return };
         match delivery {
+            BusDelivery::Event { topic, .. } if topic == GAP_TOPIC => hub.gap("a node could not publish an event"),
             BusDelivery::Event { topic, payload } => match (parse_topic(&topic), Envelope::from_bus(&payload)) {
                 (Some(topic), Some(envelope)) => hub.deliver(topic, Arc::new(envelope)),
                 _ => tracing::warn!(topic, "ignoring an event this node cannot read"),
             },
-            BusDelivery::Gap => hub.gap(),
+            BusDelivery::Gap => hub.gap("the bus connection was re-made"),
         }
     }
 }
@@ -300,6 +302,12 @@ pub fn parse_topic(s: &str) -> Option<Topic> {
 }
 
 async fn apply_subscriptions(bus: Arc<dyn EventBus>, mut requests: mpsc::UnboundedReceiver<Subscription>) {
+    // Every node hears of gaps, whatever its sessions follow; first, so the barrier a session
+    // waits on before READY covers it. (Refused while the bus is away, it is re-made with the
+    // connection.)
+    if let Err(e) = bus.subscribe(GAP_TOPIC).await {
+        tracing::warn!(error = %e, "cannot subscribe to gap announcements yet");
+    }
     while let Some(request) = requests.recv().await {
         let (topic, on) = match request {
             Subscription::Change(topic, on) => (topic.to_string(), on),
