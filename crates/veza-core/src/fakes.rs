@@ -1380,6 +1380,16 @@ impl ChannelRepo for MemoryStore {
         Ok(true)
     }
 
+    async fn update_group(&self, channel: ChannelId, name: &str, owner: UserId) -> StoreResult<bool> {
+        let mut s = self.state();
+        let Some(d) = s.directs.iter_mut().find(|d| d.id == channel && d.group && d.recipients.contains(&owner)) else {
+            return Ok(false);
+        };
+        d.name = name.to_string();
+        d.owner_id = Some(owner);
+        Ok(true)
+    }
+
     async fn remove_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool> {
         let mut s = self.state();
         let Some(d) = s.directs.iter_mut().find(|d| d.id == channel) else { return Ok(false) };

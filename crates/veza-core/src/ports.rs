@@ -284,6 +284,9 @@ pub trait ChannelRepo: Send + Sync + std::fmt::Debug {
     async fn add_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool>;
     /// false when they were not in it.
     async fn remove_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool>;
+    /// Names a group and sets its owner, who must be in it; false when they are not (or the
+    /// group is gone).
+    async fn update_group(&self, channel: ChannelId, name: &str, owner: UserId) -> StoreResult<bool>;
     /// Sets (inserts or replaces) the overwrite for its target.
     async fn set_overwrite(&self, channel: ChannelId, overwrite: &Overwrite, audit: &AuditEntry) -> StoreResult<()>;
     async fn remove_overwrite(

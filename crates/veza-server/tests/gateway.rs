@@ -1151,3 +1151,53 @@ async fn a_mention_in_a_thread_adds_the_person_if_they_may_see_it() {
     expected.sort_unstable();
     assert_eq!(ids, expected, "the owner (posting) and the member (mentioned), not lyra: {members}");
 }
+
+/// A group conversation is renamed by anyone in it and handed over by its owner to another of
+/// its people (who then owns it, and the former owner may leave); everyone in it is told.
+#[tokio::test]
+async fn group_conversations_are_renamed_and_handed_over() {
+    let s = TestServer::start(BIN, Backend::Sqlite).await;
+    let r = room(&s).await;
+    let owner_id = id(&s.get("/api/v1/me", Some(&r.owner)).await.1);
+    let registered = s.register("lyra").await;
+    let (lyra, lyra_id) = (access(&registered), id(&registered["user"]));
+    let (_, invite) = s.post(&format!("/api/v1/communities/{}/invites", r.community), &json!({}), Some(&r.owner)).await;
+    let code = invite["code"].as_str().expect("code");
+    assert_eq!(s.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(&lyra)).await.0, 201);
+    let (status, group) = s
+        .post("/api/v1/me/channels", &json!({"recipients": [r.member_id, lyra_id], "name": "Crew"}), Some(&r.owner))
+        .await;
+    assert_eq!(status, 201, "{group}");
+    let g = id(&group);
+    let path = format!("/api/v1/me/channels/{g}");
+    let mut member = GatewayClient::connect(&s.base).await;
+    member.identify(&r.member).await;
+
+    let (status, renamed) = s.patch(&path, &json!({"name": "Night Crew"}), Some(&lyra)).await;
+    assert_eq!((status, renamed["name"].as_str()), (200, Some("Night Crew")), "anyone in it renames it: {renamed}");
+    let (update, _) = member.until("CHANNEL_UPDATE").await;
+    assert_eq!((update["id"].as_str(), update["name"].as_str()), (Some(g.as_str()), Some("Night Crew")), "{update}");
+
+    let (status, problem) = s.patch(&path, &json!({"owner_id": lyra_id}), Some(&r.member)).await;
+    assert_eq!(status, 403, "only the owner hands it over: {problem}");
+    let stranger = id(&s.register("orion").await["user"]);
+    let (status, problem) = s.patch(&path, &json!({"owner_id": stranger}), Some(&r.owner)).await;
+    assert_eq!(status, 404, "to someone in it only: {problem}");
+    let (status, handed) = s.patch(&path, &json!({"owner_id": r.member_id}), Some(&r.owner)).await;
+    assert_eq!((status, handed["owner_id"].as_str()), (200, Some(r.member_id.as_str())), "{handed}");
+    let (update, _) = member.until("CHANNEL_UPDATE").await;
+    assert_eq!(update["owner_id"], r.member_id.as_str(), "{update}");
+    // The former owner may leave now; the new one removes others.
+    let leave = format!("/api/v1/channels/{g}/recipients/{owner_id}");
+    assert_eq!(s.delete(&leave, Some(&r.owner)).await.0, 204);
+    assert_eq!(s.delete(&format!("/api/v1/channels/{g}/recipients/{lyra_id}"), Some(&r.member)).await.0, 204);
+
+    for (bad, code) in [(json!({"name": ""}), 422), (json!({"name": " "}), 422), (json!({"colour": "red"}), 422)] {
+        let (status, problem) = s.patch(&path, &bad, Some(&r.member)).await;
+        assert_eq!(status, code, "{bad}: {problem}");
+    }
+    let (_, dm) = s.post("/api/v1/me/channels", &json!({"recipients": [r.member_id]}), Some(&r.owner)).await;
+    let (status, problem) =
+        s.patch(&format!("/api/v1/me/channels/{}", id(&dm)), &json!({"name": "x"}), Some(&r.owner)).await;
+    assert_eq!((status, problem["errors"][0]["code"].as_str()), (409, Some("not_a_group")), "{problem}");
+}

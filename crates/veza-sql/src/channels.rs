@@ -490,6 +490,21 @@ impl ChannelRepo for Database {
         Ok(added.rows_affected() > 0)
     }
 
+    async fn update_group(&self, channel: ChannelId, name: &str, owner: UserId) -> StoreResult<bool> {
+        // One statement: an owner who leaves meanwhile is not made owner.
+        let updated = sqlx::query(
+            "UPDATE channels SET name = $2, owner_id = $3 WHERE id = $1 AND kind = 'group_dm' \
+             AND EXISTS (SELECT 1 FROM dm_recipients WHERE channel_id = $1 AND user_id = $3)",
+        )
+        .bind(channel.0)
+        .bind(name)
+        .bind(owner.0)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(updated.rows_affected() > 0)
+    }
+
     async fn remove_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool> {
         let removed = sqlx::query("DELETE FROM dm_recipients WHERE channel_id = $1 AND user_id = $2")
             .bind(channel.0)

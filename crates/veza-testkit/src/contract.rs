@@ -114,6 +114,16 @@ async fn direct<S: Store>(s: &S) {
     assert!(!s.add_recipient(group.id, UserId(143)).await.expect("already"));
     let got = s.direct_channel(group.id).await.expect("get").expect("there");
     assert_eq!(got.recipients, [UserId(141), UserId(142), UserId(143)]);
+
+    // A group is renamed and handed over, only to someone in it; a DM is no group.
+    assert!(s.update_group(group.id, "night crew", UserId(142)).await.expect("update"));
+    let got = s.direct_channel(group.id).await.expect("get").expect("there");
+    assert_eq!((got.name.as_str(), got.owner_id), ("night crew", Some(UserId(142))));
+    assert!(s.remove_recipient(group.id, UserId(143)).await.expect("leave"));
+    assert!(!s.update_group(group.id, "x", UserId(143)).await.expect("not in it"));
+    assert!(!s.update_group(pair.id, "x", UserId(141)).await.expect("a DM"));
+    let got = s.direct_channel(group.id).await.expect("get").expect("there");
+    assert_eq!((got.name.as_str(), got.owner_id), ("night crew", Some(UserId(142))), "nothing changed");
 }
 
 async fn presence<S: Store>(s: &S) {

@@ -1835,6 +1835,20 @@ impl From<veza_core::chat::channel::DirectChannel> for DirectChannelResponse {
     }
 }
 
+/// `PATCH /api/v1/me/channels/{channel_id}`: a group's name, or its owner.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateGroupRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
+    pub name: Option<String>,
+    /// Another person in the group, who becomes its owner (the owner only).
+    pub owner_id: Option<UserId>,
+}
+
 /// `POST /api/v1/me/channels`
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

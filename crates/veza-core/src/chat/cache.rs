@@ -284,6 +284,10 @@ impl ChannelRepo for CachedChat {
         self.channels.remove_recipient(channel, user).await
     }
 
+    async fn update_group(&self, channel: ChannelId, name: &str, owner: UserId) -> StoreResult<bool> {
+        self.channels.update_group(channel, name, owner).await
+    }
+
     async fn set_overwrite(&self, channel: ChannelId, overwrite: &Overwrite, audit: &AuditEntry) -> StoreResult<()> {
         self.change(self.channels.set_overwrite(channel, overwrite, audit)).await
     }

@@ -117,6 +117,42 @@ impl Communities {
         Ok(())
     }
 
+    /// Renames a group (anyone in it), or hands it to another of its people (its owner only).
+    pub async fn update_group(
+        &self,
+        principal: &Principal,
+        id: ChannelId,
+        name: Option<&str>,
+        owner: Option<UserId>,
+    ) -> Result<DirectChannel, CoreError> {
+        let mut channel = self.direct_channel(principal, id, Scope::ChatWrite).await?;
+        if !channel.group {
+            return Err(CoreError::Conflict(FieldError::new(
+                "channel",
+                "not_a_group",
+                "only a group conversation has a name and an owner",
+            )));
+        }
+        if let Some(name) = name {
+            channel.name = community::text("name", name, NAME_MAX).map_err(CoreError::invalid)?;
+        }
+        if let Some(owner) = owner {
+            if channel.owner_id != Some(principal.user_id) {
+                return Err(CoreError::Forbidden("only the group's owner hands it over"));
+            }
+            if !channel.recipients.contains(&owner) {
+                return Err(CoreError::NotFound("person in this group"));
+            }
+            channel.owner_id = Some(owner);
+        }
+        let owner = channel.owner_id.ok_or_else(|| CoreError::Internal("a group without an owner".into()))?;
+        if !self.deps.channels.update_group(id, &channel.name, owner).await? {
+            return Err(CoreError::NotFound("person in this group")); // left meanwhile
+        }
+        self.announce(ChatEvent::DirectChannelSaved { channel: channel.clone(), created: false }).await;
+        Ok(channel)
+    }
+
     /// Takes someone out of a group: oneself (leaving), or anyone, by its owner. The owner
     /// cannot leave while others remain.
     pub async fn remove_recipient(&self, principal: &Principal, id: ChannelId, user: UserId) -> Result<(), CoreError> {

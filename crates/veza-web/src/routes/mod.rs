@@ -110,6 +110,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(communities::presences::presences))
         .routes(routes!(me::presence::set_presence))
         .routes(routes!(me::channels::open::open_direct, me::channels::list::my_direct_channels))
+        .routes(routes!(me::channels::update::update_group))
         .routes(routes!(channels::recipients::add_recipient, channels::recipients::remove_recipient))
         .routes(routes!(channels::pins::put::pin_message, channels::pins::delete::unpin_message))
         .routes(routes!(users::get::get_user))
