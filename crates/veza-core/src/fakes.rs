@@ -1311,6 +1311,28 @@ impl ChannelRepo for MemoryStore {
         Ok(found)
     }
 
+    async fn archive_idle_threads(&self, now: OffsetDateTime) -> StoreResult<Vec<Channel>> {
+        let mut s = self.state();
+        let last_posts: std::collections::HashMap<ChannelId, OffsetDateTime> =
+            s.messages.iter().fold(std::collections::HashMap::new(), |mut last, m| {
+                let at = last.entry(m.channel_id).or_insert(m.created_at);
+                *at = (*at).max(m.created_at);
+                last
+            });
+        let mut archived = Vec::new();
+        for c in s.channels.iter_mut().filter(|c| c.kind == ChannelKind::Thread && !c.is_archived()) {
+            let active = last_posts.get(&c.id).copied().unwrap_or(c.created_at).max(c.created_at);
+            if let Some(t) = c.thread.as_mut() {
+                if active < now - time::Duration::minutes(i64::from(t.auto_archive_minutes)) {
+                    t.archived_at = Some(now);
+                    archived.push(c.clone());
+                }
+            }
+        }
+        archived.sort_by_key(|c| c.id.0);
+        Ok(archived)
+    }
+
     async fn join_thread(&self, thread: ChannelId, user: UserId, at: OffsetDateTime) -> StoreResult<bool> {
         let mut s = self.state();
         if s.thread_members.iter().any(|m| m.thread_id == thread && m.user_id == user) {

@@ -264,6 +264,9 @@ pub trait ChannelRepo: Send + Sync + std::fmt::Debug {
         before: Option<ChannelId>,
         limit: u32,
     ) -> StoreResult<Vec<Channel>>;
+    /// Archives, in one statement, every open thread with no message (nor creation) within its
+    /// `auto_archive_minutes` before `now`; returns them as archived.
+    async fn archive_idle_threads(&self, now: OffsetDateTime) -> StoreResult<Vec<Channel>>;
     /// Every thread of a community that is not archived, oldest first.
     async fn active_threads(&self, community: CommunityId) -> StoreResult<Vec<Channel>>;
     /// Adds `user` to a thread; false when they were in it already.

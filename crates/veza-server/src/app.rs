@@ -364,6 +364,25 @@ const KEEP_EXPIRED_TOKENS: time::Duration = time::Duration::days(7);
 const KEEP_FINISHED_MAIL: time::Duration = time::Duration::days(30);
 
 /// Deletes long-expired account tokens and old mail records every hour while the node runs.
+/// How often idle threads are looked for (they archive themselves after an hour at the least).
+const ARCHIVE_THREADS_EVERY: Duration = Duration::from_secs(60);
+
+/// Archives threads idle past their `auto_archive_minutes`, on every node (each thread is
+/// archived by one conditional UPDATE, so by one node).
+fn archive_threads_periodically(communities: Communities) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(ARCHIVE_THREADS_EVERY);
+        loop {
+            every.tick().await;
+            match communities.archive_idle_threads().await {
+                Ok(0) => {}
+                Ok(archived) => tracing::info!(archived, "idle threads archived"),
+                Err(e) => tracing::warn!(error = %e, "could not archive idle threads"),
+            }
+        }
+    });
+}
+
 fn purge_periodically(db: Database) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(PURGE_EVERY);
@@ -407,6 +426,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let (catalog, wake) = node.catalog(&config).await?;
     let upload_dir = upload_dir(&config.data_dir)?;
     purge_periodically(node.db.clone());
+    archive_threads_periodically(node.communities.clone());
     sweep_periodically(&node.guess_counters, |counters| {
         counters.sweep(AttemptPolicy::PER_ACCOUNT.forget_after);
     });

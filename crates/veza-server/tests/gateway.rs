@@ -1201,3 +1201,27 @@ async fn group_conversations_are_renamed_and_handed_over() {
         s.patch(&format!("/api/v1/me/channels/{}", id(&dm)), &json!({"name": "x"}), Some(&r.owner)).await;
     assert_eq!((status, problem["errors"][0]["code"].as_str()), (409, Some("not_a_group")), "{problem}");
 }
+
+/// A thread's auto-archive inactivity is chosen when it starts (a day by default) and changed
+/// by its owner; only an hour, a day, three days or a week are taken, and only by threads.
+#[tokio::test]
+async fn threads_take_an_auto_archive_inactivity() {
+    let s = TestServer::start(BIN, Backend::Sqlite).await;
+    let r = room(&s).await;
+    let threads = format!("/api/v1/channels/{}/threads", r.general);
+    let (status, usual) = s.post(&threads, &json!({"name": "usual"}), Some(&r.member)).await;
+    assert_eq!((status, usual["thread"]["auto_archive_minutes"].as_u64()), (201, Some(1440)), "{usual}");
+    let (status, quick) =
+        s.post(&threads, &json!({"name": "quick", "auto_archive_minutes": 60.0}), Some(&r.member)).await;
+    assert_eq!((status, quick["thread"]["auto_archive_minutes"].as_u64()), (201, Some(60)), "{quick}");
+    let path = format!("/api/v1/channels/{}", id(&quick));
+    let (status, changed) = s.patch(&path, &json!({"auto_archive_minutes": 10080}), Some(&r.member)).await;
+    assert_eq!((status, changed["thread"]["auto_archive_minutes"].as_u64()), (200, Some(10080)), "{changed}");
+    for bad in [json!(61), json!(0), json!(-60), json!(60.5), json!("60")] {
+        let (status, problem) = s.patch(&path, &json!({"auto_archive_minutes": bad}), Some(&r.member)).await;
+        assert_eq!(status, 422, "{bad}: {problem}");
+    }
+    let (status, problem) =
+        s.patch(&format!("/api/v1/channels/{}", r.general), &json!({"auto_archive_minutes": 60}), Some(&r.owner)).await;
+    assert_eq!((status, code(&problem)), (422, Some("not_a_thread")), "{problem}");
+}

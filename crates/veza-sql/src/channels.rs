@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use veza_core::audit::AuditEntry;
-use veza_core::chat::channel::{Channel, ChannelKind, DirectChannel, Thread, ThreadMember};
+use veza_core::chat::channel::{Channel, ChannelKind, DirectChannel, Thread, ThreadMember, AUTO_ARCHIVE_DEFAULT};
 use veza_core::chat::permissions::{Overwrite, OverwriteTarget, Permissions};
 use veza_core::id::{ChannelId, CommunityId, MessageId, RoleId, UserId};
 use veza_core::ports::{ChannelRepo, StoreError, StoreResult};
@@ -15,7 +15,7 @@ use crate::rows::{from_micros, to_micros};
 use crate::Database;
 
 const CHANNEL: &str = "id, community_id, kind, name, topic, parent_id, position, slowmode_secs, created_at, \
-                       owner_id, starter_id, archived_at, locked";
+                       owner_id, starter_id, archived_at, locked, auto_archive_minutes";
 
 #[derive(sqlx::FromRow)]
 struct ChannelRow {
@@ -32,6 +32,7 @@ struct ChannelRow {
     starter_id: Option<i64>,
     archived_at: Option<i64>,
     locked: i64,
+    auto_archive_minutes: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -74,6 +75,10 @@ fn channel_of(row: ChannelRow, overwrites: &[OverwriteRow]) -> StoreResult<Chann
             starter_id: row.starter_id.map(MessageId),
             archived_at: row.archived_at.map(from_micros).transpose()?,
             locked: row.locked != 0,
+            auto_archive_minutes: match row.auto_archive_minutes {
+                Some(minutes) => number(minutes, "auto-archive")?,
+                None => AUTO_ARCHIVE_DEFAULT,
+            },
         }),
         None => None,
     };
@@ -97,11 +102,25 @@ fn channel_of(row: ChannelRow, overwrites: &[OverwriteRow]) -> StoreResult<Chann
     })
 }
 
-/// The thread columns of a channel: owner, starter, archived at, locked.
-fn thread_columns(channel: &Channel) -> (Option<i64>, Option<i64>, Option<i64>, i64) {
+/// The thread columns of a channel.
+struct ThreadColumns {
+    owner: Option<i64>,
+    starter: Option<i64>,
+    archived_at: Option<i64>,
+    locked: i64,
+    auto_archive_minutes: Option<i64>,
+}
+
+fn thread_columns(channel: &Channel) -> ThreadColumns {
     match &channel.thread {
-        Some(t) => (Some(t.owner_id.0), t.starter_id.map(|m| m.0), t.archived_at.map(to_micros), i64::from(t.locked)),
-        None => (None, None, None, 0),
+        Some(t) => ThreadColumns {
+            owner: Some(t.owner_id.0),
+            starter: t.starter_id.map(|m| m.0),
+            archived_at: t.archived_at.map(to_micros),
+            locked: i64::from(t.locked),
+            auto_archive_minutes: Some(i64::from(t.auto_archive_minutes)),
+        },
+        None => ThreadColumns { owner: None, starter: None, archived_at: None, locked: 0, auto_archive_minutes: None },
     }
 }
 
@@ -194,9 +213,9 @@ async fn write_overwrite(conn: &mut sqlx::AnyConnection, channel: ChannelId, o: 
 impl ChannelRepo for Database {
     async fn create_channel(&self, channel: &Channel, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await.map_err(store_error)?;
-        let (owner, starter, archived_at, locked) = thread_columns(channel);
+        let t = thread_columns(channel);
         sqlx::query(&format!(
-            "INSERT INTO channels ({CHANNEL}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            "INSERT INTO channels ({CHANNEL}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
         .bind(channel.id.0)
         .bind(channel.community_id.0)
@@ -207,17 +226,18 @@ impl ChannelRepo for Database {
         .bind(i64::from(channel.position))
         .bind(i64::from(channel.slowmode_secs))
         .bind(to_micros(channel.created_at))
-        .bind(owner)
-        .bind(starter)
-        .bind(archived_at)
-        .bind(locked)
+        .bind(t.owner)
+        .bind(t.starter)
+        .bind(t.archived_at)
+        .bind(t.locked)
+        .bind(t.auto_archive_minutes)
         .execute(&mut *tx)
         .await
         .map_err(store_error)?;
         for o in &channel.overwrites {
             write_overwrite(&mut tx, channel.id, o).await?;
         }
-        if let Some(owner) = owner {
+        if let Some(owner) = t.owner {
             join(&mut tx, channel.id, UserId(owner), channel.created_at).await?;
         }
         commit_with_audit(tx, std::slice::from_ref(audit)).await
@@ -263,19 +283,20 @@ impl ChannelRepo for Database {
 
     async fn update_channel(&self, channel: &Channel, audit: &AuditEntry) -> StoreResult<bool> {
         let mut tx = self.begin().await.map_err(store_error)?;
-        let (_, _, archived_at, locked) = thread_columns(channel);
+        let t = thread_columns(channel);
         let updated = sqlx::query(
             "UPDATE channels SET name = $1, topic = $2, parent_id = $3, position = $4, slowmode_secs = $5, \
-             archived_at = $6, locked = $7 WHERE id = $8",
+             archived_at = $6, locked = $7, auto_archive_minutes = $9 WHERE id = $8",
         )
         .bind(&channel.name)
         .bind(channel.topic.as_deref())
         .bind(channel.parent_id.map(|p| p.0))
         .bind(i64::from(channel.position))
         .bind(i64::from(channel.slowmode_secs))
-        .bind(archived_at)
-        .bind(locked)
+        .bind(t.archived_at)
+        .bind(t.locked)
         .bind(channel.id.0)
+        .bind(t.auto_archive_minutes)
         .execute(&mut *tx)
         .await
         .map_err(store_error)?;
@@ -354,6 +375,29 @@ impl ChannelRepo for Database {
         .await
         .map_err(store_error)?;
         rows.into_iter().map(|row| channel_of(row, &[])).collect()
+    }
+
+    async fn archive_idle_threads(&self, now: OffsetDateTime) -> StoreResult<Vec<Channel>> {
+        // A thread's activity is its newest message's time (one index probe: messages by
+        // channel and id), or its creation.
+        let mut tx = self.begin().await.map_err(store_error)?;
+        let rows: Vec<ChannelRow> = sqlx::query_as(&format!(
+            "UPDATE channels SET archived_at = $1 WHERE kind = 'thread' AND archived_at IS NULL \
+             AND COALESCE((SELECT m.created_at FROM messages m WHERE m.channel_id = channels.id \
+                           ORDER BY m.id DESC LIMIT 1), channels.created_at) \
+                 < $1 - COALESCE(channels.auto_archive_minutes, $2) * 60000000 \
+             RETURNING {CHANNEL}"
+        ))
+        .bind(to_micros(now))
+        .bind(i64::from(AUTO_ARCHIVE_DEFAULT))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        let mut archived: Vec<Channel> =
+            rows.into_iter().map(|row| channel_of(row, &[])).collect::<StoreResult<_>>()?;
+        archived.sort_by_key(|c| c.id.0);
+        Ok(archived)
     }
 
     async fn join_thread(&self, thread: ChannelId, user: UserId, at: OffsetDateTime) -> StoreResult<bool> {

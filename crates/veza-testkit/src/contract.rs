@@ -300,6 +300,7 @@ async fn threads<S: Store>(s: &S, c: veza_core::id::CommunityId, parent: veza_co
             starter_id: starter.map(MessageId),
             archived_at: None,
             locked: false,
+            auto_archive_minutes: 60,
         }),
     };
     let first = thread(7301, Some(7202));
@@ -339,6 +340,30 @@ async fn threads<S: Store>(s: &S, c: veza_core::id::CommunityId, parent: veza_co
     assert!(s.leave_thread(first.id, UserId(71)).await.expect("leave"));
     assert!(!s.leave_thread(first.id, UserId(71)).await.expect("twice"));
     assert_eq!(s.joined_threads(c, UserId(71)).await.expect("joined"), joined[1..]);
+
+    // Idle threads archive themselves: activity is the newest message, or the creation.
+    let in_thread = veza_core::chat::message::Message {
+        id: MessageId(7390),
+        channel_id: ChannelId(7304),
+        author_id: UserId(71),
+        content: "still here".into(),
+        nonce: None,
+        reply_to: None,
+        mentions: Default::default(),
+        created_at: t + Duration::minutes(50),
+        edited_at: None,
+        deleted_at: None,
+        embeds: Vec::new(),
+        attachments: Vec::new(),
+    };
+    s.post(&in_thread).await.expect("post in the thread");
+    assert!(s.archive_idle_threads(t + Duration::minutes(30)).await.expect("sweep").is_empty());
+    let swept = s.archive_idle_threads(t + Duration::minutes(61)).await.expect("sweep");
+    assert_eq!(ids(swept.clone()), [7301], "an hour without a message; 7304 spoke at 50 minutes");
+    assert_eq!(swept[0].thread.as_ref().and_then(|t| t.archived_at), Some(t + Duration::minutes(61)));
+    assert_eq!(s.channel(ChannelId(7301)).await.expect("get"), Some(swept[0].clone()));
+    assert_eq!(ids(s.archive_idle_threads(t + Duration::minutes(111)).await.expect("sweep")), [7304]);
+    assert!(s.archive_idle_threads(t + Duration::days(30)).await.expect("sweep").is_empty(), "each once");
 
     // Deleting the channel takes its threads (and their members) with it.
     assert!(s.delete_channel(parent, &e(7306)).await.expect("delete parent"));

@@ -1346,7 +1346,39 @@ pub struct UpdateChannelRequest {
     pub archived: Option<bool>,
     /// Threads only (`manage_threads`): a locked thread is unarchived by moderators only.
     pub locked: Option<bool>,
+    /// Threads only (its owner, or `manage_threads`): minutes without a message after which it
+    /// archives itself.
+    pub auto_archive_minutes: Option<AutoArchiveMinutes>,
 }
+
+/// 60, 1440, 4320 or 10080: an hour, a day, three days, a week. Read as a number (JSON Schema
+/// counts `60.0` as an integer).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "f64")]
+pub struct AutoArchiveMinutes(pub u32);
+
+impl TryFrom<f64> for AutoArchiveMinutes {
+    type Error = String;
+
+    fn try_from(n: f64) -> Result<Self, String> {
+        let bad = || "auto_archive_minutes is 60, 1440, 4320 or 10080 (an hour, a day, three days, a week)".to_string();
+        let minutes = Whole::try_from(n).map_err(|_| bad())?.0;
+        veza_core::chat::channel::auto_archive(minutes).map(Self).map_err(|_| bad())
+    }
+}
+
+impl utoipa::PartialSchema for AutoArchiveMinutes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Integer))
+            .description(Some("Minutes without a message after which a thread archives itself."))
+            .enum_values(Some(veza_core::chat::channel::AUTO_ARCHIVE_MINUTES))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AutoArchiveMinutes {}
 
 /// `POST /api/v1/channels/{channel_id}/threads`
 #[derive(Debug, Deserialize, ToSchema)]
@@ -1363,6 +1395,8 @@ pub struct StartThreadRequest {
     /// A message of the channel to start it from (one thread per message); none: a thread on
     /// its own.
     pub message_id: Option<MessageId>,
+    /// Minutes without a message after which it archives itself (default 1440, a day).
+    pub auto_archive_minutes: Option<AutoArchiveMinutes>,
 }
 
 /// What a thread has beyond a channel.
@@ -1376,6 +1410,8 @@ pub struct ThreadResponse {
     #[serde(with = "time::serde::rfc3339::option")]
     pub archived_at: Option<OffsetDateTime>,
     pub locked: bool,
+    /// Minutes without a message after which it archives itself: 60, 1440, 4320 or 10080.
+    pub auto_archive_minutes: u32,
 }
 
 /// Someone following a thread.
@@ -1478,6 +1514,7 @@ impl From<Channel> for ChannelResponse {
                 archived: t.archived_at.is_some(),
                 archived_at: t.archived_at,
                 locked: t.locked,
+                auto_archive_minutes: t.auto_archive_minutes,
             }),
             my_permissions: None,
         }

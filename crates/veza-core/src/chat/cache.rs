@@ -247,6 +247,10 @@ impl ChannelRepo for CachedChat {
         self.channels.active_threads(community).await
     }
 
+    async fn archive_idle_threads(&self, now: OffsetDateTime) -> StoreResult<Vec<Channel>> {
+        self.change(self.channels.archive_idle_threads(now)).await
+    }
+
     // A thread's membership and direct conversations decide nothing cached.
     async fn join_thread(&self, thread: ChannelId, user: UserId, at: OffsetDateTime) -> StoreResult<bool> {
         self.channels.join_thread(thread, user, at).await

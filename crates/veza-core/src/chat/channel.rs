@@ -70,6 +70,26 @@ pub struct Thread {
     pub archived_at: Option<OffsetDateTime>,
     /// Only members with `manage_threads` may unarchive a locked thread.
     pub locked: bool,
+    /// Minutes without a message after which it archives itself: one of [`AUTO_ARCHIVE_MINUTES`].
+    pub auto_archive_minutes: u32,
+}
+
+/// The inactivity a thread may archive itself after, in minutes (Discord's): an hour, a day,
+/// three days, a week.
+pub const AUTO_ARCHIVE_MINUTES: [u32; 4] = [60, 1440, 4320, 10080];
+/// A new thread's, unless its starter chooses: a day.
+pub const AUTO_ARCHIVE_DEFAULT: u32 = 1440;
+
+/// `minutes`, when it is one of [`AUTO_ARCHIVE_MINUTES`].
+pub fn auto_archive(minutes: u32) -> Result<u32, crate::error::FieldError> {
+    if AUTO_ARCHIVE_MINUTES.contains(&minutes) {
+        return Ok(minutes);
+    }
+    Err(crate::error::FieldError::new(
+        "auto_archive_minutes",
+        "out_of_range",
+        "auto_archive_minutes is 60, 1440, 4320 or 10080 (an hour, a day, three days, a week)",
+    ))
 }
 
 /// A conversation outside any community: two people (a DM, one per pair) or a group of up to

@@ -26,6 +26,8 @@ pub struct ChannelPatch {
     pub slowmode_secs: Option<u32>,
     pub archived: Option<bool>,
     pub locked: Option<bool>,
+    /// Threads only: the inactivity, in minutes, after which it archives itself.
+    pub auto_archive_minutes: Option<u32>,
 }
 
 /// A channel and what the caller may do in it.
@@ -113,8 +115,13 @@ impl Communities {
             }
             channel.slowmode_secs = slowmode;
         }
+        let auto_archive_minutes = match patch.auto_archive_minutes {
+            Some(minutes) => v.check(crate::chat::channel::auto_archive(minutes)),
+            None => None,
+        };
         v.finish(|| Some(()))?;
         if let Some(thread) = channel.thread.as_mut() {
+            thread.auto_archive_minutes = auto_archive_minutes.unwrap_or(thread.auto_archive_minutes);
             match patch.archived {
                 Some(true) if thread.archived_at.is_none() => thread.archived_at = Some(self.now()),
                 Some(false) => thread.archived_at = None,
@@ -159,7 +166,7 @@ impl Communities {
                 "threads are started in a channel: POST /api/v1/channels/{channel_id}/threads",
             )));
         }
-        if patch.archived.is_some() || patch.locked.is_some() {
+        if patch.archived.is_some() || patch.locked.is_some() || patch.auto_archive_minutes.is_some() {
             return Err(not_a_thread());
         }
         if self.deps.channels.channels(id).await?.len() >= CHANNELS_MAX {
@@ -217,7 +224,9 @@ impl Communities {
         let (mut channel, actor) = self.visible(principal, id, Scope::ChatWrite).await?;
         match &channel.thread {
             Some(_) => may_edit_thread(&actor, &channel, &patch)?,
-            None if patch.archived.is_some() || patch.locked.is_some() => return Err(not_a_thread()),
+            None if patch.archived.is_some() || patch.locked.is_some() || patch.auto_archive_minutes.is_some() => {
+                return Err(not_a_thread())
+            }
             None => actor.require_in(&channel, Permissions::MANAGE_CHANNELS)?,
         }
         self.apply(&mut channel, patch).await?;
@@ -371,7 +380,11 @@ impl Communities {
 }
 
 fn not_a_thread() -> CoreError {
-    CoreError::invalid(FieldError::new("archived", "not_a_thread", "only threads are archived or locked"))
+    CoreError::invalid(FieldError::new(
+        "archived",
+        "not_a_thread",
+        "only threads are archived, locked or given auto_archive_minutes",
+    ))
 }
 
 /// Who may change what in a thread: its owner, or `manage_threads`, its name and slowmode and
@@ -389,7 +402,7 @@ fn may_edit_thread(actor: &Actor, thread: &Channel, patch: &ChannelPatch) -> Res
         return Err(CoreError::invalid(FieldError::new(
             field,
             "not_for_threads",
-            format!("a thread has no {field}: it takes name, slowmode_secs, archived and locked"),
+            format!("a thread has no {field}: it takes name, slowmode_secs, archived, locked and auto_archive_minutes"),
         )));
     }
     let mine = actor.in_channel(thread);
@@ -398,7 +411,10 @@ fn may_edit_thread(actor: &Actor, thread: &Channel, patch: &ChannelPatch) -> Res
     if patch.locked.is_some() || (patch.archived == Some(false) && t.locked) {
         return require_within(mine, Permissions::MANAGE_THREADS);
     }
-    let owners_part = patch.name.is_some() || patch.slowmode_secs.is_some() || patch.archived == Some(true);
+    let owners_part = patch.name.is_some()
+        || patch.slowmode_secs.is_some()
+        || patch.archived == Some(true)
+        || patch.auto_archive_minutes.is_some();
     if owners_part && !owner && !moderator {
         return require_within(mine, Permissions::MANAGE_THREADS);
     }

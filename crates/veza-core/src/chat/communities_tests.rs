@@ -547,7 +547,7 @@ async fn files_are_judged_by_their_bytes_stored_per_message_and_removed_with_it(
     assert!(matches!(err, Err(CoreError::NotFound(_))), "{err:?}");
 
     let (by_owner, _) = chat.send_message(&owner, general.id, "", None, None, &both).await.expect("owner's files");
-    let thread = chat.start_thread(&owner, general.id, "notes", Some(by_owner.id), &m).await.expect("thread");
+    let thread = chat.start_thread(&owner, general.id, "notes", Some(by_owner.id), None, &m).await.expect("thread");
     chat.send_message(&owner, thread.id, "", None, None, &both[1..]).await.expect("in the thread");
     assert_eq!(files.keys().len(), 3);
     chat.delete_channel(&owner, thread.id, &m).await.expect("delete the thread");
@@ -575,4 +575,51 @@ async fn files_are_judged_by_their_bytes_stored_per_message_and_removed_with_it(
     chat.delete(&owner, c.id, &meta()).await.expect("delete the community");
     assert!(files.keys().is_empty(), "a community's files go with it");
     std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[tokio::test]
+async fn idle_threads_archive_themselves_after_their_chosen_inactivity_and_are_announced() {
+    use crate::chat::channel::ChannelKind;
+    use crate::chat::channels::ChannelPatch;
+    use crate::chat::event::ChatEvent;
+    let (chat, clock, events) = chat_with_events();
+    let owner = person(1);
+    let c = chat.create(&owner, "Lounge", None, &meta()).await.expect("community");
+    let general = chat
+        .create_channel(&owner, c.id, ChannelKind::Text, "general", ChannelPatch::default(), &meta())
+        .await
+        .expect("channel");
+    let hour = chat.start_thread(&owner, general.id, "quick", None, Some(60), &meta()).await.expect("an hour");
+    let day = chat.start_thread(&owner, general.id, "usual", None, None, &meta()).await.expect("the default");
+    assert_eq!(day.thread.as_ref().map(|t| t.auto_archive_minutes), Some(1440), "a day unless chosen");
+    let err = chat.start_thread(&owner, general.id, "odd", None, Some(61), &meta()).await.expect_err("61");
+    assert!(matches!(err, CoreError::Validation(ref e) if e[0].field == "auto_archive_minutes"), "{err:?}");
+    let not_thread = ChannelPatch { auto_archive_minutes: Some(60), ..ChannelPatch::default() };
+    let err = chat.update_channel(&owner, general.id, not_thread, &meta()).await.expect_err("not a thread");
+    assert!(matches!(err, CoreError::Validation(ref e) if e[0].code == "not_a_thread"), "{err:?}");
+    events.take();
+
+    // A message keeps a thread alive; an hour of silence after it archives it.
+    clock.advance(Duration::minutes(59));
+    chat.send_message(&owner, hour.id, "still here", None, None, &[]).await.expect("post");
+    clock.advance(Duration::minutes(30));
+    assert_eq!(chat.archive_idle_threads().await.expect("sweep"), 0);
+    events.take();
+    clock.advance(Duration::minutes(31));
+    assert_eq!(chat.archive_idle_threads().await.expect("sweep"), 1);
+    let announced: Vec<_> = events
+        .take()
+        .into_iter()
+        .filter_map(|e| match e {
+            ChatEvent::ChannelUpdated(ch) => Some((ch.id, ch.thread.and_then(|t| t.archived_at))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(announced, [(hour.id, Some(crate::clock::Clock::now(clock.as_ref())))]);
+    let err = chat.send_message(&owner, hour.id, "too late", None, None, &[]).await.expect_err("archived");
+    assert!(matches!(err, CoreError::Conflict(ref e) if e.code == "thread_archived"), "{err:?}");
+    // The day-long one goes after a day; each only once.
+    clock.advance(Duration::days(1));
+    assert_eq!(chat.archive_idle_threads().await.expect("sweep"), 1);
+    assert_eq!(chat.archive_idle_threads().await.expect("sweep"), 0);
 }

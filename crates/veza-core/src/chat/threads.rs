@@ -7,7 +7,8 @@ use crate::accounts::Principal;
 use crate::api_key::Scope;
 use crate::audit::{AuditAction, RequestMeta};
 use crate::chat::channel::{
-    Channel, ChannelKind, Thread, ThreadMember, ACTIVE_THREADS_MAX, NAME_MAX, THREAD_MEMBERS_PAGE_MAX, THREAD_PAGE_MAX,
+    auto_archive, Channel, ChannelKind, Thread, ThreadMember, ACTIVE_THREADS_MAX, AUTO_ARCHIVE_DEFAULT, NAME_MAX,
+    THREAD_MEMBERS_PAGE_MAX, THREAD_PAGE_MAX,
 };
 use crate::chat::channels::ChannelView;
 use crate::chat::communities::{Actor, Communities};
@@ -27,6 +28,7 @@ impl Communities {
         parent_id: ChannelId,
         name: &str,
         from: Option<MessageId>,
+        auto_archive_minutes: Option<u32>,
         meta: &RequestMeta,
     ) -> Result<Channel, CoreError> {
         let (parent, actor) = self.visible(principal, parent_id, Scope::ChatWrite).await?;
@@ -38,6 +40,8 @@ impl Communities {
             )));
         }
         let name = community::text("name", name, NAME_MAX).map_err(CoreError::invalid)?;
+        let auto_archive_minutes =
+            auto_archive(auto_archive_minutes.unwrap_or(AUTO_ARCHIVE_DEFAULT)).map_err(CoreError::invalid)?;
         actor.require_in(&parent, Permissions::CREATE_THREADS)?;
         if let Some(from) = from {
             actor.require_in(&parent, Permissions::READ_MESSAGE_HISTORY)?;
@@ -64,7 +68,13 @@ impl Communities {
             slowmode_secs: 0,
             created_at: self.now(),
             overwrites: Vec::new(),
-            thread: Some(Thread { owner_id: principal.user_id, starter_id: from, archived_at: None, locked: false }),
+            thread: Some(Thread {
+                owner_id: principal.user_id,
+                starter_id: from,
+                archived_at: None,
+                locked: false,
+                auto_archive_minutes,
+            }),
         };
         let mut entry = self.entry(AuditAction::ChannelCreated, principal.user_id, None, parent.community_id, meta);
         entry.detail.insert("channel_id".into(), thread.id.to_string().into());
@@ -82,6 +92,23 @@ impl Communities {
         let thread = Channel { overwrites: parent.overwrites, ..thread };
         self.announce(ChatEvent::ChannelCreated(thread.clone())).await;
         Ok(thread)
+    }
+
+    /// Archives every thread idle for longer than it chose (no message for its
+    /// `auto_archive_minutes`), and announces each; returns how many. Every node runs it: one
+    /// conditional UPDATE archives each thread once.
+    pub async fn archive_idle_threads(&self) -> Result<usize, CoreError> {
+        let archived = self.deps.channels.archive_idle_threads(self.now()).await?;
+        for thread in &archived {
+            let parent = match thread.parent_id {
+                Some(parent) => self.deps.channels.channel(parent).await?,
+                None => None,
+            };
+            // Announced as clients see threads: with their parent's overwrites.
+            let overwrites = parent.map(|p| p.overwrites).unwrap_or_default();
+            self.announce(ChatEvent::ChannelUpdated(Channel { overwrites, ..thread.clone() })).await;
+        }
+        Ok(archived.len())
     }
 
     /// A page of a channel's threads, newest first: the open ones, or the archived ones.

@@ -46,6 +46,7 @@ pub async fn update_channel(
         slowmode_secs: body.slowmode_secs.map(|w| w.0),
         archived: body.archived,
         locked: body.locked,
+        auto_archive_minutes: body.auto_archive_minutes.map(|m| m.0),
     };
     Ok(Json(state.communities.update_channel(&principal, id, patch, &meta).await?.into()))
 }

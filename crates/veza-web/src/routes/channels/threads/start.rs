@@ -41,7 +41,10 @@ pub async fn start_thread(
     ApiPath(id): ApiPath<ChannelId>,
     ApiJson(body): ApiJson<StartThreadRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let thread = state.communities.start_thread(&principal, id, &body.name, body.message_id, &meta).await?;
+    let thread = state
+        .communities
+        .start_thread(&principal, id, &body.name, body.message_id, body.auto_archive_minutes.map(|m| m.0), &meta)
+        .await?;
     let location = format!("/api/v1/channels/{}", thread.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ChannelResponse::from(thread))))
 }

@@ -46,6 +46,7 @@ pub async fn create_channel(
         slowmode_secs: body.slowmode_secs.map(|w| w.0),
         archived: None,
         locked: None,
+        auto_archive_minutes: None,
     };
     let channel = state.communities.create_channel(&principal, id, body.kind.into(), &body.name, patch, &meta).await?;
     let location = format!("/api/v1/channels/{}", channel.id);
