@@ -16,7 +16,7 @@ use object_store::signer::Signer;
 use object_store::{GetOptions, GetRange, ObjectStoreExt as _, PutPayload, WriteMultipart};
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use veza_core::catalog::media::{ByteRange, ObjectInfo, ObjectRead, ObjectStore, StorageError};
+use veza_core::catalog::media::{ByteRange, Listed, ObjectInfo, ObjectRead, ObjectStore, StorageError};
 
 /// Parts of a multipart upload: S3's minimum part size is 5 MiB; 8 MiB keeps a 500 MB upload
 /// at ~60 parts with two in flight, so an upload holds at most ~24 MiB in memory.
@@ -402,6 +402,24 @@ impl ObjectStore for Storage {
             let _ = cache.invalidate_entries_if(move |key, _| key.starts_with(&prefix));
         }
         Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<Listed>, StorageError> {
+        let path = self.path(prefix.trim_end_matches('/'))?;
+        let mut listed = self.store().list(Some(&path));
+        let mut found = Vec::new();
+        while let Some(meta) = listed.next().await {
+            let meta = match meta {
+                Ok(meta) => meta,
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(failed(prefix, e)),
+            };
+            let Some(key) = meta.location.as_ref().strip_prefix(self.prefix.as_str()) else { continue };
+            let modified = OffsetDateTime::from_unix_timestamp(meta.last_modified.timestamp())
+                .map_err(|e| StorageError::Unavailable(format!("{key}: {e}")))?;
+            found.push(Listed { key: key.to_owned(), modified });
+        }
+        Ok(found)
     }
 
     async fn presigned_get(&self, key: &str, ttl: Duration) -> Result<Option<String>, StorageError> {

@@ -182,6 +182,10 @@ async fn the_ladder_is_made_from_one_decode_and_checks_out_under_ffprobe() {
     assert_eq!(read.range, 100..1100);
     let body: Vec<u8> = read.body.map_ok(|b| b.to_vec()).try_concat().await.unwrap();
     assert_eq!(body, whole[100..1100]);
+    // The local store lists what is under a prefix, as the core names it.
+    let listed = r.store.list("tracks/42/mp3/").await.unwrap();
+    assert_eq!(listed.iter().map(|l| l.key.as_str()).collect::<Vec<_>>(), ["tracks/42/mp3/128k.mp3"]);
+    assert!(r.store.list("tracks/43/").await.unwrap().is_empty());
     r.store.delete_prefix("tracks/42/").await.unwrap();
     assert!(!media.exists() || std::fs::read_dir(&media).unwrap().next().is_none(), "deleted");
 }

@@ -48,6 +48,16 @@ async fn the_s3_adapter_streams_ranges_deletes_and_presigns_against_a_real_serve
     assert!(out.status.success(), "GET {signed}");
     assert_eq!(out.stdout, b"{\"version\":2}");
 
+    // Listing gives keys as the core names them (the URL's prefix taken off), with their times.
+    let before = time::OffsetDateTime::now_utc() - time::Duration::minutes(5);
+    let mut listed = store.list("tracks/").await.unwrap();
+    listed.sort_by(|a, b| a.key.cmp(&b.key));
+    let keys: Vec<&str> = listed.iter().map(|l| l.key.as_str()).collect();
+    assert_eq!(keys, ["tracks/1/original/original.flac", "tracks/1/waveform/full.json", "tracks/2/waveform/full.json"]);
+    assert!(listed.iter().all(|l| l.modified > before), "{listed:?}");
+    assert_eq!(store.list("tracks/2/").await.unwrap().len(), 1);
+    assert!(store.list("attachments/").await.unwrap().is_empty());
+
     store.delete_prefix("tracks/1/").await.unwrap();
     assert!(matches!(store.read("tracks/1/waveform/full.json").await, Err(StorageError::NotFound(_))));
     assert_eq!(store.read("tracks/2/waveform/full.json").await.unwrap(), b"{}", "other tracks stay");

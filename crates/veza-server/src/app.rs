@@ -383,6 +383,30 @@ fn archive_threads_periodically(communities: Communities) {
     });
 }
 
+/// How often files nothing points at are looked for (listing the store is not free).
+const SWEEP_ORPHANS_EVERY: Duration = Duration::from_secs(3600);
+
+/// Removes the files of tracks and messages that do not exist (see `veza_core::catalog::sweep`),
+/// an hour after start and then hourly. Every node may run it: removal is idempotent.
+fn sweep_orphans_periodically(catalog: Catalog, communities: Communities) {
+    tokio::spawn(async move {
+        let start = tokio::time::Instant::now() + SWEEP_ORPHANS_EVERY;
+        let mut every = tokio::time::interval_at(start, SWEEP_ORPHANS_EVERY);
+        loop {
+            every.tick().await;
+            let tracks = catalog.sweep_orphan_files().await;
+            let messages = communities.sweep_orphan_files().await;
+            for (what, result) in [("tracks", tracks), ("messages", messages)] {
+                match result {
+                    Ok(0) => {}
+                    Ok(swept) => tracing::info!(swept, what, "files nothing pointed at removed"),
+                    Err(e) => tracing::warn!(error = %e, what, "could not sweep files nothing points at"),
+                }
+            }
+        }
+    });
+}
+
 fn purge_periodically(db: Database) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(PURGE_EVERY);
@@ -427,6 +451,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let upload_dir = upload_dir(&config.data_dir)?;
     purge_periodically(node.db.clone());
     archive_threads_periodically(node.communities.clone());
+    sweep_orphans_periodically(catalog.clone(), node.communities.clone());
     sweep_periodically(&node.guess_counters, |counters| {
         counters.sweep(AttemptPolicy::PER_ACCOUNT.forget_after);
     });

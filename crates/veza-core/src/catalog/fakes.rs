@@ -13,8 +13,8 @@ use time::OffsetDateTime;
 
 use crate::catalog::job::{Claim, Finished, Job, JobId, NewJob, Outcome};
 use crate::catalog::media::{
-    ByteRange, MediaError, MediaPipeline, ObjectInfo, ObjectRead, ObjectStore, Probe, Processed, ProgressReport,
-    StorageError,
+    ByteRange, Listed, MediaError, MediaPipeline, ObjectInfo, ObjectRead, ObjectStore, Probe, Processed,
+    ProgressReport, StorageError,
 };
 use crate::catalog::renditions::{self, Rendition};
 use crate::catalog::track::{Loudness, Track, TrackPatch, TrackState, Visibility};
@@ -202,13 +202,26 @@ impl JobQueue for MemoryCatalog {
     }
 }
 
-/// Objects in memory, keyed like the real stores.
+/// Objects in memory, keyed like the real stores, each with when it was written (the real
+/// time: the fake has no clock; [`MemoryObjects::written_at`] sets it).
 #[derive(Debug, Default, Clone)]
-pub struct MemoryObjects(Arc<Mutex<BTreeMap<String, Vec<u8>>>>);
+pub struct MemoryObjects(Arc<Mutex<BTreeMap<String, Stored>>>);
+
+/// An object's bytes and when they were written.
+type Stored = (Vec<u8>, OffsetDateTime);
 
 impl MemoryObjects {
     pub fn keys(&self) -> Vec<String> {
         self.0.lock().unwrap().keys().cloned().collect()
+    }
+
+    /// Makes the objects under `prefix` look written at `at` (the fake has no clock of its own).
+    pub fn written_at(&self, prefix: &str, at: OffsetDateTime) {
+        for (key, (_, written)) in self.0.lock().unwrap().iter_mut() {
+            if key.starts_with(prefix) {
+                *written = at;
+            }
+        }
     }
 }
 
@@ -220,7 +233,7 @@ impl ObjectStore for MemoryObjects {
     }
 
     async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> Result<(), StorageError> {
-        self.0.lock().unwrap().insert(key.to_owned(), bytes);
+        self.0.lock().unwrap().insert(key.to_owned(), (bytes, OffsetDateTime::now_utc()));
         Ok(())
     }
 
@@ -230,7 +243,8 @@ impl ObjectStore for MemoryObjects {
     }
 
     async fn read(&self, key: &str) -> Result<Vec<u8>, StorageError> {
-        self.0.lock().unwrap().get(key).cloned().ok_or_else(|| StorageError::NotFound(key.to_owned()))
+        let objects = self.0.lock().unwrap();
+        objects.get(key).map(|(bytes, _)| bytes.clone()).ok_or_else(|| StorageError::NotFound(key.to_owned()))
     }
 
     async fn open(&self, key: &str, range: Option<ByteRange>) -> Result<ObjectRead, StorageError> {
@@ -245,6 +259,12 @@ impl ObjectStore for MemoryObjects {
     async fn delete_prefix(&self, prefix: &str) -> Result<(), StorageError> {
         self.0.lock().unwrap().retain(|k, _| !k.starts_with(prefix));
         Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<Listed>, StorageError> {
+        let objects = self.0.lock().unwrap();
+        let listed = objects.iter().filter(|(k, _)| k.starts_with(prefix));
+        Ok(listed.map(|(key, (_, modified))| Listed { key: key.clone(), modified: *modified }).collect())
     }
 
     /// A pretend presigned URL that says how long it lasts, for tests of what asks for one.

@@ -111,9 +111,19 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     async fn open(&self, key: &str, range: Option<ByteRange>) -> Result<ObjectRead, StorageError>;
     /// Removes every object whose key starts with `prefix`; no error when there is none.
     async fn delete_prefix(&self, prefix: &str) -> Result<(), StorageError>;
+    /// Every object whose key starts with `prefix`, with when it was last written (for the
+    /// sweep of files nothing points at).
+    async fn list(&self, prefix: &str) -> Result<Vec<Listed>, StorageError>;
     /// A URL of the store itself that lets anyone fetch the object until `ttl` has passed, when
     /// the store can make one (S3 presigned URLs); `None` for the local filesystem.
     async fn presigned_get(&self, key: &str, ttl: Duration) -> Result<Option<String>, StorageError>;
+}
+
+/// An object as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub modified: OffsetDateTime,
 }
 
 /// What probing a file found.

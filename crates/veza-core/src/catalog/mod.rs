@@ -15,6 +15,7 @@ pub mod job;
 pub mod media;
 pub mod processing;
 pub mod renditions;
+pub mod sweep;
 pub mod track;
 pub mod tracks;
 

@@ -370,3 +370,27 @@ async fn a_presigned_url_expires_with_the_signed_path() {
     let late = redirect(w.catalog.open_media(&segment, None).await.unwrap());
     assert!(late.ends_with("?expires-in=10"), "{late}");
 }
+
+/// Files of tracks that do not exist (a failed upload, a deletion whose removal failed) are
+/// swept once they are an hour old; a live track's files, and fresh ones, stay.
+#[tokio::test]
+async fn files_no_track_owns_are_swept_after_the_grace() {
+    use crate::catalog::media::ObjectStore;
+    let w = world();
+    let artist = person(1);
+    let kept = w.upload(&artist, "audio flac 5000", TrackForm::default()).await.unwrap();
+    assert!(w.catalog.run_next_job().await.unwrap());
+    let now = w.clock.now();
+    w.objects.written_at("tracks/", now - time::Duration::hours(3));
+    w.objects.put_bytes("tracks/777/original/original.flac", b"stray".to_vec()).await.unwrap();
+    w.objects.written_at("tracks/777/", now - time::Duration::minutes(59));
+    assert_eq!(w.catalog.sweep_orphan_files().await.unwrap(), 0, "too fresh to tell from an upload under way");
+    w.objects.written_at("tracks/777/", now - time::Duration::minutes(61));
+    w.objects.put_bytes("tracks/778/original/original.flac", b"new".to_vec()).await.unwrap();
+    w.objects.written_at("tracks/778/", now);
+    assert_eq!(w.catalog.sweep_orphan_files().await.unwrap(), 1);
+    let keys = w.objects.keys();
+    assert!(!keys.iter().any(|k| k.starts_with("tracks/777/")), "{keys:?}");
+    assert!(keys.iter().any(|k| k.starts_with("tracks/778/")), "a fresh one stays: {keys:?}");
+    assert!(keys.iter().any(|k| k.starts_with(&format!("tracks/{}/", kept.id))), "the live track's stay: {keys:?}");
+}

@@ -623,3 +623,34 @@ async fn idle_threads_archive_themselves_after_their_chosen_inactivity_and_are_a
     assert_eq!(chat.archive_idle_threads().await.expect("sweep"), 1);
     assert_eq!(chat.archive_idle_threads().await.expect("sweep"), 0);
 }
+
+/// Files of messages that do not exist (a send that stored them and then failed) or were
+/// deleted (a removal that failed) are swept once they are an hour old; a live message's stay.
+#[tokio::test]
+async fn attachments_no_message_owns_are_swept_after_the_grace() {
+    use crate::catalog::media::ObjectStore;
+    use crate::chat::channel::ChannelKind;
+    use crate::chat::channels::ChannelPatch;
+    let (chat, clock, _, files) = chat_with_files();
+    let owner = person(1);
+    let c = chat.create(&owner, "Lounge", None, &meta()).await.expect("community");
+    let general = chat
+        .create_channel(&owner, c.id, ChannelKind::Text, "general", ChannelPatch::default(), &meta())
+        .await
+        .expect("channel");
+    let (kept, _) = chat.send_message(&owner, general.id, "kept", None, None, &[]).await.expect("send");
+    let (gone, _) = chat.send_message(&owner, general.id, "gone", None, None, &[]).await.expect("send");
+    let base = format!("attachments/{}/{}/{}", c.id, general.id, general.id);
+    for message in [kept.id.0, gone.id.0, 424_242] {
+        files.put_bytes(&format!("{base}/{message}/1"), b"file".to_vec()).await.expect("put");
+    }
+    // `gone` was deleted, but removing its file failed (here: it was put back after).
+    chat.delete_message(&owner, general.id, gone.id).await.expect("delete");
+    files.put_bytes(&format!("{base}/{}/1", gone.id), b"file".to_vec()).await.expect("put");
+    let now = crate::clock::Clock::now(clock.as_ref());
+    files.written_at("attachments/", now - Duration::minutes(59));
+    assert_eq!(chat.sweep_orphan_files().await.expect("sweep"), 0, "too fresh");
+    files.written_at("attachments/", now - Duration::minutes(61));
+    assert_eq!(chat.sweep_orphan_files().await.expect("sweep"), 2);
+    assert_eq!(files.keys(), [format!("{base}/{}/1", kept.id)]);
+}
