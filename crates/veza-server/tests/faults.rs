@@ -1,13 +1,13 @@
-//! Faults over real processes: nodes killed with SIGKILL in the middle of their work. Each
-//! test says what it proves.
+//! Faults over real processes: a node killed with SIGKILL mid-transcode, PostgreSQL crashed and
+//! restarted under load, Redis killed and restarted under two nodes. Each test says what it
+//! proves.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use veza_testkit::db::{Backend, TestDb};
 use veza_testkit::gateway::GatewayClient;
-use veza_testkit::media::{files_under, make_audio, upload, wait_processed, Form};
+use veza_testkit::media::{ffmpeg_wrapper, files_under, make_audio, upload, wait_processed, Form};
 use veza_testkit::on_both_databases;
 use veza_testkit::server::TestServer;
 
@@ -15,22 +15,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_veza");
 
 fn access(body: &Value) -> String {
     body["tokens"]["access_token"].as_str().expect("access token").to_string()
-}
-
-/// An ffmpeg that notes each processing run in `runs` under `tag`, with `extra` arguments.
-fn ffmpeg_wrapper(dir: &Path, tag: &str, runs: &Path, extra: &str) -> String {
-    let path = dir.join(format!("ffmpeg-{tag}"));
-    std::fs::write(
-        &path,
-        format!(
-            "#!/bin/sh\ncase \"$*\" in *-version*|*-encoders*) exec ffmpeg \"$@\";; esac\n\
-             echo {tag} >> '{r}'\nexec ffmpeg {extra} \"$@\"\n",
-            r = runs.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    path.to_str().unwrap().to_string()
 }
 
 /// Proves: a node killed mid-transcode (ffmpeg running, its lease held and renewed) leaves the
@@ -43,8 +27,9 @@ async fn a_node_killed_mid_transcode_leaves_the_job_to_another(backend: Backend)
     let (runs, store) = (dir.path().join("runs"), dir.path().join("media"));
     // Node A transcodes at the audio's own pace (-re), so it is still at it when killed; after
     // the kill its ffmpeg dies on its broken output pipe.
-    let slow = ffmpeg_wrapper(dir.path(), "a", &runs, "-re");
-    let fast = ffmpeg_wrapper(dir.path(), "b", &runs, "");
+    let note = |tag: &str| format!("echo {tag} >> '{}'", runs.display());
+    let slow = ffmpeg_wrapper(dir.path(), "a", &note("a"), "-re");
+    let fast = ffmpeg_wrapper(dir.path(), "b", &note("b"), "");
     let store_url = format!("file://{}", store.display());
     let common = [
         ("VEZA_JOB_LEASE_SECS", "4"),

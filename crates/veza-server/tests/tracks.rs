@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use veza_testkit::db::{Backend, TestDb};
-use veza_testkit::media::{files_under, make_audio, upload, upload_body, wait_processed, Form};
+use veza_testkit::media::{ffmpeg_wrapper, files_under, make_audio, upload, upload_body, wait_processed, Form};
 use veza_testkit::on_both_databases;
 use veza_testkit::server::TestServer;
 
@@ -333,19 +333,10 @@ async fn a_truncated_file_fails_with_a_reason() {
 async fn a_crashed_ffmpeg_is_retried() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("crashed-once");
-    let wrapper = dir.path().join("ffmpeg-crashing-once");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\ncase \"$*\" in *-version*|*-encoders*) exec ffmpeg \"$@\";; esac\n\
-             if [ ! -e '{m}' ]; then touch '{m}'; kill -KILL $$; fi\nexec ffmpeg \"$@\"\n",
-            m = marker.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let crash_once = format!("if [ ! -e '{m}' ]; then touch '{m}'; kill -KILL $$; fi", m = marker.display());
+    let wrapper = ffmpeg_wrapper(dir.path(), "crashing-once", &crash_once, "");
     let db = TestDb::new(Backend::Sqlite).await;
-    let server = TestServer::start_with(BIN, db, &[("VEZA_FFMPEG", wrapper.to_str().unwrap())]).await;
+    let server = TestServer::start_with(BIN, db, &[("VEZA_FFMPEG", wrapper.as_str())]).await;
     let token = access(&server.register("artist").await);
     let audio = flac(dir.path(), 3.0);
     let (status, track) = upload(&server, &token, Form::new().file("file", "a.flac", &audio)).await;
@@ -366,19 +357,11 @@ async fn a_crashed_ffmpeg_is_retried() {
 async fn a_silent_ffmpeg_keeps_its_lease_and_runs_once() {
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
-    let wrapper = dir.path().join("ffmpeg-silent-first");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\ncase \"$*\" in *-version*|*-encoders*) exec ffmpeg \"$@\";; esac\n\
-             echo run >> '{r}'\nif [ \"$(wc -l < '{r}')\" -eq 1 ]; then sleep 10; fi\nexec ffmpeg \"$@\"\n",
-            r = runs.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let silent_first =
+        format!("echo run >> '{r}'\nif [ \"$(wc -l < '{r}')\" -eq 1 ]; then sleep 10; fi", r = runs.display());
+    let wrapper = ffmpeg_wrapper(dir.path(), "silent-first", &silent_first, "");
     let db = TestDb::new(Backend::Sqlite).await;
-    let env = [("VEZA_FFMPEG", wrapper.to_str().unwrap()), ("VEZA_JOB_LEASE_SECS", "4")];
+    let env = [("VEZA_FFMPEG", wrapper.as_str()), ("VEZA_JOB_LEASE_SECS", "4")];
     let server = TestServer::start_with(BIN, db, &env).await;
     let token = access(&server.register("artist").await);
     let audio = flac(dir.path(), 3.0);

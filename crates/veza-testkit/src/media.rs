@@ -143,3 +143,16 @@ pub async fn wait_processed(server: &TestServer, token: &str, id: &str, limit: D
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A stand-in for ffmpeg at `dir/ffmpeg-{name}` that answers Veza's start-up checks (`-version`,
+/// `-encoders`) as ffmpeg does, runs the shell line `before` ahead of each processing run, then
+/// runs the real ffmpeg with `extra` arguments first: a way to crash, stall or slow one run.
+pub fn ffmpeg_wrapper(dir: &Path, name: &str, before: &str, extra: &str) -> String {
+    let path = dir.join(format!("ffmpeg-{name}"));
+    let script = format!(
+        "#!/bin/sh\ncase \"$*\" in *-version*|*-encoders*) exec ffmpeg \"$@\";; esac\n{before}\nexec ffmpeg {extra} \"$@\"\n"
+    );
+    std::fs::write(&path, script).expect("write the wrapper");
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("make it runnable");
+    path.to_str().expect("a UTF-8 path").to_string()
+}
