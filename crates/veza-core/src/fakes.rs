@@ -1415,6 +1415,9 @@ impl ChannelRepo for MemoryStore {
     async fn remove_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool> {
         let mut s = self.state();
         let Some(d) = s.directs.iter_mut().find(|d| d.id == channel) else { return Ok(false) };
+        if d.owner_id == Some(user) && d.recipients.len() > 1 {
+            return Err(StoreError::Conflict("owner"));
+        }
         let before = d.recipients.len();
         d.recipients.retain(|u| *u != user);
         Ok(d.recipients.len() < before)

@@ -285,7 +285,9 @@ pub trait ChannelRepo: Send + Sync + std::fmt::Debug {
     async fn direct_channels_of(&self, user: UserId) -> StoreResult<Vec<DirectChannel>>;
     /// false when they were in it already.
     async fn add_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool>;
-    /// false when they were not in it.
+    /// false when they were not in it; [`StoreError::Conflict`] (`owner`) for a group's owner
+    /// while others remain, decided in the store's transaction (which takes turns with
+    /// [`ChannelRepo::update_group`]).
     async fn remove_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool>;
     /// Names a group and sets its owner, who must be in it; false when they are not (or the
     /// group is gone).

@@ -535,27 +535,58 @@ impl ChannelRepo for Database {
     }
 
     async fn update_group(&self, channel: ChannelId, name: &str, owner: UserId) -> StoreResult<bool> {
-        // One statement: an owner who leaves meanwhile is not made owner.
-        let updated = sqlx::query(
-            "UPDATE channels SET name = $2, owner_id = $3 WHERE id = $1 AND kind = 'group_dm' \
-             AND EXISTS (SELECT 1 FROM dm_recipients WHERE channel_id = $1 AND user_id = $3)",
-        )
-        .bind(channel.0)
-        .bind(name)
-        .bind(owner.0)
-        .execute(&self.pool)
-        .await
-        .map_err(store_error)?;
-        Ok(updated.rows_affected() > 0)
+        // The group's row first (its lock on PostgreSQL; SQLite's write lock), as a removal
+        // takes it: the two take turns, so someone leaving meanwhile is never made owner.
+        let mut tx = self.begin().await.map_err(store_error)?;
+        let updated = sqlx::query("UPDATE channels SET name = $2, owner_id = $3 WHERE id = $1 AND kind = 'group_dm'")
+            .bind(channel.0)
+            .bind(name)
+            .bind(owner.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let member: Option<(i64,)> =
+            sqlx::query_as("SELECT user_id FROM dm_recipients WHERE channel_id = $1 AND user_id = $2")
+                .bind(channel.0)
+                .bind(owner.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        if updated.rows_affected() == 0 || member.is_none() {
+            tx.rollback().await.map_err(store_error)?;
+            return Ok(false);
+        }
+        tx.commit().await.map_err(store_error)?;
+        Ok(true)
     }
 
     async fn remove_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool> {
+        // Takes turns with a handover (see `update_group`), and refuses the owner while others
+        // remain, as the group is now, not as the caller last read it.
+        let mut tx = self.begin().await.map_err(store_error)?;
+        sqlx::query("UPDATE channels SET id = id WHERE id = $1")
+            .bind(channel.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let group: Option<(Option<i64>, i64)> = sqlx::query_as(
+            "SELECT owner_id, (SELECT COUNT(*) FROM dm_recipients WHERE channel_id = $1) FROM channels WHERE id = $1",
+        )
+        .bind(channel.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if group.is_some_and(|(owner, people)| owner == Some(user.0) && people > 1) {
+            tx.rollback().await.map_err(store_error)?;
+            return Err(StoreError::Conflict("owner"));
+        }
         let removed = sqlx::query("DELETE FROM dm_recipients WHERE channel_id = $1 AND user_id = $2")
             .bind(channel.0)
             .bind(user.0)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
         Ok(removed.rows_affected() > 0)
     }
 

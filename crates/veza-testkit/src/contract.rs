@@ -124,6 +124,28 @@ async fn direct<S: Store>(s: &S) {
     assert!(!s.update_group(pair.id, "x", UserId(141)).await.expect("a DM"));
     let got = s.direct_channel(group.id).await.expect("get").expect("there");
     assert_eq!((got.name.as_str(), got.owner_id), ("night crew", Some(UserId(142))), "nothing changed");
+    assert!(s.add_recipient(group.id, UserId(143)).await.expect("back"));
+    let owner_leaves = s.remove_recipient(group.id, UserId(142)).await;
+    assert!(matches!(owner_leaves, Err(StoreError::Conflict("owner"))), "{owner_leaves:?}");
+
+    // A handover racing the new owner's departure: never an owner who is not in the group.
+    for round in 0..20 {
+        let g = dm(14200 + round, &[141, 142, 143]);
+        s.create_direct(&g).await.expect("group");
+        let (handed, left) = futures_util::future::join(
+            s.update_group(g.id, "crew", UserId(143)),
+            s.remove_recipient(g.id, UserId(143)),
+        )
+        .await;
+        let got = s.direct_channel(g.id).await.expect("get").expect("there");
+        let owner = got.owner_id.expect("owner");
+        assert!(got.recipients.contains(&owner), "round {round}: {handed:?} {left:?} {got:?}");
+        match (handed.expect("handover"), left) {
+            (true, Err(StoreError::Conflict("owner"))) => assert_eq!(owner, UserId(143)),
+            (false, Ok(true)) => assert_eq!(owner, UserId(141)),
+            other => panic!("round {round}: one of the two must win: {other:?}"),
+        }
+    }
 }
 
 async fn presence<S: Store>(s: &S) {

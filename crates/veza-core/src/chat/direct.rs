@@ -14,6 +14,7 @@ use crate::chat::event::ChatEvent;
 use crate::chat::room::{Access, Room};
 use crate::error::{CoreError, FieldError};
 use crate::id::{ChannelId, UserId};
+use crate::ports::StoreError;
 
 impl Communities {
     /// Opens a DM with one person, or starts a group with several; `true` when it is new.
@@ -164,15 +165,22 @@ impl Communities {
         if user != principal.user_id && !owner {
             return Err(CoreError::Forbidden("only the group's owner removes others"));
         }
-        if channel.owner_id == Some(user) && channel.recipients.len() > 1 {
-            return Err(CoreError::Conflict(FieldError::new(
+        let owner_stays = || {
+            CoreError::Conflict(FieldError::new(
                 "user_id",
                 "owner_cannot_leave",
-                "the owner stays while others are in the group",
-            )));
+                "the owner stays while others are in the group (hand it over first)",
+            ))
+        };
+        if channel.owner_id == Some(user) && channel.recipients.len() > 1 {
+            return Err(owner_stays());
         }
-        if !self.deps.channels.remove_recipient(id, user).await? {
-            return Err(CoreError::NotFound("recipient"));
+        // The store decides again, as the group is now: it may have been handed over meanwhile.
+        match self.deps.channels.remove_recipient(id, user).await {
+            Ok(true) => {}
+            Ok(false) => return Err(CoreError::NotFound("recipient")),
+            Err(StoreError::Conflict("owner")) => return Err(owner_stays()),
+            Err(e) => return Err(e.into()),
         }
         channel.recipients.retain(|u| *u != user);
         self.announce(ChatEvent::DirectChannelLeft { channel_id: id, user_id: user }).await;
