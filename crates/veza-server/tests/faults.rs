@@ -1,6 +1,6 @@
-//! Faults over real processes: a node killed with SIGKILL mid-transcode, PostgreSQL crashed and
-//! restarted under load, Redis killed and restarted under two nodes. Each test says what it
-//! proves.
+//! Faults over real processes: a node killed with SIGKILL mid-transcode and mid-burst of chat,
+//! PostgreSQL crashed and restarted under load, Redis killed and restarted under two nodes. Each
+//! test says what it proves.
 
 use std::time::Duration;
 
@@ -397,6 +397,167 @@ async fn a_redis_restart_closes_sessions_with_4012_and_clients_resync() {
                 assert_eq!(id.as_str().unwrap().parse::<i64>().unwrap(), last, "live again");
                 break;
             }
+        }
+    }
+}
+
+/// One gateway client's copy of a channel: what it received live on each connection, and what
+/// it fetched over REST when it re-synced.
+#[derive(Debug, Default)]
+struct Mirror {
+    per_connection: Vec<Vec<i64>>,
+    fetched: Vec<i64>,
+}
+
+impl Mirror {
+    fn all(&self) -> std::collections::BTreeSet<i64> {
+        self.per_connection.iter().flatten().chain(&self.fetched).copied().collect()
+    }
+}
+
+fn id_of(v: &Value) -> i64 {
+    v.as_str().expect("an id").parse().expect("a number")
+}
+
+/// Proves: killing a gateway node with SIGKILL in the middle of a burst loses its clients
+/// nothing. Their connections break (1006: no drain); each reconnects to the other node (its
+/// session lived in the dead node's memory, so RESUME there gets INVALID_SESSION), identifies,
+/// re-syncs over REST from a request timeout before the newest message it had, and then
+/// receives the rest live: in the end each has exactly the committed messages, and no
+/// connection was sent one twice. Senders retry a send the dead node never answered, with its
+/// nonce, on the other node: each logical send is stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_gateway_node_loses_no_committed_message() {
+    use std::collections::{BTreeSet, HashMap};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use veza_testkit::gateway::Frame;
+    use veza_testkit::redis::PrivateRedis;
+    let redis = PrivateRedis::start().await;
+    let url = redis.url();
+    let common = [("VEZA_REDIS_URL", url.as_str()), ("VEZA_PUBLIC_URL", "http://cluster.test")];
+    let env_a: Vec<_> = common.iter().copied().chain([("VEZA_NODE_ID", "1")]).collect();
+    let env_b: Vec<_> = common.iter().copied().chain([("VEZA_NODE_ID", "2")]).collect();
+    let mut a = TestServer::start_with(BIN, TestDb::new(Backend::Postgres).await, &env_a).await;
+    let b = a.start_node(&env_b).await;
+    let owner = access(&b.register("owner").await);
+    let (_, community) = b.post("/api/v1/communities", &json!({"name": "Burst"}), Some(&owner)).await;
+    let community = community["id"].as_str().unwrap().to_string();
+    let (_, channel) = b
+        .post(
+            &format!("/api/v1/communities/{community}/channels"),
+            &json!({"kind": "text", "name": "general"}),
+            Some(&owner),
+        )
+        .await;
+    let channel = channel["id"].as_str().unwrap().to_string();
+    let (_, invite) = b.post(&format!("/api/v1/communities/{community}/invites"), &json!({}), Some(&owner)).await;
+    let code = invite["code"].as_str().unwrap().to_string();
+    let mut listeners = Vec::new();
+    for n in 0..3 {
+        let token = access(&b.register(&format!("listener{n}")).await);
+        assert_eq!(b.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(&token)).await.0, 201);
+        let mut client = GatewayClient::connect(&a.base).await;
+        let session = client.identify(&token).await["session_id"].as_str().unwrap().to_string();
+        listeners.push((token, client, session));
+    }
+
+    // Two senders, alternating nodes; a send the dead node never answered goes to the other.
+    let acked = Arc::new(AtomicUsize::new(0));
+    let bases = Arc::new(std::sync::Mutex::new(vec![a.base.clone(), b.base.clone()]));
+    let mut senders = tokio::task::JoinSet::new();
+    for tag in 0..2 {
+        let (client, owner, channel, acked, bases) =
+            (b.client.clone(), owner.clone(), channel.clone(), acked.clone(), bases.clone());
+        senders.spawn(async move {
+            let mut sent: HashMap<String, Vec<i64>> = HashMap::new();
+            for n in 0..60 {
+                let nonce = format!("s{tag}-{n}");
+                for attempt in 0.. {
+                    assert!(attempt < 20, "{nonce} never went through");
+                    let base = {
+                        let bases = bases.lock().unwrap();
+                        bases[(n + attempt) % bases.len()].clone()
+                    };
+                    let res = client
+                        .post(format!("{base}/api/v1/channels/{channel}/messages"))
+                        .bearer_auth(&owner)
+                        .json(&json!({"content": nonce, "nonce": nonce}))
+                        .send()
+                        .await;
+                    let Ok(res) = res else { continue }; // the node died under it: its outcome is unknown
+                    let status = res.status().as_u16();
+                    let Ok(body) = res.json::<Value>().await else { continue };
+                    assert!(status == 200 || status == 201, "{nonce}: {status} {body}");
+                    sent.entry(nonce.clone()).or_default().push(id_of(&body["id"]));
+                    acked.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+            }
+            sent
+        });
+    }
+    until(Duration::from_secs(30), "30 sends answered", || acked.load(Ordering::Relaxed) >= 30).await;
+    bases.lock().unwrap().retain(|base| *base == b.base);
+    a.kill();
+
+    // Each listener: what its connection to A delivered, until it broke.
+    let mut mirrors = Vec::new();
+    for (token, client, session) in &mut listeners {
+        let mut mirror = Mirror::default();
+        let mut live = Vec::new();
+        let code = loop {
+            match client.next().await {
+                Frame::Json(v) if v["t"] == "MESSAGE_CREATE" => live.push(id_of(&v["d"]["id"])),
+                Frame::Json(_) => {}
+                Frame::Closed(code) => break code,
+            }
+        };
+        assert_eq!(code, 1006, "a crash, not a drain");
+        mirror.per_connection.push(live);
+        // The session lived on A: RESUME on B finds nothing; identify there and re-sync.
+        let mut on_b = GatewayClient::connect(&b.base).await;
+        on_b.send(json!({"op": 6, "d": {"token": token, "session_id": session, "seq": 1}})).await;
+        loop {
+            match on_b.next().await {
+                Frame::Json(v) if v["op"] == 9 => break,
+                Frame::Json(_) => {}
+                Frame::Closed(code) => panic!("closed {code} instead of INVALID_SESSION"),
+            }
+        }
+        on_b.identify(token).await;
+        let newest = mirror.all().last().copied().unwrap_or(0);
+        let cursor = ((newest >> 22) - 30_000).max(0) << 22;
+        mirror.fetched = messages_after(&b, token, &channel, cursor).await;
+        mirror.per_connection.push(Vec::new());
+        mirrors.push((mirror, on_b));
+    }
+    let sent: Vec<HashMap<String, Vec<i64>>> = senders.join_all().await;
+    let mut committed = BTreeSet::new();
+    for (nonce, ids) in sent.iter().flatten() {
+        assert!(ids.iter().all(|id| *id == ids[0]), "{nonce}: a retry answers with the first: {ids:?}");
+        committed.insert(ids[0]);
+    }
+    assert_eq!(committed.len(), 120, "every logical send once");
+    let stored = messages_after(&b, &owner, &channel, 0).await;
+    assert_eq!(stored.iter().copied().collect::<BTreeSet<_>>(), committed, "exactly the acknowledged");
+    assert_eq!(stored.len(), committed.len(), "nothing stored twice");
+
+    for (mirror, client) in &mut mirrors {
+        // From READY on B, what was sent after the re-sync arrives live.
+        while !mirror.all().is_superset(&committed) {
+            match client.next().await {
+                Frame::Json(v) if v["t"] == "MESSAGE_CREATE" => {
+                    mirror.per_connection.last_mut().unwrap().push(id_of(&v["d"]["id"]))
+                }
+                Frame::Json(_) => {}
+                Frame::Closed(code) => panic!("closed {code}: {mirror:?}"),
+            }
+        }
+        assert_eq!(mirror.all(), committed, "exactly the committed messages");
+        for live in &mirror.per_connection {
+            let unique: BTreeSet<_> = live.iter().collect();
+            assert_eq!(unique.len(), live.len(), "a connection was sent a message twice: {live:?}");
         }
     }
 }
