@@ -314,9 +314,10 @@ async fn heartbeats_bad_frames_and_upgrades_get_their_close_codes() {
     let fast =
         TestServer::start_with(BIN, TestDb::new(Backend::Sqlite).await, &[("VEZA_GATEWAY_HEARTBEAT_MS", "400")]).await;
     let token = access(&fast.register("nova").await);
-    let mut quiet = GatewayClient::connect(&fast.base).await;
+    // IDENTIFY goes with the upgrade: the 400 ms to identify cannot run out on a slow machine.
+    let mut quiet = GatewayClient::connect_identifying(&fast.base, &token).await;
     assert_eq!(quiet.heartbeat_interval, 400);
-    quiet.identify(&token).await;
+    quiet.until("READY").await;
     assert_eq!(quiet.closed().await, 4009, "no heartbeat: timed out");
     let mut shy = GatewayClient::connect(&fast.base).await;
     assert_eq!(shy.closed().await, 4003, "no identify in time");

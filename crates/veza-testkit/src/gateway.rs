@@ -48,8 +48,19 @@ impl GatewayClient {
         }
     }
 
+    /// Connects and sends IDENTIFY at once, before HELLO is read, then reads HELLO: the frame
+    /// is already waiting when the server starts its identify deadline, however slowly this
+    /// process runs (for servers with a short heartbeat interval). READY is still to come.
+    pub async fn connect_identifying(base: &str, token: &str) -> Self {
+        Self::connect_sending(base, &[], Some(json!({"op": 2, "d": {"token": token}}))).await.expect("gateway upgrade")
+    }
+
     /// Connects with extra upgrade headers; `Err(status)` when the upgrade is refused.
     pub async fn connect_with_headers(base: &str, headers: &[(&'static str, &str)]) -> Result<Self, u16> {
+        Self::connect_sending(base, headers, None).await
+    }
+
+    async fn connect_sending(base: &str, headers: &[(&'static str, &str)], first: Option<Value>) -> Result<Self, u16> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let url = format!("{}/gateway", base.replacen("http", "ws", 1));
         let mut request = url.into_client_request().expect("request");
@@ -62,6 +73,9 @@ impl GatewayClient {
             Err(e) => panic!("gateway connect: {e}"),
         };
         let mut client = Self { socket, seq: 0, heartbeat_interval: 0, presences: Vec::new(), watch_presence: false };
+        if let Some(first) = first {
+            client.send(first).await;
+        }
         let hello = client.next().await;
         let Frame::Json(hello) = hello else { panic!("expected HELLO, got {hello:?}") };
         assert_eq!(hello["op"], 10, "{hello}");
