@@ -1323,6 +1323,7 @@ impl ChannelRepo for MemoryStore {
         for c in s.channels.iter_mut().filter(|c| c.kind == ChannelKind::Thread && !c.is_archived()) {
             let active = last_posts.get(&c.id).copied().unwrap_or(c.created_at).max(c.created_at);
             if let Some(t) = c.thread.as_mut() {
+                let active = t.unarchived_at.map_or(active, |at| active.max(at));
                 if active < now - time::Duration::minutes(i64::from(t.auto_archive_minutes)) {
                     t.archived_at = Some(now);
                     archived.push(c.clone());

@@ -363,7 +363,6 @@ const PURGE_EVERY: Duration = Duration::from_secs(3600);
 const KEEP_EXPIRED_TOKENS: time::Duration = time::Duration::days(7);
 const KEEP_FINISHED_MAIL: time::Duration = time::Duration::days(30);
 
-/// Deletes long-expired account tokens and old mail records every hour while the node runs.
 /// How often idle threads are looked for (they archive themselves after an hour at the least).
 const ARCHIVE_THREADS_EVERY: Duration = Duration::from_secs(60);
 
@@ -407,6 +406,7 @@ fn sweep_orphans_periodically(catalog: Catalog, communities: Communities) {
     });
 }
 
+/// Deletes long-expired account tokens and old mail records every hour while the node runs.
 fn purge_periodically(db: Database) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(PURGE_EVERY);

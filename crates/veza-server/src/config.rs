@@ -70,11 +70,11 @@ pub struct Config {
     pub rate_limit_redis_timeout_ms: u64,
     /// Prefix of the rate-limit keys in Redis (to share one Redis between installations).
     pub rate_limit_redis_prefix: String,
+    /// How long publishing one chat event on Redis may take before it counts as failed (and
+    /// the cluster is told of a gap).
+    pub event_bus_timeout_ms: u64,
     /// Prefix of the Redis pub/sub channels of the chat event bus (with `redis_url`); Veza
     /// deployments sharing one Redis need different ones.
-    /// How long publishing one chat event on Redis may take before it counts as failed (and,
-    /// after one retry, the cluster is told of a gap).
-    pub event_bus_timeout_ms: u64,
     pub event_bus_redis_prefix: String,
     /// The quotas, each `count/period` (period in s, m or h: `10/1m`) or `off`. Route buckets
     /// (login, register, refresh) are charged per caller on top of the caller's own level;
@@ -101,11 +101,11 @@ pub struct Config {
     /// How often gateway clients heartbeat (ms); one missing for half again as long closes the
     /// connection.
     pub gateway_heartbeat_ms: u64,
-    /// How long a gateway session can be resumed after its connection drops (s).
     /// How often a gateway connection's credential is checked against the database at a
     /// heartbeat; sign-outs close connections as they happen, this is the backstop. 0: every
     /// heartbeat.
     pub gateway_sign_in_recheck_secs: u64,
+    /// How long a gateway session can be resumed after its connection drops (s).
     pub gateway_resume_secs: u64,
     /// `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or `smtps://host:465`. Empty:
     /// every message is written as an `.eml` file to `{data dir}/outbox/` instead.

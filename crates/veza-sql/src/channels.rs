@@ -15,7 +15,7 @@ use crate::rows::{from_micros, to_micros};
 use crate::Database;
 
 const CHANNEL: &str = "id, community_id, kind, name, topic, parent_id, position, slowmode_secs, created_at, \
-                       owner_id, starter_id, archived_at, locked, auto_archive_minutes";
+                       owner_id, starter_id, archived_at, locked, auto_archive_minutes, unarchived_at";
 
 #[derive(sqlx::FromRow)]
 struct ChannelRow {
@@ -33,6 +33,7 @@ struct ChannelRow {
     archived_at: Option<i64>,
     locked: i64,
     auto_archive_minutes: Option<i64>,
+    unarchived_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -79,6 +80,7 @@ fn channel_of(row: ChannelRow, overwrites: &[OverwriteRow]) -> StoreResult<Chann
                 Some(minutes) => number(minutes, "auto-archive")?,
                 None => AUTO_ARCHIVE_DEFAULT,
             },
+            unarchived_at: row.unarchived_at.map(from_micros).transpose()?,
         }),
         None => None,
     };
@@ -109,6 +111,7 @@ struct ThreadColumns {
     archived_at: Option<i64>,
     locked: i64,
     auto_archive_minutes: Option<i64>,
+    unarchived_at: Option<i64>,
 }
 
 fn thread_columns(channel: &Channel) -> ThreadColumns {
@@ -119,8 +122,16 @@ fn thread_columns(channel: &Channel) -> ThreadColumns {
             archived_at: t.archived_at.map(to_micros),
             locked: i64::from(t.locked),
             auto_archive_minutes: Some(i64::from(t.auto_archive_minutes)),
+            unarchived_at: t.unarchived_at.map(to_micros),
         },
-        None => ThreadColumns { owner: None, starter: None, archived_at: None, locked: 0, auto_archive_minutes: None },
+        None => ThreadColumns {
+            owner: None,
+            starter: None,
+            archived_at: None,
+            locked: 0,
+            auto_archive_minutes: None,
+            unarchived_at: None,
+        },
     }
 }
 
@@ -215,7 +226,7 @@ impl ChannelRepo for Database {
         let mut tx = self.begin().await.map_err(store_error)?;
         let t = thread_columns(channel);
         sqlx::query(&format!(
-            "INSERT INTO channels ({CHANNEL}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            "INSERT INTO channels ({CHANNEL}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ))
         .bind(channel.id.0)
         .bind(channel.community_id.0)
@@ -231,6 +242,7 @@ impl ChannelRepo for Database {
         .bind(t.archived_at)
         .bind(t.locked)
         .bind(t.auto_archive_minutes)
+        .bind(t.unarchived_at)
         .execute(&mut *tx)
         .await
         .map_err(store_error)?;
@@ -286,7 +298,7 @@ impl ChannelRepo for Database {
         let t = thread_columns(channel);
         let updated = sqlx::query(
             "UPDATE channels SET name = $1, topic = $2, parent_id = $3, position = $4, slowmode_secs = $5, \
-             archived_at = $6, locked = $7, auto_archive_minutes = $9 WHERE id = $8",
+             archived_at = $6, locked = $7, auto_archive_minutes = $9, unarchived_at = $10 WHERE id = $8",
         )
         .bind(&channel.name)
         .bind(channel.topic.as_deref())
@@ -297,6 +309,7 @@ impl ChannelRepo for Database {
         .bind(t.locked)
         .bind(channel.id.0)
         .bind(t.auto_archive_minutes)
+        .bind(t.unarchived_at)
         .execute(&mut *tx)
         .await
         .map_err(store_error)?;
@@ -378,13 +391,15 @@ impl ChannelRepo for Database {
     }
 
     async fn archive_idle_threads(&self, now: OffsetDateTime) -> StoreResult<Vec<Channel>> {
-        // A thread's activity is its newest message's time (one index probe: messages by
-        // channel and id), or its creation.
+        // A thread's activity is the latest of its newest message's time (one index probe:
+        // messages by channel and id), its creation and its last unarchiving.
         let mut tx = self.begin().await.map_err(store_error)?;
         let rows: Vec<ChannelRow> = sqlx::query_as(&format!(
             "UPDATE channels SET archived_at = $1 WHERE kind = 'thread' AND archived_at IS NULL \
              AND COALESCE((SELECT m.created_at FROM messages m WHERE m.channel_id = channels.id \
                            ORDER BY m.id DESC LIMIT 1), channels.created_at) \
+                 < $1 - COALESCE(channels.auto_archive_minutes, $2) * 60000000 \
+             AND COALESCE(channels.unarchived_at, channels.created_at) \
                  < $1 - COALESCE(channels.auto_archive_minutes, $2) * 60000000 \
              RETURNING {CHANNEL}"
         ))

@@ -540,7 +540,6 @@ async fn upsert_role(conn: &mut AnyConnection, role: &CommunityRole) -> StoreRes
     Ok(())
 }
 
-/// Removes a membership (its roles go through member_roles' foreign key); whether there was one.
 /// Makes a join and a ban of one community take turns: both write the community's row first
 /// (its row lock on PostgreSQL, whose READ COMMITTED would otherwise let a join read "not
 /// banned" while a ban commits; on SQLite the write lock is the whole database's already).
@@ -553,6 +552,7 @@ async fn lock_community(conn: &mut AnyConnection, community: CommunityId) -> Sto
     Ok(())
 }
 
+/// Removes a membership (its roles go through member_roles' foreign key); whether there was one.
 async fn remove(conn: &mut AnyConnection, community: CommunityId, user: UserId) -> StoreResult<bool> {
     let removed = sqlx::query("DELETE FROM community_members WHERE community_id = $1 AND user_id = $2")
         .bind(community.0)

@@ -323,6 +323,7 @@ async fn threads<S: Store>(s: &S, c: veza_core::id::CommunityId, parent: veza_co
             archived_at: None,
             locked: false,
             auto_archive_minutes: 60,
+            unarchived_at: None,
         }),
     };
     let first = thread(7301, Some(7202));
@@ -386,6 +387,16 @@ async fn threads<S: Store>(s: &S, c: veza_core::id::CommunityId, parent: veza_co
     assert_eq!(s.channel(ChannelId(7301)).await.expect("get"), Some(swept[0].clone()));
     assert_eq!(ids(s.archive_idle_threads(t + Duration::minutes(111)).await.expect("sweep")), [7304]);
     assert!(s.archive_idle_threads(t + Duration::days(30)).await.expect("sweep").is_empty(), "each once");
+    // Unarchived at a time: idle from then at the earliest.
+    let mut reopened = s.channel(ChannelId(7301)).await.expect("get").expect("there");
+    let thread = reopened.thread.as_mut().expect("thread");
+    thread.archived_at = None;
+    thread.unarchived_at = Some(t + Duration::days(40));
+    assert!(s.update_channel(&reopened, &e(7307)).await.expect("unarchive"));
+    assert_eq!(s.channel(ChannelId(7301)).await.expect("get"), Some(reopened.clone()));
+    assert!(s.archive_idle_threads(t + Duration::days(40) + Duration::minutes(59)).await.expect("sweep").is_empty());
+    let again = s.archive_idle_threads(t + Duration::days(40) + Duration::minutes(61)).await.expect("sweep");
+    assert_eq!(ids(again), [7301]);
 
     // Deleting the channel takes its threads (and their members) with it.
     assert!(s.delete_channel(parent, &e(7306)).await.expect("delete parent"));

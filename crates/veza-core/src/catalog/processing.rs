@@ -73,6 +73,11 @@ impl Catalog {
             Either::Left((result, _)) => result,
             Either::Right(((), _)) => {
                 tracing::warn!(track = %track.id, attempt = job.attempts, "lost the job's lease; stopped processing");
+                // Lost because the track was deleted (its job went with it): what this run
+                // stored must not wait for the sweep.
+                if self.deps.tracks.track(track.id).await?.is_none() {
+                    self.deps.store.delete_prefix(&Track::storage_prefix(track.id)).await?;
+                }
                 return Ok(true);
             }
         };

@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use crate::catalog::media::Listed;
-use crate::catalog::track::Track;
+use crate::catalog::media::{Listed, ObjectStore};
 use crate::catalog::Catalog;
 use crate::error::CoreError;
 use crate::id::TrackId;
@@ -36,24 +35,54 @@ pub fn groups_older_than(listed: &[Listed], depth: usize, before: OffsetDateTime
     newest.into_iter().filter(|(_, (_, at))| *at < before).map(|(prefix, (id, _))| (prefix, id)).collect()
 }
 
+/// Removes the groups of files under `prefix` (keyed `depth` segments deep) older than the
+/// grace whose owner `owned` says is gone; returns how many went. A failure with one group is
+/// logged and the sweep goes on with the next.
+pub async fn sweep<F, Fut>(
+    store: &dyn ObjectStore,
+    prefix: &str,
+    depth: usize,
+    now: OffsetDateTime,
+    owned: F,
+) -> Result<usize, CoreError>
+where
+    F: Fn(i64) -> Fut,
+    Fut: std::future::Future<Output = Result<bool, CoreError>>,
+{
+    let listed = store.list(prefix).await?;
+    let mut swept = 0;
+    for (group, id) in groups_older_than(&listed, depth, now - GRACE) {
+        let gone = match owned(id).await {
+            Ok(owned) => !owned,
+            Err(e) => {
+                tracing::warn!(group, error = %e, "cannot tell whether files are owned; left for the next sweep");
+                continue;
+            }
+        };
+        if gone {
+            match store.delete_prefix(&group).await {
+                Ok(()) => {
+                    tracing::info!(group, "removed files nothing points at");
+                    swept += 1;
+                }
+                Err(e) => tracing::warn!(group, error = %e, "cannot remove files nothing points at"),
+            }
+        }
+    }
+    Ok(swept)
+}
+
 impl Catalog {
     /// Removes the files of tracks that do not exist (a failed upload, a deletion whose file
     /// removal failed); returns how many tracks' files went.
     pub async fn sweep_orphan_files(&self) -> Result<usize, CoreError> {
-        let listed = self.deps.store.list("tracks/").await?;
-        let before = self.deps.clock.now() - GRACE;
-        let mut swept = 0;
-        for (prefix, id) in groups_older_than(&listed, 2, before) {
-            if self.deps.tracks.track(TrackId(id)).await?.is_none() {
-                debug_assert_eq!(prefix, Track::storage_prefix(TrackId(id)));
-                tracing::info!(prefix, "removing the files of a track that does not exist");
-                self.deps.store.delete_prefix(&prefix).await?;
-                swept += 1;
-            }
-        }
-        Ok(swept)
+        let owned = |id: i64| async move { Ok(self.deps.tracks.track(TrackId(id)).await?.is_some()) };
+        sweep(self.deps.store.as_ref(), TRACKS, 2, self.deps.clock.now(), owned).await
     }
 }
+
+/// Where tracks' files live: `tracks/{id}/…` (`Track::storage_prefix`).
+const TRACKS: &str = "tracks/";
 
 #[cfg(test)]
 mod tests {

@@ -58,9 +58,6 @@ pub enum MediaReply {
 }
 
 impl Catalog {
-    /// Accepts an upload: probes the staged file (its content decides the format), stores it as
-    /// the track's original, and records the track with its processing job. Form fields left
-    /// empty are taken from the file's tags, the title falling back to the file name.
     /// Whether this node takes uploads: not when its media tools are missing (the error says
     /// what to install).
     pub fn uploads_open(&self) -> Result<(), CoreError> {
@@ -70,6 +67,9 @@ impl Catalog {
         }
     }
 
+    /// Accepts an upload: probes the staged file (its content decides the format), stores it as
+    /// the track's original, and records the track with its processing job. Form fields left
+    /// empty are taken from the file's tags, the title falling back to the file name.
     pub async fn upload(&self, caller: &Principal, form: TrackForm, file: StagedFile<'_>) -> Result<Track, CoreError> {
         caller.require(Scope::TracksWrite)?;
         self.uploads_open()?;

@@ -72,6 +72,8 @@ pub struct Thread {
     pub locked: bool,
     /// Minutes without a message after which it archives itself: one of [`AUTO_ARCHIVE_MINUTES`].
     pub auto_archive_minutes: u32,
+    /// When it was last unarchived: the inactivity is counted from then at the earliest.
+    pub unarchived_at: Option<OffsetDateTime>,
 }
 
 /// The inactivity a thread may archive itself after, in minutes (Discord's): an hour, a day,

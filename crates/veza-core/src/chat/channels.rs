@@ -124,7 +124,10 @@ impl Communities {
             thread.auto_archive_minutes = auto_archive_minutes.unwrap_or(thread.auto_archive_minutes);
             match patch.archived {
                 Some(true) if thread.archived_at.is_none() => thread.archived_at = Some(self.now()),
-                Some(false) => thread.archived_at = None,
+                Some(false) if thread.archived_at.is_some() => {
+                    thread.archived_at = None;
+                    thread.unarchived_at = Some(self.now()); // the inactivity counts from here
+                }
                 _ => {}
             }
             thread.locked = patch.locked.unwrap_or(thread.locked);

@@ -618,6 +618,13 @@ async fn idle_threads_archive_themselves_after_their_chosen_inactivity_and_are_a
     assert_eq!(announced, [(hour.id, Some(crate::clock::Clock::now(clock.as_ref())))]);
     let err = chat.send_message(&owner, hour.id, "too late", None, None, &[]).await.expect_err("archived");
     assert!(matches!(err, CoreError::Conflict(ref e) if e.code == "thread_archived"), "{err:?}");
+    // Unarchiving restarts the count: not archived again at the next sweep.
+    let reopen = ChannelPatch { archived: Some(false), ..ChannelPatch::default() };
+    chat.update_channel(&owner, hour.id, reopen, &meta()).await.expect("unarchive");
+    clock.advance(Duration::minutes(59));
+    assert_eq!(chat.archive_idle_threads().await.expect("sweep"), 0);
+    clock.advance(Duration::minutes(2));
+    assert_eq!(chat.archive_idle_threads().await.expect("sweep"), 1);
     // The day-long one goes after a day; each only once.
     clock.advance(Duration::days(1));
     assert_eq!(chat.archive_idle_threads().await.expect("sweep"), 1);

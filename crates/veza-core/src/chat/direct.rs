@@ -190,8 +190,6 @@ impl Communities {
         Ok(())
     }
 
-    /// One may write to someone only through a community both are in; anyone else does not
-    /// exist for this purpose.
     /// Whether a new message may go into `room`. A two-person DM needs its two people to share
     /// a community still, as it did to be opened: someone banned from the only community they
     /// shared (or who left it) cannot go on writing to the other. The history stays readable to
@@ -212,6 +210,8 @@ impl Communities {
         }
     }
 
+    /// One may write to someone only through a community both are in; anyone else does not
+    /// exist for this purpose.
     async fn require_shared_community(&self, me: UserId, other: UserId) -> Result<(), CoreError> {
         let mine: HashSet<_> = self.deps.communities.communities_of(me).await?.into_iter().map(|c| c.id).collect();
         let theirs = self.deps.communities.communities_of(other).await?;

@@ -252,28 +252,20 @@ impl Communities {
         Ok(stored)
     }
 
-    /// Removes stored files whose message is gone. A failure leaves unreachable files behind
-    /// (nothing refers to them any more), which is logged, not the caller's problem.
     /// Removes the files of messages that do not exist, or were deleted (a send that stored
     /// files and then failed, a removal that failed); returns how many messages' files went.
     /// See [`crate::catalog::sweep`].
     pub async fn sweep_orphan_files(&self) -> Result<usize, CoreError> {
-        use crate::catalog::sweep::{groups_older_than, GRACE};
-        let listed = self.deps.store.list("attachments/").await?;
-        let before = self.now() - GRACE;
-        let mut swept = 0;
         // `attachments/{community}/{gate}/{channel}/{message}/{file}`: the message is the fifth.
-        for (prefix, id) in groups_older_than(&listed, 5, before) {
+        let owned = |id: i64| async move {
             let message = self.deps.messages.message(MessageId(id)).await?;
-            if message.is_none_or(|m| m.deleted_at.is_some()) {
-                tracing::info!(prefix, "removing the files of a message that does not exist");
-                self.deps.store.delete_prefix(&prefix).await?;
-                swept += 1;
-            }
-        }
-        Ok(swept)
+            Ok(message.is_some_and(|m| m.deleted_at.is_none()))
+        };
+        crate::catalog::sweep::sweep(self.deps.store.as_ref(), "attachments/", 5, self.now(), owned).await
     }
 
+    /// Removes stored files whose message is gone. A failure leaves unreachable files behind
+    /// (nothing refers to them any more), which is logged, not the caller's problem.
     pub(super) async fn remove_files(&self, prefix: &str) {
         if let Err(e) = self.deps.store.delete_prefix(prefix).await {
             tracing::warn!(prefix, error = %e, "cannot remove attachments; they are left unreachable");

@@ -74,6 +74,7 @@ impl Communities {
                 archived_at: None,
                 locked: false,
                 auto_archive_minutes,
+                unarchived_at: None,
             }),
         };
         let mut entry = self.entry(AuditAction::ChannelCreated, principal.user_id, None, parent.community_id, meta);
@@ -100,8 +101,12 @@ impl Communities {
     pub async fn archive_idle_threads(&self) -> Result<usize, CoreError> {
         let archived = self.deps.channels.archive_idle_threads(self.now()).await?;
         for thread in &archived {
+            // Committed already: a failed read of the parent must not keep the others unannounced.
             let parent = match thread.parent_id {
-                Some(parent) => self.deps.channels.channel(parent).await?,
+                Some(parent) => self.deps.channels.channel(parent).await.unwrap_or_else(|e| {
+                    tracing::warn!(thread = %thread.id, error = %e, "announcing an archived thread without its parent");
+                    None
+                }),
                 None => None,
             };
             // Announced as clients see threads: with their parent's overwrites.

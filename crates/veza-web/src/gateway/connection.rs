@@ -226,14 +226,22 @@ async fn identify_session(
     hub.register(session.clone());
     let built = async {
         hub.subscriptions_applied().await;
+        // A sign-out announced before the person's topic was live was not heard: ask once more.
+        if signed_in(app, &session.principal).await.is_err() {
+            return Ok(None);
+        }
         let mine = app.communities.mine(&session.principal).await?;
         let listened: Vec<_> = mine.iter().map(|c| c.id).collect();
         hub.listen_first(&session, listened.iter().map(|c| Topic::Community(*c)).collect()).await;
         let (visible, ready) = ready::build(app, &session, mine, large_threshold).await?;
-        Ok::<_, veza_core::CoreError>((listened, visible, ready))
+        Ok::<_, veza_core::CoreError>(Some((listened, visible, ready)))
     };
     let (listened, visible, ready) = match built.await {
-        Ok(built) => built,
+        Ok(Some(built)) => built,
+        Ok(None) => {
+            hub.remove(&session);
+            return Err(Close::AuthenticationFailed);
+        }
         Err(e) => {
             tracing::warn!(error = ?e, "cannot build READY");
             hub.remove(&session);

@@ -387,9 +387,11 @@ pub const GAP_TOPIC: &str = "gap";
 
 /// How often an owed gap announcement is tried while the bus refuses it.
 const GAP_RETRY_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// How long it is tried at most.
+const GAP_ANNOUNCE_FOR: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// The chat use cases' announcements, encoded and put on the bus. An event the bus refuses
-/// (after one retry) is stored but reached no session, on any node: the publisher then owes
+/// The chat use cases' announcements, encoded and put on the bus. An event the bus refuses is
+/// stored but may have reached no session, on any node: the publisher then owes
 /// the cluster a gap, which it announces on [`GAP_TOPIC`] as soon as the bus takes it, and
 /// every node closes its sessions with 4012 so their clients re-sync.
 #[derive(Debug, Clone)]
@@ -414,8 +416,15 @@ impl Publisher {
         }
         let (bus, owed) = (self.bus.clone(), self.gap_owed.clone());
         tokio::spawn(async move {
+            let give_up = tokio::time::Instant::now() + GAP_ANNOUNCE_FOR;
             loop {
                 tokio::time::sleep(GAP_RETRY_EVERY).await;
+                if tokio::time::Instant::now() > give_up {
+                    // Every node's own subscriber will have been re-made (a gap of its own) in
+                    // any outage this long; this one is the node stopping.
+                    tracing::warn!("gave up announcing a gap: the bus has not taken it for an hour");
+                    return;
+                }
                 owed.store(false, Ordering::SeqCst);
                 // Taken once it reached a subscriber (this node's own at least, which every node
                 // keeps): published while no subscriber is connected, it would reach no one.
@@ -441,13 +450,9 @@ impl Publisher {
 impl ChatEvents for Publisher {
     async fn publish(&self, event: ChatEvent) {
         for (topic, envelope) in encode(event) {
-            let (topic, payload): (String, Arc<str>) = (topic.to_string(), envelope.to_bus().into());
-            // Once more on failure: a connection the bus found broken is re-made for the retry.
-            let mut result = self.bus.publish(&topic, payload.clone()).await;
-            if result.is_err() {
-                result = self.bus.publish(&topic, payload).await;
-            }
-            if let Err(e) = result {
+            // Not retried: a publish that timed out may still be carried out by the bus, and a
+            // retry would then deliver the event twice. The gap covers it either way.
+            if let Err(e) = self.bus.publish(&topic.to_string(), envelope.to_bus().into()).await {
                 self.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::error!(error = %e, %topic, event = %envelope.name, "event not published; sessions will be told to re-sync");
                 self.owe_gap();

@@ -70,10 +70,14 @@ pub struct TestPause {
 impl TestPause {
     pub async fn hold(&self, user: veza_core::id::UserId) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let Ok(mut gate) = tokio::net::TcpStream::connect(self.addr).await else { return };
-        if gate.write_all(format!("{user}\n").as_bytes()).await.is_ok() {
-            let _ = gate.read(&mut [0u8; 1]).await;
-        }
+        // Bounded: a gate that never answers must not hold identifies for ever.
+        let hold = async {
+            let Ok(mut gate) = tokio::net::TcpStream::connect(self.addr).await else { return };
+            if gate.write_all(format!("{user}\n").as_bytes()).await.is_ok() {
+                let _ = gate.read(&mut [0u8; 1]).await;
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(60), hold).await;
     }
 }
 
