@@ -1403,14 +1403,25 @@ impl ChannelRepo for MemoryStore {
         Ok(true)
     }
 
-    async fn update_group(&self, channel: ChannelId, name: &str, owner: UserId) -> StoreResult<bool> {
+    async fn update_group(
+        &self,
+        channel: ChannelId,
+        by: UserId,
+        name: Option<&str>,
+        owner: Option<UserId>,
+    ) -> StoreResult<Option<DirectChannel>> {
         let mut s = self.state();
-        let Some(d) = s.directs.iter_mut().find(|d| d.id == channel && d.group && d.recipients.contains(&owner)) else {
-            return Ok(false);
-        };
-        d.name = name.to_string();
-        d.owner_id = Some(owner);
-        Ok(true)
+        let Some(d) = s.directs.iter_mut().find(|d| d.id == channel && d.group) else { return Ok(None) };
+        if let Some(owner) = owner {
+            if d.owner_id != Some(by) || !d.recipients.contains(&owner) {
+                return Ok(None);
+            }
+            d.owner_id = Some(owner);
+        }
+        if let Some(name) = name {
+            d.name = name.to_string();
+        }
+        Ok(Some(d.clone()))
     }
 
     async fn remove_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool> {

@@ -289,9 +289,17 @@ pub trait ChannelRepo: Send + Sync + std::fmt::Debug {
     /// while others remain, decided in the store's transaction (which takes turns with
     /// [`ChannelRepo::update_group`]).
     async fn remove_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool>;
-    /// Names a group and sets its owner, who must be in it; false when they are not (or the
-    /// group is gone).
-    async fn update_group(&self, channel: ChannelId, name: &str, owner: UserId) -> StoreResult<bool>;
+    /// Renames a group and/or hands it over (`name`, `owner` when given; nothing else is
+    /// written, so concurrent changes of the other field stand). A handover happens only if
+    /// `by` owns the group now and the new owner is in it now. The group as it then is, or
+    /// `None` when refused (or gone).
+    async fn update_group(
+        &self,
+        channel: ChannelId,
+        by: UserId,
+        name: Option<&str>,
+        owner: Option<UserId>,
+    ) -> StoreResult<Option<DirectChannel>>;
     /// Sets (inserts or replaces) the overwrite for its target.
     async fn set_overwrite(&self, channel: ChannelId, overwrite: &Overwrite, audit: &AuditEntry) -> StoreResult<()>;
     async fn remove_overwrite(

@@ -549,30 +549,49 @@ impl ChannelRepo for Database {
         Ok(added.rows_affected() > 0)
     }
 
-    async fn update_group(&self, channel: ChannelId, name: &str, owner: UserId) -> StoreResult<bool> {
+    async fn update_group(
+        &self,
+        channel: ChannelId,
+        by: UserId,
+        name: Option<&str>,
+        owner: Option<UserId>,
+    ) -> StoreResult<Option<DirectChannel>> {
         // The group's row first (its lock on PostgreSQL; SQLite's write lock), as a removal
-        // takes it: the two take turns, so someone leaving meanwhile is never made owner.
+        // takes it: the two take turns, so someone leaving meanwhile is never made owner. Only
+        // the fields given are written, and a handover only by whoever owns the group now.
         let mut tx = self.begin().await.map_err(store_error)?;
-        let updated = sqlx::query("UPDATE channels SET name = $2, owner_id = $3 WHERE id = $1 AND kind = 'group_dm'")
-            .bind(channel.0)
-            .bind(name)
-            .bind(owner.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        let member: Option<(i64,)> =
-            sqlx::query_as("SELECT user_id FROM dm_recipients WHERE channel_id = $1 AND user_id = $2")
-                .bind(channel.0)
-                .bind(owner.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(store_error)?;
-        if updated.rows_affected() == 0 || member.is_none() {
+        let updated = sqlx::query(
+            "UPDATE channels SET name = CASE WHEN $4 = 1 THEN $2 ELSE name END, \
+             owner_id = CASE WHEN $5 = 1 THEN $3 ELSE owner_id END \
+             WHERE id = $1 AND kind = 'group_dm' AND ($5 = 0 OR owner_id = $6)",
+        )
+        .bind(channel.0)
+        .bind(name.unwrap_or_default())
+        .bind(owner.map_or(0, |o| o.0))
+        .bind(i64::from(name.is_some()))
+        .bind(i64::from(owner.is_some()))
+        .bind(by.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let member = match owner {
+            Some(owner) => {
+                sqlx::query_as::<_, (i64,)>("SELECT user_id FROM dm_recipients WHERE channel_id = $1 AND user_id = $2")
+                    .bind(channel.0)
+                    .bind(owner.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(store_error)?
+                    .is_some()
+            }
+            None => true,
+        };
+        if updated.rows_affected() == 0 || !member {
             tx.rollback().await.map_err(store_error)?;
-            return Ok(false);
+            return Ok(None);
         }
         tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        self.direct_channel(channel).await
     }
 
     async fn remove_recipient(&self, channel: ChannelId, user: UserId) -> StoreResult<bool> {

@@ -116,12 +116,20 @@ async fn direct<S: Store>(s: &S) {
     assert_eq!(got.recipients, [UserId(141), UserId(142), UserId(143)]);
 
     // A group is renamed and handed over, only to someone in it; a DM is no group.
-    assert!(s.update_group(group.id, "night crew", UserId(142)).await.expect("update"));
+    let renamed = s.update_group(group.id, UserId(143), Some("night crew"), None).await.expect("rename");
+    assert_eq!(renamed.map(|g| (g.name, g.owner_id)), Some(("night crew".into(), Some(UserId(141)))), "anyone renames");
+    let handed = s.update_group(group.id, UserId(141), None, Some(UserId(142))).await.expect("handover");
+    assert_eq!(handed.map(|g| (g.name, g.owner_id)), Some(("night crew".into(), Some(UserId(142)))), "name kept");
     let got = s.direct_channel(group.id).await.expect("get").expect("there");
     assert_eq!((got.name.as_str(), got.owner_id), ("night crew", Some(UserId(142))));
+    assert_eq!(
+        s.update_group(group.id, UserId(141), None, Some(UserId(141))).await.expect("stale"),
+        None,
+        "owner no more"
+    );
     assert!(s.remove_recipient(group.id, UserId(143)).await.expect("leave"));
-    assert!(!s.update_group(group.id, "x", UserId(143)).await.expect("not in it"));
-    assert!(!s.update_group(pair.id, "x", UserId(141)).await.expect("a DM"));
+    assert_eq!(s.update_group(group.id, UserId(142), Some("x"), Some(UserId(143))).await.expect("gone"), None);
+    assert_eq!(s.update_group(pair.id, UserId(141), Some("x"), None).await.expect("a DM"), None);
     let got = s.direct_channel(group.id).await.expect("get").expect("there");
     assert_eq!((got.name.as_str(), got.owner_id), ("night crew", Some(UserId(142))), "nothing changed");
     assert!(s.add_recipient(group.id, UserId(143)).await.expect("back"));
@@ -133,18 +141,27 @@ async fn direct<S: Store>(s: &S) {
         let g = dm(14200 + round, &[141, 142, 143]);
         s.create_direct(&g).await.expect("group");
         let (handed, left) = futures_util::future::join(
-            s.update_group(g.id, "crew", UserId(143)),
+            s.update_group(g.id, UserId(141), None, Some(UserId(143))),
             s.remove_recipient(g.id, UserId(143)),
         )
         .await;
         let got = s.direct_channel(g.id).await.expect("get").expect("there");
         let owner = got.owner_id.expect("owner");
         assert!(got.recipients.contains(&owner), "round {round}: {handed:?} {left:?} {got:?}");
-        match (handed.expect("handover"), left) {
+        match (handed.expect("handover").is_some(), left) {
             (true, Err(StoreError::Conflict("owner"))) => assert_eq!(owner, UserId(143)),
             (false, Ok(true)) => assert_eq!(owner, UserId(141)),
             other => panic!("round {round}: one of the two must win: {other:?}"),
         }
+        // A rename racing a handover: both stand, neither undoes the other.
+        let (renamed, handed) = futures_util::future::join(
+            s.update_group(g.id, UserId(142), Some(&format!("round {round}")), None),
+            s.update_group(g.id, owner, None, Some(UserId(142))),
+        )
+        .await;
+        assert!(renamed.expect("rename").is_some() && handed.expect("handover").is_some(), "round {round}");
+        let got = s.direct_channel(g.id).await.expect("get").expect("there");
+        assert_eq!((got.name, got.owner_id), (format!("round {round}"), Some(UserId(142))), "round {round}");
     }
 }
 

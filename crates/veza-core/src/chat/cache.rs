@@ -288,8 +288,14 @@ impl ChannelRepo for CachedChat {
         self.channels.remove_recipient(channel, user).await
     }
 
-    async fn update_group(&self, channel: ChannelId, name: &str, owner: UserId) -> StoreResult<bool> {
-        self.channels.update_group(channel, name, owner).await
+    async fn update_group(
+        &self,
+        channel: ChannelId,
+        by: UserId,
+        name: Option<&str>,
+        owner: Option<UserId>,
+    ) -> StoreResult<Option<DirectChannel>> {
+        self.channels.update_group(channel, by, name, owner).await
     }
 
     async fn set_overwrite(&self, channel: ChannelId, overwrite: &Overwrite, audit: &AuditEntry) -> StoreResult<()> {

@@ -126,32 +126,29 @@ impl Communities {
         name: Option<&str>,
         owner: Option<UserId>,
     ) -> Result<DirectChannel, CoreError> {
-        let mut channel = self.direct_channel(principal, id, Scope::ChatWrite).await?;
+        let channel = self.direct_channel(principal, id, Scope::ChatWrite).await?;
         if !channel.group {
-            return Err(CoreError::Conflict(FieldError::new(
-                "channel",
-                "not_a_group",
-                "only a group conversation has a name and an owner",
-            )));
+            return Err(not_a_group());
         }
-        if let Some(name) = name {
-            channel.name = community::text("name", name, NAME_MAX).map_err(CoreError::invalid)?;
+        let name = name.map(|n| community::text("name", n, NAME_MAX)).transpose().map_err(CoreError::invalid)?;
+        let not_owner = || CoreError::Forbidden("only the group's owner hands it over");
+        if owner.is_some() && channel.owner_id != Some(principal.user_id) {
+            return Err(not_owner());
         }
-        if let Some(owner) = owner {
-            if channel.owner_id != Some(principal.user_id) {
-                return Err(CoreError::Forbidden("only the group's owner hands it over"));
-            }
-            if !channel.recipients.contains(&owner) {
-                return Err(CoreError::NotFound("person in this group"));
-            }
-            channel.owner_id = Some(owner);
+        if owner.is_some_and(|o| !channel.recipients.contains(&o)) {
+            return Err(CoreError::NotFound("person in this group"));
         }
-        let owner = channel.owner_id.ok_or_else(|| CoreError::Internal("a group without an owner".into()))?;
-        if !self.deps.channels.update_group(id, &channel.name, owner).await? {
-            return Err(CoreError::NotFound("person in this group")); // left meanwhile
-        }
-        self.announce(ChatEvent::DirectChannelSaved { channel: channel.clone(), created: false }).await;
-        Ok(channel)
+        // The store decides again, as the group is now: handed over or left meanwhile.
+        let Some(updated) = self.deps.channels.update_group(id, principal.user_id, name.as_deref(), owner).await?
+        else {
+            let now = self.deps.channels.direct_channel(id).await?;
+            return Err(match now {
+                Some(g) if g.owner_id != Some(principal.user_id) => not_owner(),
+                _ => CoreError::NotFound("person in this group"),
+            });
+        };
+        self.announce(ChatEvent::DirectChannelSaved { channel: updated.clone(), created: false }).await;
+        Ok(updated)
     }
 
     /// Takes someone out of a group: oneself (leaving), or anyone, by its owner. The owner
@@ -223,5 +220,9 @@ impl Communities {
 }
 
 fn not_a_group() -> CoreError {
-    CoreError::Conflict(FieldError::new("channel", "not_a_group", "only group conversations take or lose people"))
+    CoreError::Conflict(FieldError::new(
+        "channel",
+        "not_a_group",
+        "only a group conversation takes or loses people, or has a name and an owner",
+    ))
 }
