@@ -126,26 +126,41 @@ async fn migrate_then_serve_and_create_users_from_the_command_line() {
 async fn sigterm_drains_in_flight_requests_then_exits_zero() {
     let s = TestServer::start(BIN, Backend::Sqlite).await;
     s.register("nova").await;
-    // Twenty concurrent logins: argon2 makes each take tens of milliseconds and the hasher runs
-    // a few at a time, so most are still in flight when the first answer arrives.
-    let mut logins = tokio::task::JoinSet::new();
+    // Twenty logins in flight for certain when SIGTERM comes: each has sent its headers and the
+    // first byte of its body, and /metrics counts them (with its own request, 21), before the
+    // signal; the rest of each body goes after it.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = json!({"login": "nova", "password": PASSWORD}).to_string();
+    let mut logins = Vec::new();
     for _ in 0..20 {
-        let (client, url) = (s.client.clone(), s.url("/api/v1/auth/login"));
-        logins.spawn(async move {
-            client
-                .post(url)
-                .json(&json!({"login": "nova", "password": PASSWORD}))
-                .send()
-                .await
-                .map(|r| r.status().as_u16())
-        });
+        let mut conn = tokio::net::TcpStream::connect(s.base.trim_start_matches("http://")).await.expect("connect");
+        let head = format!(
+            "POST /api/v1/auth/login HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
+            body.len(),
+            &body[..1]
+        );
+        conn.write_all(head.as_bytes()).await.expect("write");
+        logins.push(conn);
     }
-    let first = logins.join_next().await.expect("a login").expect("task");
-    assert_eq!(first.expect("first login answered"), 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let metrics = s.client.get(s.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+        if metrics.contains("veza_http_requests_in_flight 21") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the logins never showed up in flight:\n{metrics}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let killed = Command::new("kill").args(["-TERM", &s.pid().to_string()]).status().expect("kill");
     assert!(killed.success());
-    while let Some(done) = logins.join_next().await {
-        assert_eq!(done.expect("task").expect("in-flight login answered despite shutdown"), 200);
+    for conn in &mut logins {
+        conn.write_all(&body.as_bytes()[1..]).await.expect("the rest of the body");
+    }
+    for mut conn in logins {
+        let mut answer = Vec::new();
+        let _ = conn.read_to_end(&mut answer).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200"), "in-flight login answered despite shutdown: {answer}");
     }
     assert_eq!(s.wait_exit(Duration::from_secs(30)).await, Some(0), "exit code after SIGTERM");
 }
