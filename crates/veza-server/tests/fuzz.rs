@@ -1,8 +1,10 @@
 //! The whole API fuzzed from its own OpenAPI document by schemathesis: every check (no 5xx,
 //! status codes, content types, headers and bodies as documented, schema-valid input accepted
 //! and schema-invalid input refused), in its examples, coverage, fuzzing and stateful phases,
-//! authenticated as an administrator. Bounded by `VEZA_FUZZ_EXAMPLES` (default 30) per
-//! operation; the seed is fixed unless `VEZA_FUZZ_SEED` is set, so CI runs are reproducible.
+//! authenticated as an administrator. Bounded by `VEZA_TEST_FUZZ_EXAMPLES` (default 30) per
+//! operation; the seed is fixed unless `VEZA_TEST_FUZZ_SEED` is set, so CI runs are reproducible.
+//! (`VEZA_TEST_*`: the server under test ignores them, where any other `VEZA_*` is a setting it
+//! would refuse.)
 
 use std::path::Path;
 use std::process::Command;
@@ -25,8 +27,8 @@ async fn schemathesis_finds_nothing(backend: Backend) {
 
     let python = std::env::var("VEZA_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let st = Path::new(&python).with_file_name("schemathesis");
-    let examples = std::env::var("VEZA_FUZZ_EXAMPLES").unwrap_or_else(|_| "30".into());
-    let seed = std::env::var("VEZA_FUZZ_SEED").unwrap_or_else(|_| "1".into());
+    let examples = std::env::var("VEZA_TEST_FUZZ_EXAMPLES").unwrap_or_else(|_| "30".into());
+    let seed = std::env::var("VEZA_TEST_FUZZ_SEED").unwrap_or_else(|_| "1".into());
     // Run from a scratch directory: schemathesis keeps a replay cache in its working directory,
     // which must neither land in the source tree nor replay an earlier run's cases.
     let scratch = tempfile::tempdir().expect("scratch directory");
