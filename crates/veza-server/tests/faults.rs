@@ -90,6 +90,33 @@ async fn a_node_killed_mid_transcode_leaves_the_job_to_another(backend: Backend)
 
 on_both_databases!(a_node_killed_mid_transcode_leaves_the_job_to_another);
 
+/// A community of `owner`'s with one text channel and an open invite: the channel and the code.
+async fn channel_with_invite(s: &TestServer, owner: &str) -> (String, String) {
+    let (_, community) = s.post("/api/v1/communities", &json!({"name": "Faults"}), Some(owner)).await;
+    let community = community["id"].as_str().expect("id").to_string();
+    let channels = format!("/api/v1/communities/{community}/channels");
+    let (status, channel) = s.post(&channels, &json!({"kind": "text", "name": "general"}), Some(owner)).await;
+    assert_eq!(status, 201, "{channel}");
+    let (_, invite) = s.post(&format!("/api/v1/communities/{community}/invites"), &json!({}), Some(owner)).await;
+    (channel["id"].as_str().expect("id").to_string(), invite["code"].as_str().expect("code").to_string())
+}
+
+/// `name`, registered and joined through `code`: their access token.
+async fn member(s: &TestServer, name: &str, code: &str) -> String {
+    let token = access(&s.register(name).await);
+    assert_eq!(s.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(&token)).await.0, 201);
+    token
+}
+
+/// Two nodes (ids 1 and 2) sharing a PostgreSQL database, keys and the settings `common`.
+async fn two_nodes(common: &[(&str, &str)]) -> (TestServer, TestServer) {
+    let env_a: Vec<_> = common.iter().copied().chain([("VEZA_NODE_ID", "1")]).collect();
+    let env_b: Vec<_> = common.iter().copied().chain([("VEZA_NODE_ID", "2")]).collect();
+    let a = TestServer::start_with(BIN, TestDb::new(Backend::Postgres).await, &env_a).await;
+    let b = a.start_node(&env_b).await;
+    (a, b)
+}
+
 /// One sender's account of its sends: each nonce with the id every 2xx answer gave it, and how
 /// many times it was told 503.
 #[derive(Debug, Default)]
@@ -182,24 +209,10 @@ async fn postgres_restarts_under_load_lose_nothing_committed() {
     let pg = PgCluster::start().await;
     let s = TestServer::start_with(BIN, TestDb::at(pg.url()), &[("VEZA_DB_ACQUIRE_TIMEOUT_SECS", "1")]).await;
     let owner = access(&s.register("owner").await);
-    let (_, community) = s.post("/api/v1/communities", &json!({"name": "Load"}), Some(&owner)).await;
-    let community = community["id"].as_str().expect("id").to_string();
-    let (status, channel) = s
-        .post(
-            &format!("/api/v1/communities/{community}/channels"),
-            &json!({"kind": "text", "name": "general"}),
-            Some(&owner),
-        )
-        .await;
-    assert_eq!(status, 201, "{channel}");
-    let channel = channel["id"].as_str().expect("id").to_string();
-    let (_, invite) = s.post(&format!("/api/v1/communities/{community}/invites"), &json!({}), Some(&owner)).await;
-    let code = invite["code"].as_str().expect("code").to_string();
+    let (channel, code) = channel_with_invite(&s, &owner).await;
     let mut writers = vec![owner.clone()];
     for name in ["writer1", "writer2", "writer3"] {
-        let token = access(&s.register(name).await);
-        assert_eq!(s.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(&token)).await.0, 201);
-        writers.push(token);
+        writers.push(member(&s, name, &code).await);
     }
     let mut listener = GatewayClient::connect(&s.base).await;
     listener.identify(&writers[1]).await;
@@ -299,25 +312,10 @@ async fn a_redis_restart_closes_sessions_with_4012_and_clients_resync() {
         ("VEZA_EVENT_BUS_TIMEOUT_MS", "300"),
         ("VEZA_RATE_LIMIT_ON_REDIS_FAILURE", "local"),
     ];
-    let env_a: Vec<_> = common.iter().copied().chain([("VEZA_NODE_ID", "1")]).collect();
-    let env_b: Vec<_> = common.iter().copied().chain([("VEZA_NODE_ID", "2")]).collect();
-    let a = TestServer::start_with(BIN, TestDb::new(Backend::Postgres).await, &env_a).await;
-    let b = a.start_node(&env_b).await;
+    let (a, b) = two_nodes(&common).await;
     let owner = access(&a.register("owner").await);
-    let member = access(&a.register("member").await);
-    let (_, community) = a.post("/api/v1/communities", &json!({"name": "Bus"}), Some(&owner)).await;
-    let community = community["id"].as_str().unwrap().to_string();
-    let (_, channel) = a
-        .post(
-            &format!("/api/v1/communities/{community}/channels"),
-            &json!({"kind": "text", "name": "general"}),
-            Some(&owner),
-        )
-        .await;
-    let channel = channel["id"].as_str().unwrap().to_string();
-    let (_, invite) = a.post(&format!("/api/v1/communities/{community}/invites"), &json!({}), Some(&owner)).await;
-    let code = invite["code"].as_str().unwrap();
-    assert_eq!(a.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(&member)).await.0, 201);
+    let (channel, code) = channel_with_invite(&a, &owner).await;
+    let member = member(&a, "member", &code).await;
     let send = |node: &TestServer, n: usize| {
         let (client, url, token) =
             (node.client.clone(), node.url(&format!("/api/v1/channels/{channel}/messages")), owner.clone());
@@ -436,27 +434,12 @@ async fn a_killed_gateway_node_loses_no_committed_message() {
     let redis = PrivateRedis::start().await;
     let url = redis.url();
     let common = [("VEZA_REDIS_URL", url.as_str()), ("VEZA_PUBLIC_URL", "http://cluster.test")];
-    let env_a: Vec<_> = common.iter().copied().chain([("VEZA_NODE_ID", "1")]).collect();
-    let env_b: Vec<_> = common.iter().copied().chain([("VEZA_NODE_ID", "2")]).collect();
-    let mut a = TestServer::start_with(BIN, TestDb::new(Backend::Postgres).await, &env_a).await;
-    let b = a.start_node(&env_b).await;
+    let (mut a, b) = two_nodes(&common).await;
     let owner = access(&b.register("owner").await);
-    let (_, community) = b.post("/api/v1/communities", &json!({"name": "Burst"}), Some(&owner)).await;
-    let community = community["id"].as_str().unwrap().to_string();
-    let (_, channel) = b
-        .post(
-            &format!("/api/v1/communities/{community}/channels"),
-            &json!({"kind": "text", "name": "general"}),
-            Some(&owner),
-        )
-        .await;
-    let channel = channel["id"].as_str().unwrap().to_string();
-    let (_, invite) = b.post(&format!("/api/v1/communities/{community}/invites"), &json!({}), Some(&owner)).await;
-    let code = invite["code"].as_str().unwrap().to_string();
+    let (channel, code) = channel_with_invite(&b, &owner).await;
     let mut listeners = Vec::new();
     for n in 0..3 {
-        let token = access(&b.register(&format!("listener{n}")).await);
-        assert_eq!(b.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(&token)).await.0, 201);
+        let token = member(&b, &format!("listener{n}"), &code).await;
         let mut client = GatewayClient::connect(&a.base).await;
         let session = client.identify(&token).await["session_id"].as_str().unwrap().to_string();
         listeners.push((token, client, session));
