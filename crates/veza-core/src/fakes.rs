@@ -1977,7 +1977,7 @@ impl FakeAccounts {
             tokens: Arc::new(FakeSigner(clock.clone())),
             clock: clock.clone(),
             ids: Arc::new(SequentialIds::default()),
-            guesses: crate::rate_limit::attempts::GuessLimits::local(),
+            guesses: crate::rate_limit::attempts::GuessLimits::local(clock.clone()),
             mail: Arc::new(store.clone()),
             account_tokens: Arc::new(store.clone()),
             second_factors: Arc::new(store.clone()),

@@ -777,7 +777,20 @@ pub enum BusDelivery {
         topic: String,
         payload: std::sync::Arc<str>,
     },
+    /// The node's link to the bus broke: until [`BusDelivery::Gap`] says it is re-made, nothing
+    /// published reaches this node.
+    Lost,
     /// The node's link to the bus broke and was re-made: events of that gap may be missing, so
     /// the sessions relying on them must re-sync.
     Gap,
+}
+
+/// The other nodes of a cluster, as a cache sees them: told when what their caches may hold
+/// has changed, so that they drop it.
+#[async_trait]
+pub trait CachePeers: Send + Sync + std::fmt::Debug {
+    /// Returns once every node reached has dropped what it cached, or a bound has passed (a
+    /// node that cannot be reached stops serving from its cache on its own; see
+    /// [`BusDelivery::Lost`]).
+    async fn changed(&self);
 }

@@ -145,7 +145,18 @@ mod tests {
             lease: Duration::from_secs(60),
             poll: Duration::from_millis(5),
         };
-        let stop = tokio::time::sleep(Duration::from_millis(400));
+        // Stops once the outcomes are in (with a bound, should they never come), however long the
+        // retries took on this machine.
+        let (watched, queue) = (mailer.clone(), store.clone());
+        let stop = async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            let settled = || {
+                watched.sent.lock().unwrap().len() == 2 && queue.mail().iter().any(|m| m.id == 2 && m.failed.is_some())
+            };
+            while !settled() && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
         dispatch(Arc::new(store.clone()), mailer.clone(), Arc::new(SystemClock), policy, stop).await;
         let mut sent = mailer.sent.lock().unwrap().clone();
         sent.sort_unstable();

@@ -4,8 +4,9 @@
 //! to it (the gateway's hub counts the listeners). Redis delivers a connection's messages in the
 //! order it received the publishes, so every node sees each channel's events in one order.
 //!
-//! When the subscriber connection breaks, it is re-made with every topic re-subscribed, and the
-//! node is told of the gap: events published meanwhile never reached it.
+//! When the subscriber connection breaks, the node is told at once ([`BusDelivery::Lost`]); it
+//! is re-made with every topic re-subscribed, and the node is told of the gap
+//! ([`BusDelivery::Gap`]): events published meanwhile never reached it.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -169,6 +170,9 @@ async fn subscriber(
             }
         }
         tracing::warn!("the event bus connection to Redis was lost; reconnecting");
+        if deliveries.send(BusDelivery::Lost).await.is_err() {
+            return;
+        }
     }
 }
 

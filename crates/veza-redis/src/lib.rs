@@ -1,8 +1,9 @@
-//! Veza's Redis adapter: the rate limiter and the brute-force counters every node shares, and
-//! the chat event bus between nodes.
+//! Veza's Redis adapter: the rate limiter and the brute-force counters every node shares, the
+//! chat event bus between nodes, and the protocol on it that keeps their permission caches exact.
 
 mod attempts;
 mod bus;
+mod cache_sync;
 mod rate_limit;
 
 use std::time::Duration;
@@ -11,6 +12,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use attempts::RedisAttempts;
 pub use bus::RedisBus;
+pub use cache_sync::CacheSync;
 pub use rate_limit::RedisRateLimiter;
 
 /// A connection to `url` made on first use, re-made by itself after a failure; connecting and

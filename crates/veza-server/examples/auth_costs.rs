@@ -37,7 +37,7 @@ fn accounts(db: &Database, hasher: Arc<dyn PasswordHasher>, totp: Arc<TotpAuthen
         tokens: Arc::new(JwtSigner::from_pkcs8(&key, audience)?),
         clock: Arc::new(SystemClock),
         ids: Arc::new(Snowflake::new(1).map_err(anyhow::Error::msg)?),
-        guesses: GuessLimits::local(),
+        guesses: GuessLimits::local(Arc::new(SystemClock)),
         mail: store.clone(),
         account_tokens: store.clone(),
         second_factors: store.clone(),

@@ -131,7 +131,7 @@ impl Node {
             .map_err(|e| anyhow::anyhow!("invalid configuration for VEZA_STORAGE_URL (storage_url): {e}"))?
             .with_read_cache(config.media_cache_mb.saturating_mul(1024 * 1024));
         let media_signer = MediaSigner::new(&secrets::media_signing_key(&config.media_key, &config.data_dir)?);
-        let (community_repo, channel_repo) = chat_repos(config, &db);
+        let (community_repo, channel_repo, deliveries) = chat_repos(config, &db, &bus, deliveries);
         let communities = Communities::new(ChatDeps {
             communities: community_repo,
             channels: channel_repo,
@@ -230,19 +230,33 @@ fn webauthn(config: &Config) -> anyhow::Result<veza_crypto::WebauthnPasskeys> {
 /// How long the permission cache keeps what it read, for what changes beneath the repositories
 /// (an account deleted takes its memberships with it).
 const CHAT_CACHE_TTL: Duration = Duration::from_secs(300);
+/// The same in a cluster, where it also bounds how stale a node can be between its link to the
+/// bus breaking silently and its noticing.
+const CLUSTER_CHAT_CACHE_TTL: Duration = Duration::from_secs(30);
 /// Communities, roles, memberships and channels the permission cache holds at most.
 const CHAT_CACHE_ENTRIES: u64 = 200_000;
 
-/// The community and channel repositories the chat use cases read through: cached when this
-/// node is the only one (no Redis bus), since then every change passes through the cache; read
-/// from the database on every call when other nodes may change them.
-fn chat_repos(config: &Config, db: &Database) -> (Arc<dyn CommunityRepo>, Arc<dyn ChannelRepo>) {
-    if !config.redis_url.is_empty() {
-        return (Arc::new(db.clone()), Arc::new(db.clone()));
+/// The community and channel repositories the chat use cases read through, cached. On a single
+/// node every change passes through the cache; in a cluster each change is also announced on
+/// the bus, whose deliveries then pass through the cache's protocol before they reach the
+/// gateway (what this returns in place of `deliveries`).
+fn chat_repos(
+    config: &Config,
+    db: &Database,
+    bus: &Arc<dyn EventBus>,
+    deliveries: mpsc::Receiver<BusDelivery>,
+) -> (Arc<dyn CommunityRepo>, Arc<dyn ChannelRepo>, mpsc::Receiver<BusDelivery>) {
+    let store = Arc::new(db.clone());
+    if config.redis_url.is_empty() {
+        let cached = Arc::new(CachedChat::new(store.clone(), store, CHAT_CACHE_TTL, CHAT_CACHE_ENTRIES));
+        return (cached.clone(), cached, deliveries);
     }
-    let db = Arc::new(db.clone());
-    let cached = Arc::new(CachedChat::new(db.clone(), db, CHAT_CACHE_TTL, CHAT_CACHE_ENTRIES));
-    (cached.clone(), cached)
+    let sync = Arc::new(veza_redis::CacheSync::new(bus.clone(), Duration::from_millis(config.event_bus_timeout_ms)));
+    let cached = CachedChat::new(store.clone(), store, CLUSTER_CHAT_CACHE_TTL, CHAT_CACHE_ENTRIES);
+    let cached = Arc::new(cached.with_peers(sync.clone()));
+    let (to_hub, rest) = mpsc::channel(veza_web::gateway::hub::DELIVERY_QUEUE);
+    sync.start(cached.clone(), deliveries, to_hub);
+    (cached.clone(), cached, rest)
 }
 
 /// The chat event bus: in-process (one node), or Redis pub/sub shared by every node.
@@ -302,7 +316,7 @@ fn on_redis_failure(config: &Config) -> OnFailure {
 /// Brute-force counters: in-process, or shared through Redis with the in-process ones (or a
 /// fixed answer) for when Redis is away. Also returns the in-process counters, to sweep.
 fn guess_limits(config: &Config) -> anyhow::Result<(GuessLimits, Arc<LocalAttempts>)> {
-    let local = Arc::new(LocalAttempts::new());
+    let local = Arc::new(LocalAttempts::new(Arc::new(SystemClock)));
     let throttle: Arc<dyn AttemptThrottle> = if config.redis_url.is_empty() {
         local.clone()
     } else {

@@ -544,3 +544,69 @@ async fn a_killed_gateway_node_loses_no_committed_message() {
         }
     }
 }
+
+/// Proves: each node of a cluster caches what deciding a permission reads, and a change made
+/// through one node holds on the other in the very next request — 15 rounds of a member's
+/// overwrite set and removed through A, each answered by B at once (B has just read the
+/// permission it is about to lose or gain, so a cache that missed the change would answer
+/// wrongly). Then Redis is killed: B, having lost the announcements, reads past its cache, so a
+/// change made through A meanwhile holds on B at once too; and once Redis is back, caching and
+/// announcing resume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permission_changed_through_one_node_holds_on_the_other_at_once() {
+    use veza_testkit::redis::PrivateRedis;
+    let mut redis = PrivateRedis::start().await;
+    let url = redis.url();
+    let common = [
+        ("VEZA_REDIS_URL", url.as_str()),
+        ("VEZA_PUBLIC_URL", "http://cluster.test"),
+        ("VEZA_EVENT_BUS_TIMEOUT_MS", "300"),
+        ("VEZA_RATE_LIMIT_ON_REDIS_FAILURE", "local"),
+    ];
+    let (a, b) = two_nodes(&common).await;
+    let owner = access(&a.register("owner").await);
+    let (channel, code) = channel_with_invite(&a, &owner).await;
+    let registered = a.register("member").await;
+    let (member, member_id) = (access(&registered), registered["user"]["id"].as_str().expect("id").to_string());
+    assert_eq!(a.post(&format!("/api/v1/invites/{code}"), &json!({}), Some(&member)).await.0, 201);
+    let overwrite = format!("/api/v1/channels/{channel}/permissions/{member_id}");
+    let muted = json!({"kind": "member", "allow": [], "deny": ["send_messages"]});
+    let messages = format!("/api/v1/channels/{channel}/messages");
+    let send_on_b = |n: usize| {
+        let (client, url, token) = (b.client.clone(), b.url(&messages), member.clone());
+        async move {
+            let res = client.post(url).bearer_auth(token).json(&json!({"content": format!("m{n}")})).send().await;
+            res.expect("send").status().as_u16()
+        }
+    };
+
+    for round in 0..15 {
+        assert_eq!(send_on_b(round).await, 201, "round {round}: not muted yet\n{}", b.log_text());
+        assert_eq!(a.put(&overwrite, &muted, Some(&owner)).await.0, 200);
+        assert_eq!(send_on_b(round).await, 403, "round {round}: muted through A\n{}", b.log_text());
+        assert_eq!(a.delete(&overwrite, Some(&owner)).await.0, 204);
+    }
+    assert!(!a.log_text().contains("acknowledged a permission change in time"), "{}", a.log_text());
+
+    // Without the bus, B reads past its cache: a change through A holds on B at once.
+    redis.kill();
+    until(Duration::from_secs(10), "B notices the bus is gone", || {
+        b.log_text().contains("the event bus connection to Redis was lost")
+    })
+    .await;
+    assert_eq!(send_on_b(100).await, 201);
+    assert_eq!(a.put(&overwrite, &muted, Some(&owner)).await.0, 200);
+    assert_eq!(send_on_b(101).await, 403, "muted through A while the bus was down\n{}", b.log_text());
+
+    // Back: B starts afresh, and announcements reach it again.
+    redis.start_again().await;
+    until(Duration::from_secs(20), "both nodes' bus connections are re-made", || {
+        [&a, &b].iter().all(|node| node.log_text().contains("the event bus connection was re-made"))
+    })
+    .await;
+    assert_eq!(send_on_b(102).await, 403);
+    assert_eq!(a.delete(&overwrite, Some(&owner)).await.0, 204);
+    assert_eq!(send_on_b(103).await, 201, "unmuted through A after the bus came back\n{}", b.log_text());
+    assert_eq!(a.put(&overwrite, &muted, Some(&owner)).await.0, 200);
+    assert_eq!(send_on_b(104).await, 403, "muted through A after the bus came back\n{}", b.log_text());
+}

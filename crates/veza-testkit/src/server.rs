@@ -237,6 +237,15 @@ pub async fn read(res: reqwest::Response) -> (u16, Value) {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
+        // Under a coverage run (the instrumented binary writes its counts as it exits) the node
+        // is stopped with SIGTERM and given 20 s to drain; otherwise killed at once.
+        if std::env::var_os("LLVM_PROFILE_FILE").is_some() && matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while matches!(self.child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if std::thread::panicking() {

@@ -8,10 +8,14 @@
 //! and refilling is cheap). Reads that overlap a change never fill it with what the change
 //! replaced (a generation count, as in [`crate::user_cache`]). Entries also expire after a
 //! time, for what changes beneath the repositories: an account deleted takes its memberships
-//! with it. Nodes sharing a database through a bus would each miss the others' changes, so the
-//! server uses it only when it is the only node.
+//! with it.
+//!
+//! In a cluster each node has its own, and each change also tells the other nodes
+//! ([`CachePeers`]), which drop everything ([`CachedChat::forget_all`]) before the change is
+//! answered; a node that has lost its link to them serves nothing from its cache
+//! ([`CachedChat::set_reachable`]) until the link is back.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +27,7 @@ use crate::chat::channel::{Channel, DirectChannel, ThreadMember};
 use crate::chat::community::{Ban, Community, CommunityRole, Invite, Joined, Member};
 use crate::chat::permissions::{Overwrite, OverwriteTarget};
 use crate::id::{ChannelId, CommunityId, RoleId, UserId};
-use crate::ports::{ChannelRepo, CommunityRepo, StoreResult};
+use crate::ports::{CachePeers, ChannelRepo, CommunityRepo, StoreResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
@@ -49,6 +53,10 @@ pub struct CachedChat {
     entries: moka::sync::Cache<Key, Entry>,
     /// Bumped before and after every change.
     writes: AtomicU64,
+    /// The other nodes, told of each change; none on a single node.
+    peers: Option<Arc<dyn CachePeers>>,
+    /// False while other nodes' changes may not reach this one: reads then go to the store.
+    reachable: AtomicBool,
 }
 
 impl CachedChat {
@@ -60,7 +68,37 @@ impl CachedChat {
         capacity: u64,
     ) -> Self {
         let entries = moka::sync::Cache::builder().max_capacity(capacity).time_to_live(ttl).build();
-        Self { communities, channels, entries, writes: AtomicU64::new(0) }
+        Self {
+            communities,
+            channels,
+            entries,
+            writes: AtomicU64::new(0),
+            peers: None,
+            reachable: AtomicBool::new(true),
+        }
+    }
+
+    /// A node of a cluster: each change is announced to `peers`, and nothing is served from the
+    /// cache until [`CachedChat::set_reachable`] says the other nodes' announcements arrive.
+    pub fn with_peers(mut self, peers: Arc<dyn CachePeers>) -> Self {
+        self.peers = Some(peers);
+        self.reachable = AtomicBool::new(false);
+        self
+    }
+
+    /// Drops everything, for a change made through another node; reads running meanwhile keep
+    /// nothing they read.
+    pub fn forget_all(&self) {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.entries.invalidate_all();
+    }
+
+    /// Whether the other nodes' changes reach this one. While they may not, every read goes to
+    /// the store; when they do again, what was cached before is dropped.
+    pub fn set_reachable(&self, reachable: bool) {
+        self.forget_all();
+        self.reachable.store(reachable, Ordering::SeqCst);
+        self.forget_all();
     }
 
     fn generation(&self) -> u64 {
@@ -75,25 +113,29 @@ impl CachedChat {
         put: fn(T) -> Entry,
         load: impl std::future::Future<Output = StoreResult<T>>,
     ) -> StoreResult<T> {
+        if !self.reachable.load(Ordering::SeqCst) {
+            return load.await;
+        }
         if let Some(found) = self.entries.get(&key).and_then(take) {
             return Ok(found);
         }
         let before = self.generation();
         let loaded = load.await?;
-        if self.generation() == before {
+        if self.generation() == before && self.reachable.load(Ordering::SeqCst) {
             self.entries.insert(key, put(loaded.clone()));
         }
         Ok(loaded)
     }
 
     /// Runs a change with the cache emptied on both sides of it: nothing read before it is
-    /// served after it, and nothing read while it ran is kept.
+    /// served after it, and nothing read while it ran is kept; then tells the other nodes.
     async fn change<T>(&self, change: impl std::future::Future<Output = StoreResult<T>>) -> StoreResult<T> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.entries.invalidate_all();
+        self.forget_all();
         let result = change.await;
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.entries.invalidate_all();
+        self.forget_all();
+        if let Some(peers) = &self.peers {
+            peers.changed().await;
+        }
         result
     }
 }
@@ -247,8 +289,20 @@ impl ChannelRepo for CachedChat {
         self.channels.active_threads(community).await
     }
 
+    // Each node sweeps now and then; a sweep that archives nothing changes nothing, and so
+    // neither empties the caches nor tells the other nodes.
     async fn archive_idle_threads(&self, now: OffsetDateTime) -> StoreResult<Vec<Channel>> {
-        self.change(self.channels.archive_idle_threads(now)).await
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        let archived = self.channels.archive_idle_threads(now).await?;
+        if archived.is_empty() {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            return Ok(archived);
+        }
+        self.forget_all();
+        if let Some(peers) = &self.peers {
+            peers.changed().await;
+        }
+        Ok(archived)
     }
 
     // A thread's membership and direct conversations decide nothing cached.

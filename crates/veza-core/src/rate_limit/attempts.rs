@@ -8,12 +8,14 @@
 //! guesses sent at once therefore get exactly the free tries through, never more.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 use super::LimiterError;
+use crate::clock::Clock;
 
 /// How many failures are free, and how the delays grow after them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,16 +51,16 @@ impl AttemptPolicy {
 /// What the account use cases throttle guesses with.
 #[derive(Debug, Clone)]
 pub struct GuessLimits {
-    pub throttle: std::sync::Arc<dyn AttemptThrottle>,
+    pub throttle: Arc<dyn AttemptThrottle>,
     pub per_account: AttemptPolicy,
     pub per_address: AttemptPolicy,
 }
 
 impl GuessLimits {
-    /// In-process counters with the default policies (tests, and the embedded default).
-    pub fn local() -> Self {
+    /// In-process counters on `clock` with the default policies (tests, and the embedded default).
+    pub fn local(clock: Arc<dyn Clock>) -> Self {
         Self {
-            throttle: std::sync::Arc::new(LocalAttempts::new()),
+            throttle: Arc::new(LocalAttempts::new(clock)),
             per_account: AttemptPolicy::PER_ACCOUNT,
             per_address: AttemptPolicy::PER_ADDRESS,
         }
@@ -111,26 +113,28 @@ pub trait AttemptThrottle: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone, Copy)]
 struct Counter {
     failures: u32,
-    wait_until: Option<Instant>,
-    last: Instant,
+    wait_until: Option<OffsetDateTime>,
+    last: OffsetDateTime,
 }
 
-/// The in-process throttle: exact for one node (a mutex around the counters).
-#[derive(Debug, Default)]
+/// The in-process throttle: exact for one node (a mutex around the counters), on the clock it
+/// is given.
+#[derive(Debug)]
 pub struct LocalAttempts {
     counters: Mutex<HashMap<String, Counter>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl LocalAttempts {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self { counters: Mutex::default(), clock }
     }
 
     /// Forgets counters idle for longer than their policy says; returns how many remain.
     pub fn sweep(&self, longest_forget_after: Duration) -> usize {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut counters = self.lock();
-        counters.retain(|_, c| now.duration_since(c.last) < longest_forget_after);
+        counters.retain(|_, c| now - c.last < longest_forget_after);
         counters.len()
     }
 
@@ -142,16 +146,16 @@ impl LocalAttempts {
 #[async_trait]
 impl AttemptThrottle for LocalAttempts {
     async fn begin(&self, keys: &[AttemptKey]) -> Result<Attempt, LimiterError> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut counters = self.lock();
         let current = |k: &AttemptKey, counters: &HashMap<String, Counter>| {
-            counters.get(&k.key).copied().filter(|c| now.duration_since(c.last) < k.policy.forget_after)
+            counters.get(&k.key).copied().filter(|c| now - c.last < k.policy.forget_after)
         };
         let wait = keys
             .iter()
             .filter_map(|k| current(k, &counters)?.wait_until)
             .filter(|&until| until > now)
-            .map(|until| until - now)
+            .map(|until| (until - now).unsigned_abs())
             .max();
         if let Some(wait) = wait {
             return Ok(Attempt::Wait(wait));
@@ -185,7 +189,7 @@ impl AttemptThrottle for LocalAttempts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use crate::fakes::ManualClock;
 
     fn policy(free: u32) -> AttemptPolicy {
         AttemptPolicy {
@@ -209,7 +213,8 @@ mod tests {
 
     #[tokio::test]
     async fn parallel_guesses_get_exactly_the_free_tries() {
-        let throttle = Arc::new(LocalAttempts::new());
+        let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+        let throttle = Arc::new(LocalAttempts::new(clock.clone()));
         let keys = vec![
             AttemptKey { key: "password:account:nova".into(), policy: policy(5) },
             AttemptKey { key: "password:ip:192.0.2.1".into(), policy: policy(20) },
@@ -232,7 +237,18 @@ mod tests {
         assert_eq!(throttle.begin(&keys).await.unwrap(), Attempt::Go { delay: None });
         throttle.forgive(&keys[1], false).await.unwrap();
         assert_eq!(throttle.lock()["password:ip:192.0.2.1"].failures, 6);
+        // The delay runs out on the clock, and idle counters are forgotten after their time.
+        let (go, fifth) = (Attempt::Go { delay: None }, Attempt::Go { delay: Some(Duration::from_secs(1)) });
+        for expected in [go, go, go, fifth] {
+            assert_eq!(throttle.begin(&keys[..1]).await.unwrap(), expected);
+        }
+        assert_eq!(throttle.begin(&keys[..1]).await.unwrap(), Attempt::Wait(Duration::from_secs(1)));
+        clock.advance(time::Duration::milliseconds(999));
+        assert_eq!(throttle.begin(&keys[..1]).await.unwrap(), Attempt::Wait(Duration::from_millis(1)));
+        clock.advance(time::Duration::milliseconds(1));
+        assert_eq!(throttle.begin(&keys[..1]).await.unwrap(), Attempt::Go { delay: Some(Duration::from_secs(2)) });
         assert_eq!(throttle.sweep(Duration::from_secs(3600)), 3);
-        assert_eq!(throttle.sweep(Duration::ZERO), 0);
+        clock.advance(time::Duration::seconds(60));
+        assert_eq!(throttle.sweep(Duration::from_secs(60)), 0);
     }
 }

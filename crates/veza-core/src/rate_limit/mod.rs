@@ -310,11 +310,19 @@ pub struct Failover<T: ?Sized> {
     on_failure: OnFailure,
     /// Set while the shared one is considered down: when to try it again.
     down_until: Mutex<Option<Instant>>,
+    /// How long a failure makes it rest.
+    rest: Duration,
 }
 
 impl<T: ?Sized> Failover<T> {
     pub fn new(shared: Arc<T>, local: Arc<T>, on_failure: OnFailure) -> Self {
-        Self { shared, local, on_failure, down_until: Mutex::new(None) }
+        Self { shared, local, on_failure, down_until: Mutex::new(None), rest: RETRY_SHARED_AFTER }
+    }
+
+    /// Rests the shared one for `rest` after each failure, instead of a second.
+    pub fn resting(mut self, rest: Duration) -> Self {
+        self.rest = rest;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
@@ -333,7 +341,7 @@ impl<T: ?Sized> Failover<T> {
     }
 
     fn failed(&self, e: &LimiterError) {
-        let first = self.lock().replace(Instant::now() + RETRY_SHARED_AFTER).is_none();
+        let first = self.lock().replace(Instant::now() + self.rest).is_none();
         if first {
             tracing::warn!(error = %e, fallback = ?self.on_failure, "shared rate limiter failed");
         }
@@ -476,7 +484,9 @@ mod tests {
         shared.down.store(true, Ordering::SeqCst);
         let local: Arc<dyn RateLimiter> = Arc::new(local::LocalRateLimiter::new(&[checks[0].policy.clone()]));
 
-        let fo = Failover::<dyn RateLimiter>::new(shared.clone(), local.clone(), OnFailure::Local);
+        // Resting an hour, so that however slow the machine, the second check finds it resting.
+        let fo = Failover::<dyn RateLimiter>::new(shared.clone(), local.clone(), OnFailure::Local)
+            .resting(Duration::from_secs(3600));
         let first = fo.check(&checks).await.unwrap();
         assert!(matches!(first[..], [Outcome::Allowed { remaining: 0, .. }]), "{first:?}");
         let second = fo.check(&checks).await.unwrap();

@@ -286,6 +286,8 @@ async fn dispatch(hub: std::sync::Weak<Hub>, mut deliveries: mpsc::Receiver<BusD
                 _ => tracing::warn!(topic, "ignoring an event this node cannot read"),
             },
             BusDelivery::Gap => hub.gap("the bus connection was re-made"),
+            // The sessions are closed when it is re-made, with what they missed.
+            BusDelivery::Lost => {}
         }
     }
 }
