@@ -19,6 +19,9 @@ export VEZA_TEST_REDIS_URL="${VEZA_TEST_REDIS_URL:-redis://127.0.0.1:6379/}"
 export VEZA_TEST_PYTHON="${VEZA_TEST_PYTHON:-$HOME/.cache/veza-venv/bin/python}"
 OUT="${1:-$CARGO_TARGET_DIR/coverage}"
 mkdir -p "$OUT"
+# The npm packages the browser and social sign-in tests drive (scripts/test installs them too).
+[ -d crates/veza-testkit/js/node_modules/playwright-core ] \
+  || (cd crates/veza-testkit/js && npm ci --no-audit --no-fund --loglevel=error)
 # The `veza` binary the black-box tests run, built first so that its path can be named.
 cargo tarpaulin --engine llvm --skip-clean --no-run -p veza-server >/dev/null
 veza=$(find "$CARGO_TARGET_DIR" -type f -name veza -perm -u+x -path '*/debug/*' | head -n 1)
