@@ -406,14 +406,32 @@ async fn threads<S: Store>(s: &S, c: veza_core::id::CommunityId, parent: veza_co
     assert!(s.archive_idle_threads(t + Duration::days(30)).await.expect("sweep").is_empty(), "each once");
     // Unarchived at a time: idle from then at the earliest.
     let mut reopened = s.channel(ChannelId(7301)).await.expect("get").expect("there");
-    let thread = reopened.thread.as_mut().expect("thread");
-    thread.archived_at = None;
-    thread.unarchived_at = Some(t + Duration::days(40));
+    let state = reopened.thread.as_mut().expect("thread");
+    state.archived_at = None;
+    state.unarchived_at = Some(t + Duration::days(40));
     assert!(s.update_channel(&reopened, &e(7307)).await.expect("unarchive"));
     assert_eq!(s.channel(ChannelId(7301)).await.expect("get"), Some(reopened.clone()));
     assert!(s.archive_idle_threads(t + Duration::days(40) + Duration::minutes(59)).await.expect("sweep").is_empty());
     let again = s.archive_idle_threads(t + Duration::days(40) + Duration::minutes(61)).await.expect("sweep");
     assert_eq!(ids(again), [7301]);
+
+    // Every node sweeps on its own: two sweeps raced, 20 rounds over threads going idle a
+    // minute apart, archive (and so announce) each thread exactly once between them.
+    let base = t + Duration::days(50);
+    let racing: Vec<i64> = (7320..7340).collect();
+    for &id in &racing {
+        let idle = Channel { created_at: base + Duration::minutes(id - 7320), ..thread(id, None) };
+        s.create_channel(&idle, &e(id)).await.expect("thread");
+    }
+    let mut archived = Vec::new();
+    for round in 0..20 {
+        let now = base + Duration::minutes(61 + round);
+        let (one, two) = tokio::join!(s.archive_idle_threads(now), s.archive_idle_threads(now));
+        archived.extend(ids(one.expect("sweep")));
+        archived.extend(ids(two.expect("sweep")));
+    }
+    archived.sort_unstable();
+    assert_eq!(archived, racing, "each idle thread archived by one sweep");
 
     // Deleting the channel takes its threads (and their members) with it.
     assert!(s.delete_channel(parent, &e(7306)).await.expect("delete parent"));
