@@ -30,6 +30,8 @@ pub const CACHE_TOPIC: &str = "cache";
 const ACK_PREFIX: &str = "cache-ack:";
 /// Waits between attempts to subscribe while the bus is away at start.
 const RETRY_EVERY: Duration = Duration::from_millis(500);
+/// Waits between attempts to announce a change while `PUBLISH` fails.
+const RETRY_PUBLISH_EVERY: Duration = Duration::from_millis(50);
 
 /// One announcement of this node's, waiting for its acknowledgements.
 #[derive(Debug)]
@@ -74,7 +76,7 @@ pub struct CacheSync {
     /// mistake still count their acknowledgements apart).
     node: String,
     next: AtomicU64,
-    waiting: Mutex<HashMap<u64, Waiting>>,
+    waiting: Arc<Mutex<HashMap<u64, Waiting>>>,
     timeout: Duration,
 }
 
@@ -82,7 +84,7 @@ impl CacheSync {
     /// Acknowledgements are waited for at most `timeout`.
     pub fn new(bus: Arc<dyn EventBus>, timeout: Duration) -> Self {
         let node = format!("{:016x}", rand::random::<u64>());
-        Self { bus, node, next: AtomicU64::new(0), waiting: Mutex::new(HashMap::new()), timeout }
+        Self { bus, node, next: AtomicU64::new(0), waiting: Arc::default(), timeout }
     }
 
     fn ack_topic(&self) -> String {
@@ -90,7 +92,7 @@ impl CacheSync {
     }
 
     fn waiting(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Waiting>> {
-        self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.waiting)
     }
 
     /// Subscribes to the announcements and this node's acknowledgements (retrying while the
@@ -139,6 +141,8 @@ impl CacheSync {
                 BusDelivery::Event { .. } => {}
             }
             if rest.send(delivery).await.is_err() {
+                // Nobody takes the deliveries any more, and so neither the announcements.
+                Link::update(&link, &cache, |link| link.up = false);
                 return;
             }
         }
@@ -169,26 +173,46 @@ impl CacheSync {
 
 #[async_trait]
 impl CachePeers for CacheSync {
+    // Runs on a task of its own, so that a request given up on (a timeout, a client gone) still
+    // announces its committed change and forgets its wait.
     async fn changed(&self) {
+        let (bus, node, timeout) = (self.bus.clone(), self.node.clone(), self.timeout);
         let n = self.next.fetch_add(1, Ordering::SeqCst);
         let (done, settled) = oneshot::channel();
         self.waiting().insert(n, Waiting { acks: 0, expected: None, done: Some(done) });
-        let announcement: Arc<str> = format!("{} {n}", self.node).into();
-        match self.bus.publish(CACHE_TOPIC, announcement).await {
-            Ok(reached) => {
-                if let Some(waiting) = self.waiting().get_mut(&n) {
+        let waiting = self.waiting.clone();
+        let announced = tokio::spawn(async move {
+            let announcement: Arc<str> = format!("{node} {n}").into();
+            let deadline = tokio::time::Instant::now() + timeout;
+            // A failed PUBLISH says nothing of the other nodes' own links: retried until the
+            // bound, it is then logged as an error.
+            let reached = loop {
+                match bus.publish(CACHE_TOPIC, announcement.clone()).await {
+                    Ok(reached) => break Some(reached),
+                    Err(e) if tokio::time::Instant::now() >= deadline => {
+                        tracing::error!(error = %e, "cannot announce a permission change to the other nodes");
+                        break None;
+                    }
+                    Err(_) => tokio::time::sleep(RETRY_PUBLISH_EVERY).await,
+                }
+            };
+            if let Some(reached) = reached {
+                if let Some(waiting) = lock(&waiting).get_mut(&n) {
                     waiting.expected = Some(reached);
                     waiting.settle();
                 }
-                if tokio::time::timeout(self.timeout, settled).await.is_err() {
-                    let acks = self.waiting().get(&n).map_or(0, |w| w.acks);
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                if tokio::time::timeout(left, settled).await.is_err() {
+                    let acks = lock(&waiting).get(&n).map_or(0, |w| w.acks);
                     tracing::warn!(reached, acks, "not every node acknowledged a permission change in time");
                 }
             }
-            // The other nodes' links are most likely down too: they read past their caches
-            // until theirs are re-made.
-            Err(e) => tracing::warn!(error = %e, "cannot announce a permission change to the other nodes"),
-        }
-        self.waiting().remove(&n);
+            lock(&waiting).remove(&n);
+        });
+        let _ = announced.await;
     }
+}
+
+fn lock(waiting: &Mutex<HashMap<u64, Waiting>>) -> std::sync::MutexGuard<'_, HashMap<u64, Waiting>> {
+    waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

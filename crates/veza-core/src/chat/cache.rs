@@ -123,6 +123,10 @@ impl CachedChat {
         let loaded = load.await?;
         if self.generation() == before && self.reachable.load(Ordering::SeqCst) {
             self.entries.insert(key, put(loaded.clone()));
+            // A change may have emptied the cache between the check and the insert.
+            if self.generation() != before {
+                self.entries.invalidate(&key);
+            }
         }
         Ok(loaded)
     }
@@ -293,16 +297,17 @@ impl ChannelRepo for CachedChat {
     // neither empties the caches nor tells the other nodes.
     async fn archive_idle_threads(&self, now: OffsetDateTime) -> StoreResult<Vec<Channel>> {
         self.writes.fetch_add(1, Ordering::SeqCst);
-        let archived = self.channels.archive_idle_threads(now).await?;
-        if archived.is_empty() {
+        let archived = self.channels.archive_idle_threads(now).await;
+        if archived.as_ref().is_ok_and(Vec::is_empty) {
             self.writes.fetch_add(1, Ordering::SeqCst);
-            return Ok(archived);
+            return archived;
         }
+        // Archived something, or failed without saying what (it may have committed).
         self.forget_all();
         if let Some(peers) = &self.peers {
             peers.changed().await;
         }
-        Ok(archived)
+        archived
     }
 
     // A thread's membership and direct conversations decide nothing cached.
