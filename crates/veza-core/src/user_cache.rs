@@ -73,6 +73,10 @@ impl UserRepo for CachedUsers {
         if let Some(user) = &found {
             if self.generation() == before {
                 self.cache.insert(id, user.clone());
+                // A write may have begun between the check and the insert.
+                if self.generation() != before {
+                    self.cache.invalidate(&id);
+                }
             }
         }
         Ok(found)
