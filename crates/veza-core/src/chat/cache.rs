@@ -50,7 +50,8 @@ enum Entry {
 pub struct CachedChat {
     communities: Arc<dyn CommunityRepo>,
     channels: Arc<dyn ChannelRepo>,
-    entries: moka::sync::Cache<Key, Entry>,
+    /// Each value with the generation it was read in: only the current generation's count.
+    entries: moka::sync::Cache<Key, (u64, Entry)>,
     /// Bumped before and after every change.
     writes: AtomicU64,
     /// The other nodes, told of each change; none on a single node.
@@ -116,17 +117,17 @@ impl CachedChat {
         if !self.reachable.load(Ordering::SeqCst) {
             return load.await;
         }
-        if let Some(found) = self.entries.get(&key).and_then(take) {
-            return Ok(found);
-        }
+        // Tagged, not merely emptied: a read that loaded before a change and stores after it
+        // (however its steps interleave with the emptying) stores under a past generation.
         let before = self.generation();
+        if let Some((read_in, entry)) = self.entries.get(&key) {
+            if let Some(found) = take(entry).filter(|_| read_in == before) {
+                return Ok(found);
+            }
+        }
         let loaded = load.await?;
         if self.generation() == before && self.reachable.load(Ordering::SeqCst) {
-            self.entries.insert(key, put(loaded.clone()));
-            // A change may have emptied the cache between the check and the insert.
-            if self.generation() != before {
-                self.entries.invalidate(&key);
-            }
+            self.entries.insert(key, (before, put(loaded.clone())));
         }
         Ok(loaded)
     }

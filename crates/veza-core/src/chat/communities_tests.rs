@@ -446,6 +446,47 @@ async fn the_cache_answers_permission_reads_and_forgets_them_at_every_change() {
     assert!(matches!(err, CoreError::NotFound("channel")), "{err:?}");
 }
 
+/// Reads racing changes through the cache: once a change has returned, every read that starts
+/// after it sees it, however the readers' loads, checks and inserts interleave with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_racing_changes_never_leave_the_cache_behind() {
+    use crate::chat::cache::CachedChat;
+    use crate::ports::CommunityRepo;
+
+    let store = MemoryStore::default();
+    let inner: (Arc<MemoryStore>, Arc<MemoryStore>) = (Arc::new(store.clone()), Arc::new(store.clone()));
+    let cached = Arc::new(CachedChat::new(inner.0, inner.1, std::time::Duration::from_secs(60), 1000));
+    let (chat, _clock, _events, _files) = chat_on(store.clone(), cached.clone(), cached.clone());
+    let (owner, vega) = (person(1), person(2));
+    let c = chat.create(&owner, "Studio", None, &meta()).await.expect("create");
+    let invite = chat.create_invite(&owner, c.id, None, None, &meta()).await.expect("invite");
+    chat.join(&vega, &invite.code, &meta()).await.expect("join");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let (cached, stop) = (cached.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    cached.member(c.id, vega.user_id).await.expect("read");
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    let mut member = cached.member(c.id, vega.user_id).await.expect("read").expect("member");
+    for round in 0..500 {
+        member.nickname = Some(format!("n{round}"));
+        let entry = chat.entry(crate::audit::AuditAction::MemberUpdated, owner.user_id, None, c.id, &meta());
+        assert!(cached.update_member(&member, &entry).await.expect("change"));
+        let read = cached.member(c.id, vega.user_id).await.expect("read").expect("member");
+        assert_eq!(read.nickname, member.nickname, "round {round}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for reader in readers {
+        reader.await.expect("reader");
+    }
+}
+
 #[tokio::test]
 async fn a_session_starts_with_presences_only_for_communities_up_to_its_threshold() {
     let (chat, _clock) = chat();
