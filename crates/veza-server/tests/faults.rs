@@ -117,6 +117,21 @@ async fn two_nodes(common: &[(&str, &str)]) -> (TestServer, TestServer) {
     (a, b)
 }
 
+/// Two nodes sharing a Redis of their own (to kill and restart), with short bus timeouts and
+/// in-process rate limits while Redis is away.
+async fn two_nodes_on_private_redis() -> (veza_testkit::redis::PrivateRedis, TestServer, TestServer) {
+    let redis = veza_testkit::redis::PrivateRedis::start().await;
+    let url = redis.url();
+    let common = [
+        ("VEZA_REDIS_URL", url.as_str()),
+        ("VEZA_PUBLIC_URL", "http://cluster.test"),
+        ("VEZA_EVENT_BUS_TIMEOUT_MS", "300"),
+        ("VEZA_RATE_LIMIT_ON_REDIS_FAILURE", "local"),
+    ];
+    let (a, b) = two_nodes(&common).await;
+    (redis, a, b)
+}
+
 /// One sender's account of its sends: each nonce with the id every 2xx answer gave it, and how
 /// many times it was told 503.
 #[derive(Debug, Default)]
@@ -303,16 +318,7 @@ async fn messages_after(s: &TestServer, token: &str, channel: &str, mut after: i
 /// message they had (GATEWAY.md) end with every committed message, and live delivery works again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_closes_sessions_with_4012_and_clients_resync() {
-    use veza_testkit::redis::PrivateRedis;
-    let mut redis = PrivateRedis::start().await;
-    let url = redis.url();
-    let common = [
-        ("VEZA_REDIS_URL", url.as_str()),
-        ("VEZA_PUBLIC_URL", "http://cluster.test"),
-        ("VEZA_EVENT_BUS_TIMEOUT_MS", "300"),
-        ("VEZA_RATE_LIMIT_ON_REDIS_FAILURE", "local"),
-    ];
-    let (a, b) = two_nodes(&common).await;
+    let (mut redis, a, b) = two_nodes_on_private_redis().await;
     let owner = access(&a.register("owner").await);
     let (channel, code) = channel_with_invite(&a, &owner).await;
     let member = member(&a, "member", &code).await;
@@ -554,16 +560,7 @@ async fn a_killed_gateway_node_loses_no_committed_message() {
 /// announcing resume.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permission_changed_through_one_node_holds_on_the_other_at_once() {
-    use veza_testkit::redis::PrivateRedis;
-    let mut redis = PrivateRedis::start().await;
-    let url = redis.url();
-    let common = [
-        ("VEZA_REDIS_URL", url.as_str()),
-        ("VEZA_PUBLIC_URL", "http://cluster.test"),
-        ("VEZA_EVENT_BUS_TIMEOUT_MS", "300"),
-        ("VEZA_RATE_LIMIT_ON_REDIS_FAILURE", "local"),
-    ];
-    let (a, b) = two_nodes(&common).await;
+    let (mut redis, a, b) = two_nodes_on_private_redis().await;
     let owner = access(&a.register("owner").await);
     let (channel, code) = channel_with_invite(&a, &owner).await;
     let registered = a.register("member").await;
