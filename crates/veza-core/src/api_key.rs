@@ -23,19 +23,28 @@ pub enum Scope {
     ChatRead,
     #[serde(rename = "chat:write")]
     ChatWrite,
+    /// Reading who follows, likes and reposts what.
+    #[serde(rename = "social:read")]
+    SocialRead,
+    /// Following, liking and reposting in the owner's name: public acts, kept apart from
+    /// `tracks:write` so that an uploading script cannot also speak for its owner.
+    #[serde(rename = "social:write")]
+    SocialWrite,
     /// Administration; effective only while the owner is an administrator.
     #[serde(rename = "admin")]
     Admin,
 }
 
 impl Scope {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::ProfileRead,
         Self::ProfileWrite,
         Self::TracksRead,
         Self::TracksWrite,
         Self::ChatRead,
         Self::ChatWrite,
+        Self::SocialRead,
+        Self::SocialWrite,
         Self::Admin,
     ];
 
@@ -47,6 +56,8 @@ impl Scope {
             Self::TracksWrite => "tracks:write",
             Self::ChatRead => "chat:read",
             Self::ChatWrite => "chat:write",
+            Self::SocialRead => "social:read",
+            Self::SocialWrite => "social:write",
             Self::Admin => "admin",
         }
     }

@@ -30,11 +30,13 @@ use crate::identity::{
 use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::ports::{
     AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, ChannelRepo, CommunityRepo, IdentityRepo,
-    Jwk, MailOf, MessageRepo, OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, PresenceRepo, Purged,
+    FollowRepo, Jwk, MailOf, MessageRepo, OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, PresenceRepo, Purged,
     Reacted, SecondFactorRepo, SessionRepo, StoreError, StoreResult, TokenSigner, TotpEnabling, TotpRecord, Unlinked,
     UserRepo,
 };
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
+use crate::page::PageRequest;
+use crate::social::{Edge, FollowCounts, Linked};
 use crate::user::{AccountChange, AccountState, NewUser, Profile, ProfilePatch, Role, User, UserQuery, Username};
 
 /// A clock that moves only when told to.
@@ -153,6 +155,8 @@ struct State {
     pins: Vec<(ChannelId, MessageId, UserId, OffsetDateTime)>,
     /// (user, channel) → last read message
     read_marks: HashMap<(UserId, ChannelId), MessageId>,
+    /// (row id, follower, followee, at)
+    follows: Vec<(i64, UserId, UserId, OffsetDateTime)>,
 }
 
 impl State {
@@ -2017,4 +2021,69 @@ impl crate::ports::ChatEvents for RecordedEvents {
     async fn publish(&self, event: crate::chat::event::ChatEvent) {
         self.0.lock().unwrap().push(event);
     }
+}
+
+#[async_trait]
+impl FollowRepo for MemoryStore {
+    async fn follow(&self, id: i64, follower: UserId, followee: UserId, at: OffsetDateTime) -> StoreResult<Linked> {
+        let mut s = self.state();
+        if !s.users.contains_key(&followee) || !s.users.contains_key(&follower) {
+            return Ok(Linked::Gone);
+        }
+        if s.follows.iter().any(|f| f.1 == follower && f.2 == followee) {
+            return Ok(Linked::Already);
+        }
+        s.follows.push((id, follower, followee, at));
+        Ok(Linked::Made)
+    }
+
+    async fn unfollow(&self, follower: UserId, followee: UserId) -> StoreResult<bool> {
+        let mut s = self.state();
+        let before = s.follows.len();
+        s.follows.retain(|f| !(f.1 == follower && f.2 == followee));
+        Ok(s.follows.len() < before)
+    }
+
+    async fn is_following(&self, follower: UserId, followee: UserId) -> StoreResult<bool> {
+        Ok(self.state().follows.iter().any(|f| f.1 == follower && f.2 == followee))
+    }
+
+    async fn followers(&self, user: UserId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>> {
+        Ok(follow_edges(&self.state().follows, page, |f| (f.2 == user).then_some(f.1)))
+    }
+
+    async fn following(&self, user: UserId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>> {
+        Ok(follow_edges(&self.state().follows, page, |f| (f.1 == user).then_some(f.2)))
+    }
+
+    async fn people(&self, ids: &[UserId]) -> StoreResult<Vec<(User, FollowCounts)>> {
+        let s = self.state();
+        Ok(ids
+            .iter()
+            .filter_map(|id| s.users.get(id))
+            .map(|(u, _)| {
+                let counts = FollowCounts {
+                    followers: s.follows.iter().filter(|f| f.2 == u.id).count() as u64,
+                    following: s.follows.iter().filter(|f| f.1 == u.id).count() as u64,
+                };
+                (u.clone(), counts)
+            })
+            .collect())
+    }
+}
+
+/// The follows `other` picks a person from, newest first, as a page of edges.
+fn follow_edges(
+    follows: &[(i64, UserId, UserId, OffsetDateTime)],
+    page: PageRequest,
+    other: impl Fn(&(i64, UserId, UserId, OffsetDateTime)) -> Option<UserId>,
+) -> Vec<Edge<UserId>> {
+    let mut edges: Vec<Edge<UserId>> = follows
+        .iter()
+        .filter(|f| page.before.is_none_or(|b| f.0 < b))
+        .filter_map(|f| other(f).map(|item| Edge { id: f.0, item, at: f.3, caption: None }))
+        .collect();
+    edges.sort_by_key(|e| std::cmp::Reverse(e.id));
+    edges.truncate(page.limit as usize + 1);
+    edges
 }

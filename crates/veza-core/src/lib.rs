@@ -23,6 +23,7 @@ pub mod passkey;
 pub mod ports;
 pub mod rate_limit;
 pub mod session;
+pub mod social;
 pub mod user;
 pub mod user_cache;
 

@@ -31,6 +31,7 @@ use crate::mail::OutgoingMail;
 use crate::page::PageRequest;
 use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
+use crate::social::{Edge, FollowCounts, Linked};
 use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, Username};
 
 /// Failures of a store, as the use cases need to tell them apart.
@@ -427,6 +428,9 @@ pub trait TrackRepo: Send + Sync + std::fmt::Debug {
     async fn update_track(&self, id: TrackId, patch: &TrackPatch, now: OffsetDateTime) -> StoreResult<Option<Track>>;
     /// Removes the track and its jobs; false when it was already gone.
     async fn delete_track(&self, id: TrackId) -> StoreResult<bool>;
+    /// How many public tracks each of `owners` has (the count on their profile), in no
+    /// particular order; owners with none may be left out.
+    async fn public_track_counts(&self, owners: &[UserId]) -> StoreResult<Vec<(UserId, u64)>>;
     /// Records progress of a processing track, if `claim` still holds its job.
     async fn track_progress(&self, claim: Claim, id: TrackId, percent: u8) -> StoreResult<()>;
     /// Ends processing — ready with what it measured, or failed with a reason — and finishes
@@ -438,6 +442,62 @@ pub trait TrackRepo: Send + Sync + std::fmt::Debug {
         outcome: &Outcome,
         now: OffsetDateTime,
     ) -> StoreResult<Finished>;
+}
+
+/// Who follows whom (see [`crate::social`]). Each follow is a row with its own id; the two
+/// counts it moves (the follower's `following`, the followee's `followers`) change in the same
+/// transaction, and only when a row was really added or removed.
+#[async_trait]
+pub trait FollowRepo: Send + Sync + std::fmt::Debug {
+    /// Records that `follower` follows `followee`, as row `id`. [`Linked::Already`], changing
+    /// nothing, when they already do; [`Linked::Gone`] when the followee no longer exists.
+    async fn follow(&self, id: i64, follower: UserId, followee: UserId, at: OffsetDateTime) -> StoreResult<Linked>;
+    /// False, changing nothing, when `follower` did not follow `followee`.
+    async fn unfollow(&self, follower: UserId, followee: UserId) -> StoreResult<bool>;
+    async fn is_following(&self, follower: UserId, followee: UserId) -> StoreResult<bool>;
+    /// Up to `page.limit + 1` of `user`'s followers, the latest follow first.
+    async fn followers(&self, user: UserId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>>;
+    /// Up to `page.limit + 1` of the people `user` follows, the latest follow first.
+    async fn following(&self, user: UserId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>>;
+    /// The accounts among `ids` that exist, with their follow counts, in no particular order.
+    async fn people(&self, ids: &[UserId]) -> StoreResult<Vec<(User, FollowCounts)>>;
+}
+
+/// Likes and reposts of tracks (see [`crate::social`]). Each is a row with its own id; the
+/// track's count changes in the same transaction, and only when a row was really added or
+/// removed. The lists of someone's likes and reposts leave out the tracks `viewer` may not see:
+/// kept are public tracks, the viewer's own, and, in their own list, unlisted ones they reached.
+#[async_trait]
+pub trait ReactionRepo: Send + Sync + std::fmt::Debug {
+    /// [`Linked::Already`] when `user` already likes the track; [`Linked::Gone`] when the track
+    /// no longer exists.
+    async fn like(&self, id: i64, user: UserId, track: TrackId, at: OffsetDateTime) -> StoreResult<Linked>;
+    async fn unlike(&self, user: UserId, track: TrackId) -> StoreResult<bool>;
+    async fn liked_tracks(
+        &self,
+        user: UserId,
+        viewer: Option<UserId>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Edge<Track>>>;
+    async fn likers(&self, track: TrackId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>>;
+    /// Reposts the track with a caption; a repost already there keeps its place and takes the
+    /// new caption ([`Linked::Already`]).
+    async fn repost(
+        &self,
+        id: i64,
+        user: UserId,
+        track: TrackId,
+        caption: Option<&str>,
+        at: OffsetDateTime,
+    ) -> StoreResult<Linked>;
+    async fn unrepost(&self, user: UserId, track: TrackId) -> StoreResult<bool>;
+    async fn reposted_tracks(
+        &self,
+        user: UserId,
+        viewer: Option<UserId>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Edge<Track>>>;
+    async fn reposters(&self, track: TrackId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>>;
 }
 
 /// The durable job queue. A claim is a lease: a worker that dies lets go when the lease ends,

@@ -164,7 +164,7 @@ impl Database {
         if channels.is_empty() {
             return Ok(Vec::new());
         }
-        let list = (1..=channels.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let list = crate::rows::placeholders(1, channels.len());
         let sql = format!(
             "SELECT channel_id, user_id FROM dm_recipients WHERE channel_id IN ({list}) ORDER BY channel_id, user_id"
         );

@@ -22,6 +22,7 @@ mod presence;
 mod rows;
 mod second_factors;
 mod sessions;
+mod social;
 mod tracks;
 mod users;
 

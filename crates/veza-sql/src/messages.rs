@@ -555,11 +555,7 @@ impl MessageRepo for Database {
                 .await
                 .map_err(store_error)?;
         let last_read = mark.map(|(id,)| MessageId(id));
-        let role_list = if roles.is_empty() {
-            "NULL".to_string()
-        } else {
-            (0..roles.len()).map(|i| format!("${}", i + 4)).collect::<Vec<_>>().join(", ")
-        };
+        let role_list = crate::rows::placeholders(4, roles.len());
         let sql = format!(
             "SELECT COUNT(*), COUNT(CASE WHEN m.mention_everyone = 1 OR EXISTS (\
                  SELECT 1 FROM message_mentions mm WHERE mm.message_id = m.id AND \

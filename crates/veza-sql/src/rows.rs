@@ -170,3 +170,12 @@ impl TryFrom<AuditRow> for AuditEntry {
         })
     }
 }
+
+/// `$first, $first+1, …` for `n` values bound into an `IN (…)` list; `NULL` (which matches
+/// nothing) when there are none, so the query stays valid.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    if n == 0 {
+        return "NULL".into();
+    }
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}

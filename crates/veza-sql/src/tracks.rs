@@ -5,18 +5,23 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use veza_core::catalog::job::{Claim, Finished, Job, JobId, NewJob, Outcome};
-use veza_core::catalog::track::{AudioFormat, Loudness, Original, Track, TrackPatch, TrackState, Visibility};
+use veza_core::catalog::track::{AudioFormat, Loudness, Original, Track, TrackCounts, TrackPatch, TrackState, Visibility};
 use veza_core::id::{TrackId, UserId};
 use veza_core::page::PageRequest;
 use veza_core::ports::{JobQueue, StoreError, StoreResult, TrackRepo};
 
 use crate::error::store_error;
-use crate::rows::{from_micros, to_micros};
+use crate::rows::{from_micros, placeholders, to_micros};
 use crate::Database;
 
 const TRACK: &str = "id, owner_id, title, description, genre, tags, artist, album, year, visibility, downloadable, \
      share_token, state, progress, failure, original_format, original_size, original_name, has_cover, duration_ms, \
-     loudness_lufs, true_peak_dbtp, created_at, updated_at";
+     loudness_lufs, true_peak_dbtp, like_count, repost_count, created_at, updated_at";
+
+/// [`TRACK`] with each column named through the alias `t`, for queries that join tracks.
+pub(crate) fn track_columns_of_t() -> String {
+    TRACK.split(", ").map(|c| format!("t.{}", c.trim())).collect::<Vec<_>>().join(", ")
+}
 
 /// The condition every write of a claim carries (`$1` the job, `$2` the claim's attempt): the
 /// job unfinished and still at that attempt, so a claim taken over writes nothing.
@@ -28,7 +33,7 @@ const PROCESS_TRACK: &str = "process_track";
 const ERROR_MAX: usize = 1000;
 
 #[derive(sqlx::FromRow)]
-struct TrackRow {
+pub(crate) struct TrackRow {
     id: i64,
     owner_id: i64,
     title: String,
@@ -51,6 +56,8 @@ struct TrackRow {
     duration_ms: i64,
     loudness_lufs: Option<f64>,
     true_peak_dbtp: Option<f64>,
+    like_count: i64,
+    repost_count: i64,
     created_at: i64,
     updated_at: i64,
 }
@@ -87,13 +94,29 @@ impl TryFrom<TrackRow> for Track {
                 .loudness_lufs
                 .zip(r.true_peak_dbtp)
                 .map(|(integrated_lufs, true_peak_dbtp)| Loudness { integrated_lufs, true_peak_dbtp }),
+            counts: TrackCounts {
+                likes: u64::try_from(r.like_count).unwrap_or(0),
+                reposts: u64::try_from(r.repost_count).unwrap_or(0),
+            },
             created_at: from_micros(r.created_at)?,
             updated_at: from_micros(r.updated_at)?,
         })
     }
 }
 
-fn rows_to_tracks(rows: Vec<TrackRow>) -> StoreResult<Vec<Track>> {
+/// Moves the owner's count of public tracks by `change`, inside the transaction that made the
+/// change.
+async fn count_public(tx: &mut crate::WriteTx, owner: UserId, change: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET track_count = track_count + $2 WHERE id = $1")
+        .bind(owner.0)
+        .bind(change)
+        .execute(&mut **tx)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+pub(crate) fn rows_to_tracks(rows: Vec<TrackRow>) -> StoreResult<Vec<Track>> {
     rows.into_iter().map(Track::try_from).collect()
 }
 
@@ -101,10 +124,12 @@ fn rows_to_tracks(rows: Vec<TrackRow>) -> StoreResult<Vec<Track>> {
 impl TrackRepo for Database {
     async fn create_track(&self, t: &Track, job: &NewJob) -> StoreResult<()> {
         let mut tx = self.begin().await.map_err(store_error)?;
-        sqlx::query(&format!(
-            "INSERT INTO tracks ({TRACK}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
-        ))
+        sqlx::query(
+            "INSERT INTO tracks (id, owner_id, title, description, genre, tags, artist, album, year, visibility, \
+             downloadable, share_token, state, progress, failure, original_format, original_size, original_name, \
+             has_cover, duration_ms, loudness_lufs, true_peak_dbtp, created_at, updated_at) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+        )
         .bind(t.id.0)
         .bind(t.owner_id.0)
         .bind(&t.title)
@@ -132,6 +157,9 @@ impl TrackRepo for Database {
         .execute(&mut *tx)
         .await
         .map_err(store_error)?;
+        if t.visibility == Visibility::Public {
+            count_public(&mut tx, t.owner_id, 1).await?;
+        }
         sqlx::query("INSERT INTO jobs (id, kind, track_id, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $4)")
             .bind(job.id.0)
             .bind(PROCESS_TRACK)
@@ -168,9 +196,22 @@ impl TrackRepo for Database {
     }
 
     async fn update_track(&self, id: TrackId, p: &TrackPatch, now: OffsetDateTime) -> StoreResult<Option<Track>> {
+        let mut tx = self.begin().await.map_err(store_error)?;
+        // The visibility before, read under the row's lock (a write that changes nothing), so
+        // that two edits racing to change it count the change once.
+        let before: Option<(String,)> =
+            sqlx::query_as("UPDATE tracks SET visibility = visibility WHERE id = $1 RETURNING visibility")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        let Some((before,)) = before else {
+            tx.rollback().await.map_err(store_error)?;
+            return Ok(None);
+        };
         // Each field is written only when the patch has it, so concurrent edits of different
         // fields both survive.
-        let row: Option<TrackRow> = sqlx::query_as(&format!(
+        let row: TrackRow = sqlx::query_as(&format!(
             "UPDATE tracks SET title = COALESCE($2, title), description = COALESCE($3, description), \
              genre = CASE WHEN $4 = 1 THEN $5 ELSE genre END, tags = COALESCE($6, tags), \
              visibility = COALESCE($7, visibility), downloadable = COALESCE($8, downloadable), updated_at = $9 \
@@ -185,19 +226,48 @@ impl TrackRepo for Database {
         .bind(p.visibility.map(Visibility::as_str))
         .bind(p.downloadable.map(i64::from))
         .bind(to_micros(now))
-        .fetch_optional(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(store_error)?;
-        row.map(Track::try_from).transpose()
+        let public = |v: &str| i64::from(v == Visibility::Public.as_str());
+        let change = public(&row.visibility) - public(&before);
+        if change != 0 {
+            count_public(&mut tx, UserId(row.owner_id), change).await?;
+        }
+        tx.commit().await.map_err(store_error)?;
+        Track::try_from(row).map(Some)
     }
 
     async fn delete_track(&self, id: TrackId) -> StoreResult<bool> {
         let mut tx = self.begin().await.map_err(store_error)?;
         sqlx::query("DELETE FROM jobs WHERE track_id = $1").bind(id.0).execute(&mut *tx).await.map_err(store_error)?;
-        let deleted =
-            sqlx::query("DELETE FROM tracks WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(store_error)?;
+        let deleted: Option<(i64, String)> =
+            sqlx::query_as("DELETE FROM tracks WHERE id = $1 RETURNING owner_id, visibility")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        if let Some((owner, visibility)) = &deleted {
+            if visibility == Visibility::Public.as_str() {
+                count_public(&mut tx, UserId(*owner), -1).await?;
+            }
+        }
         tx.commit().await.map_err(store_error)?;
-        Ok(deleted.rows_affected() > 0)
+        Ok(deleted.is_some())
+    }
+
+    async fn public_track_counts(&self, owners: &[UserId]) -> StoreResult<Vec<(UserId, u64)>> {
+        let ids: Vec<i64> = owners.iter().map(|o| o.0).collect();
+        let sql = format!("SELECT id, track_count FROM users WHERE id IN ({})", placeholders(1, ids.len()));
+        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
+        for id in &ids {
+            query = query.bind(*id);
+        }
+        let rows = query
+            .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(rows.into_iter().map(|(id, n)| (UserId(id), u64::try_from(n).unwrap_or(0))).collect())
     }
 
     async fn track_progress(&self, claim: Claim, id: TrackId, percent: u8) -> StoreResult<()> {

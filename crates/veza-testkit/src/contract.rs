@@ -1132,13 +1132,13 @@ pub async fn bans_and_joins_take_turns<S: Store>(s: &S, rounds: i64) {
     eprintln!("bans and joins: the ban first in {} rounds, a join first in {}", raced[0], raced[1]);
 }
 
-fn now() -> OffsetDateTime {
+pub(crate) fn now() -> OffsetDateTime {
     // Whole microseconds: what every store can hold exactly.
     let t = OffsetDateTime::now_utc();
     t.replace_nanosecond(t.nanosecond() / 1000 * 1000).expect("valid nanosecond")
 }
 
-fn new_user(id: i64, name: &str, email: &str) -> NewUser {
+pub(crate) fn new_user(id: i64, name: &str, email: &str) -> NewUser {
     NewUser {
         id: UserId(id),
         username: Username::parse(name).expect("username"),

@@ -3,7 +3,7 @@
 
 use time::{Duration, OffsetDateTime};
 use veza_core::catalog::job::{Claim, Finished, JobId, NewJob, Outcome};
-use veza_core::catalog::track::{AudioFormat, Loudness, Original, Track, TrackPatch, TrackState, Visibility};
+use veza_core::catalog::track::{AudioFormat, Loudness, Original, Track, TrackCounts, TrackPatch, TrackState, Visibility};
 use veza_core::id::{TrackId, UserId};
 use veza_core::page::PageRequest;
 use veza_core::ports::{JobQueue, TrackRepo};
@@ -29,6 +29,7 @@ fn track(id: i64, owner: UserId, visibility: Visibility, at: OffsetDateTime) -> 
         has_cover: true,
         duration_ms: 301_000,
         loudness: None,
+        counts: TrackCounts::default(),
         created_at: at,
         updated_at: at,
     }

@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod contract;
 pub mod contract_catalog;
+pub mod contract_social;
 pub mod db;
 pub mod gateway;
 pub mod media;

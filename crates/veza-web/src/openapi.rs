@@ -63,7 +63,7 @@ impl Modify for BearerAuth {
                 "X-API-Key",
                 "An API key from /api/v1/me/api-keys (`vz_<id>_<secret>`), also accepted as `Authorization: Bearer`. \
                  The scopes each operation needs are listed in its security requirement: profile:read, \
-                 profile:write, tracks:read, tracks:write, chat:read, chat:write, admin.",
+                 profile:write, tracks:read, tracks:write, chat:read, chat:write, social:read, social:write, admin.",
             ))),
         );
     }

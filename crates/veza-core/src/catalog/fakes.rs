@@ -21,7 +21,8 @@ use crate::catalog::track::{Loudness, Track, TrackPatch, TrackState, Visibility}
 use crate::catalog::JobWake;
 use crate::id::{TrackId, UserId};
 use crate::page::PageRequest;
-use crate::ports::{JobQueue, StoreResult, TrackRepo};
+use crate::ports::{JobQueue, ReactionRepo, StoreResult, TrackRepo};
+use crate::social::{Edge, Linked};
 
 #[derive(Debug, Clone)]
 struct QueuedJob {
@@ -34,10 +35,22 @@ struct QueuedJob {
     last_error: Option<String>,
 }
 
+/// A like or a repost.
+#[derive(Debug, Clone)]
+struct Reaction {
+    id: i64,
+    user: UserId,
+    track: TrackId,
+    caption: Option<String>,
+    at: OffsetDateTime,
+}
+
 #[derive(Debug, Default)]
 struct Catalog {
     tracks: BTreeMap<TrackId, Track>,
     jobs: Vec<QueuedJob>,
+    likes: Vec<Reaction>,
+    reposts: Vec<Reaction>,
 }
 
 /// Tracks and jobs in one lock, so each call is atomic like a transaction.
@@ -117,7 +130,20 @@ impl TrackRepo for MemoryCatalog {
     async fn delete_track(&self, id: TrackId) -> StoreResult<bool> {
         let mut s = self.state();
         s.jobs.retain(|j| j.track_id != id);
+        s.likes.retain(|l| l.track != id);
+        s.reposts.retain(|r| r.track != id);
         Ok(s.tracks.remove(&id).is_some())
+    }
+
+    async fn public_track_counts(&self, owners: &[UserId]) -> StoreResult<Vec<(UserId, u64)>> {
+        let s = self.state();
+        Ok(owners
+            .iter()
+            .map(|&o| {
+                let public = s.tracks.values().filter(|t| t.owner_id == o && t.visibility == Visibility::Public);
+                (o, public.count() as u64)
+            })
+            .collect())
     }
 
     async fn track_progress(&self, claim: Claim, id: TrackId, percent: u8) -> StoreResult<()> {
@@ -387,5 +413,132 @@ pub struct CountingWake(pub std::sync::atomic::AtomicUsize);
 impl JobWake for CountingWake {
     fn wake(&self) {
         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Which list of reactions a call works on, and the counter it moves.
+#[derive(Clone, Copy)]
+enum Kind {
+    Like,
+    Repost,
+}
+
+impl Catalog {
+    fn reactions(&mut self, kind: Kind) -> &mut Vec<Reaction> {
+        match kind {
+            Kind::Like => &mut self.likes,
+            Kind::Repost => &mut self.reposts,
+        }
+    }
+
+    fn count(&mut self, kind: Kind, track: TrackId, up: bool) {
+        if let Some(t) = self.tracks.get_mut(&track) {
+            let n = match kind {
+                Kind::Like => &mut t.counts.likes,
+                Kind::Repost => &mut t.counts.reposts,
+            };
+            *n = if up { *n + 1 } else { n.saturating_sub(1) };
+        }
+    }
+
+    fn react(&mut self, kind: Kind, r: Reaction) -> Linked {
+        if !self.tracks.contains_key(&r.track) {
+            return Linked::Gone;
+        }
+        let track = r.track;
+        if let Some(old) = self.reactions(kind).iter_mut().find(|o| o.user == r.user && o.track == r.track) {
+            old.caption = r.caption;
+            return Linked::Already;
+        }
+        self.reactions(kind).push(r);
+        self.count(kind, track, true);
+        Linked::Made
+    }
+
+    fn unreact(&mut self, kind: Kind, user: UserId, track: TrackId) -> bool {
+        let list = self.reactions(kind);
+        let before = list.len();
+        list.retain(|r| !(r.user == user && r.track == track));
+        let removed = list.len() < before;
+        if removed {
+            self.count(kind, track, false);
+        }
+        removed
+    }
+
+    /// `user`'s reactions of this kind to tracks `viewer` may see, newest first.
+    fn reacted_tracks(&mut self, kind: Kind, user: UserId, viewer: Option<UserId>, page: PageRequest) -> Vec<Edge<Track>> {
+        let mut list: Vec<Reaction> = self.reactions(kind).iter().filter(|r| r.user == user).cloned().collect();
+        list.sort_by_key(|r| std::cmp::Reverse(r.id));
+        list.into_iter()
+            .filter(|r| page.before.is_none_or(|b| r.id < b))
+            .filter_map(|r| {
+                let t = self.tracks.get(&r.track)?;
+                let sees = t.visibility == Visibility::Public
+                    || viewer == Some(t.owner_id)
+                    || (viewer == Some(user) && t.visibility == Visibility::Unlisted);
+                sees.then(|| Edge { id: r.id, item: t.clone(), at: r.at, caption: r.caption.clone() })
+            })
+            .take(page.limit as usize + 1)
+            .collect()
+    }
+
+    fn reactors(&mut self, kind: Kind, track: TrackId, page: PageRequest) -> Vec<Edge<UserId>> {
+        let mut list: Vec<Edge<UserId>> = self
+            .reactions(kind)
+            .iter()
+            .filter(|r| r.track == track && page.before.is_none_or(|b| r.id < b))
+            .map(|r| Edge { id: r.id, item: r.user, at: r.at, caption: r.caption.clone() })
+            .collect();
+        list.sort_by_key(|e| std::cmp::Reverse(e.id));
+        list.truncate(page.limit as usize + 1);
+        list
+    }
+}
+
+#[async_trait]
+impl ReactionRepo for MemoryCatalog {
+    async fn like(&self, id: i64, user: UserId, track: TrackId, at: OffsetDateTime) -> StoreResult<Linked> {
+        Ok(self.state().react(Kind::Like, Reaction { id, user, track, caption: None, at }))
+    }
+
+    async fn unlike(&self, user: UserId, track: TrackId) -> StoreResult<bool> {
+        Ok(self.state().unreact(Kind::Like, user, track))
+    }
+
+    async fn liked_tracks(&self, user: UserId, viewer: Option<UserId>, page: PageRequest) -> StoreResult<Vec<Edge<Track>>> {
+        Ok(self.state().reacted_tracks(Kind::Like, user, viewer, page))
+    }
+
+    async fn likers(&self, track: TrackId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>> {
+        Ok(self.state().reactors(Kind::Like, track, page))
+    }
+
+    async fn repost(
+        &self,
+        id: i64,
+        user: UserId,
+        track: TrackId,
+        caption: Option<&str>,
+        at: OffsetDateTime,
+    ) -> StoreResult<Linked> {
+        Ok(self.state().react(Kind::Repost, Reaction { id, user, track, caption: caption.map(str::to_owned), at }))
+    }
+
+    async fn unrepost(&self, user: UserId, track: TrackId) -> StoreResult<bool> {
+        Ok(self.state().unreact(Kind::Repost, user, track))
+    }
+
+    async fn reposted_tracks(
+        &self,
+        user: UserId,
+        viewer: Option<UserId>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Edge<Track>>> {
+        Ok(self.state().reacted_tracks(Kind::Repost, user, viewer, page))
+    }
+
+    async fn reposters(&self, track: TrackId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>> {
+        Ok(self.state().reactors(Kind::Repost, track, page))
     }
 }

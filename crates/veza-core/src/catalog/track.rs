@@ -193,8 +193,17 @@ pub struct Track {
     /// Known once probed; exact once processed.
     pub duration_ms: u64,
     pub loudness: Option<Loudness>,
+    /// Kept by the social stores, in the transactions that change what they count.
+    pub counts: TrackCounts,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+}
+
+/// What listeners did with a track.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TrackCounts {
+    pub likes: u64,
+    pub reposts: u64,
 }
 
 impl Track {
@@ -417,6 +426,7 @@ mod tests {
             has_cover: false,
             duration_ms: 1000,
             loudness: None,
+            counts: TrackCounts::default(),
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
         }

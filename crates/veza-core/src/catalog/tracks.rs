@@ -15,7 +15,7 @@ use crate::catalog::job::{JobId, NewJob};
 use crate::catalog::media::{ByteRange, MediaError, ObjectRead};
 use crate::catalog::renditions::{self, MediaPath, Rendition};
 use crate::catalog::track::{
-    clean_file_name, clean_tag_value, Original, Track, TrackForm, TrackPatch, TrackState, Visibility, CREDIT_MAX,
+    clean_file_name, clean_tag_value, Original, Track, TrackCounts, TrackForm, TrackPatch, TrackState, Visibility, CREDIT_MAX,
     TITLE_MAX,
 };
 use crate::catalog::Catalog;
@@ -112,6 +112,7 @@ impl Catalog {
             has_cover: tags.has_cover,
             duration_ms: probe.duration_ms,
             loudness: None,
+            counts: TrackCounts::default(),
             created_at: now,
             updated_at: now,
         };

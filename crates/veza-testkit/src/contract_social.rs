@@ -1,0 +1,257 @@
+//! The social part of the repository contract: follows on the account stores, likes and
+//! reposts on the catalog's, on the in-memory fakes, SQLite and PostgreSQL (see
+//! `tests/contract.rs`), and counters raced against the rows they count.
+
+use futures_util::StreamExt;
+use time::{Duration, OffsetDateTime};
+use veza_core::catalog::job::{JobId, NewJob};
+use veza_core::catalog::track::{AudioFormat, Original, Track, TrackCounts, TrackPatch, TrackState, Visibility};
+use veza_core::id::{TrackId, UserId};
+use veza_core::page::PageRequest;
+use veza_core::ports::{FollowRepo, ReactionRepo, TrackRepo, UserRepo};
+use veza_core::social::{Edge, FollowCounts, Linked};
+
+use crate::contract::{new_user, now};
+
+fn page(before: Option<i64>, limit: u32) -> PageRequest {
+    PageRequest { before, limit }
+}
+
+fn people<T: Clone>(edges: &[Edge<T>]) -> Vec<T> {
+    edges.iter().map(|e| e.item.clone()).collect()
+}
+
+/// Accounts `ids` with usernames from `prefix` (on the stores that keep accounts).
+pub async fn make_users<S: UserRepo>(s: &S, prefix: &str, ids: impl IntoIterator<Item = i64>) {
+    for id in ids {
+        let name = format!("{prefix}{id}");
+        UserRepo::create(s, &new_user(id, &name, &format!("{name}@example.com")), None, &[]).await.expect("user");
+    }
+}
+
+async fn counts<S: FollowRepo>(s: &S, user: i64) -> FollowCounts {
+    let found = s.people(&[UserId(user)]).await.expect("people");
+    found.first().map(|(_, c)| *c).expect("the person exists")
+}
+
+/// Follows, on a store that holds no follows yet.
+pub async fn run_follows<S: UserRepo + FollowRepo>(s: &S) {
+    let (a, b, c) = (UserId(95_001), UserId(95_002), UserId(95_003));
+    make_users(s, "fan", [a.0, b.0, c.0]).await;
+    let t = now();
+    assert_eq!(s.follow(1, a, b, t).await.unwrap(), Linked::Made);
+    assert_eq!(s.follow(2, a, b, t).await.unwrap(), Linked::Already, "one follow per pair");
+    assert_eq!(s.follow(3, b, a, t).await.unwrap(), Linked::Made);
+    assert_eq!(s.follow(4, a, c, t).await.unwrap(), Linked::Made);
+    assert_eq!(s.follow(5, a, UserId(424_242), t).await.unwrap(), Linked::Gone, "a followee that does not exist");
+    assert_eq!(counts(s, a.0).await, FollowCounts { followers: 1, following: 2 });
+    assert_eq!(counts(s, b.0).await, FollowCounts { followers: 1, following: 1 });
+    assert_eq!(counts(s, c.0).await, FollowCounts { followers: 1, following: 0 });
+    assert!(s.is_following(a, b).await.unwrap());
+    assert!(!s.is_following(c, a).await.unwrap());
+
+    // Lists: the latest follow first, the edge's id as cursor, limit + 1 rows.
+    let following = s.following(a, page(None, 1)).await.unwrap();
+    assert_eq!(people(&following), [c, b]);
+    assert_eq!(following[0].id, 4);
+    assert_eq!(following[0].at, t);
+    assert_eq!(people(&s.following(a, page(Some(4), 10)).await.unwrap()), [b]);
+    assert_eq!(people(&s.followers(a, page(None, 10)).await.unwrap()), [b]);
+    assert!(s.followers(UserId(424_242), page(None, 10)).await.unwrap().is_empty());
+
+    // Unfollowing counts down once.
+    assert!(s.unfollow(a, c).await.unwrap());
+    assert!(!s.unfollow(a, c).await.unwrap(), "already gone");
+    assert!(!s.unfollow(a, UserId(424_242)).await.unwrap());
+    assert_eq!(counts(s, a.0).await, FollowCounts { followers: 1, following: 1 });
+    assert_eq!(counts(s, c.0).await, FollowCounts::default());
+
+    // People: those that exist, with their accounts.
+    let mut found = s.people(&[c, UserId(424_242), a]).await.unwrap();
+    found.sort_by_key(|(u, _)| u.id);
+    assert_eq!(found.iter().map(|(u, _)| u.id).collect::<Vec<_>>(), [a, c]);
+    assert_eq!(found[0].0.username.as_str(), "fan95001");
+    assert!(s.people(&[]).await.unwrap().is_empty());
+}
+
+/// A track as the social checks need it.
+pub fn social_track(id: i64, owner: UserId, visibility: Visibility, at: OffsetDateTime) -> Track {
+    Track {
+        id: TrackId(id),
+        owner_id: owner,
+        title: format!("Social {id}"),
+        description: String::new(),
+        genre: None,
+        tags: vec![],
+        artist: None,
+        album: None,
+        year: None,
+        visibility,
+        downloadable: false,
+        share_token: format!("share-{id}"),
+        state: TrackState::Ready,
+        progress: 100,
+        failure: None,
+        original: Original { format: AudioFormat::Mp3, size: 1, file_name: "a.mp3".into() },
+        has_cover: false,
+        duration_ms: 60_000,
+        loudness: None,
+        counts: TrackCounts::default(),
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+async fn create<S: TrackRepo>(s: &S, t: &Track) {
+    s.create_track(t, &NewJob { id: JobId(t.id.0 + 1_000_000), track_id: t.id }).await.expect("track");
+}
+
+async fn track_counts<S: TrackRepo>(s: &S, id: TrackId) -> TrackCounts {
+    s.track(id).await.unwrap().expect("track").counts
+}
+
+async fn public_tracks<S: TrackRepo>(s: &S, owner: UserId) -> u64 {
+    let counts = s.public_track_counts(&[owner]).await.unwrap();
+    counts.iter().find(|(o, _)| *o == owner).map_or(0, |(_, n)| *n)
+}
+
+/// Likes, reposts and the public-track count. `owner` and `fans` must be accounts the store
+/// knows (on the stores that keep accounts) with no tracks yet.
+pub async fn run_reactions<S: TrackRepo + ReactionRepo>(s: &S, owner: UserId, fans: [UserId; 2]) {
+    let t = now();
+    let [u1, u2] = fans;
+    let public = social_track(96_001, owner, Visibility::Public, t);
+    let unlisted = social_track(96_002, owner, Visibility::Unlisted, t);
+    let private = social_track(96_003, owner, Visibility::Private, t);
+    for track in [&public, &unlisted, &private] {
+        create(s, track).await;
+    }
+    assert_eq!(public_tracks(s, owner).await, 1, "only public tracks count on a profile");
+
+    assert_eq!(s.like(10, u1, public.id, t).await.unwrap(), Linked::Made);
+    assert_eq!(s.like(11, u1, public.id, t).await.unwrap(), Linked::Already);
+    assert_eq!(s.like(12, u2, public.id, t + Duration::seconds(1)).await.unwrap(), Linked::Made);
+    assert_eq!(s.like(13, u1, TrackId(1), t).await.unwrap(), Linked::Gone);
+    assert_eq!(track_counts(s, public.id).await.likes, 2);
+    let likers = s.likers(public.id, page(None, 10)).await.unwrap();
+    assert_eq!(people(&likers), [u2, u1]);
+    assert_eq!(likers[0].at, t + Duration::seconds(1));
+    assert_eq!(people(&s.likers(public.id, page(Some(12), 10)).await.unwrap()), [u1]);
+
+    // Someone's likes leave out what the reader may not see.
+    assert_eq!(s.like(14, u1, unlisted.id, t).await.unwrap(), Linked::Made);
+    assert_eq!(s.like(15, owner, private.id, t).await.unwrap(), Linked::Made);
+    let liked = |user, viewer| async move {
+        let edges = s.liked_tracks(user, viewer, page(None, 10)).await.unwrap();
+        edges.into_iter().map(|e| e.item.id).collect::<Vec<_>>()
+    };
+    assert_eq!(liked(u1, None).await, [public.id], "an unlisted track is not shown to others");
+    assert_eq!(liked(u1, Some(u2)).await, [public.id]);
+    assert_eq!(liked(u1, Some(u1)).await, [unlisted.id, public.id], "the liker reached it: theirs to see");
+    assert_eq!(liked(u1, Some(owner)).await, [unlisted.id, public.id], "the owner sees their own");
+    assert!(liked(owner, Some(u1)).await.is_empty(), "a private track is the owner's alone");
+    assert_eq!(liked(owner, Some(owner)).await, [private.id]);
+    let first = s.liked_tracks(u1, Some(u1), page(None, 1)).await.unwrap();
+    assert_eq!(first.len(), 2, "limit + 1");
+    assert_eq!(first[0].item.counts.likes, 1, "tracks come with their counts");
+
+    assert!(s.unlike(u1, public.id).await.unwrap());
+    assert!(!s.unlike(u1, public.id).await.unwrap());
+    assert!(!s.unlike(u1, TrackId(1)).await.unwrap());
+    assert_eq!(track_counts(s, public.id).await.likes, 1);
+
+    // Reposts: a caption, changed by reposting again without moving or counting twice.
+    assert_eq!(s.repost(20, u1, public.id, Some("hear this"), t).await.unwrap(), Linked::Made);
+    assert_eq!(s.repost(21, u1, public.id, Some("really"), t).await.unwrap(), Linked::Already);
+    assert_eq!(s.repost(22, u2, public.id, None, t).await.unwrap(), Linked::Made);
+    assert_eq!(s.repost(23, u2, TrackId(1), None, t).await.unwrap(), Linked::Gone);
+    assert_eq!(track_counts(s, public.id).await.reposts, 2);
+    let reposters = s.reposters(public.id, page(None, 10)).await.unwrap();
+    assert_eq!(people(&reposters), [u2, u1]);
+    assert_eq!(reposters[1].caption.as_deref(), Some("really"));
+    assert_eq!(reposters[1].id, 20, "the repost kept its place");
+    let reposted = s.reposted_tracks(u1, None, page(None, 10)).await.unwrap();
+    assert_eq!(reposted.iter().map(|e| (e.item.id, e.caption.as_deref())).collect::<Vec<_>>(), [(public.id, Some("really"))]);
+    assert_eq!(s.repost(24, u1, public.id, None, t).await.unwrap(), Linked::Already);
+    assert_eq!(s.reposters(public.id, page(None, 10)).await.unwrap()[1].caption, None, "a caption can be taken away");
+    assert!(s.unrepost(u2, public.id).await.unwrap());
+    assert!(!s.unrepost(u2, public.id).await.unwrap());
+    assert_eq!(track_counts(s, public.id).await.reposts, 1);
+    assert!(s.likers(public.id, page(None, 10)).await.unwrap().iter().all(|e| e.caption.is_none()));
+
+    // The public-track count follows visibility changes and deletes, counted once.
+    let to_public = TrackPatch { visibility: Some(Visibility::Public), ..TrackPatch::default() };
+    s.update_track(unlisted.id, &to_public, t).await.unwrap().expect("exists");
+    s.update_track(unlisted.id, &to_public, t).await.unwrap().expect("exists");
+    assert_eq!(public_tracks(s, owner).await, 2);
+    let to_private = TrackPatch { visibility: Some(Visibility::Private), ..TrackPatch::default() };
+    s.update_track(unlisted.id, &to_private, t).await.unwrap().expect("exists");
+    assert_eq!(public_tracks(s, owner).await, 1);
+    assert!(s.delete_track(public.id).await.unwrap());
+    assert_eq!(public_tracks(s, owner).await, 0);
+    assert!(s.likers(public.id, page(None, 10)).await.unwrap().is_empty(), "a deleted track's likes go with it");
+    assert!(s.reposted_tracks(u1, Some(u1), page(None, 10)).await.unwrap().is_empty());
+    for id in [unlisted.id, private.id] {
+        assert!(s.delete_track(id).await.unwrap());
+    }
+}
+
+/// `fans` people like and unlike one track and follow and unfollow one account, `toggles` times
+/// each, all at once; then every counter equals the rows it counts. `star` and the `fans`
+/// accounts must exist (on the stores that keep them), `track` must not.
+pub async fn toggles_keep_counters_exact<S: TrackRepo + ReactionRepo + FollowRepo>(
+    s: &S,
+    star: UserId,
+    fans: &[UserId],
+    track: i64,
+    toggles: usize,
+) {
+    let t = now();
+    let song = social_track(track, star, Visibility::Public, t);
+    create(s, &song).await;
+    let before = counts(s, star.0).await;
+    let next_id = std::sync::atomic::AtomicI64::new(track * 10_000);
+    let id = || next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let work = fans.iter().flat_map(|&fan| (0..toggles).map(move |n| (fan, n))).map(|(fan, n)| {
+        let (like, repost, follow) = (id(), id(), id());
+        async move {
+            if n % 2 == 0 {
+                let (l, r, f) = tokio::join!(
+                    s.like(like, fan, song.id, t),
+                    s.repost(repost, fan, song.id, None, t),
+                    s.follow(follow, fan, star, t)
+                );
+                (l.map(|_| ()), r.map(|_| ()), f.map(|_| ()))
+            } else {
+                let (l, r, f) =
+                    tokio::join!(s.unlike(fan, song.id), s.unrepost(fan, song.id), s.unfollow(fan, star));
+                (l.map(|_| ()), r.map(|_| ()), f.map(|_| ()))
+            }
+        }
+    });
+    // 64 at a time: more than any pool's connections, so they queue and race, without
+    // queueing so many that waiting for a connection outlasts the pool's timeout.
+    let done: Vec<_> = futures_util::stream::iter(work).buffer_unordered(64).collect().await;
+    for (l, r, f) in done {
+        l.expect("like");
+        r.expect("repost");
+        f.expect("follow");
+    }
+    let all = page(None, 10_000);
+    let likers = s.likers(song.id, all).await.unwrap().len() as u64;
+    let reposters = s.reposters(song.id, all).await.unwrap().len() as u64;
+    let followers = s.followers(star, all).await.unwrap().len() as u64;
+    let counted = track_counts(s, song.id).await;
+    assert_eq!(counted.likes, likers, "likes counted against the rows");
+    assert_eq!(counted.reposts, reposters, "reposts counted against the rows");
+    assert_eq!(counts(s, star.0).await.followers, followers, "followers counted against the rows");
+    assert!(followers <= before.followers + fans.len() as u64, "a follower counted twice");
+    for &fan in fans {
+        let following = s.following(fan, all).await.unwrap().len() as u64;
+        assert_eq!(counts(s, fan.0).await.following, following, "{fan:?}'s following");
+    }
+    eprintln!(
+        "toggles: {} fans × {toggles} ended with {likers} likes, {reposters} reposts, {followers} followers",
+        fans.len()
+    );
+}
