@@ -27,15 +27,15 @@ use crate::id::{AttachmentId, ChannelId, CommunityId, MessageId, RoleId};
 use crate::identity::{
     AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
 };
+use crate::page::PageRequest;
 use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::ports::{
-    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, ChannelRepo, CommunityRepo, IdentityRepo,
-    FollowRepo, Jwk, MailOf, MessageRepo, OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher, PresenceRepo, Purged,
-    Reacted, SecondFactorRepo, SessionRepo, StoreError, StoreResult, TokenSigner, TotpEnabling, TotpRecord, Unlinked,
-    UserRepo,
+    AccessClaims, AccountTokenRepo, ApiKeyRepo, AuditRepo, Authenticator, ChannelRepo, CommunityRepo, FollowRepo,
+    IdentityRepo, Jwk, MailOf, MessageRepo, OAuthFlowRepo, PasskeyCeremonies, PasskeyRepo, PasswordHasher,
+    PresenceRepo, Purged, Reacted, SecondFactorRepo, SessionRepo, StoreError, StoreResult, TokenSigner, TotpEnabling,
+    TotpRecord, Unlinked, UserRepo,
 };
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
-use crate::page::PageRequest;
 use crate::social::{Edge, FollowCounts, Linked};
 use crate::user::{AccountChange, AccountState, NewUser, Profile, ProfilePatch, Role, User, UserQuery, Username};
 

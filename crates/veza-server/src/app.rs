@@ -35,6 +35,7 @@ use veza_web::{AppState, DbPoolStats, Dependencies, HeaderValue, HttpConfig};
 use veza_core::catalog::media::{MediaPipeline, MissingPipeline, ObjectStore};
 use veza_core::catalog::renditions::MediaSigner;
 use veza_core::catalog::{Catalog, CatalogDeps, CatalogPolicy};
+use veza_core::social::{Social, SocialDeps};
 use veza_media::{Ffmpeg, FfmpegConfig};
 
 use crate::config::{Config, ForwardedHeaderName, OnRedisFailure};
@@ -500,6 +501,13 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         metrics: Arc::new(metrics),
         rate_limits: rate_limits(&config)?,
         catalog: catalog.clone(),
+        social: Social::new(SocialDeps {
+            follows: Arc::new(node.db.clone()),
+            reactions: Arc::new(node.db.clone()),
+            tracks: Arc::new(node.db.clone()),
+            clock: node.clock.clone(),
+            ids: node.ids.clone(),
+        }),
         media: Arc::new(MediaHttp {
             upload_dir,
             upload_max_bytes: config.upload_max_bytes,

@@ -98,6 +98,9 @@ pub struct Config {
     pub rate_limit_gateway_connect: String,
     /// Tracks uploaded, per account or API key (on top of their own bucket).
     pub rate_limit_track_upload: String,
+    /// Follows, likes and reposts made or taken back, per account or API key (on top of their
+    /// own bucket).
+    pub rate_limit_social_action: String,
     /// How often gateway clients heartbeat (ms); one missing for half again as long closes the
     /// connection.
     pub gateway_heartbeat_ms: u64,
@@ -274,6 +277,9 @@ impl Default for Config {
             rate_limit_message_send: "120/1m".into(),
             rate_limit_gateway_connect: "60/1m".into(),
             rate_limit_track_upload: "30/1h".into(),
+            // A burst of 60, then one a second: a person liking down a list never meets it; a
+            // script following thousands of accounts does.
+            rate_limit_social_action: "60/1m".into(),
             gateway_heartbeat_ms: 41_250,
             gateway_resume_secs: 120,
             gateway_sign_in_recheck_secs: 300,
@@ -616,6 +622,7 @@ impl Config {
                 RouteBucket::MessageSend => ("rate_limit_message_send", &self.rate_limit_message_send),
                 RouteBucket::GatewayConnect => ("rate_limit_gateway_connect", &self.rate_limit_gateway_connect),
                 RouteBucket::TrackUpload => ("rate_limit_track_upload", &self.rate_limit_track_upload),
+                RouteBucket::SocialAction => ("rate_limit_social_action", &self.rate_limit_social_action),
             };
             if let Some(policy) = parse(key, bucket.name(), text)? {
                 routes.push((bucket, policy));

@@ -139,12 +139,7 @@ impl FollowRepo for Database {
                 .map_err(store_error)?
                 .rows_affected()
                 == 1;
-        if removed {
-            tx.commit().await
-        } else {
-            tx.rollback().await
-        }
-        .map_err(store_error)?;
+        if removed { tx.commit().await } else { tx.rollback().await }.map_err(store_error)?;
         Ok(removed)
     }
 
@@ -289,12 +284,7 @@ impl Database {
                 .map_err(store_error)?
                 .rows_affected()
                 == 1;
-        if removed {
-            tx.commit().await
-        } else {
-            tx.rollback().await
-        }
-        .map_err(store_error)?;
+        if removed { tx.commit().await } else { tx.rollback().await }.map_err(store_error)?;
         Ok(removed)
     }
 
@@ -361,7 +351,12 @@ impl ReactionRepo for Database {
         self.unreact(Kind::Like, user, track).await
     }
 
-    async fn liked_tracks(&self, user: UserId, viewer: Option<UserId>, page: PageRequest) -> StoreResult<Vec<Edge<Track>>> {
+    async fn liked_tracks(
+        &self,
+        user: UserId,
+        viewer: Option<UserId>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Edge<Track>>> {
         self.reacted_tracks(Kind::Like, user, viewer, page).await
     }
 

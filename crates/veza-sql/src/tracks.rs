@@ -5,7 +5,9 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use veza_core::catalog::job::{Claim, Finished, Job, JobId, NewJob, Outcome};
-use veza_core::catalog::track::{AudioFormat, Loudness, Original, Track, TrackCounts, TrackPatch, TrackState, Visibility};
+use veza_core::catalog::track::{
+    AudioFormat, Loudness, Original, Track, TrackCounts, TrackPatch, TrackState, Visibility,
+};
 use veza_core::id::{TrackId, UserId};
 use veza_core::page::PageRequest;
 use veza_core::ports::{JobQueue, StoreError, StoreResult, TrackRepo};
@@ -263,10 +265,7 @@ impl TrackRepo for Database {
         for id in &ids {
             query = query.bind(*id);
         }
-        let rows = query
-            .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)?;
+        let rows = query.fetch_all(&self.pool).await.map_err(store_error)?;
         Ok(rows.into_iter().map(|(id, n)| (UserId(id), u64::try_from(n).unwrap_or(0))).collect())
     }
 

@@ -3,7 +3,9 @@
 
 use time::{Duration, OffsetDateTime};
 use veza_core::catalog::job::{Claim, Finished, JobId, NewJob, Outcome};
-use veza_core::catalog::track::{AudioFormat, Loudness, Original, Track, TrackCounts, TrackPatch, TrackState, Visibility};
+use veza_core::catalog::track::{
+    AudioFormat, Loudness, Original, Track, TrackCounts, TrackPatch, TrackState, Visibility,
+};
 use veza_core::id::{TrackId, UserId};
 use veza_core::page::PageRequest;
 use veza_core::ports::{JobQueue, TrackRepo};

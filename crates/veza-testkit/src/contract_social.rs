@@ -171,7 +171,10 @@ pub async fn run_reactions<S: TrackRepo + ReactionRepo>(s: &S, owner: UserId, fa
     assert_eq!(reposters[1].caption.as_deref(), Some("really"));
     assert_eq!(reposters[1].id, 20, "the repost kept its place");
     let reposted = s.reposted_tracks(u1, None, page(None, 10)).await.unwrap();
-    assert_eq!(reposted.iter().map(|e| (e.item.id, e.caption.as_deref())).collect::<Vec<_>>(), [(public.id, Some("really"))]);
+    assert_eq!(
+        reposted.iter().map(|e| (e.item.id, e.caption.as_deref())).collect::<Vec<_>>(),
+        [(public.id, Some("really"))]
+    );
     assert_eq!(s.repost(24, u1, public.id, None, t).await.unwrap(), Linked::Already);
     assert_eq!(s.reposters(public.id, page(None, 10)).await.unwrap()[1].caption, None, "a caption can be taken away");
     assert!(s.unrepost(u2, public.id).await.unwrap());
@@ -223,8 +226,7 @@ pub async fn toggles_keep_counters_exact<S: TrackRepo + ReactionRepo + FollowRep
                 );
                 (l.map(|_| ()), r.map(|_| ()), f.map(|_| ()))
             } else {
-                let (l, r, f) =
-                    tokio::join!(s.unlike(fan, song.id), s.unrepost(fan, song.id), s.unfollow(fan, star));
+                let (l, r, f) = tokio::join!(s.unlike(fan, song.id), s.unrepost(fan, song.id), s.unfollow(fan, star));
                 (l.map(|_| ()), r.map(|_| ()), f.map(|_| ()))
             }
         }

@@ -13,8 +13,12 @@ async fn memory_store_meets_the_contract() {
     run_catalog(&veza_core::catalog::fakes::MemoryCatalog::default(), UserId(1), time::OffsetDateTime::UNIX_EPOCH)
         .await;
     run_follows(&MemoryStore::default()).await;
-    run_reactions(&veza_core::catalog::fakes::MemoryCatalog::default(), UserId(97_000), [UserId(97_001), UserId(97_002)])
-        .await;
+    run_reactions(
+        &veza_core::catalog::fakes::MemoryCatalog::default(),
+        UserId(97_000),
+        [UserId(97_001), UserId(97_002)],
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -85,6 +85,25 @@ fn is_json_content_type(value: &str) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// A JSON object body that may be left out: no body at all reads as the type's default; a body
+/// is held to everything [`ApiJson`] checks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let empty = req.headers().get(header::CONTENT_TYPE).is_none()
+            && req.headers().get(header::CONTENT_LENGTH).is_none_or(|v| v.as_bytes() == b"0")
+            && req.headers().get(header::TRANSFER_ENCODING).is_none();
+        if empty {
+            return Ok(Self(T::default()));
+        }
+        ApiJson::<T>::from_request(req, state).await.map(|ApiJson(body)| Self(body))
+    }
+}
+
 /// Query parameters; a malformed one is a 400 naming it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiQuery<T>(pub T);

@@ -32,6 +32,7 @@ use crate::routes::audit_params::AuditActionName;
         (name = "users", description = "Public profiles"),
         (name = "communities", description = "Communities: members, roles, invites, bans"),
         (name = "tracks", description = "Tracks: upload, processing, streaming and waveforms"),
+        (name = "social", description = "Follows, likes and reposts"),
         (name = "admin", description = "Administration (admin role)"),
         (name = "ops", description = "Health, readiness, metrics and signing keys"),
     )

@@ -59,6 +59,7 @@ pub struct Services {
     /// The API's rate limits; `None` turns limiting off.
     pub rate_limits: Option<Arc<RateLimits>>,
     pub catalog: veza_core::catalog::Catalog,
+    pub social: veza_core::social::Social,
     pub media: Arc<MediaHttp>,
 }
 

@@ -26,10 +26,15 @@ use veza_core::identity::{Identity, Provider};
 use veza_core::passkey::Passkey;
 use veza_core::ports::Jwk;
 use veza_core::session::Session;
-use veza_core::user::{ProfilePatch, Role, User};
+use veza_core::social::Person;
+use veza_core::user::{ProfilePatch, Role};
 
+mod social;
 mod tracks;
+mod users;
+pub use social::*;
 pub use tracks::*;
+pub use users::*;
 
 /// `POST /api/v1/auth/register`
 #[derive(Debug, Deserialize, ToSchema)]
@@ -130,14 +135,19 @@ pub struct MfaRequiredResponse {
 }
 
 impl LoginResult {
-    pub fn from_outcome(outcome: LoginOutcome, now: OffsetDateTime) -> Self {
-        match outcome {
+    /// The answer to a sign-in; the account comes with its counts from `social`.
+    pub async fn from_outcome(
+        outcome: LoginOutcome,
+        social: &veza_core::social::Social,
+        now: OffsetDateTime,
+    ) -> Result<Self, veza_core::CoreError> {
+        Ok(match outcome {
             LoginOutcome::LoggedIn(user, tokens) => Self::LoggedIn(Box::new(LoginResponse {
-                user: MeResponse::from(*user),
+                user: MeResponse::from(social.with_counts(*user).await?),
                 tokens: TokenResponse::new(tokens, now),
             })),
             LoginOutcome::MfaRequired(challenge) => Self::MfaRequired(challenge.into()),
-        }
+        })
     }
 }
 
@@ -332,75 +342,6 @@ impl SessionResponse {
     }
 }
 
-/// The caller's own account, private fields included.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MeResponse {
-    pub id: UserId,
-    pub username: String,
-    pub email: String,
-    pub email_verified: bool,
-    pub role: Role,
-    pub display_name: Option<String>,
-    pub bio: Option<String>,
-    pub avatar_url: Option<String>,
-    pub location: Option<String>,
-    pub links: Vec<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
-}
-
-impl From<User> for MeResponse {
-    fn from(u: User) -> Self {
-        Self {
-            id: u.id,
-            username: u.username.as_str().to_string(),
-            email: u.email.as_str().to_string(),
-            email_verified: u.email_verified,
-            role: u.role,
-            display_name: u.profile.display_name,
-            bio: u.profile.bio,
-            avatar_url: u.profile.avatar_url,
-            location: u.profile.location,
-            links: u.profile.links,
-            created_at: u.created_at,
-            updated_at: u.updated_at,
-        }
-    }
-}
-
-/// Anyone's public profile.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserResponse {
-    pub id: UserId,
-    pub username: String,
-    pub role: Role,
-    pub display_name: Option<String>,
-    pub bio: Option<String>,
-    pub avatar_url: Option<String>,
-    pub location: Option<String>,
-    pub links: Vec<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
-
-impl From<User> for UserResponse {
-    fn from(u: User) -> Self {
-        Self {
-            id: u.id,
-            username: u.username.as_str().to_string(),
-            role: u.role,
-            display_name: u.profile.display_name,
-            bio: u.profile.bio,
-            avatar_url: u.profile.avatar_url,
-            location: u.profile.location,
-            links: u.profile.links,
-            created_at: u.created_at,
-        }
-    }
-}
-
 /// `PATCH /api/v1/me`: fields left out stay as they are; `null` clears one.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -504,9 +445,13 @@ pub struct AdminUserResponse {
     pub disabled_reason: Option<String>,
 }
 
-impl From<User> for AdminUserResponse {
-    fn from(u: User) -> Self {
-        Self { disabled: u.disabled, disabled_reason: u.disabled_reason.clone(), account: MeResponse::from(u) }
+impl From<Person> for AdminUserResponse {
+    fn from(p: Person) -> Self {
+        Self {
+            disabled: p.user.disabled,
+            disabled_reason: p.user.disabled_reason.clone(),
+            account: MeResponse::from(p),
+        }
     }
 }
 

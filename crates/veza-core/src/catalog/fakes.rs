@@ -467,7 +467,13 @@ impl Catalog {
     }
 
     /// `user`'s reactions of this kind to tracks `viewer` may see, newest first.
-    fn reacted_tracks(&mut self, kind: Kind, user: UserId, viewer: Option<UserId>, page: PageRequest) -> Vec<Edge<Track>> {
+    fn reacted_tracks(
+        &mut self,
+        kind: Kind,
+        user: UserId,
+        viewer: Option<UserId>,
+        page: PageRequest,
+    ) -> Vec<Edge<Track>> {
         let mut list: Vec<Reaction> = self.reactions(kind).iter().filter(|r| r.user == user).cloned().collect();
         list.sort_by_key(|r| std::cmp::Reverse(r.id));
         list.into_iter()
@@ -506,7 +512,12 @@ impl ReactionRepo for MemoryCatalog {
         Ok(self.state().unreact(Kind::Like, user, track))
     }
 
-    async fn liked_tracks(&self, user: UserId, viewer: Option<UserId>, page: PageRequest) -> StoreResult<Vec<Edge<Track>>> {
+    async fn liked_tracks(
+        &self,
+        user: UserId,
+        viewer: Option<UserId>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Edge<Track>>> {
         Ok(self.state().reacted_tracks(Kind::Like, user, viewer, page))
     }
 

@@ -15,8 +15,8 @@ use crate::catalog::job::{JobId, NewJob};
 use crate::catalog::media::{ByteRange, MediaError, ObjectRead};
 use crate::catalog::renditions::{self, MediaPath, Rendition};
 use crate::catalog::track::{
-    clean_file_name, clean_tag_value, Original, Track, TrackCounts, TrackForm, TrackPatch, TrackState, Visibility, CREDIT_MAX,
-    TITLE_MAX,
+    clean_file_name, clean_tag_value, Original, Track, TrackCounts, TrackForm, TrackPatch, TrackState, Visibility,
+    CREDIT_MAX, TITLE_MAX,
 };
 use crate::catalog::Catalog;
 use crate::error::{CoreError, FieldError};

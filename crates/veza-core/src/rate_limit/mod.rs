@@ -90,10 +90,12 @@ pub enum RouteBucket {
     GatewayConnect,
     /// Tracks uploaded, per account or API key.
     TrackUpload,
+    /// Follows, likes and reposts made or taken back, per account or API key.
+    SocialAction,
 }
 
 impl RouteBucket {
-    pub const ALL: [RouteBucket; 8] = [
+    pub const ALL: [RouteBucket; 9] = [
         RouteBucket::Login,
         RouteBucket::Register,
         RouteBucket::Refresh,
@@ -102,6 +104,7 @@ impl RouteBucket {
         RouteBucket::MessageSend,
         RouteBucket::GatewayConnect,
         RouteBucket::TrackUpload,
+        RouteBucket::SocialAction,
     ];
 
     /// Whether the route's bucket belongs to the client address whatever credential the request
@@ -115,7 +118,10 @@ impl RouteBucket {
             | RouteBucket::Refresh
             | RouteBucket::PasswordReset
             | RouteBucket::MagicLink => true,
-            RouteBucket::MessageSend | RouteBucket::GatewayConnect | RouteBucket::TrackUpload => false,
+            RouteBucket::MessageSend
+            | RouteBucket::GatewayConnect
+            | RouteBucket::TrackUpload
+            | RouteBucket::SocialAction => false,
         }
     }
 
@@ -129,6 +135,7 @@ impl RouteBucket {
             RouteBucket::MessageSend => "message_send",
             RouteBucket::GatewayConnect => "gateway_connect",
             RouteBucket::TrackUpload => "track_upload",
+            RouteBucket::SocialAction => "social_action",
         }
     }
 }

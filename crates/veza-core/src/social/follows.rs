@@ -44,30 +44,46 @@ impl Social {
 
     /// The enabled accounts among `ids`, with their counts.
     pub async fn people(&self, ids: &[UserId]) -> Result<HashMap<UserId, Person>, CoreError> {
+        Ok(self.load(ids).await?.into_iter().filter(|p| !p.user.disabled).map(|p| (p.user.id, p)).collect())
+    }
+
+    /// Counts for an account the caller already holds (`GET /me`, a profile).
+    pub async fn with_counts(&self, user: User) -> Result<Person, CoreError> {
+        let mut people = self.counted(vec![user]).await?;
+        Ok(people.remove(0))
+    }
+
+    /// Counts for accounts the caller already holds, disabled ones included (administrators
+    /// see those), in the order given.
+    pub async fn counted(&self, users: Vec<User>) -> Result<Vec<Person>, CoreError> {
+        let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+        let counts: HashMap<UserId, UserCounts> =
+            self.load(&ids).await?.into_iter().map(|p| (p.user.id, p.counts)).collect();
+        Ok(users
+            .into_iter()
+            .map(|user| Person { counts: counts.get(&user.id).copied().unwrap_or_default(), user })
+            .collect())
+    }
+
+    /// The accounts among `ids` that exist, disabled or not, with their counts.
+    async fn load(&self, ids: &[UserId]) -> Result<Vec<Person>, CoreError> {
         let ids = unique_ids(ids.iter().copied());
         if ids.is_empty() {
-            return Ok(HashMap::new());
+            return Ok(Vec::new());
         }
         let accounts = self.deps.follows.people(&ids).await?;
         let tracks: HashMap<UserId, u64> = self.deps.tracks.public_track_counts(&ids).await?.into_iter().collect();
         Ok(accounts
             .into_iter()
-            .filter(|(user, _)| !user.disabled)
             .map(|(user, follows)| {
                 let counts = UserCounts {
                     followers: follows.followers,
                     following: follows.following,
                     tracks: tracks.get(&user.id).copied().unwrap_or(0),
                 };
-                (user.id, Person { user, counts })
+                Person { user, counts }
             })
             .collect())
-    }
-
-    /// Counts for an account the caller already holds (`GET /me`, a profile).
-    pub async fn with_counts(&self, user: User) -> Result<Person, CoreError> {
-        let counts = self.people(&[user.id]).await?.remove(&user.id).map(|p| p.counts).unwrap_or_default();
-        Ok(Person { user, counts })
     }
 
     /// Whether `caller` follows `target`.

@@ -125,7 +125,12 @@ impl Social {
     }
 
     /// The track, when `viewer` may see it; otherwise as if it did not exist.
-    async fn visible_track(&self, viewer: Option<&Principal>, id: TrackId, link: Option<&str>) -> Result<Track, CoreError> {
+    async fn visible_track(
+        &self,
+        viewer: Option<&Principal>,
+        id: TrackId,
+        link: Option<&str>,
+    ) -> Result<Track, CoreError> {
         let track = self.deps.tracks.track(id).await?.ok_or(CoreError::NotFound("track"))?;
         if !track.visible_to(viewer.map(|p| p.user_id), link) {
             return Err(CoreError::NotFound("track"));

@@ -14,13 +14,33 @@ pub mod tracks;
 pub mod users;
 
 use axum::http::Method;
-use utoipa::OpenApi;
+use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use veza_core::page::PageRequest;
 use veza_core::rate_limit::RouteBucket;
 
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
+
+/// The paging of a list that runs newest first.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{1,18}$")]
+    pub before: Option<String>,
+}
+
+impl PageParams {
+    pub fn page(&self) -> Result<PageRequest, veza_core::CoreError> {
+        PageRequest::parse(self.limit, self.before.as_deref())
+    }
+}
 
 /// The routes that take JSON bodies or need authentication, under `/api/v1`.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -120,14 +140,23 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(tracks::stream::stream_track))
         .routes(routes!(tracks::waveform::waveform))
         .routes(routes!(users::tracks::user_tracks))
+        .routes(routes!(users::follow::follow_state, users::follow::follow, users::follow::unfollow))
+        .routes(routes!(users::followers::followers))
+        .routes(routes!(users::following::following))
+        .routes(routes!(users::likes::user_likes))
+        .routes(routes!(users::reposts::user_reposts))
+        .routes(routes!(tracks::like::like_track, tracks::like::unlike_track))
+        .routes(routes!(tracks::likers::likers))
+        .routes(routes!(tracks::repost::repost_track, tracks::repost::unrepost_track))
+        .routes(routes!(tracks::reposters::reposters))
         .routes(routes!(admin::audit::audit_log))
         .routes(routes!(admin::users::list::list_users))
         .routes(routes!(admin::users::update::update_user))
         .routes(routes!(admin::users::sessions::end_user_sessions))
 }
 
-/// The route's own rate-limit bucket, charged on top of its caller's: the routes an attacker
-/// would hammer (guessing passwords, creating accounts, replaying refresh tokens).
+/// The route's own rate-limit bucket (by its path template), charged on top of its caller's: the
+/// routes an attacker would hammer (guessing passwords, creating accounts, replaying refresh tokens).
 pub fn bucket_of(method: &Method, path: &str) -> Option<RouteBucket> {
     match (method.as_str(), path) {
         ("POST", "/api/v1/auth/login" | "/api/v1/auth/login/mfa") => Some(RouteBucket::Login),
@@ -142,6 +171,9 @@ pub fn bucket_of(method: &Method, path: &str) -> Option<RouteBucket> {
         ("POST", "/api/v1/auth/password/forgot") => Some(RouteBucket::PasswordReset),
         ("POST", "/api/v1/auth/magic-link") => Some(RouteBucket::MagicLink),
         ("POST", "/api/v1/tracks") => Some(RouteBucket::TrackUpload),
+        ("PUT" | "DELETE", "/api/v1/users/{id}/follow" | "/api/v1/tracks/{id}/like" | "/api/v1/tracks/{id}/repost") => {
+            Some(RouteBucket::SocialAction)
+        }
         _ => None,
     }
 }

@@ -40,6 +40,8 @@ pub struct TrackResponse {
     pub duration_ms: u64,
     /// Measured while processing.
     pub loudness: Option<LoudnessResponse>,
+    pub like_count: u64,
+    pub repost_count: u64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -95,6 +97,8 @@ impl TrackResponse {
                 true_peak_dbtp: l.true_peak_dbtp,
                 gain_db: l.gain_db(),
             }),
+            like_count: t.counts.likes,
+            repost_count: t.counts.reposts,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }

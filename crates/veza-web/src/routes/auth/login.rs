@@ -41,5 +41,5 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResult>> {
     let outcome = state.accounts.login(&body.login, &body.password, &meta).await?;
-    Ok(Json(LoginResult::from_outcome(outcome, state.accounts.deps().clock.now())))
+    Ok(Json(LoginResult::from_outcome(outcome, &state.social, state.accounts.deps().clock.now()).await?))
 }

@@ -35,5 +35,8 @@ pub async fn login_mfa(
 ) -> ApiResult<Json<LoginResponse>> {
     let (user, tokens) = state.accounts.login_mfa(&body.mfa_token, &body.code, &meta).await?;
     let now = state.accounts.deps().clock.now();
-    Ok(Json(LoginResponse { user: MeResponse::from(user), tokens: TokenResponse::new(tokens, now) }))
+    Ok(Json(LoginResponse {
+        user: MeResponse::from(state.social.with_counts(user).await?),
+        tokens: TokenResponse::new(tokens, now),
+    }))
 }

@@ -31,5 +31,5 @@ pub async fn magic_link_verify(
     ApiJson(body): ApiJson<MagicLinkVerifyRequest>,
 ) -> ApiResult<Json<LoginResult>> {
     let outcome = state.accounts.login_magic_link(&body.token, &body.nonce, &meta).await?;
-    Ok(Json(LoginResult::from_outcome(outcome, state.accounts.deps().clock.now())))
+    Ok(Json(LoginResult::from_outcome(outcome, &state.social, state.accounts.deps().clock.now()).await?))
 }

@@ -44,6 +44,9 @@ pub async fn register(
         .ok_or_else(|| ApiError::from(veza_core::CoreError::Internal("registration issued no tokens".into())))?;
     let now = state.accounts.deps().clock.now();
     let location = format!("/api/v1/users/{}", account.user.id);
-    let body = RegisterResponse { user: MeResponse::from(account.user), tokens: TokenResponse::new(tokens, now) };
+    let body = RegisterResponse {
+        user: MeResponse::from(state.social.with_counts(account.user).await?),
+        tokens: TokenResponse::new(tokens, now),
+    };
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)))
 }

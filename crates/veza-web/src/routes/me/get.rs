@@ -20,5 +20,6 @@ use crate::wire::MeResponse;
     )
 )]
 pub async fn get_me(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Json<MeResponse>> {
-    Ok(Json(state.accounts.me(&principal).await?.into()))
+    let me = state.accounts.me(&principal).await?;
+    Ok(Json(state.social.with_counts(me).await?.into()))
 }

@@ -30,5 +30,6 @@ pub async fn update_me(
     ClientMeta(meta): ClientMeta,
     ApiJson(body): ApiJson<UpdateProfileRequest>,
 ) -> ApiResult<Json<MeResponse>> {
-    Ok(Json(state.accounts.update_profile(&principal, body.into(), &meta).await?.into()))
+    let me = state.accounts.update_profile(&principal, body.into(), &meta).await?;
+    Ok(Json(state.social.with_counts(me).await?.into()))
 }

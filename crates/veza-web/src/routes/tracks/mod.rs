@@ -1,7 +1,12 @@
-//! `/api/v1/tracks/…`: uploading, reading, editing and deleting tracks, and where to play them.
+//! `/api/v1/tracks/…`: uploading, reading, editing and deleting tracks, where to play them, and
+//! who likes and reposts them.
 
 pub mod delete;
 pub mod get;
+pub mod like;
+pub mod likers;
+pub mod repost;
+pub mod reposters;
 pub mod stream;
 pub mod update;
 pub mod upload;

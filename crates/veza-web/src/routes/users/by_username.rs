@@ -22,5 +22,6 @@ pub async fn get_user_by_username(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<UserResponse>> {
-    Ok(Json(state.accounts.user_by_username(&name).await?.into()))
+    let user = state.accounts.user_by_username(&name).await?;
+    Ok(Json(state.social.with_counts(user).await?.into()))
 }

@@ -20,5 +20,6 @@ use crate::wire::UserResponse;
     )
 )]
 pub async fn get_user(State(state): State<AppState>, ApiPath(id): ApiPath<UserId>) -> ApiResult<Json<UserResponse>> {
-    Ok(Json(state.accounts.user(id).await?.into()))
+    let user = state.accounts.user(id).await?;
+    Ok(Json(state.social.with_counts(user).await?.into()))
 }

@@ -52,8 +52,9 @@ pub async fn list_users(
     let page = PageRequest::parse(params.limit, params.before.as_deref())?;
     let query = UserQuery { search: params.q, role: params.role, state: params.state, page };
     let users = state.accounts.list_users(&principal, query).await?;
+    let people = state.social.counted(users.items).await?;
     Ok(Json(AdminUserPage {
-        items: users.items.into_iter().map(AdminUserResponse::from).collect(),
+        items: people.into_iter().map(AdminUserResponse::from).collect(),
         next_cursor: users.next_cursor,
     }))
 }

@@ -40,5 +40,6 @@ pub async fn update_user(
     ApiJson(body): ApiJson<AdminUpdateUserRequest>,
 ) -> ApiResult<Json<AdminUserResponse>> {
     let change = AccountChange { role: body.role, disabled: body.disabled_reason };
-    Ok(Json(state.accounts.update_user(&principal, id, change, &meta).await?.into()))
+    let user = state.accounts.update_user(&principal, id, change, &meta).await?;
+    Ok(Json(state.social.with_counts(user).await?.into()))
 }

@@ -39,5 +39,5 @@ pub async fn callback(
     ApiJson(body): ApiJson<OAuthCallbackRequest>,
 ) -> ApiResult<Json<LoginResult>> {
     let outcome = state.accounts.finish_oauth(provider.into(), &body.into(), &meta).await?;
-    Ok(Json(LoginResult::from_outcome(outcome, state.accounts.deps().clock.now())))
+    Ok(Json(LoginResult::from_outcome(outcome, &state.social, state.accounts.deps().clock.now()).await?))
 }

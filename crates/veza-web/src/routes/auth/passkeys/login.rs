@@ -32,5 +32,5 @@ pub async fn passkey_login(
     ApiJson(body): ApiJson<PasskeyLoginRequest>,
 ) -> ApiResult<Json<LoginResult>> {
     let outcome = state.accounts.finish_passkey_login(&body.ceremony_id, &body.credential, &meta).await?;
-    Ok(Json(LoginResult::from_outcome(outcome, state.accounts.deps().clock.now())))
+    Ok(Json(LoginResult::from_outcome(outcome, &state.social, state.accounts.deps().clock.now()).await?))
 }

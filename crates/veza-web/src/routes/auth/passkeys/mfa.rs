@@ -33,5 +33,8 @@ pub async fn mfa_passkey(
     let (user, tokens) =
         state.accounts.login_mfa_passkey(&body.mfa_token, &body.ceremony_id, &body.credential, &meta).await?;
     let now = state.accounts.deps().clock.now();
-    Ok(Json(LoginResponse { user: MeResponse::from(user), tokens: TokenResponse::new(tokens, now) }))
+    Ok(Json(LoginResponse {
+        user: MeResponse::from(state.social.with_counts(user).await?),
+        tokens: TokenResponse::new(tokens, now),
+    }))
 }

@@ -1,0 +1,250 @@
+//! Follows, likes and reposts end to end against a running Veza, on SQLite and PostgreSQL: the
+//! counts on users and tracks, the lists (paged, the latest first, leaving out what the reader
+//! may not see), idempotent toggles, API-key scopes, the social rate limit, and every kind of
+//! bad request answered with a problem that says what to fix.
+
+use serde_json::{json, Value};
+use veza_testkit::db::{Backend, TestDb};
+use veza_testkit::media::{make_audio, upload, Form};
+use veza_testkit::on_both_databases;
+use veza_testkit::server::TestServer;
+
+const BIN: &str = env!("CARGO_BIN_EXE_veza");
+
+on_both_databases!(people_follow_like_and_repost, bad_social_requests_get_clear_problems);
+
+fn access(body: &Value) -> String {
+    body["tokens"]["access_token"].as_str().unwrap_or_else(|| panic!("no access token in {body}")).to_string()
+}
+
+fn id_of(body: &Value) -> String {
+    body["user"]["id"].as_str().expect("user id").to_string()
+}
+
+/// Uploads a one-second track with this visibility; returns its id and secret.
+async fn track(server: &TestServer, token: &str, title: &str, visibility: &str) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tone.wav");
+    make_audio(&file, 1.0, &[]);
+    let form = Form::new().text("title", title).text("visibility", visibility).file(
+        "file",
+        "tone.wav",
+        &std::fs::read(&file).unwrap(),
+    );
+    let (status, body) = upload(server, token, form).await;
+    assert_eq!(status, 201, "{body}");
+    (body["id"].as_str().unwrap().to_string(), body["secret"].as_str().unwrap().to_string())
+}
+
+fn names(page: &Value, key: &str) -> Vec<String> {
+    page["items"].as_array().expect("items").iter().map(|i| i[key]["username"].as_str().unwrap().to_string()).collect()
+}
+
+fn titles(page: &Value) -> Vec<String> {
+    page["items"].as_array().expect("items").iter().map(|i| i["track"]["title"].as_str().unwrap().to_string()).collect()
+}
+
+async fn counts(server: &TestServer, user: &str) -> (u64, u64, u64) {
+    let (status, u) = server.get(&format!("/api/v1/users/{user}"), None).await;
+    assert_eq!(status, 200, "{u}");
+    let n = |k: &str| u[k].as_u64().unwrap_or_else(|| panic!("{k} in {u}"));
+    (n("follower_count"), n("following_count"), n("track_count"))
+}
+
+async fn track_counts(server: &TestServer, token: &str, id: &str) -> (u64, u64) {
+    let (status, t) = server.get(&format!("/api/v1/tracks/{id}"), Some(token)).await;
+    assert_eq!(status, 200, "{t}");
+    (t["like_count"].as_u64().unwrap(), t["repost_count"].as_u64().unwrap())
+}
+
+async fn people_follow_like_and_repost(backend: Backend) {
+    let server = TestServer::start(BIN, backend).await;
+    let artist = server.register("artist").await;
+    let (artist_id, art) = (id_of(&artist), access(&artist));
+    let fan = server.register("fan").await;
+    let (fan_id, fan) = (id_of(&fan), access(&fan));
+    let other = server.register("other").await;
+    let (other_id, other) = (id_of(&other), access(&other));
+
+    let (public, _) = track(&server, &art, "Open", "public").await;
+    let (unlisted, secret) = track(&server, &art, "Hidden", "unlisted").await;
+    let (private, _) = track(&server, &art, "Mine", "private").await;
+    assert_eq!(counts(&server, &artist_id).await, (0, 0, 1), "only public tracks count on a profile");
+
+    // Follows: idempotent, counted on both sides, listed the latest first.
+    let follow = format!("/api/v1/users/{artist_id}/follow");
+    for _ in 0..2 {
+        assert_eq!(server.put(&follow, &json!({}), Some(&fan)).await.0, 204);
+    }
+    assert_eq!(server.put(&follow, &json!({}), Some(&other)).await.0, 204);
+    assert_eq!(server.put(&format!("/api/v1/users/{fan_id}/follow"), &json!({}), Some(&other)).await.0, 204);
+    assert_eq!(counts(&server, &artist_id).await, (2, 0, 1));
+    assert_eq!(counts(&server, &other_id).await, (0, 2, 0));
+    let (_, me) = server.get("/api/v1/me", Some(&fan)).await;
+    assert_eq!((me["follower_count"].as_u64(), me["following_count"].as_u64()), (Some(1), Some(1)), "{me}");
+    assert_eq!(server.get(&follow, Some(&fan)).await.1["following"], true);
+    assert_eq!(server.get(&follow, Some(&art)).await.1["following"], false);
+    let (status, followers) = server.get(&format!("/api/v1/users/{artist_id}/followers"), None).await;
+    assert_eq!(status, 200, "{followers}");
+    assert_eq!(names(&followers, "user"), ["other", "fan"]);
+    assert_eq!(followers["items"][0]["user"]["follower_count"], 0, "people in lists come with their counts");
+    let (_, first) = server.get(&format!("/api/v1/users/{artist_id}/followers?limit=1"), None).await;
+    assert_eq!(names(&first, "user"), ["other"]);
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let (_, rest) = server.get(&format!("/api/v1/users/{artist_id}/followers?limit=1&before={cursor}"), None).await;
+    assert_eq!(names(&rest, "user"), ["fan"]);
+    assert!(rest["next_cursor"].is_null());
+    let (_, following) = server.get(&format!("/api/v1/users/{other_id}/following"), None).await;
+    assert_eq!(names(&following, "user"), ["fan", "artist"]);
+    assert_eq!(server.delete(&follow, Some(&other)).await.0, 204);
+    assert_eq!(server.delete(&follow, Some(&other)).await.0, 204, "not following is no error");
+    assert_eq!(counts(&server, &artist_id).await, (1, 0, 1));
+
+    // Likes: public ones by anyone, an unlisted one with its secret, a private one by nobody else.
+    let like = |id: &str| format!("/api/v1/tracks/{id}/like");
+    for _ in 0..2 {
+        assert_eq!(server.put(&like(&public), &json!({}), Some(&fan)).await.0, 204);
+    }
+    assert_eq!(server.put(&like(&public), &json!({}), Some(&other)).await.0, 204);
+    assert_eq!(server.put(&like(&unlisted), &json!({}), Some(&fan)).await.0, 404, "unlisted without its secret");
+    assert_eq!(server.put(&format!("{}?secret={secret}", like(&unlisted)), &json!({}), Some(&fan)).await.0, 204);
+    assert_eq!(server.put(&like(&private), &json!({}), Some(&fan)).await.0, 404);
+    assert_eq!(server.put(&like(&private), &json!({}), Some(&art)).await.0, 204, "the owner likes their own");
+    assert_eq!(track_counts(&server, &art, &public).await, (2, 0));
+    let (_, likers) = server.get(&format!("/api/v1/tracks/{public}/likers"), None).await;
+    assert_eq!(names(&likers, "user"), ["other", "fan"]);
+    assert_eq!(server.get(&format!("/api/v1/tracks/{private}/likers"), Some(&fan)).await.0, 404);
+    let likes_of = |user: &str| format!("/api/v1/users/{user}/likes");
+    assert_eq!(titles(&server.get(&likes_of(&fan_id), None).await.1), ["Open"], "an unlisted like is not shown");
+    assert_eq!(titles(&server.get(&likes_of(&fan_id), Some(&fan)).await.1), ["Hidden", "Open"]);
+    assert_eq!(titles(&server.get(&likes_of(&artist_id), Some(&fan)).await.1), Vec::<String>::new());
+    assert_eq!(titles(&server.get(&likes_of(&artist_id), Some(&art)).await.1), ["Mine"]);
+    assert_eq!(server.delete(&like(&public), Some(&other)).await.0, 204);
+    assert_eq!(server.delete(&like(&public), Some(&other)).await.0, 204, "not liking is no error");
+    assert_eq!(track_counts(&server, &art, &public).await, (1, 0));
+
+    // Reposts: someone else's public track, with a caption that reposting again replaces.
+    let repost = |id: &str| format!("/api/v1/tracks/{id}/repost");
+    let (status, p) = server.put(&repost(&public), &json!({"caption": "  on repeat  "}), Some(&fan)).await;
+    assert_eq!(status, 204, "{p}");
+    let res = server.client.put(server.url(&repost(&public))).bearer_auth(&other).send().await.unwrap();
+    assert_eq!(res.status(), 204, "the body may be left out");
+    assert_eq!(track_counts(&server, &art, &public).await, (1, 2));
+    let (_, reposters) = server.get(&format!("/api/v1/tracks/{public}/reposters"), None).await;
+    assert_eq!(names(&reposters, "user"), ["other", "fan"]);
+    assert_eq!(reposters["items"][1]["caption"], "on repeat");
+    assert!(reposters["items"][0]["caption"].is_null());
+    assert_eq!(server.put(&repost(&public), &json!({"caption": null}), Some(&fan)).await.0, 204);
+    let (_, reposts) = server.get(&format!("/api/v1/users/{fan_id}/reposts"), None).await;
+    assert_eq!(titles(&reposts), ["Open"]);
+    assert!(reposts["items"][0]["caption"].is_null(), "{reposts}");
+    assert_eq!(track_counts(&server, &art, &public).await, (1, 2), "reposting again counts once");
+    assert_eq!(server.delete(&repost(&public), Some(&other)).await.0, 204);
+    assert_eq!(track_counts(&server, &art, &public).await, (1, 1));
+
+    // A track going private leaves the lists of others; deleting it takes its likes along.
+    let (status, _) =
+        server.patch(&format!("/api/v1/tracks/{public}"), &json!({"visibility": "private"}), Some(&art)).await;
+    assert_eq!(status, 200);
+    assert_eq!(counts(&server, &artist_id).await.2, 0, "the profile counts public tracks");
+    assert_eq!(titles(&server.get(&likes_of(&fan_id), None).await.1), Vec::<String>::new());
+    assert_eq!(
+        server.delete(&like(&public), Some(&fan)).await.0,
+        204,
+        "a like can be taken back from a track gone private"
+    );
+    assert_eq!(server.delete(&format!("/api/v1/tracks/{unlisted}"), Some(&art)).await.0, 204);
+    assert_eq!(titles(&server.get(&likes_of(&fan_id), Some(&fan)).await.1), Vec::<String>::new());
+}
+
+async fn bad_social_requests_get_clear_problems(backend: Backend) {
+    let server = TestServer::start(BIN, backend).await;
+    let artist = server.register("artist").await;
+    let (artist_id, art) = (id_of(&artist), access(&artist));
+    let fan = access(&server.register("fan").await);
+    let (public, _) = track(&server, &art, "Open", "public").await;
+    let (unlisted, _) = track(&server, &art, "Hidden", "unlisted").await;
+
+    let problem = |p: &Value| (p["code"].as_str().unwrap_or_default().to_string(), p["errors"][0]["code"].clone());
+    let (status, p) = server.put(&format!("/api/v1/users/{artist_id}/follow"), &json!({}), Some(&art)).await;
+    assert_eq!((status, problem(&p)), (422, ("validation_failed".into(), json!("self"))), "{p}");
+    for path in ["/api/v1/users/424242/follow", "/api/v1/tracks/424242/like", "/api/v1/tracks/424242/repost"] {
+        assert_eq!(server.put(path, &json!({}), Some(&fan)).await.0, 404, "{path}");
+        assert_eq!(server.delete(path, Some(&fan)).await.0, 404, "{path}");
+    }
+    for path in ["/api/v1/users/424242/followers", "/api/v1/users/424242/likes", "/api/v1/tracks/424242/likers"] {
+        assert_eq!(server.get(path, None).await.0, 404, "{path}");
+    }
+    assert_eq!(server.get("/api/v1/users/x/followers", None).await.0, 404, "not an id");
+    assert_eq!(server.put(&format!("/api/v1/users/{artist_id}/follow"), &json!({}), None).await.0, 401);
+    assert_eq!(server.get(&format!("/api/v1/users/{artist_id}/followers?limit=0"), None).await.0, 422);
+    assert_eq!(server.get(&format!("/api/v1/users/{artist_id}/followers?before=x"), None).await.0, 422);
+
+    let repost = format!("/api/v1/tracks/{public}/repost");
+    let (status, p) = server.put(&format!("/api/v1/tracks/{public}/repost"), &json!({}), Some(&art)).await;
+    assert_eq!((status, problem(&p)), (422, ("validation_failed".into(), json!("own_track"))), "{p}");
+    let (status, p) = server.put(&format!("/api/v1/tracks/{unlisted}/repost"), &json!({}), Some(&art)).await;
+    assert_eq!((status, problem(&p).1), (422, json!("own_track")), "{p}");
+    assert_eq!(server.put(&format!("/api/v1/tracks/{unlisted}/repost"), &json!({}), Some(&fan)).await.0, 404);
+    for (caption, code) in [("x".repeat(141), "too_long"), ("two\nlines".into(), "invalid_characters")] {
+        let (status, p) = server.put(&repost, &json!({ "caption": caption }), Some(&fan)).await;
+        assert_eq!((status, problem(&p).1), (422, json!(code)), "{p}");
+    }
+    assert_eq!(server.put(&repost, &json!({"caption": "é".repeat(140)}), Some(&fan)).await.0, 204, "140 characters");
+    let (status, p) = server.put(&repost, &json!({"caption": 5}), Some(&fan)).await;
+    assert_eq!(status, 422, "{p}");
+    let (status, p) = server.put(&repost, &json!({"text": "hi"}), Some(&fan)).await;
+    assert_eq!(status, 422, "unknown field: {p}");
+    let res = server.client.put(server.url(&repost)).bearer_auth(&fan).body("caption=hi").send().await.unwrap();
+    assert_eq!(res.status(), 415);
+    let res = server
+        .client
+        .put(server.url(&repost))
+        .bearer_auth(&fan)
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+
+    // API keys: reading needs `social:read`, acting `social:write`.
+    let reader = api_key(&server, &fan, json!(["tracks:read", "social:read"])).await;
+    let (status, p) = server.put(&format!("/api/v1/tracks/{public}/like"), &json!({}), Some(&reader)).await;
+    assert_eq!((status, p["code"].as_str()), (403, Some("insufficient_scope")), "{p}");
+    assert_eq!(server.get(&format!("/api/v1/tracks/{public}/likers"), Some(&reader)).await.0, 200);
+    let writer = api_key(&server, &fan, json!(["social:write"])).await;
+    assert_eq!(server.put(&format!("/api/v1/tracks/{public}/like"), &json!({}), Some(&writer)).await.0, 204);
+    assert_eq!(server.get(&format!("/api/v1/tracks/{public}/likers"), Some(&writer)).await.0, 403);
+}
+
+async fn api_key(server: &TestServer, token: &str, scopes: Value) -> String {
+    let (status, created) =
+        server.post("/api/v1/me/api-keys", &json!({"name": "bot", "scopes": scopes}), Some(token)).await;
+    assert_eq!(status, 201, "{created}");
+    created["secret"].as_str().unwrap().to_string()
+}
+
+/// Follows, likes and reposts draw on a bucket of their own, per account.
+#[tokio::test]
+async fn social_actions_have_their_own_rate_limit() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = TestServer::start_with(BIN, db, &[("VEZA_RATE_LIMIT_SOCIAL_ACTION", "3/1h")]).await;
+    let artist = server.register("artist").await;
+    let art = access(&artist);
+    let fan = access(&server.register("fan").await);
+    let (public, _) = track(&server, &art, "Open", "public").await;
+    let like = format!("/api/v1/tracks/{public}/like");
+    assert_eq!(server.put(&like, &json!({}), Some(&fan)).await.0, 204);
+    assert_eq!(server.delete(&like, Some(&fan)).await.0, 204);
+    assert_eq!(server.put(&format!("/api/v1/users/{}/follow", id_of(&artist)), &json!({}), Some(&fan)).await.0, 204);
+    let res = server.client.put(server.url(&like)).bearer_auth(&fan).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["x-ratelimit-bucket"], "social_action");
+    assert_eq!(server.put(&like, &json!({}), Some(&art)).await.0, 204, "per account");
+    assert_eq!(
+        server.get(&format!("/api/v1/tracks/{public}/likers"), Some(&fan)).await.0,
+        200,
+        "reads are not charged"
+    );
+}

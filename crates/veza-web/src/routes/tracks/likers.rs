@@ -1,0 +1,38 @@
+//! `GET /api/v1/tracks/{id}/likers`
+
+use axum::extract::State;
+use axum::Json;
+use veza_core::id::TrackId;
+
+use super::LinkParams;
+use crate::extract::{ApiPath, ApiQuery, MaybeAuth};
+use crate::problem::{ApiResult, Problem};
+use crate::routes::PageParams;
+use crate::state::AppState;
+use crate::wire::RelatedUserPage;
+
+/// Who likes a track, the latest first.
+#[utoipa::path(
+    get, path = "/api/v1/tracks/{id}/likers", tag = "social",
+    security((), ("bearer" = []), ("api_key" = ["social:read"])),
+    params(("id" = TrackId, Path, description = "The track"), PageParams, LinkParams),
+    responses(
+        (status = 200, description = "A page, the latest first", body = RelatedUserPage),
+        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Account disabled, or the API key lacks the scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The track does not exist, or you may not see it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` out of range, or a cursor this server did not issue", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn likers(
+    State(state): State<AppState>,
+    MaybeAuth(viewer): MaybeAuth,
+    ApiPath(id): ApiPath<TrackId>,
+    ApiQuery(params): ApiQuery<PageParams>,
+    ApiQuery(link): ApiQuery<LinkParams>,
+) -> ApiResult<Json<RelatedUserPage>> {
+    let page = state.social.likers(viewer.as_ref(), id, link.secret.as_deref(), params.page()?).await?;
+    Ok(Json(page.into()))
+}
