@@ -209,6 +209,10 @@ define_id!(
     /// An uploaded track.
     TrackId
 );
+define_id!(
+    /// A comment on a track.
+    CommentId
+);
 
 #[cfg(test)]
 mod tests {

@@ -21,8 +21,8 @@ use crate::chat::permissions::{Overwrite, OverwriteTarget};
 use crate::chat::presence::PresenceSetting;
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::{
-    ApiKeyId, AttachmentId, ChannelId, CommunityId, IdentityId, MessageId, PasskeyId, RoleId, SessionId, TrackId,
-    UserId,
+    ApiKeyId, AttachmentId, ChannelId, CommentId, CommunityId, IdentityId, MessageId, PasskeyId, RoleId, SessionId,
+    TrackId, UserId,
 };
 use crate::identity::{
     AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
@@ -31,6 +31,7 @@ use crate::mail::OutgoingMail;
 use crate::page::PageRequest;
 use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
+use crate::social::comments::{Comment, CommentCursor, CommentPosted};
 use crate::social::{Edge, FollowCounts, Linked};
 use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, Username};
 
@@ -498,6 +499,23 @@ pub trait ReactionRepo: Send + Sync + std::fmt::Debug {
         page: PageRequest,
     ) -> StoreResult<Vec<Edge<Track>>>;
     async fn reposters(&self, track: TrackId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>>;
+}
+
+/// Timed comments on tracks (see [`crate::social::comments`]). A comment is counted on its track
+/// in the transaction that adds or removes it.
+#[async_trait]
+pub trait CommentRepo: Send + Sync + std::fmt::Debug {
+    /// Stores the comment unless its track is gone or closed to comments, or the comment it
+    /// replies to is gone, on another track, or itself a reply — decided in the transaction that
+    /// stores it.
+    async fn post_comment(&self, comment: &Comment) -> StoreResult<CommentPosted>;
+    async fn comment(&self, id: CommentId) -> StoreResult<Option<Comment>>;
+    /// Up to `limit + 1` of the track's comments after `cursor`, in its order.
+    async fn comments(&self, track: TrackId, cursor: CommentCursor, limit: u32) -> StoreResult<Vec<Comment>>;
+    /// `None` when the comment is gone.
+    async fn edit_comment(&self, id: CommentId, body: &str, at: OffsetDateTime) -> StoreResult<Option<Comment>>;
+    /// Removes the comment and its replies; how many went.
+    async fn delete_comment(&self, id: CommentId) -> StoreResult<u64>;
 }
 
 /// The durable job queue. A claim is a lease: a worker that dies lets go when the lease ends,

@@ -10,6 +10,7 @@ mod account_tokens;
 mod api_keys;
 mod audit;
 mod channels;
+mod comments;
 mod communities;
 mod error;
 mod filter;

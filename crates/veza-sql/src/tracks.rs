@@ -18,7 +18,7 @@ use crate::Database;
 
 const TRACK: &str = "id, owner_id, title, description, genre, tags, artist, album, year, visibility, downloadable, \
      share_token, state, progress, failure, original_format, original_size, original_name, has_cover, duration_ms, \
-     loudness_lufs, true_peak_dbtp, like_count, repost_count, created_at, updated_at";
+     loudness_lufs, true_peak_dbtp, comments_closed, like_count, repost_count, comment_count, created_at, updated_at";
 
 /// [`TRACK`] with each column named through the alias `t`, for queries that join tracks.
 pub(crate) fn track_columns_of_t() -> String {
@@ -58,8 +58,10 @@ pub(crate) struct TrackRow {
     duration_ms: i64,
     loudness_lufs: Option<f64>,
     true_peak_dbtp: Option<f64>,
+    comments_closed: i64,
     like_count: i64,
     repost_count: i64,
+    comment_count: i64,
     created_at: i64,
     updated_at: i64,
 }
@@ -96,9 +98,11 @@ impl TryFrom<TrackRow> for Track {
                 .loudness_lufs
                 .zip(r.true_peak_dbtp)
                 .map(|(integrated_lufs, true_peak_dbtp)| Loudness { integrated_lufs, true_peak_dbtp }),
+            comments_closed: r.comments_closed != 0,
             counts: TrackCounts {
                 likes: u64::try_from(r.like_count).unwrap_or(0),
                 reposts: u64::try_from(r.repost_count).unwrap_or(0),
+                comments: u64::try_from(r.comment_count).unwrap_or(0),
             },
             created_at: from_micros(r.created_at)?,
             updated_at: from_micros(r.updated_at)?,
@@ -216,8 +220,8 @@ impl TrackRepo for Database {
         let row: TrackRow = sqlx::query_as(&format!(
             "UPDATE tracks SET title = COALESCE($2, title), description = COALESCE($3, description), \
              genre = CASE WHEN $4 = 1 THEN $5 ELSE genre END, tags = COALESCE($6, tags), \
-             visibility = COALESCE($7, visibility), downloadable = COALESCE($8, downloadable), updated_at = $9 \
-             WHERE id = $1 RETURNING {TRACK}"
+             visibility = COALESCE($7, visibility), downloadable = COALESCE($8, downloadable), updated_at = $9, \
+             comments_closed = COALESCE($10, comments_closed) WHERE id = $1 RETURNING {TRACK}"
         ))
         .bind(id.0)
         .bind(p.title.as_deref())
@@ -228,6 +232,7 @@ impl TrackRepo for Database {
         .bind(p.visibility.map(Visibility::as_str))
         .bind(p.downloadable.map(i64::from))
         .bind(to_micros(now))
+        .bind(p.comments_closed.map(i64::from))
         .fetch_one(&mut *tx)
         .await
         .map_err(store_error)?;

@@ -31,6 +31,7 @@ fn track(id: i64, owner: UserId, visibility: Visibility, at: OffsetDateTime) -> 
         has_cover: true,
         duration_ms: 301_000,
         loudness: None,
+        comments_closed: false,
         counts: TrackCounts::default(),
         created_at: at,
         updated_at: at,

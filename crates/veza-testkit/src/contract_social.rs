@@ -6,9 +6,10 @@ use futures_util::StreamExt;
 use time::{Duration, OffsetDateTime};
 use veza_core::catalog::job::{JobId, NewJob};
 use veza_core::catalog::track::{AudioFormat, Original, Track, TrackCounts, TrackPatch, TrackState, Visibility};
-use veza_core::id::{TrackId, UserId};
+use veza_core::id::{CommentId, TrackId, UserId};
 use veza_core::page::PageRequest;
-use veza_core::ports::{FollowRepo, ReactionRepo, TrackRepo, UserRepo};
+use veza_core::ports::{CommentRepo, FollowRepo, ReactionRepo, TrackRepo, UserRepo};
+use veza_core::social::comments::{Comment, CommentCursor, CommentOrder, CommentPosted};
 use veza_core::social::{Edge, FollowCounts, Linked};
 
 use crate::contract::{new_user, now};
@@ -96,6 +97,7 @@ pub fn social_track(id: i64, owner: UserId, visibility: Visibility, at: OffsetDa
         has_cover: false,
         duration_ms: 60_000,
         loudness: None,
+        comments_closed: false,
         counts: TrackCounts::default(),
         created_at: at,
         updated_at: at,
@@ -256,4 +258,102 @@ pub async fn toggles_keep_counters_exact<S: TrackRepo + ReactionRepo + FollowRep
         "toggles: {} fans × {toggles} ended with {likers} likes, {reposters} reposts, {followers} followers",
         fans.len()
     );
+}
+
+fn comment(id: i64, track: TrackId, author: UserId, reply_to: Option<i64>, at_ms: u64, at: OffsetDateTime) -> Comment {
+    Comment {
+        id: CommentId(id),
+        track_id: track,
+        author_id: author,
+        reply_to: reply_to.map(CommentId),
+        body: format!("comment {id}\nwith a second line"),
+        at_ms,
+        created_at: at,
+        edited_at: None,
+    }
+}
+
+/// Timed comments. `owner` and `fan` must be accounts the store knows (on the stores that keep
+/// accounts).
+pub async fn run_comments<S: TrackRepo + CommentRepo>(s: &S, owner: UserId, fan: UserId) {
+    let t = now();
+    let song = social_track(96_101, owner, Visibility::Public, t);
+    create(s, &song).await;
+    let post = |c: Comment| async move { s.post_comment(&c).await.unwrap() };
+    assert_eq!(post(comment(1, song.id, fan, None, 5_000, t)).await, CommentPosted::Posted);
+    assert_eq!(post(comment(2, song.id, owner, None, 1_000, t)).await, CommentPosted::Posted);
+    assert_eq!(post(comment(3, song.id, owner, Some(1), 5_000, t)).await, CommentPosted::Posted);
+    assert_eq!(post(comment(4, song.id, fan, None, 5_000, t)).await, CommentPosted::Posted);
+    assert_eq!(post(comment(5, song.id, fan, Some(3), 5_000, t)).await, CommentPosted::ParentGone, "a reply's reply");
+    assert_eq!(post(comment(6, song.id, fan, Some(999), 0, t)).await, CommentPosted::ParentGone);
+    assert_eq!(post(comment(7, TrackId(1), fan, None, 0, t)).await, CommentPosted::TrackGone);
+    assert_eq!(track_counts(s, song.id).await.comments, 4);
+    assert_eq!(s.comment(CommentId(3)).await.unwrap(), Some(comment(3, song.id, owner, Some(1), 5_000, t)));
+
+    let ids = |cs: Vec<Comment>| cs.into_iter().map(|c| c.id.0).collect::<Vec<_>>();
+    let timeline = CommentCursor::Start(CommentOrder::Timeline);
+    assert_eq!(ids(s.comments(song.id, timeline, 10).await.unwrap()), [2, 1, 3, 4], "by position, then as posted");
+    assert_eq!(ids(s.comments(song.id, timeline, 1).await.unwrap()), [2, 1], "limit + 1");
+    let after = CommentCursor::After { at_ms: 5_000, id: 1 };
+    assert_eq!(ids(s.comments(song.id, after, 10).await.unwrap()), [3, 4]);
+    let newest = CommentCursor::Start(CommentOrder::Newest);
+    assert_eq!(ids(s.comments(song.id, newest, 10).await.unwrap()), [4, 3, 2, 1]);
+    assert_eq!(ids(s.comments(song.id, CommentCursor::Before(3), 10).await.unwrap()), [2, 1]);
+
+    let later = t + Duration::seconds(3);
+    let edited = s.edit_comment(CommentId(2), "changed", later).await.unwrap().expect("exists");
+    assert_eq!((edited.body.as_str(), edited.edited_at), ("changed", Some(later)));
+    assert_eq!(s.edit_comment(CommentId(999), "x", later).await.unwrap(), None);
+
+    // Deleting a comment takes its replies along, counted.
+    assert_eq!(s.delete_comment(CommentId(1)).await.unwrap(), 2);
+    assert_eq!(s.delete_comment(CommentId(1)).await.unwrap(), 0);
+    assert_eq!(ids(s.comments(song.id, newest, 10).await.unwrap()), [4, 2]);
+    assert_eq!(track_counts(s, song.id).await.comments, 2);
+
+    // Closed to comments: nothing more is posted.
+    let close = TrackPatch { comments_closed: Some(true), ..TrackPatch::default() };
+    assert!(s.update_track(song.id, &close, t).await.unwrap().expect("exists").comments_closed);
+    assert_eq!(post(comment(8, song.id, fan, None, 0, t)).await, CommentPosted::Closed);
+    assert_eq!(track_counts(s, song.id).await.comments, 2);
+    assert!(s.delete_track(song.id).await.unwrap());
+    assert_eq!(s.comment(CommentId(4)).await.unwrap(), None, "a deleted track's comments go with it");
+}
+
+/// `fans` reply to one comment while its author deletes it, `rounds` times: the track's count
+/// equals its comments after every round.
+pub async fn replies_racing_a_deletion_stay_counted<S: TrackRepo + CommentRepo>(
+    s: &S,
+    owner: UserId,
+    fans: &[UserId],
+    track: i64,
+    rounds: i64,
+) {
+    let t = now();
+    let song = social_track(track, owner, Visibility::Public, t);
+    create(s, &song).await;
+    let mut raced = [0; 2];
+    for round in 0..rounds {
+        let parent = track * 1_000 + round * 100;
+        assert_eq!(s.post_comment(&comment(parent, song.id, owner, None, 0, t)).await.unwrap(), CommentPosted::Posted);
+        let replies = fans.iter().enumerate().map(|(i, &fan)| {
+            let reply = comment(parent + 1 + i as i64, song.id, fan, Some(parent), 0, t);
+            async move { s.post_comment(&reply).await.unwrap() }
+        });
+        let (posted, gone) = tokio::join!(join_all_posts(replies), s.delete_comment(CommentId(parent)));
+        let gone = gone.unwrap();
+        let landed = posted.iter().filter(|p| **p == CommentPosted::Posted).count() as u64;
+        assert_eq!(gone, 1 + landed, "round {round}: the deletion took every reply that landed before it");
+        let all = s.comments(song.id, CommentCursor::Start(CommentOrder::Newest), 10_000).await.unwrap();
+        assert!(all.is_empty(), "round {round}: a reply outlived its comment: {all:?}");
+        assert_eq!(track_counts(s, song.id).await.comments, 0, "round {round}");
+        raced[usize::from(landed > 0)] += 1;
+    }
+    eprintln!("replies and a deletion: the deletion first in {} rounds, a reply first in {}", raced[0], raced[1]);
+}
+
+async fn join_all_posts<F: std::future::Future<Output = CommentPosted>>(
+    posts: impl Iterator<Item = F>,
+) -> Vec<CommentPosted> {
+    futures_util::future::join_all(posts).await
 }

@@ -4,7 +4,10 @@ use veza_core::fakes::MemoryStore;
 use veza_core::id::UserId;
 use veza_testkit::contract::{bans_and_joins_take_turns, run_all};
 use veza_testkit::contract_catalog::run_catalog;
-use veza_testkit::contract_social::{make_users, run_follows, run_reactions, toggles_keep_counters_exact};
+use veza_testkit::contract_social::{
+    make_users, replies_racing_a_deletion_stay_counted, run_comments, run_follows, run_reactions,
+    toggles_keep_counters_exact,
+};
 use veza_testkit::db::{Backend, TestDb};
 
 #[tokio::test]
@@ -84,6 +87,7 @@ async fn social_on(store: &veza_sql::Database) {
     run_follows(store).await;
     make_users(store, "reactor", 97_000..=97_002).await;
     run_reactions(store, UserId(97_000), [UserId(97_001), UserId(97_002)]).await;
+    run_comments(store, UserId(97_000), UserId(97_001)).await;
 }
 
 /// Thousands of likes, reposts and follows and their undoing, raced by 40 people at once: the
@@ -100,5 +104,6 @@ async fn racing_toggles_keep_every_counter_equal_to_its_rows() {
         for round in 0..3 {
             toggles_keep_counters_exact(&store, UserId(98_000), &fans, 99_000 + round, 25 + round as usize).await;
         }
+        replies_racing_a_deletion_stay_counted(&store, UserId(98_000), &fans[..8], 99_100, 30).await;
     }
 }

@@ -21,7 +21,9 @@ use crate::catalog::track::{Loudness, Track, TrackPatch, TrackState, Visibility}
 use crate::catalog::JobWake;
 use crate::id::{TrackId, UserId};
 use crate::page::PageRequest;
-use crate::ports::{JobQueue, ReactionRepo, StoreResult, TrackRepo};
+use crate::id::CommentId;
+use crate::ports::{CommentRepo, JobQueue, ReactionRepo, StoreResult, TrackRepo};
+use crate::social::comments::{Comment, CommentCursor, CommentOrder, CommentPosted};
 use crate::social::{Edge, Linked};
 
 #[derive(Debug, Clone)]
@@ -51,6 +53,7 @@ struct Catalog {
     jobs: Vec<QueuedJob>,
     likes: Vec<Reaction>,
     reposts: Vec<Reaction>,
+    comments: Vec<Comment>,
 }
 
 /// Tracks and jobs in one lock, so each call is atomic like a transaction.
@@ -123,6 +126,9 @@ impl TrackRepo for MemoryCatalog {
         if let Some(v) = patch.downloadable {
             t.downloadable = v;
         }
+        if let Some(v) = patch.comments_closed {
+            t.comments_closed = v;
+        }
         t.updated_at = now;
         Ok(Some(t.clone()))
     }
@@ -132,6 +138,7 @@ impl TrackRepo for MemoryCatalog {
         s.jobs.retain(|j| j.track_id != id);
         s.likes.retain(|l| l.track != id);
         s.reposts.retain(|r| r.track != id);
+        s.comments.retain(|c| c.track_id != id);
         Ok(s.tracks.remove(&id).is_some())
     }
 
@@ -551,5 +558,74 @@ impl ReactionRepo for MemoryCatalog {
 
     async fn reposters(&self, track: TrackId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>> {
         Ok(self.state().reactors(Kind::Repost, track, page))
+    }
+}
+
+#[async_trait]
+impl CommentRepo for MemoryCatalog {
+    async fn post_comment(&self, comment: &Comment) -> StoreResult<CommentPosted> {
+        let mut s = self.state();
+        match s.tracks.get(&comment.track_id) {
+            None => return Ok(CommentPosted::TrackGone),
+            Some(t) if t.comments_closed => return Ok(CommentPosted::Closed),
+            Some(_) => {}
+        }
+        if let Some(parent) = comment.reply_to {
+            let fits = |c: &Comment| c.id == parent && c.track_id == comment.track_id && c.reply_to.is_none();
+            if !s.comments.iter().any(fits) {
+                return Ok(CommentPosted::ParentGone);
+            }
+        }
+        s.comments.push(comment.clone());
+        if let Some(t) = s.tracks.get_mut(&comment.track_id) {
+            t.counts.comments += 1;
+        }
+        Ok(CommentPosted::Posted)
+    }
+
+    async fn comment(&self, id: CommentId) -> StoreResult<Option<Comment>> {
+        Ok(self.state().comments.iter().find(|c| c.id == id).cloned())
+    }
+
+    async fn comments(&self, track: TrackId, cursor: CommentCursor, limit: u32) -> StoreResult<Vec<Comment>> {
+        let s = self.state();
+        let mut list: Vec<Comment> = s.comments.iter().filter(|c| c.track_id == track).cloned().collect();
+        let order = match cursor {
+            CommentCursor::Start(order) => order,
+            CommentCursor::After { .. } => CommentOrder::Timeline,
+            CommentCursor::Before(_) => CommentOrder::Newest,
+        };
+        match order {
+            CommentOrder::Timeline => list.sort_by_key(|c| (c.at_ms, c.id)),
+            CommentOrder::Newest => list.sort_by_key(|c| std::cmp::Reverse(c.id)),
+        }
+        list.retain(|c| match cursor {
+            CommentCursor::Start(_) => true,
+            CommentCursor::After { at_ms, id } => (c.at_ms, c.id.0) > (at_ms, id),
+            CommentCursor::Before(id) => c.id.0 < id,
+        });
+        list.truncate(limit as usize + 1);
+        Ok(list)
+    }
+
+    async fn edit_comment(&self, id: CommentId, body: &str, at: OffsetDateTime) -> StoreResult<Option<Comment>> {
+        let mut s = self.state();
+        Ok(s.comments.iter_mut().find(|c| c.id == id).map(|c| {
+            c.body = body.to_owned();
+            c.edited_at = Some(at);
+            c.clone()
+        }))
+    }
+
+    async fn delete_comment(&self, id: CommentId) -> StoreResult<u64> {
+        let mut s = self.state();
+        let Some(track) = s.comments.iter().find(|c| c.id == id).map(|c| c.track_id) else { return Ok(0) };
+        let before = s.comments.len();
+        s.comments.retain(|c| c.id != id && c.reply_to != Some(id));
+        let gone = (before - s.comments.len()) as u64;
+        if let Some(t) = s.tracks.get_mut(&track) {
+            t.counts.comments = t.counts.comments.saturating_sub(gone);
+        }
+        Ok(gone)
     }
 }

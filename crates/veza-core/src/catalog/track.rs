@@ -193,6 +193,8 @@ pub struct Track {
     /// Known once probed; exact once processed.
     pub duration_ms: u64,
     pub loudness: Option<Loudness>,
+    /// The owner closed it to new comments.
+    pub comments_closed: bool,
     /// Kept by the social stores, in the transactions that change what they count.
     pub counts: TrackCounts,
     pub created_at: OffsetDateTime,
@@ -204,6 +206,7 @@ pub struct Track {
 pub struct TrackCounts {
     pub likes: u64,
     pub reposts: u64,
+    pub comments: u64,
 }
 
 impl Track {
@@ -241,6 +244,7 @@ pub struct TrackPatch {
     pub tags: Option<Vec<String>>,
     pub visibility: Option<Visibility>,
     pub downloadable: Option<bool>,
+    pub comments_closed: Option<bool>,
 }
 
 /// What a client sends, before validation.
@@ -253,6 +257,7 @@ pub struct TrackForm {
     pub tags: Option<Vec<String>>,
     pub visibility: Option<Visibility>,
     pub downloadable: Option<bool>,
+    pub comments_closed: Option<bool>,
 }
 
 impl TrackPatch {
@@ -275,6 +280,7 @@ impl TrackPatch {
                 tags: tags.flatten(),
                 visibility: form.visibility,
                 downloadable: form.downloadable,
+                comments_closed: form.comments_closed,
             })
         })
     }
@@ -426,7 +432,8 @@ mod tests {
             has_cover: false,
             duration_ms: 1000,
             loudness: None,
-            counts: TrackCounts::default(),
+            comments_closed: false,
+        counts: TrackCounts::default(),
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
         }

@@ -112,7 +112,8 @@ impl Catalog {
             has_cover: tags.has_cover,
             duration_ms: probe.duration_ms,
             loudness: None,
-            counts: TrackCounts::default(),
+            comments_closed: false,
+        counts: TrackCounts::default(),
             created_at: now,
             updated_at: now,
         };

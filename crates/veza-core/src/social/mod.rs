@@ -1,5 +1,5 @@
-//! The social layer around the catalog: people following each other, and liking and reposting
-//! tracks. Every relation is a row with its own time-ordered id (the cursor of the lists it
+//! The social layer around the catalog: people following each other, liking, reposting and
+//! commenting on tracks. Every relation is a row with its own time-ordered id (the cursor of the lists it
 //! appears in), and the counters shown on users and tracks change in the same transaction as the
 //! row they count, only when a row was really added or removed, so they stay equal to the rows
 //! however many requests race (see the contract suite's `toggles_keep_counters_exact`).
@@ -10,9 +10,10 @@ use time::OffsetDateTime;
 
 use crate::clock::Clock;
 use crate::id::{IdGenerator, UserId};
-use crate::ports::{FollowRepo, ReactionRepo, TrackRepo};
+use crate::ports::{CommentRepo, FollowRepo, ReactionRepo, TrackRepo};
 use crate::user::User;
 
+pub mod comments;
 pub mod follows;
 pub mod reactions;
 
@@ -21,6 +22,7 @@ pub mod reactions;
 pub struct SocialDeps {
     pub follows: Arc<dyn FollowRepo>,
     pub reactions: Arc<dyn ReactionRepo>,
+    pub comments: Arc<dyn CommentRepo>,
     pub tracks: Arc<dyn TrackRepo>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,

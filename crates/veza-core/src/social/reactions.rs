@@ -125,7 +125,7 @@ impl Social {
     }
 
     /// The track, when `viewer` may see it; otherwise as if it did not exist.
-    async fn visible_track(
+    pub(crate) async fn visible_track(
         &self,
         viewer: Option<&Principal>,
         id: TrackId,
