@@ -504,6 +504,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         social: Social::new(SocialDeps {
             follows: Arc::new(node.db.clone()),
             reactions: Arc::new(node.db.clone()),
+            comments: Arc::new(node.db.clone()),
             tracks: Arc::new(node.db.clone()),
             clock: node.clock.clone(),
             ids: node.ids.clone(),

@@ -101,6 +101,8 @@ pub struct Config {
     /// Follows, likes and reposts made or taken back, per account or API key (on top of their
     /// own bucket).
     pub rate_limit_social_action: String,
+    /// Comments posted on tracks, per account or API key (on top of their own bucket).
+    pub rate_limit_comment_post: String,
     /// How often gateway clients heartbeat (ms); one missing for half again as long closes the
     /// connection.
     pub gateway_heartbeat_ms: u64,
@@ -280,6 +282,8 @@ impl Default for Config {
             // A burst of 60, then one a second: a person liking down a list never meets it; a
             // script following thousands of accounts does.
             rate_limit_social_action: "60/1m".into(),
+            // Ten at once, then one every 6 s: a conversation, not a flood.
+            rate_limit_comment_post: "10/1m".into(),
             gateway_heartbeat_ms: 41_250,
             gateway_resume_secs: 120,
             gateway_sign_in_recheck_secs: 300,
@@ -623,6 +627,7 @@ impl Config {
                 RouteBucket::GatewayConnect => ("rate_limit_gateway_connect", &self.rate_limit_gateway_connect),
                 RouteBucket::TrackUpload => ("rate_limit_track_upload", &self.rate_limit_track_upload),
                 RouteBucket::SocialAction => ("rate_limit_social_action", &self.rate_limit_social_action),
+                RouteBucket::CommentPost => ("rate_limit_comment_post", &self.rate_limit_comment_post),
             };
             if let Some(policy) = parse(key, bucket.name(), text)? {
                 routes.push((bucket, policy));

@@ -1,7 +1,7 @@
 //! Follows, likes and reposts end to end against a running Veza, on SQLite and PostgreSQL: the
 //! counts on users and tracks, the lists (paged, the latest first, leaving out what the reader
-//! may not see), idempotent toggles, API-key scopes, the social rate limit, and every kind of
-//! bad request answered with a problem that says what to fix.
+//! may not see), idempotent toggles, timed comments and their replies, API-key scopes, the social
+//! rate limits, and every kind of bad request answered with a problem that says what to fix.
 
 use serde_json::{json, Value};
 use veza_testkit::db::{Backend, TestDb};
@@ -11,7 +11,7 @@ use veza_testkit::server::TestServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_veza");
 
-on_both_databases!(people_follow_like_and_repost, bad_social_requests_get_clear_problems);
+on_both_databases!(people_follow_like_and_repost, bad_social_requests_get_clear_problems, comments_sit_on_the_timeline);
 
 fn access(body: &Value) -> String {
     body["tokens"]["access_token"].as_str().unwrap_or_else(|| panic!("no access token in {body}")).to_string()
@@ -225,11 +225,13 @@ async fn api_key(server: &TestServer, token: &str, scopes: Value) -> String {
     created["secret"].as_str().unwrap().to_string()
 }
 
-/// Follows, likes and reposts draw on a bucket of their own, per account.
+/// Follows, likes and reposts draw on a bucket of their own, per account, and comments on
+/// another.
 #[tokio::test]
 async fn social_actions_have_their_own_rate_limit() {
     let db = TestDb::new(Backend::Sqlite).await;
-    let server = TestServer::start_with(BIN, db, &[("VEZA_RATE_LIMIT_SOCIAL_ACTION", "3/1h")]).await;
+    let limits = [("VEZA_RATE_LIMIT_SOCIAL_ACTION", "3/1h"), ("VEZA_RATE_LIMIT_COMMENT_POST", "1/1h")];
+    let server = TestServer::start_with(BIN, db, &limits).await;
     let artist = server.register("artist").await;
     let art = access(&artist);
     let fan = access(&server.register("fan").await);
@@ -247,4 +249,114 @@ async fn social_actions_have_their_own_rate_limit() {
         200,
         "reads are not charged"
     );
+}
+
+async fn comments_sit_on_the_timeline(backend: Backend) {
+    let server = TestServer::start(BIN, backend).await;
+    let art = access(&server.register("artist").await);
+    let fan = access(&server.register("fan").await);
+    let other = access(&server.register("other").await);
+    let (public, _) = track(&server, &art, "Open", "public").await;
+    let (unlisted, secret) = track(&server, &art, "Hidden", "unlisted").await;
+    let (private, _) = track(&server, &art, "Mine", "private").await;
+    let (_, t) = server.get(&format!("/api/v1/tracks/{public}"), Some(&art)).await;
+    let duration = t["duration_ms"].as_u64().expect("duration");
+    let comments = format!("/api/v1/tracks/{public}/comments");
+    let problem =
+        |p: &Value| p["errors"][0]["code"].as_str().unwrap_or_else(|| p["code"].as_str().unwrap_or("")).to_string();
+
+    let (status, first) = server.post(&comments, &json!({"body": " the drop! ", "at_ms": 500}), Some(&fan)).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!((first["body"].as_str(), first["at_ms"].as_u64()), (Some("the drop!"), Some(500)));
+    assert_eq!(first["author"]["username"], "fan");
+    assert!(first["edited_at"].is_null() && first["reply_to"].is_null());
+    let first_id = first["id"].as_str().unwrap().to_string();
+    let (status, _) = server.post(&comments, &json!({"body": "from the start", "at_ms": 0}), Some(&other)).await;
+    assert_eq!(status, 201);
+    let (status, end) = server.post(&comments, &json!({"body": "the end", "at_ms": duration}), Some(&art)).await;
+    assert_eq!(status, 201, "{end}");
+    let (status, reply) = server.post(&comments, &json!({"body": "yes!", "reply_to": first_id}), Some(&art)).await;
+    assert_eq!(status, 201, "{reply}");
+    assert_eq!((reply["at_ms"].as_u64(), reply["reply_to"].as_str()), (Some(500), Some(first_id.as_str())));
+    let reply_id = reply["id"].as_str().unwrap().to_string();
+
+    // Bad comments, each with the field and what is wrong.
+    for (body, status, code) in [
+        (json!({"body": "late", "at_ms": duration + 1}), 422, "out_of_range"),
+        (json!({"body": "where?"}), 422, "required"),
+        (json!({"body": "   ", "at_ms": 0}), 422, "too_short"),
+        (json!({"body": "x".repeat(1001), "at_ms": 0}), 422, "too_long"),
+        (json!({"body": "bell\u{7}", "at_ms": 0}), 422, "invalid_chars"),
+        (json!({"body": "deep", "reply_to": reply_id}), 422, "nested_reply"),
+        (json!({"body": "lost", "reply_to": "424242"}), 422, "not_found"),
+        (json!({"body": "moved", "reply_to": first_id, "at_ms": 900}), 422, "reply_position"),
+        (json!({"body": "before", "at_ms": -1}), 422, "invalid_body"),
+        (json!({"body": "extra", "at_ms": 0, "mood": "happy"}), 422, "invalid_body"),
+    ] {
+        let (got, p) = server.post(&comments, &body, Some(&fan)).await;
+        assert_eq!((got, problem(&p)), (status, code.to_string()), "{body}: {p}");
+    }
+    assert_eq!(server.post(&comments, &json!({"body": "hi", "at_ms": 0}), None).await.0, 401);
+    let private_comments = format!("/api/v1/tracks/{private}/comments");
+    assert_eq!(server.post(&private_comments, &json!({"body": "hi", "at_ms": 0}), Some(&fan)).await.0, 404);
+    assert_eq!(server.get(&private_comments, Some(&fan)).await.0, 404);
+    let unlisted_comments = format!("/api/v1/tracks/{unlisted}/comments");
+    assert_eq!(server.post(&unlisted_comments, &json!({"body": "hi", "at_ms": 0}), Some(&fan)).await.0, 404);
+    let with_secret = format!("{unlisted_comments}?secret={secret}");
+    assert_eq!(server.post(&with_secret, &json!({"body": "hi", "at_ms": 0}), Some(&fan)).await.0, 201);
+
+    // Along the track (replies at their comment's place), or the latest first, paged.
+    let bodies = |page: &Value| {
+        page["items"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    let (_, timeline) = server.get(&comments, None).await;
+    assert_eq!(bodies(&timeline), ["from the start", "the drop!", "yes!", "the end"]);
+    let (_, newest) = server.get(&format!("{comments}?order=newest&limit=2"), None).await;
+    assert_eq!(bodies(&newest), ["yes!", "the end"]);
+    let cursor = newest["next_cursor"].as_str().unwrap();
+    let (_, rest) = server.get(&format!("{comments}?order=newest&before={cursor}"), None).await;
+    assert_eq!(bodies(&rest), ["from the start", "the drop!"]);
+    let (_, page) = server.get(&format!("{comments}?limit=2"), None).await;
+    let cursor = page["next_cursor"].as_str().unwrap().to_string();
+    let (_, rest) = server.get(&format!("{comments}?before={cursor}"), None).await;
+    assert_eq!(bodies(&rest), ["yes!", "the end"]);
+    let (status, p) = server.get(&format!("{comments}?order=newest&before={cursor}"), None).await;
+    assert_eq!((status, problem(&p)), (422, "invalid_cursor".to_string()), "a timeline cursor for newest: {p}");
+    assert_eq!(server.get(&format!("{comments}?order=sideways"), None).await.0, 400);
+    assert_eq!(track_counts_and_comments(&server, &art, &public).await, 4);
+
+    // The author edits; others may not. The track's owner deletes any comment, with its replies.
+    let one = format!("{comments}/{first_id}");
+    let (status, edited) = server.patch(&one, &json!({"body": "THE DROP"}), Some(&fan)).await;
+    assert_eq!((status, edited["body"].as_str()), (200, Some("THE DROP")), "{edited}");
+    assert!(edited["edited_at"].is_string());
+    assert_eq!(server.patch(&one, &json!({"body": "mine now"}), Some(&art)).await.0, 403);
+    assert_eq!(server.delete(&one, Some(&other)).await.0, 403);
+    assert_eq!(
+        server
+            .patch(&format!("/api/v1/tracks/{unlisted}/comments/{first_id}"), &json!({"body": "x"}), Some(&fan))
+            .await
+            .0,
+        404,
+        "another track's comment"
+    );
+    assert_eq!(server.delete(&one, Some(&art)).await.0, 204);
+    assert_eq!(server.delete(&one, Some(&art)).await.0, 404);
+    assert_eq!(bodies(&server.get(&comments, None).await.1), ["from the start", "the end"]);
+    assert_eq!(track_counts_and_comments(&server, &art, &public).await, 2);
+
+    // Closed to comments: reading goes on, posting stops, and reopening lets it resume.
+    let track_path = format!("/api/v1/tracks/{public}");
+    let (status, closed) = server.patch(&track_path, &json!({"comments_closed": true}), Some(&art)).await;
+    assert_eq!((status, closed["comments_closed"].as_bool()), (200, Some(true)), "{closed}");
+    let (status, p) = server.post(&comments, &json!({"body": "hello?", "at_ms": 0}), Some(&fan)).await;
+    assert_eq!(status, 403, "{p}");
+    assert_eq!(server.get(&comments, None).await.0, 200);
+    assert_eq!(server.patch(&track_path, &json!({"comments_closed": false}), Some(&art)).await.0, 200);
+    assert_eq!(server.post(&comments, &json!({"body": "hello!", "at_ms": 0}), Some(&fan)).await.0, 201);
+}
+
+async fn track_counts_and_comments(server: &TestServer, token: &str, id: &str) -> u64 {
+    let (_, t) = server.get(&format!("/api/v1/tracks/{id}"), Some(token)).await;
+    t["comment_count"].as_u64().unwrap_or_else(|| panic!("comment_count in {t}"))
 }

@@ -45,13 +45,12 @@ impl CommentRow {
 impl CommentRepo for Database {
     async fn post_comment(&self, c: &Comment) -> StoreResult<CommentPosted> {
         let mut tx = self.begin().await.map_err(store_error)?;
-        let counted = sqlx::query(
-            "UPDATE tracks SET comment_count = comment_count + 1 WHERE id = $1 AND comments_closed = 0",
-        )
-        .bind(c.track_id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(store_error)?;
+        let counted =
+            sqlx::query("UPDATE tracks SET comment_count = comment_count + 1 WHERE id = $1 AND comments_closed = 0")
+                .bind(c.track_id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
         if counted.rows_affected() == 0 {
             let track: Option<(i64,)> = sqlx::query_as("SELECT id FROM tracks WHERE id = $1")
                 .bind(c.track_id.0)

@@ -41,6 +41,7 @@ pub const TEST_DEFAULTS: Env<'static> = &[
     ("VEZA_RATE_LIMIT_GATEWAY_CONNECT", "100000/1s"),
     ("VEZA_RATE_LIMIT_TRACK_UPLOAD", "100000/1s"),
     ("VEZA_RATE_LIMIT_SOCIAL_ACTION", "100000/1s"),
+    ("VEZA_RATE_LIMIT_COMMENT_POST", "100000/1s"),
     ("VEZA_LOGIN_FAILURES_PER_ACCOUNT", "100000"),
     ("VEZA_LOGIN_FAILURES_PER_ADDRESS", "100000"),
     // Most tests act as administrators without setting up 2FA first; the policy has its own test.

@@ -29,9 +29,11 @@ use veza_core::session::Session;
 use veza_core::social::Person;
 use veza_core::user::{ProfilePatch, Role};
 
+mod comments;
 mod social;
 mod tracks;
 mod users;
+pub use comments::*;
 pub use social::*;
 pub use tracks::*;
 pub use users::*;

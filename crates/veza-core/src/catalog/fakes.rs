@@ -19,9 +19,9 @@ use crate::catalog::media::{
 use crate::catalog::renditions::{self, Rendition};
 use crate::catalog::track::{Loudness, Track, TrackPatch, TrackState, Visibility};
 use crate::catalog::JobWake;
+use crate::id::CommentId;
 use crate::id::{TrackId, UserId};
 use crate::page::PageRequest;
-use crate::id::CommentId;
 use crate::ports::{CommentRepo, JobQueue, ReactionRepo, StoreResult, TrackRepo};
 use crate::social::comments::{Comment, CommentCursor, CommentOrder, CommentPosted};
 use crate::social::{Edge, Linked};

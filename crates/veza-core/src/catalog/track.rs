@@ -383,6 +383,7 @@ mod tests {
             tags: Some(vec!["Synth".into(), "synth".into(), "Wave".into()]),
             visibility: Some(Visibility::Unlisted),
             downloadable: Some(true),
+            comments_closed: Some(true),
         };
         let patch = TrackPatch::parse(good).expect("valid");
         assert_eq!(patch.title.as_deref(), Some("Night Drive"));
@@ -433,7 +434,7 @@ mod tests {
             duration_ms: 1000,
             loudness: None,
             comments_closed: false,
-        counts: TrackCounts::default(),
+            counts: TrackCounts::default(),
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
         }

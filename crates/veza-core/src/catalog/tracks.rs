@@ -113,7 +113,7 @@ impl Catalog {
             duration_ms: probe.duration_ms,
             loudness: None,
             comments_closed: false,
-        counts: TrackCounts::default(),
+            counts: TrackCounts::default(),
             created_at: now,
             updated_at: now,
         };

@@ -92,10 +92,12 @@ pub enum RouteBucket {
     TrackUpload,
     /// Follows, likes and reposts made or taken back, per account or API key.
     SocialAction,
+    /// Comments posted on tracks, per account or API key.
+    CommentPost,
 }
 
 impl RouteBucket {
-    pub const ALL: [RouteBucket; 9] = [
+    pub const ALL: [RouteBucket; 10] = [
         RouteBucket::Login,
         RouteBucket::Register,
         RouteBucket::Refresh,
@@ -105,6 +107,7 @@ impl RouteBucket {
         RouteBucket::GatewayConnect,
         RouteBucket::TrackUpload,
         RouteBucket::SocialAction,
+        RouteBucket::CommentPost,
     ];
 
     /// Whether the route's bucket belongs to the client address whatever credential the request
@@ -121,7 +124,8 @@ impl RouteBucket {
             RouteBucket::MessageSend
             | RouteBucket::GatewayConnect
             | RouteBucket::TrackUpload
-            | RouteBucket::SocialAction => false,
+            | RouteBucket::SocialAction
+            | RouteBucket::CommentPost => false,
         }
     }
 
@@ -136,6 +140,7 @@ impl RouteBucket {
             RouteBucket::GatewayConnect => "gateway_connect",
             RouteBucket::TrackUpload => "track_upload",
             RouteBucket::SocialAction => "social_action",
+            RouteBucket::CommentPost => "comment_post",
         }
     }
 }

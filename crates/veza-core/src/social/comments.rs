@@ -57,7 +57,10 @@ pub enum CommentOrder {
 pub enum CommentCursor {
     Start(CommentOrder),
     /// Timeline: after the comment at this position with this id.
-    After { at_ms: u64, id: i64 },
+    After {
+        at_ms: u64,
+        id: i64,
+    },
     /// Newest: before this id.
     Before(i64),
 }
@@ -106,7 +109,10 @@ fn parse_body(body: &str) -> Result<String, CoreError> {
         return Err(field("too_long", format!("a comment has at most {BODY_MAX} characters")));
     }
     if body.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(field("invalid_chars", "a comment must not contain control characters other than line breaks".into()));
+        return Err(field(
+            "invalid_chars",
+            "a comment must not contain control characters other than line breaks".into(),
+        ));
     }
     Ok(body.to_owned())
 }
@@ -240,7 +246,9 @@ impl Social {
         let comment = self.own_comment(caller, track, id).await?;
         let owns_track = self.deps.tracks.track(track).await?.is_some_and(|t| t.owner_id == caller.user_id);
         if comment.author_id != caller.user_id && !owns_track && !is_admin(caller) {
-            return Err(CoreError::Forbidden("only its author, the track's owner or an administrator can delete a comment"));
+            return Err(CoreError::Forbidden(
+                "only its author, the track's owner or an administrator can delete a comment",
+            ));
         }
         self.deps.comments.delete_comment(id).await?;
         Ok(())

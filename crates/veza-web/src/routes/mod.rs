@@ -149,6 +149,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(tracks::likers::likers))
         .routes(routes!(tracks::repost::repost_track, tracks::repost::unrepost_track))
         .routes(routes!(tracks::reposters::reposters))
+        .routes(routes!(tracks::comments::post::post_comment, tracks::comments::list::list_comments))
+        .routes(routes!(tracks::comments::edit::edit_comment, tracks::comments::delete::delete_comment))
         .routes(routes!(admin::audit::audit_log))
         .routes(routes!(admin::users::list::list_users))
         .routes(routes!(admin::users::update::update_user))
@@ -174,6 +176,7 @@ pub fn bucket_of(method: &Method, path: &str) -> Option<RouteBucket> {
         ("PUT" | "DELETE", "/api/v1/users/{id}/follow" | "/api/v1/tracks/{id}/like" | "/api/v1/tracks/{id}/repost") => {
             Some(RouteBucket::SocialAction)
         }
+        ("POST", "/api/v1/tracks/{id}/comments") => Some(RouteBucket::CommentPost),
         _ => None,
     }
 }

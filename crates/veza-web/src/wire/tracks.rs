@@ -40,8 +40,11 @@ pub struct TrackResponse {
     pub duration_ms: u64,
     /// Measured while processing.
     pub loudness: Option<LoudnessResponse>,
+    /// The owner closed it to new comments.
+    pub comments_closed: bool,
     pub like_count: u64,
     pub repost_count: u64,
+    pub comment_count: u64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -97,8 +100,10 @@ impl TrackResponse {
                 true_peak_dbtp: l.true_peak_dbtp,
                 gain_db: l.gain_db(),
             }),
+            comments_closed: t.comments_closed,
             like_count: t.counts.likes,
             repost_count: t.counts.reposts,
+            comment_count: t.counts.comments,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -141,6 +146,8 @@ pub struct UpdateTrackRequest {
     pub tags: Option<Vec<TagText>>,
     pub visibility: Option<Visibility>,
     pub downloadable: Option<bool>,
+    /// Closes the track to new comments (`true`) or opens it again.
+    pub comments_closed: Option<bool>,
 }
 
 impl From<UpdateTrackRequest> for TrackForm {
@@ -152,6 +159,7 @@ impl From<UpdateTrackRequest> for TrackForm {
             tags: r.tags.map(|t| t.into_iter().map(|t| t.0).collect()),
             visibility: r.visibility,
             downloadable: r.downloadable,
+            comments_closed: r.comments_closed,
         }
     }
 }

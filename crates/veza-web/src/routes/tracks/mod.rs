@@ -1,6 +1,7 @@
 //! `/api/v1/tracks/…`: uploading, reading, editing and deleting tracks, where to play them, and
 //! who likes and reposts them.
 
+pub mod comments;
 pub mod delete;
 pub mod get;
 pub mod like;
