@@ -508,6 +508,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
             tracks: Arc::new(node.db.clone()),
             clock: node.clock.clone(),
             ids: node.ids.clone(),
+            events: Arc::new(node.publisher.clone()),
         }),
         media: Arc::new(MediaHttp {
             upload_dir,

@@ -11,7 +11,12 @@ use veza_testkit::server::TestServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_veza");
 
-on_both_databases!(people_follow_like_and_repost, bad_social_requests_get_clear_problems, comments_sit_on_the_timeline);
+on_both_databases!(
+    people_follow_like_and_repost,
+    bad_social_requests_get_clear_problems,
+    comments_sit_on_the_timeline,
+    watchers_hear_new_comments_live
+);
 
 fn access(body: &Value) -> String {
     body["tokens"]["access_token"].as_str().unwrap_or_else(|| panic!("no access token in {body}")).to_string()
@@ -359,4 +364,58 @@ async fn comments_sit_on_the_timeline(backend: Backend) {
 async fn track_counts_and_comments(server: &TestServer, token: &str, id: &str) -> u64 {
     let (_, t) = server.get(&format!("/api/v1/tracks/{id}"), Some(token)).await;
     t["comment_count"].as_u64().unwrap_or_else(|| panic!("comment_count in {t}"))
+}
+
+async fn watchers_hear_new_comments_live(backend: Backend) {
+    use veza_testkit::gateway::GatewayClient;
+    let server = TestServer::start(BIN, backend).await;
+    let art = access(&server.register("artist").await);
+    let fan = access(&server.register("fan").await);
+    let (public, _) = track(&server, &art, "Open", "public").await;
+    let (unlisted, secret) = track(&server, &art, "Hidden", "unlisted").await;
+    let (private, _) = track(&server, &art, "Mine", "private").await;
+    let mut gateway = GatewayClient::connect_identifying(&server.base, &fan).await;
+
+    let answer = gateway.request("w1", "track.watch", json!({"track_id": public})).await;
+    assert_eq!(answer["ok"], true, "{answer}");
+    let answer = gateway.request("w2", "track.watch", json!({"track_id": private})).await;
+    assert_eq!((answer["ok"].as_bool(), answer["error"]["status"].as_u64()), (Some(false), Some(404)), "{answer}");
+    let answer = gateway.request("w3", "track.watch", json!({"track_id": unlisted})).await;
+    assert_eq!(answer["error"]["status"], 404, "an unlisted track without its secret: {answer}");
+    let answer = gateway.request("w4", "track.watch", json!({"track_id": unlisted, "secret": secret})).await;
+    assert_eq!(answer["ok"], true, "{answer}");
+    let answer = gateway.request("w5", "track.watch", json!({"track": public})).await;
+    assert_eq!(answer["error"]["code"], "invalid_params", "{answer}");
+
+    // A comment posted over REST reaches the watcher as it is posted, author and all.
+    let comments = |id: &str| format!("/api/v1/tracks/{id}/comments");
+    let (status, posted) = server.post(&comments(&public), &json!({"body": "live!", "at_ms": 250}), Some(&art)).await;
+    assert_eq!(status, 201);
+    let (live, _) = gateway.until("TRACK_COMMENT_CREATE").await;
+    assert_eq!(live["id"], posted["id"], "{live}");
+    assert_eq!((live["body"].as_str(), live["at_ms"].as_u64()), (Some("live!"), Some(250)));
+    assert_eq!(live["author"]["username"], "artist");
+    assert_eq!(live["track_id"].as_str(), Some(public.as_str()));
+
+    // Unwatched, a track's comments stop; the other watched track's still come.
+    let answer = gateway.request("u1", "track.unwatch", json!({"track_id": public})).await;
+    assert_eq!(answer["ok"], true, "{answer}");
+    server.post(&comments(&public), &json!({"body": "not for you", "at_ms": 0}), Some(&art)).await;
+    server
+        .post(&format!("{}?secret={secret}", comments(&unlisted)), &json!({"body": "for you", "at_ms": 0}), Some(&art))
+        .await;
+    let (live, skipped) = gateway.until("TRACK_COMMENT_CREATE").await;
+    assert_eq!(live["body"], "for you", "{live}");
+    assert!(skipped.iter().all(|f| f["t"] != "TRACK_COMMENT_CREATE"), "{skipped:?}");
+
+    // A session watches at most 20 tracks.
+    let mut watched = 1;
+    while watched < 20 {
+        let (id, _) = track(&server, &art, &format!("More {watched}"), "public").await;
+        let answer = gateway.request(&format!("m{watched}"), "track.watch", json!({"track_id": id})).await;
+        assert_eq!(answer["ok"], true, "{answer}");
+        watched += 1;
+    }
+    let answer = gateway.request("over", "track.watch", json!({"track_id": public})).await;
+    assert_eq!(answer["error"]["code"], "too_many_watched", "{answer}");
 }

@@ -11,6 +11,8 @@ use crate::chat::community::{Community, CommunityRole, Member};
 use crate::chat::message::{Message, ReadState};
 use crate::chat::presence::Presence;
 use crate::id::{ChannelId, CommunityId, MessageId, RoleId, TrackId, UserId};
+use crate::social::comments::Comment;
+use crate::social::Person;
 
 /// Where a change in a channel happened, and so who hears of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +159,12 @@ pub enum ChatEvent {
         state: TrackState,
         failure: Option<String>,
     },
+    /// A timed comment was posted on a track, for the sessions watching it; `author` is `None`
+    /// when the account is disabled.
+    CommentPosted {
+        comment: Comment,
+        author: Option<Box<Person>>,
+    },
 }
 
 /// Where an event goes out. A channel's events go to its community's topic, where every member
@@ -168,6 +176,8 @@ pub enum Topic {
     Community(CommunityId),
     /// One person's sessions.
     User(UserId),
+    /// The sessions watching a track (its new comments).
+    Track(TrackId),
 }
 
 impl std::fmt::Display for Topic {
@@ -176,6 +186,7 @@ impl std::fmt::Display for Topic {
         match self {
             Self::Community(id) => write!(f, "g:{id}"),
             Self::User(id) => write!(f, "u:{id}"),
+            Self::Track(id) => write!(f, "t:{id}"),
         }
     }
 }
@@ -210,6 +221,7 @@ impl ChatEvent {
             ReadStateChanged { user_id, .. } => vec![Topic::User(*user_id)],
             PresenceChanged { communities, .. } => communities.iter().map(|c| Topic::Community(*c)).collect(),
             TrackProcessed { owner_id, .. } => vec![Topic::User(*owner_id)],
+            CommentPosted { comment, .. } => vec![Topic::Track(comment.track_id)],
             SignedOut { user_id, .. } => vec![Topic::User(*user_id)],
         }
     }

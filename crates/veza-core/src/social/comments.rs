@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::accounts::Principal;
 use crate::api_key::Scope;
+use crate::chat::event::ChatEvent;
 use crate::error::{CoreError, FieldError};
 use crate::id::{CommentId, TrackId, UserId};
 use crate::page::{decode_cursor, limit_within, DEFAULT_LIMIT, MAX_LIMIT};
@@ -178,7 +179,15 @@ impl Social {
             CommentPosted::ParentGone => return Err(parent_problem("not_found", "the comment replied to is gone")),
         }
         let author = self.people(&[caller.user_id]).await?.remove(&caller.user_id);
+        let event = ChatEvent::CommentPosted { comment: comment.clone(), author: author.clone().map(Box::new) };
+        self.deps.events.publish(event).await;
         Ok((comment, author))
+    }
+
+    /// Whether `viewer` may watch the track's comments live (it may see the track).
+    pub async fn may_watch(&self, viewer: &Principal, track: TrackId, link: Option<&str>) -> Result<(), CoreError> {
+        viewer.require(Scope::SocialRead)?;
+        self.visible_track(Some(viewer), track, link).await.map(drop)
     }
 
     /// The comment a reply answers: on this track, and not itself a reply.

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::clock::Clock;
 use crate::id::{IdGenerator, UserId};
-use crate::ports::{CommentRepo, FollowRepo, ReactionRepo, TrackRepo};
+use crate::ports::{ChatEvents, CommentRepo, FollowRepo, ReactionRepo, TrackRepo};
 use crate::user::User;
 
 pub mod comments;
@@ -26,6 +26,8 @@ pub struct SocialDeps {
     pub tracks: Arc<dyn TrackRepo>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
+    /// Where new comments are announced to the sessions watching their track.
+    pub events: Arc<dyn ChatEvents>,
 }
 
 /// The social use cases.
@@ -50,7 +52,7 @@ pub struct UserCounts {
 }
 
 /// A person as others see them: the account and its counts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
     pub user: User,
     pub counts: UserCounts,

@@ -5,11 +5,14 @@
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use veza_core::id::{ChannelId, MessageId};
+use std::sync::Arc;
+
+use veza_core::chat::event::Topic;
+use veza_core::id::{ChannelId, MessageId, TrackId};
 use veza_core::rate_limit::RouteBucket;
 
 use crate::gateway::protocol::{self, op, Close, Request, Response};
-use crate::gateway::session::Session;
+use crate::gateway::session::{Follow, Session};
 use crate::middleware::rate_limit;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -56,6 +59,24 @@ struct InChannel {
     channel_id: ChannelId,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Watch {
+    track_id: TrackId,
+    /// An unlisted track's secret.
+    secret: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Unwatch {
+    track_id: TrackId,
+}
+
+/// The most tracks one session watches at once: a player shows one track's comments, a page of
+/// them a few.
+const WATCH_MAX: usize = 20;
+
 #[derive(serde::Serialize)]
 struct Typing {
     #[serde(with = "time::serde::rfc3339")]
@@ -63,7 +84,7 @@ struct Typing {
 }
 
 /// The RESPONSE frame for a REQUEST; a frame that is not a request closes the connection.
-pub async fn answer(app: &AppState, session: &Session, d: Option<&RawValue>) -> Result<String, Close> {
+pub async fn answer(app: &AppState, session: &Arc<Session>, d: Option<&RawValue>) -> Result<String, Close> {
     let request: Request<'_> =
         serde_json::from_str(d.ok_or(Close::DecodeError)?.get()).map_err(|_| Close::DecodeError)?;
     if request.id.is_empty() || request.id.len() > REQUEST_ID_MAX {
@@ -89,7 +110,7 @@ fn json(value: impl serde::Serialize) -> Box<RawValue> {
 
 async fn call(
     app: &AppState,
-    session: &Session,
+    session: &Arc<Session>,
     method: &str,
     raw: Option<&RawValue>,
 ) -> Result<Box<RawValue>, ApiError> {
@@ -135,11 +156,33 @@ async fn call(
             let p: InChannel = params(raw)?;
             json(Typing { until: chat.typing(me, p.channel_id).await? })
         }
+        "track.watch" => {
+            let p: Watch = params(raw)?;
+            app.social.may_watch(me, p.track_id, p.secret.as_deref()).await?;
+            let hub = &app.gateway.hub;
+            if hub.watching(session) >= WATCH_MAX {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "too_many_watched",
+                    format!("a session watches at most {WATCH_MAX} tracks; unwatch one first"),
+                ));
+            }
+            // Returns once this node hears the track: no comment posted after the answer is missed.
+            hub.listen_first(session, vec![Topic::Track(p.track_id)]).await;
+            json(())
+        }
+        "track.unwatch" => {
+            let p: Unwatch = params(raw)?;
+            let follow = Follow { unsubscribe: vec![Topic::Track(p.track_id)], ..Follow::default() };
+            app.gateway.hub.carry_out(session, follow);
+            json(())
+        }
         _ => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "unknown_method",
-                "methods: message.send, message.edit, message.delete, reaction.add, reaction.remove, channel.ack, typing.start, presence.update",
+                "methods: message.send, message.edit, message.delete, reaction.add, reaction.remove, channel.ack, \
+                 typing.start, presence.update, track.watch, track.unwatch",
             ))
         }
     })

@@ -195,6 +195,13 @@ impl Hub {
         }
     }
 
+    /// How many tracks `session` watches.
+    pub fn watching(&self, session: &Arc<Session>) -> usize {
+        let state = self.state();
+        let topics = state.listening.get(&session.id);
+        topics.map_or(0, |t| t.iter().filter(|t| matches!(t, Topic::Track(_))).count())
+    }
+
     /// Forgets a session and everything it listened to.
     pub fn remove(&self, session: &Arc<Session>) {
         let mut state = self.state();
@@ -299,6 +306,7 @@ pub fn parse_topic(s: &str) -> Option<Topic> {
     match kind {
         "g" => Some(Topic::Community(CommunityId(id))),
         "u" => Some(Topic::User(veza_core::id::UserId(id))),
+        "t" => Some(Topic::Track(veza_core::id::TrackId(id))),
         _ => None,
     }
 }
