@@ -213,6 +213,14 @@ define_id!(
     /// A comment on a track.
     CommentId
 );
+define_id!(
+    /// A playlist, album or EP.
+    PlaylistId
+);
+define_id!(
+    /// A track's place in a playlist (a track is in a playlist at most once).
+    PlaylistItemId
+);
 
 #[cfg(test)]
 mod tests {

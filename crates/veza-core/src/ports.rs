@@ -21,8 +21,8 @@ use crate::chat::permissions::{Overwrite, OverwriteTarget};
 use crate::chat::presence::PresenceSetting;
 use crate::error::{CoreError, FieldError, TokenProblem};
 use crate::id::{
-    ApiKeyId, AttachmentId, ChannelId, CommentId, CommunityId, IdentityId, MessageId, PasskeyId, RoleId, SessionId,
-    TrackId, UserId,
+    ApiKeyId, AttachmentId, ChannelId, CommentId, CommunityId, IdentityId, MessageId, PasskeyId, PlaylistId,
+    PlaylistItemId, RoleId, SessionId, TrackId, UserId,
 };
 use crate::identity::{
     AuthorizationRequest, CodeGrant, Identity, OAuthFlow, Provider, ProviderProblem, ProviderProfile,
@@ -32,6 +32,7 @@ use crate::page::PageRequest;
 use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::social::comments::{Comment, CommentCursor, CommentPosted};
+use crate::social::playlist::{Added, Playlist, PlaylistItem, PlaylistPatch};
 use crate::social::{Edge, FollowCounts, Linked};
 use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, Username};
 
@@ -516,6 +517,43 @@ pub trait CommentRepo: Send + Sync + std::fmt::Debug {
     async fn edit_comment(&self, id: CommentId, body: &str, at: OffsetDateTime) -> StoreResult<Option<Comment>>;
     /// Removes the comment and its replies; how many went.
     async fn delete_comment(&self, id: CommentId) -> StoreResult<u64>;
+}
+
+/// Playlists, their items and collaborators (see [`crate::social::playlists`]). Every change of
+/// a playlist's items or collaborators takes the playlist's row first, so they take turns: the
+/// limits hold under races, and a move computes its position from neighbours that stay put.
+#[async_trait]
+pub trait PlaylistRepo: Send + Sync + std::fmt::Debug {
+    async fn create_playlist(&self, playlist: &Playlist) -> StoreResult<()>;
+    async fn playlist(&self, id: PlaylistId) -> StoreResult<Option<Playlist>>;
+    /// `None` when the playlist is gone.
+    async fn update_playlist(
+        &self,
+        id: PlaylistId,
+        patch: &PlaylistPatch,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Playlist>>;
+    async fn delete_playlist(&self, id: PlaylistId) -> StoreResult<bool>;
+    /// Up to `page.limit + 1` of `owner`'s playlists, newest first; only public ones unless `all`.
+    async fn playlists_by_owner(&self, owner: UserId, all: bool, page: PageRequest) -> StoreResult<Vec<Playlist>>;
+    /// Every item, in the playlist's order.
+    async fn playlist_items(&self, id: PlaylistId) -> StoreResult<Vec<PlaylistItem>>;
+    /// Puts the track at `index` (the end when `None` or past it).
+    async fn add_item(
+        &self,
+        playlist: PlaylistId,
+        item: PlaylistItemId,
+        track: TrackId,
+        index: Option<usize>,
+        by: UserId,
+        at: OffsetDateTime,
+    ) -> StoreResult<Added>;
+    /// Moves the item to `index` (0 is first); false when it is not in the playlist.
+    async fn move_item(&self, playlist: PlaylistId, item: PlaylistItemId, index: usize) -> StoreResult<bool>;
+    async fn remove_item(&self, playlist: PlaylistId, item: PlaylistItemId) -> StoreResult<bool>;
+    /// Adds (`on`) or removes a collaborator; false when nothing changed, or when adding would
+    /// pass `max` collaborators.
+    async fn set_collaborator(&self, playlist: PlaylistId, user: UserId, on: bool, max: usize) -> StoreResult<bool>;
 }
 
 /// The durable job queue. A claim is a lease: a worker that dies lets go when the lease ends,

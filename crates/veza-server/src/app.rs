@@ -505,6 +505,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
             follows: Arc::new(node.db.clone()),
             reactions: Arc::new(node.db.clone()),
             comments: Arc::new(node.db.clone()),
+            playlists: Arc::new(node.db.clone()),
             tracks: Arc::new(node.db.clone()),
             clock: node.clock.clone(),
             ids: node.ids.clone(),

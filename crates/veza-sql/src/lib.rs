@@ -19,6 +19,7 @@ mod mail;
 mod messages;
 mod oauth_flows;
 mod passkeys;
+mod playlists;
 mod presence;
 mod rows;
 mod second_factors;

@@ -6,10 +6,11 @@ use futures_util::StreamExt;
 use time::{Duration, OffsetDateTime};
 use veza_core::catalog::job::{JobId, NewJob};
 use veza_core::catalog::track::{AudioFormat, Original, Track, TrackCounts, TrackPatch, TrackState, Visibility};
-use veza_core::id::{CommentId, TrackId, UserId};
+use veza_core::id::{CommentId, PlaylistId, PlaylistItemId, TrackId, UserId};
 use veza_core::page::PageRequest;
-use veza_core::ports::{CommentRepo, FollowRepo, ReactionRepo, TrackRepo, UserRepo};
+use veza_core::ports::{CommentRepo, FollowRepo, PlaylistRepo, ReactionRepo, TrackRepo, UserRepo};
 use veza_core::social::comments::{Comment, CommentCursor, CommentOrder, CommentPosted};
+use veza_core::social::playlist::{Added, Playlist, PlaylistKind, PlaylistPatch, ITEMS_MAX};
 use veza_core::social::{Edge, FollowCounts, Linked};
 
 use crate::contract::{new_user, now};
@@ -356,4 +357,117 @@ async fn join_all_posts<F: std::future::Future<Output = CommentPosted>>(
     posts: impl Iterator<Item = F>,
 ) -> Vec<CommentPosted> {
     futures_util::future::join_all(posts).await
+}
+
+fn playlist(id: i64, owner: UserId, visibility: Visibility, at: OffsetDateTime) -> Playlist {
+    Playlist {
+        id: PlaylistId(id),
+        owner_id: owner,
+        title: format!("List {id}"),
+        description: "for the road".into(),
+        visibility,
+        kind: PlaylistKind::Album,
+        share_token: format!("list-{id}"),
+        collaborators: vec![],
+        track_count: 0,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// Playlists. `owner`, `fan` and `other` must be accounts the store knows (on the stores that
+/// keep accounts) with no playlists yet.
+pub async fn run_playlists<S: TrackRepo + PlaylistRepo>(s: &S, owner: UserId, fan: UserId, other: UserId) {
+    let t = now();
+    let list = playlist(96_201, owner, Visibility::Public, t);
+    s.create_playlist(&list).await.unwrap();
+    assert_eq!(s.playlist(list.id).await.unwrap().as_ref(), Some(&list), "a playlist reads back as written");
+    assert_eq!(s.playlist(PlaylistId(1)).await.unwrap(), None);
+    let songs: Vec<Track> = (0..4).map(|i| social_track(96_210 + i, owner, Visibility::Public, t)).collect();
+    for song in &songs {
+        create(s, song).await;
+    }
+    let mut next = 96_300;
+    let mut add = |track: TrackId, index: Option<usize>| {
+        next += 1;
+        let item = PlaylistItemId(next);
+        async move { (item, s.add_item(list.id, item, track, index, owner, t).await.unwrap()) }
+    };
+    let (a, added) = add(songs[0].id, None).await;
+    assert!(matches!(&added, Added::Added(i) if i.id == a && i.track.id == songs[0].id), "{added:?}");
+    let (b, _) = add(songs[1].id, None).await;
+    let (c, _) = add(songs[2].id, Some(0)).await;
+    assert_eq!(add(songs[0].id, None).await.1, Added::Duplicate);
+    assert_eq!(add(TrackId(1), None).await.1, Added::TrackGone);
+    assert_eq!(
+        s.add_item(PlaylistId(1), PlaylistItemId(1), songs[0].id, None, owner, t).await.unwrap(),
+        Added::PlaylistGone
+    );
+    let order = || async { s.playlist_items(list.id).await.unwrap().into_iter().map(|i| i.id).collect::<Vec<_>>() };
+    assert_eq!(order().await, [c, a, b], "at an index, or at the end");
+    assert_eq!(s.playlist(list.id).await.unwrap().unwrap().track_count, 3);
+
+    // Moves, many to the same place, until the positions must be laid out again.
+    assert!(s.move_item(list.id, b, 0).await.unwrap());
+    assert_eq!(order().await, [b, c, a]);
+    assert!(s.move_item(list.id, b, 99).await.unwrap());
+    assert_eq!(order().await, [c, a, b]);
+    assert!(!s.move_item(list.id, PlaylistItemId(1), 0).await.unwrap());
+    let (d, _) = add(songs[3].id, None).await;
+    let mut model = vec![c, a, b, d];
+    for n in 0..45 {
+        let moving = model[3 - n % 2];
+        assert!(s.move_item(list.id, moving, 1).await.unwrap());
+        model.retain(|i| *i != moving);
+        model.insert(1, moving);
+        assert_eq!(order().await, model, "move {n}");
+    }
+    assert!(s.remove_item(list.id, a).await.unwrap());
+    assert!(!s.remove_item(list.id, a).await.unwrap());
+    model.retain(|i| *i != a);
+    assert_eq!(order().await, model);
+
+    // Collaborators, up to the limit given.
+    assert!(s.set_collaborator(list.id, fan, true, 1).await.unwrap());
+    assert!(!s.set_collaborator(list.id, fan, true, 1).await.unwrap(), "already one");
+    assert!(!s.set_collaborator(list.id, other, true, 1).await.unwrap(), "over the limit");
+    assert_eq!(s.playlist(list.id).await.unwrap().unwrap().collaborators, [fan]);
+    assert!(s.set_collaborator(list.id, fan, false, 1).await.unwrap());
+    assert!(!s.set_collaborator(list.id, fan, false, 1).await.unwrap());
+    assert!(s.set_collaborator(list.id, other, true, 1).await.unwrap());
+
+    // Edits, lists, a deleted track leaving, and the playlist's deletion.
+    let later = t + Duration::seconds(2);
+    let patch =
+        PlaylistPatch { title: Some("Renamed".into()), kind: Some(PlaylistKind::Ep), ..PlaylistPatch::default() };
+    let renamed = s.update_playlist(list.id, &patch, later).await.unwrap().expect("exists");
+    assert_eq!((renamed.title.as_str(), renamed.kind, renamed.updated_at), ("Renamed", PlaylistKind::Ep, later));
+    assert_eq!(renamed.description, "for the road", "left as it was");
+    assert_eq!(s.update_playlist(PlaylistId(1), &patch, later).await.unwrap(), None);
+    let hidden = playlist(96_202, owner, Visibility::Private, t);
+    s.create_playlist(&hidden).await.unwrap();
+    let ids = |ps: Vec<Playlist>| ps.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.playlists_by_owner(owner, false, page(None, 10)).await.unwrap()), [list.id]);
+    assert_eq!(ids(s.playlists_by_owner(owner, true, page(None, 10)).await.unwrap()), [hidden.id, list.id]);
+    assert_eq!(ids(s.playlists_by_owner(owner, true, page(Some(hidden.id.0), 10)).await.unwrap()), [list.id]);
+    assert!(s.delete_track(songs[1].id).await.unwrap());
+    model.retain(|i| *i != b);
+    assert_eq!(order().await, model, "a deleted track leaves its playlists");
+    assert!(s.delete_playlist(list.id).await.unwrap());
+    assert!(!s.delete_playlist(list.id).await.unwrap());
+    assert_eq!(s.playlist(list.id).await.unwrap(), None);
+
+    // Full at the limit.
+    let full = playlist(96_203, owner, Visibility::Public, t);
+    s.create_playlist(&full).await.unwrap();
+    let last = social_track(96_999_999, owner, Visibility::Public, t);
+    create(s, &last).await;
+    for n in 0..ITEMS_MAX as i64 {
+        let song = social_track(97_100_000 + n, owner, Visibility::Private, t);
+        create(s, &song).await;
+        let added = s.add_item(full.id, PlaylistItemId(97_200_000 + n), song.id, None, owner, t).await.unwrap();
+        assert!(matches!(added, Added::Added(_)), "item {n}: {added:?}");
+    }
+    assert_eq!(s.add_item(full.id, PlaylistItemId(97_300_000), last.id, Some(0), owner, t).await.unwrap(), Added::Full);
+    assert_eq!(s.playlist(full.id).await.unwrap().unwrap().track_count, ITEMS_MAX as u64);
 }

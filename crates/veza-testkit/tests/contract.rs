@@ -5,7 +5,7 @@ use veza_core::id::UserId;
 use veza_testkit::contract::{bans_and_joins_take_turns, run_all};
 use veza_testkit::contract_catalog::run_catalog;
 use veza_testkit::contract_social::{
-    make_users, replies_racing_a_deletion_stay_counted, run_comments, run_follows, run_reactions,
+    make_users, replies_racing_a_deletion_stay_counted, run_comments, run_follows, run_playlists, run_reactions,
     toggles_keep_counters_exact,
 };
 use veza_testkit::db::{Backend, TestDb};
@@ -88,6 +88,7 @@ async fn social_on(store: &veza_sql::Database) {
     make_users(store, "reactor", 97_000..=97_002).await;
     run_reactions(store, UserId(97_000), [UserId(97_001), UserId(97_002)]).await;
     run_comments(store, UserId(97_000), UserId(97_001)).await;
+    run_playlists(store, UserId(97_000), UserId(97_001), UserId(97_002)).await;
 }
 
 /// Thousands of likes, reposts and follows and their undoing, raced by 40 people at once: the

@@ -19,11 +19,12 @@ use crate::catalog::media::{
 use crate::catalog::renditions::{self, Rendition};
 use crate::catalog::track::{Loudness, Track, TrackPatch, TrackState, Visibility};
 use crate::catalog::JobWake;
-use crate::id::CommentId;
+use crate::id::{CommentId, PlaylistId, PlaylistItemId};
 use crate::id::{TrackId, UserId};
 use crate::page::PageRequest;
-use crate::ports::{CommentRepo, JobQueue, ReactionRepo, StoreResult, TrackRepo};
+use crate::ports::{CommentRepo, JobQueue, PlaylistRepo, ReactionRepo, StoreResult, TrackRepo};
 use crate::social::comments::{Comment, CommentCursor, CommentOrder, CommentPosted};
+use crate::social::playlist::{slot, spaced, Added, Playlist, PlaylistItem, PlaylistPatch, ITEMS_MAX};
 use crate::social::{Edge, Linked};
 
 #[derive(Debug, Clone)]
@@ -54,6 +55,9 @@ struct Catalog {
     likes: Vec<Reaction>,
     reposts: Vec<Reaction>,
     comments: Vec<Comment>,
+    playlists: BTreeMap<PlaylistId, Playlist>,
+    /// (item, playlist, track, position, added by, at)
+    items: Vec<(PlaylistItemId, PlaylistId, TrackId, i64, UserId, OffsetDateTime)>,
 }
 
 /// Tracks and jobs in one lock, so each call is atomic like a transaction.
@@ -139,6 +143,7 @@ impl TrackRepo for MemoryCatalog {
         s.likes.retain(|l| l.track != id);
         s.reposts.retain(|r| r.track != id);
         s.comments.retain(|c| c.track_id != id);
+        s.items.retain(|i| i.2 != id);
         Ok(s.tracks.remove(&id).is_some())
     }
 
@@ -627,5 +632,166 @@ impl CommentRepo for MemoryCatalog {
             t.counts.comments = t.counts.comments.saturating_sub(gone);
         }
         Ok(gone)
+    }
+}
+
+impl Catalog {
+    /// The playlist's items, in order.
+    fn ordered(&self, playlist: PlaylistId) -> Vec<(PlaylistItemId, PlaylistId, TrackId, i64, UserId, OffsetDateTime)> {
+        let mut items: Vec<_> = self.items.iter().filter(|i| i.1 == playlist).cloned().collect();
+        items.sort_by_key(|i| (i.3, i.0));
+        items
+    }
+
+    /// A position for `index` among the playlist's items other than `moving`, laying them out
+    /// again first when there is no room.
+    fn position(&mut self, playlist: PlaylistId, moving: Option<PlaylistItemId>, index: usize) -> i64 {
+        let others: Vec<_> = self.ordered(playlist).into_iter().filter(|i| Some(i.0) != moving).collect();
+        let positions: Vec<i64> = others.iter().map(|i| i.3).collect();
+        if let Some(p) = slot(&positions, index) {
+            return p;
+        }
+        let fresh = spaced(others.len());
+        for (item, p) in others.iter().zip(&fresh) {
+            if let Some(i) = self.items.iter_mut().find(|i| i.0 == item.0) {
+                i.3 = *p;
+            }
+        }
+        slot(&fresh, index).unwrap_or(i64::MAX)
+    }
+
+    fn counted(&self, mut playlist: Playlist) -> Playlist {
+        playlist.track_count = self.items.iter().filter(|i| i.1 == playlist.id).count() as u64;
+        playlist
+    }
+}
+
+#[async_trait]
+impl PlaylistRepo for MemoryCatalog {
+    async fn create_playlist(&self, playlist: &Playlist) -> StoreResult<()> {
+        self.state().playlists.insert(playlist.id, playlist.clone());
+        Ok(())
+    }
+
+    async fn playlist(&self, id: PlaylistId) -> StoreResult<Option<Playlist>> {
+        let s = self.state();
+        Ok(s.playlists.get(&id).cloned().map(|p| s.counted(p)))
+    }
+
+    async fn update_playlist(
+        &self,
+        id: PlaylistId,
+        patch: &PlaylistPatch,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Playlist>> {
+        let mut s = self.state();
+        let Some(p) = s.playlists.get_mut(&id) else { return Ok(None) };
+        if let Some(v) = &patch.title {
+            p.title.clone_from(v);
+        }
+        if let Some(v) = &patch.description {
+            p.description.clone_from(v);
+        }
+        if let Some(v) = patch.visibility {
+            p.visibility = v;
+        }
+        if let Some(v) = patch.kind {
+            p.kind = v;
+        }
+        p.updated_at = now;
+        let p = p.clone();
+        Ok(Some(s.counted(p)))
+    }
+
+    async fn delete_playlist(&self, id: PlaylistId) -> StoreResult<bool> {
+        let mut s = self.state();
+        s.items.retain(|i| i.1 != id);
+        Ok(s.playlists.remove(&id).is_some())
+    }
+
+    async fn playlists_by_owner(&self, owner: UserId, all: bool, page: PageRequest) -> StoreResult<Vec<Playlist>> {
+        let s = self.state();
+        Ok(s.playlists
+            .values()
+            .rev()
+            .filter(|p| p.owner_id == owner && (all || p.visibility == Visibility::Public))
+            .filter(|p| page.before.is_none_or(|b| p.id.0 < b))
+            .take(page.limit as usize + 1)
+            .map(|p| s.counted(p.clone()))
+            .collect())
+    }
+
+    async fn playlist_items(&self, id: PlaylistId) -> StoreResult<Vec<PlaylistItem>> {
+        let s = self.state();
+        Ok(s.ordered(id)
+            .into_iter()
+            .filter_map(|i| {
+                let track = s.tracks.get(&i.2)?.clone();
+                Some(PlaylistItem { id: i.0, track, added_by: i.4, added_at: i.5 })
+            })
+            .collect())
+    }
+
+    async fn add_item(
+        &self,
+        playlist: PlaylistId,
+        item: PlaylistItemId,
+        track: TrackId,
+        index: Option<usize>,
+        by: UserId,
+        at: OffsetDateTime,
+    ) -> StoreResult<Added> {
+        let mut s = self.state();
+        if !s.playlists.contains_key(&playlist) {
+            return Ok(Added::PlaylistGone);
+        }
+        let Some(t) = s.tracks.get(&track).cloned() else { return Ok(Added::TrackGone) };
+        let present = s.ordered(playlist);
+        if present.iter().any(|i| i.2 == track) {
+            return Ok(Added::Duplicate);
+        }
+        if present.len() >= ITEMS_MAX {
+            return Ok(Added::Full);
+        }
+        let position = s.position(playlist, None, index.unwrap_or(usize::MAX));
+        s.items.push((item, playlist, track, position, by, at));
+        Ok(Added::Added(PlaylistItem { id: item, track: t, added_by: by, added_at: at }))
+    }
+
+    async fn move_item(&self, playlist: PlaylistId, item: PlaylistItemId, index: usize) -> StoreResult<bool> {
+        let mut s = self.state();
+        if !s.items.iter().any(|i| i.0 == item && i.1 == playlist) {
+            return Ok(false);
+        }
+        let position = s.position(playlist, Some(item), index);
+        if let Some(i) = s.items.iter_mut().find(|i| i.0 == item) {
+            i.3 = position;
+        }
+        Ok(true)
+    }
+
+    async fn remove_item(&self, playlist: PlaylistId, item: PlaylistItemId) -> StoreResult<bool> {
+        let mut s = self.state();
+        let before = s.items.len();
+        s.items.retain(|i| !(i.0 == item && i.1 == playlist));
+        Ok(s.items.len() < before)
+    }
+
+    async fn set_collaborator(&self, playlist: PlaylistId, user: UserId, on: bool, max: usize) -> StoreResult<bool> {
+        let mut s = self.state();
+        let Some(p) = s.playlists.get_mut(&playlist) else { return Ok(false) };
+        let present = p.collaborators.contains(&user);
+        Ok(match (on, present) {
+            (true, false) if p.collaborators.len() < max => {
+                p.collaborators.push(user);
+                p.collaborators.sort();
+                true
+            }
+            (false, true) => {
+                p.collaborators.retain(|c| *c != user);
+                true
+            }
+            _ => false,
+        })
     }
 }

@@ -292,7 +292,7 @@ impl TrackPatch {
 
 /// A piece of text between `min` and `max` characters after trimming, without control
 /// characters (newlines allowed where `multiline`).
-fn text(field: &str, raw: &str, min: usize, max: usize, multiline: bool) -> Result<String, FieldError> {
+pub(crate) fn text(field: &str, raw: &str, min: usize, max: usize, multiline: bool) -> Result<String, FieldError> {
     let t = raw.trim();
     let len = t.chars().count();
     if len < min {

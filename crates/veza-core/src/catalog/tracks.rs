@@ -272,7 +272,7 @@ impl Catalog {
 }
 
 /// The secret of a track's link: 128 random bits, base64url.
-fn share_token() -> String {
+pub(crate) fn share_token() -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     use rand::RngCore;

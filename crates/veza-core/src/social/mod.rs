@@ -10,11 +10,13 @@ use time::OffsetDateTime;
 
 use crate::clock::Clock;
 use crate::id::{IdGenerator, UserId};
-use crate::ports::{ChatEvents, CommentRepo, FollowRepo, ReactionRepo, TrackRepo};
+use crate::ports::{ChatEvents, CommentRepo, FollowRepo, PlaylistRepo, ReactionRepo, TrackRepo};
 use crate::user::User;
 
 pub mod comments;
 pub mod follows;
+pub mod playlist;
+pub mod playlists;
 pub mod reactions;
 
 /// What the social use cases need.
@@ -23,6 +25,7 @@ pub struct SocialDeps {
     pub follows: Arc<dyn FollowRepo>,
     pub reactions: Arc<dyn ReactionRepo>,
     pub comments: Arc<dyn CommentRepo>,
+    pub playlists: Arc<dyn PlaylistRepo>,
     pub tracks: Arc<dyn TrackRepo>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
