@@ -1,6 +1,6 @@
 //! Follows, likes and reposts end to end against a running Veza, on SQLite and PostgreSQL: the
 //! counts on users and tracks, the lists (paged, the latest first, leaving out what the reader
-//! may not see), idempotent toggles, timed comments and their replies, API-key scopes, the social
+//! may not see), idempotent toggles, timed comments and their replies, playlists, API-key scopes, the social
 //! rate limits, and every kind of bad request answered with a problem that says what to fix.
 
 use serde_json::{json, Value};
@@ -15,7 +15,8 @@ on_both_databases!(
     people_follow_like_and_repost,
     bad_social_requests_get_clear_problems,
     comments_sit_on_the_timeline,
-    watchers_hear_new_comments_live
+    watchers_hear_new_comments_live,
+    playlists_hold_tracks_in_order
 );
 
 fn access(body: &Value) -> String {
@@ -418,4 +419,129 @@ async fn watchers_hear_new_comments_live(backend: Backend) {
     }
     let answer = gateway.request("over", "track.watch", json!({"track_id": public})).await;
     assert_eq!(answer["error"]["code"], "too_many_watched", "{answer}");
+}
+
+async fn playlists_hold_tracks_in_order(backend: Backend) {
+    let server = TestServer::start(BIN, backend).await;
+    let artist = server.register("artist").await;
+    let (artist_id, art) = (id_of(&artist), access(&artist));
+    let fan = server.register("fan").await;
+    let (fan_id, fan) = (id_of(&fan), access(&fan));
+    let other = access(&server.register("other").await);
+    let mut songs = Vec::new();
+    for title in ["One", "Two", "Three"] {
+        songs.push(track(&server, &art, title, "public").await.0);
+    }
+    let (secret_song, _) = track(&server, &art, "Secret", "private").await;
+    let (fans_private, _) = track(&server, &fan, "Fan's", "private").await;
+
+    let (status, list) =
+        server.post("/api/v1/playlists", &json!({"title": " Night drive ", "kind": "album"}), Some(&art)).await;
+    assert_eq!(status, 201, "{list}");
+    assert_eq!(
+        (list["title"].as_str(), list["kind"].as_str(), list["visibility"].as_str()),
+        (Some("Night drive"), Some("album"), Some("public"))
+    );
+    assert!(list["secret"].is_string(), "the owner sees the secret");
+    let id = list["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/playlists/{id}");
+    let tracks = format!("{path}/tracks");
+
+    let add = |token: String, body: Value| {
+        let server = &server;
+        let tracks = tracks.clone();
+        async move { server.post(&tracks, &body, Some(&token)).await }
+    };
+    let mut items = Vec::new();
+    for (song, position) in [(&songs[0], None), (&songs[1], None), (&songs[2], Some(0))] {
+        let body = match position {
+            Some(p) => json!({"track_id": song, "position": p}),
+            None => json!({"track_id": song}),
+        };
+        let (status, item) = add(art.clone(), body).await;
+        assert_eq!(status, 201, "{item}");
+        assert_eq!(item["track"]["id"].as_str(), Some(song.as_str()));
+        items.push(item["id"].as_str().unwrap().to_string());
+    }
+    let titles_of = |p: &Value| {
+        p["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["track"]["title"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let (status, got) = server.get(&path, None).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(titles_of(&got), ["Three", "One", "Two"]);
+    assert!(got["secret"].is_null(), "others do not see the secret");
+
+    // Refusals: a duplicate, a track one may not see, one that does not exist, a bad position.
+    let (status, p) = add(art.clone(), json!({"track_id": songs[0]})).await;
+    assert_eq!((status, p["errors"][0]["code"].as_str()), (409, Some("duplicate")), "{p}");
+    for missing in [fans_private.as_str(), "424242"] {
+        let (status, p) = add(art.clone(), json!({"track_id": missing})).await;
+        assert_eq!((status, p["errors"][0]["code"].as_str()), (422, Some("not_found")), "{p}");
+    }
+    assert_eq!(add(art.clone(), json!({"track_id": songs[0], "position": -1})).await.0, 422);
+    assert_eq!(add(fan.clone(), json!({"track_id": songs[0]})).await.0, 403, "not a collaborator");
+
+    // The owner's private track is in the list for the owner only.
+    assert_eq!(add(art.clone(), json!({"track_id": secret_song})).await.0, 201);
+    let (_, mine) = server.get(&path, Some(&art)).await;
+    assert_eq!((titles_of(&mine).len(), mine["track_count"].as_u64()), (4, Some(4)));
+    let (_, theirs) = server.get(&path, Some(&other)).await;
+    assert_eq!(titles_of(&theirs), ["Three", "One", "Two"], "a track one may not see is left out");
+
+    // Moves and removals by index.
+    let item = |n: usize| format!("{tracks}/{}", items[n]);
+    assert_eq!(server.patch(&item(1), &json!({"position": 0}), Some(&art)).await.0, 204);
+    assert_eq!(titles_of(&server.get(&path, None).await.1), ["Two", "Three", "One"]);
+    assert_eq!(server.patch(&item(1), &json!({"position": 99}), Some(&art)).await.0, 204);
+    assert_eq!(titles_of(&server.get(&path, None).await.1), ["Three", "One", "Two"]);
+    assert_eq!(server.delete(&item(2), Some(&art)).await.0, 204);
+    assert_eq!(server.delete(&item(2), Some(&art)).await.0, 404);
+    assert_eq!(titles_of(&server.get(&path, None).await.1), ["One", "Two"]);
+
+    // A collaborator edits the tracks, not the playlist.
+    let collaborator = format!("{path}/collaborators/{fan_id}");
+    assert_eq!(server.put(&collaborator, &json!({}), Some(&fan)).await.0, 403, "the owner names collaborators");
+    assert_eq!(server.put(&collaborator, &json!({}), Some(&art)).await.0, 204);
+    let (status, p) = server.put(&format!("{path}/collaborators/{artist_id}"), &json!({}), Some(&art)).await;
+    assert_eq!((status, p["errors"][0]["code"].as_str()), (422, Some("owner")), "{p}");
+    assert_eq!(add(fan.clone(), json!({"track_id": songs[2], "position": 0})).await.0, 201);
+    assert_eq!(titles_of(&server.get(&path, None).await.1), ["Three", "One", "Two"]);
+    assert_eq!(server.patch(&path, &json!({"title": "Mine now"}), Some(&fan)).await.0, 403);
+
+    // Visibility: private for the owner and collaborators, unlisted with the secret.
+    let (status, changed) =
+        server.patch(&path, &json!({"visibility": "private", "description": "late"}), Some(&art)).await;
+    assert_eq!((status, changed["visibility"].as_str()), (200, Some("private")), "{changed}");
+    assert_eq!(server.get(&path, Some(&other)).await.0, 404);
+    assert_eq!(server.get(&path, Some(&fan)).await.0, 200, "a collaborator sees it");
+    assert_eq!(server.patch(&path, &json!({"visibility": "unlisted"}), Some(&art)).await.0, 200);
+    assert_eq!(server.get(&path, None).await.0, 404);
+    let secret = list["secret"].as_str().unwrap();
+    assert_eq!(server.get(&format!("{path}?secret={secret}"), None).await.0, 200);
+    let (_, lists) = server.get(&format!("/api/v1/users/{artist_id}/playlists"), None).await;
+    assert_eq!(lists["items"].as_array().unwrap().len(), 0, "only public playlists are listed to others");
+    let (_, lists) = server.get(&format!("/api/v1/users/{artist_id}/playlists"), Some(&art)).await;
+    assert_eq!(lists["items"][0]["id"].as_str(), Some(id.as_str()));
+
+    // Bad playlists.
+    for body in
+        [json!({"title": "  "}), json!({"title": "x".repeat(201)}), json!({"title": "a", "kind": "mixtape"}), json!({})]
+    {
+        let (status, p) = server.post("/api/v1/playlists", &body, Some(&art)).await;
+        assert_eq!(status, 422, "{body}: {p}");
+    }
+
+    // A deleted track leaves; deleting the playlist leaves its tracks.
+    assert_eq!(server.delete(&format!("/api/v1/tracks/{}", songs[0]), Some(&art)).await.0, 204);
+    let (_, got) = server.get(&path, Some(&art)).await;
+    assert_eq!(titles_of(&got), ["Three", "Secret", "Two"]);
+    assert_eq!(server.delete(&path, Some(&fan)).await.0, 403);
+    assert_eq!(server.delete(&path, Some(&art)).await.0, 204);
+    assert_eq!(server.get(&path, Some(&art)).await.0, 404);
+    assert_eq!(server.get(&format!("/api/v1/tracks/{}", songs[1]), None).await.0, 200);
 }

@@ -32,7 +32,8 @@ use crate::routes::audit_params::AuditActionName;
         (name = "users", description = "Public profiles"),
         (name = "communities", description = "Communities: members, roles, invites, bans"),
         (name = "tracks", description = "Tracks: upload, processing, streaming and waveforms"),
-        (name = "social", description = "Follows, likes and reposts"),
+        (name = "social", description = "Follows, likes, reposts and timed comments"),
+        (name = "playlists", description = "Playlists, albums and EPs"),
         (name = "admin", description = "Administration (admin role)"),
         (name = "ops", description = "Health, readiness, metrics and signing keys"),
     )

@@ -30,10 +30,12 @@ use veza_core::social::Person;
 use veza_core::user::{ProfilePatch, Role};
 
 mod comments;
+mod playlists;
 mod social;
 mod tracks;
 mod users;
 pub use comments::*;
+pub use playlists::*;
 pub use social::*;
 pub use tracks::*;
 pub use users::*;

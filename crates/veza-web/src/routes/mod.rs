@@ -10,6 +10,7 @@ pub mod invites;
 pub mod me;
 pub mod media;
 pub mod ops;
+pub mod playlists;
 pub mod tracks;
 pub mod users;
 
@@ -151,6 +152,19 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(tracks::reposters::reposters))
         .routes(routes!(tracks::comments::post::post_comment, tracks::comments::list::list_comments))
         .routes(routes!(tracks::comments::edit::edit_comment, tracks::comments::delete::delete_comment))
+        .routes(routes!(playlists::create::create_playlist))
+        .routes(routes!(
+            playlists::get::get_playlist,
+            playlists::update::update_playlist,
+            playlists::delete::delete_playlist
+        ))
+        .routes(routes!(playlists::tracks::add::add_to_playlist))
+        .routes(routes!(
+            playlists::tracks::move_item::move_playlist_item,
+            playlists::tracks::remove::remove_from_playlist
+        ))
+        .routes(routes!(playlists::collaborators::add_collaborator, playlists::collaborators::remove_collaborator))
+        .routes(routes!(users::playlists::user_playlists))
         .routes(routes!(admin::audit::audit_log))
         .routes(routes!(admin::users::list::list_users))
         .routes(routes!(admin::users::update::update_user))

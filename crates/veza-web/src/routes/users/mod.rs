@@ -6,5 +6,6 @@ pub mod followers;
 pub mod following;
 pub mod get;
 pub mod likes;
+pub mod playlists;
 pub mod reposts;
 pub mod tracks;
