@@ -292,7 +292,7 @@ impl PlaylistRepo for Database {
         }
         tx.commit().await.map_err(store_error)?;
         let Some(track) = TrackRepo::track(self, track).await? else { return Ok(Added::TrackGone) };
-        Ok(Added::Added(PlaylistItem { id: item, track, added_by: by, added_at: at }))
+        Ok(Added::Added(Box::new(PlaylistItem { id: item, track, added_by: by, added_at: at })))
     }
 
     async fn move_item(&self, playlist: PlaylistId, item: PlaylistItemId, index: usize) -> StoreResult<bool> {

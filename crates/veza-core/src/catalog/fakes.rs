@@ -755,7 +755,7 @@ impl PlaylistRepo for MemoryCatalog {
         }
         let position = s.position(playlist, None, index.unwrap_or(usize::MAX));
         s.items.push((item, playlist, track, position, by, at));
-        Ok(Added::Added(PlaylistItem { id: item, track: t, added_by: by, added_at: at }))
+        Ok(Added::Added(Box::new(PlaylistItem { id: item, track: t, added_by: by, added_at: at })))
     }
 
     async fn move_item(&self, playlist: PlaylistId, item: PlaylistItemId, index: usize) -> StoreResult<bool> {

@@ -145,7 +145,7 @@ pub fn spaced(n: usize) -> Vec<i64> {
 /// What adding a track did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Added {
-    Added(PlaylistItem),
+    Added(Box<PlaylistItem>),
     /// The track is in the playlist already.
     Duplicate,
     /// The playlist holds [`ITEMS_MAX`] tracks.

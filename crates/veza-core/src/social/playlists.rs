@@ -121,7 +121,7 @@ impl Social {
         let item = PlaylistItemId::new(self.deps.ids.as_ref());
         let now = self.deps.clock.now();
         match self.deps.playlists.add_item(id, item, track, index, caller.user_id, now).await? {
-            Added::Added(item) => Ok(item),
+            Added::Added(item) => Ok(*item),
             Added::Duplicate => Err(CoreError::Conflict(FieldError::new(
                 "track_id",
                 "duplicate",
