@@ -33,6 +33,7 @@ use crate::passkey::{Ceremony, CeremonyStart, NewCredential, Passkey};
 use crate::session::{NewSession, RevokeReason, Rotation, Session, TokenLookup};
 use crate::social::comments::{Comment, CommentCursor, CommentPosted};
 use crate::social::playlist::{Added, Playlist, PlaylistItem, PlaylistPatch};
+use crate::social::reactions::Target;
 use crate::social::{Edge, FollowCounts, Linked};
 use crate::user::{AccountChange, NewUser, ProfilePatch, Role, User, UserQuery, Username};
 
@@ -465,41 +466,55 @@ pub trait FollowRepo: Send + Sync + std::fmt::Debug {
     async fn people(&self, ids: &[UserId]) -> StoreResult<Vec<(User, FollowCounts)>>;
 }
 
-/// Likes and reposts of tracks (see [`crate::social`]). Each is a row with its own id; the
-/// track's count changes in the same transaction, and only when a row was really added or
-/// removed. The lists of someone's likes and reposts leave out the tracks `viewer` may not see:
-/// kept are public tracks, the viewer's own, and, in their own list, unlisted ones they reached.
+/// Likes and reposts of tracks and playlists (see [`crate::social`]). Each is a row with its own
+/// id; the target's count changes in the same transaction, and only when a row was really added
+/// or removed. The lists of someone's likes and reposts leave out what `viewer` may not see:
+/// kept are public things, the viewer's own (and playlists they collaborate on), and, in their
+/// own list, unlisted ones they reached.
 #[async_trait]
 pub trait ReactionRepo: Send + Sync + std::fmt::Debug {
-    /// [`Linked::Already`] when `user` already likes the track; [`Linked::Gone`] when the track
-    /// no longer exists.
-    async fn like(&self, id: i64, user: UserId, track: TrackId, at: OffsetDateTime) -> StoreResult<Linked>;
-    async fn unlike(&self, user: UserId, track: TrackId) -> StoreResult<bool>;
+    /// [`Linked::Already`] when `user` already likes it; [`Linked::Gone`] when it no longer
+    /// exists.
+    async fn like(&self, id: i64, user: UserId, target: Target, at: OffsetDateTime) -> StoreResult<Linked>;
+    async fn unlike(&self, user: UserId, target: Target) -> StoreResult<bool>;
+    /// Up to `page.limit + 1` of the tracks `user` likes, the latest liked first.
     async fn liked_tracks(
         &self,
         user: UserId,
         viewer: Option<UserId>,
         page: PageRequest,
     ) -> StoreResult<Vec<Edge<Track>>>;
-    async fn likers(&self, track: TrackId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>>;
-    /// Reposts the track with a caption; a repost already there keeps its place and takes the
-    /// new caption ([`Linked::Already`]).
+    async fn liked_playlists(
+        &self,
+        user: UserId,
+        viewer: Option<UserId>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Edge<Playlist>>>;
+    async fn likers(&self, target: Target, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>>;
+    /// Reposts it with a caption; a repost already there keeps its place and takes the new
+    /// caption ([`Linked::Already`]).
     async fn repost(
         &self,
         id: i64,
         user: UserId,
-        track: TrackId,
+        target: Target,
         caption: Option<&str>,
         at: OffsetDateTime,
     ) -> StoreResult<Linked>;
-    async fn unrepost(&self, user: UserId, track: TrackId) -> StoreResult<bool>;
+    async fn unrepost(&self, user: UserId, target: Target) -> StoreResult<bool>;
     async fn reposted_tracks(
         &self,
         user: UserId,
         viewer: Option<UserId>,
         page: PageRequest,
     ) -> StoreResult<Vec<Edge<Track>>>;
-    async fn reposters(&self, track: TrackId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>>;
+    async fn reposted_playlists(
+        &self,
+        user: UserId,
+        viewer: Option<UserId>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Edge<Playlist>>>;
+    async fn reposters(&self, target: Target, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>>;
 }
 
 /// Timed comments on tracks (see [`crate::social::comments`]). A comment is counted on its track

@@ -734,7 +734,7 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://./data/veza.db");
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         let policies = c.rate_limit_policies().unwrap();
-        assert_eq!(policies.all().len(), 12);
+        assert_eq!(policies.all().len(), 14);
     }
 
     #[test]

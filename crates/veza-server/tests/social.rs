@@ -173,7 +173,7 @@ async fn bad_social_requests_get_clear_problems(backend: Backend) {
 
     let problem = |p: &Value| (p["code"].as_str().unwrap_or_default().to_string(), p["errors"][0]["code"].clone());
     let (status, p) = server.put(&format!("/api/v1/users/{artist_id}/follow"), &json!({}), Some(&art)).await;
-    assert_eq!((status, problem(&p)), (422, ("validation_failed".into(), json!("self"))), "{p}");
+    assert_eq!((status, problem(&p)), (409, ("conflict".into(), json!("self"))), "{p}");
     for path in ["/api/v1/users/424242/follow", "/api/v1/tracks/424242/like", "/api/v1/tracks/424242/repost"] {
         assert_eq!(server.put(path, &json!({}), Some(&fan)).await.0, 404, "{path}");
         assert_eq!(server.delete(path, Some(&fan)).await.0, 404, "{path}");
@@ -188,15 +188,19 @@ async fn bad_social_requests_get_clear_problems(backend: Backend) {
 
     let repost = format!("/api/v1/tracks/{public}/repost");
     let (status, p) = server.put(&format!("/api/v1/tracks/{public}/repost"), &json!({}), Some(&art)).await;
-    assert_eq!((status, problem(&p)), (422, ("validation_failed".into(), json!("own_track"))), "{p}");
+    assert_eq!((status, problem(&p)), (409, ("conflict".into(), json!("own_track"))), "{p}");
     let (status, p) = server.put(&format!("/api/v1/tracks/{unlisted}/repost"), &json!({}), Some(&art)).await;
-    assert_eq!((status, problem(&p).1), (422, json!("own_track")), "{p}");
+    assert_eq!((status, problem(&p).1), (409, json!("own_track")), "{p}");
     assert_eq!(server.put(&format!("/api/v1/tracks/{unlisted}/repost"), &json!({}), Some(&fan)).await.0, 404);
     for (caption, code) in [("x".repeat(141), "too_long"), ("two\nlines".into(), "invalid_characters")] {
         let (status, p) = server.put(&repost, &json!({ "caption": caption }), Some(&fan)).await;
         assert_eq!((status, problem(&p).1), (422, json!(code)), "{p}");
     }
     assert_eq!(server.put(&repost, &json!({"caption": "é".repeat(140)}), Some(&fan)).await.0, 204, "140 characters");
+    assert_eq!(server.put(&repost, &Value::Null, Some(&fan)).await.0, 204, "a null body is no body");
+    let long = "s".repeat(65);
+    let (status, p) = server.put(&format!("/api/v1/tracks/{public}/like?secret={long}"), &json!({}), Some(&fan)).await;
+    assert_eq!((status, p["code"].as_str()), (400, Some("invalid_query")), "{p}");
     let (status, p) = server.put(&repost, &json!({"caption": 5}), Some(&fan)).await;
     assert_eq!(status, 422, "{p}");
     let (status, p) = server.put(&repost, &json!({"text": "hi"}), Some(&fan)).await;
@@ -326,8 +330,8 @@ async fn comments_sit_on_the_timeline(backend: Backend) {
     let cursor = page["next_cursor"].as_str().unwrap().to_string();
     let (_, rest) = server.get(&format!("{comments}?before={cursor}"), None).await;
     assert_eq!(bodies(&rest), ["yes!", "the end"]);
-    let (status, p) = server.get(&format!("{comments}?order=newest&before={cursor}"), None).await;
-    assert_eq!((status, problem(&p)), (422, "invalid_cursor".to_string()), "a timeline cursor for newest: {p}");
+    let (status, p) = server.get(&format!("{comments}?before=12"), None).await;
+    assert_eq!((status, problem(&p)), (422, "invalid_cursor".to_string()), "{p}");
     assert_eq!(server.get(&format!("{comments}?order=sideways"), None).await.0, 400);
     assert_eq!(track_counts_and_comments(&server, &art, &public).await, 4);
 
@@ -476,12 +480,33 @@ async fn playlists_hold_tracks_in_order(backend: Backend) {
     assert_eq!(titles_of(&got), ["Three", "One", "Two"]);
     assert!(got["secret"].is_null(), "others do not see the secret");
 
+    // Liked and reposted like a track, and listed with the tracks in someone's likes.
+    assert_eq!(server.put(&format!("/api/v1/tracks/{}/like", songs[1]), &json!({}), Some(&fan)).await.0, 204);
+    assert_eq!(server.put(&format!("{path}/like"), &json!({}), Some(&fan)).await.0, 204);
+    assert_eq!(server.put(&format!("{path}/like"), &json!({}), Some(&fan)).await.0, 204);
+    let (status, p) = server.put(&format!("{path}/repost"), &json!({"caption": "drive"}), Some(&art)).await;
+    assert_eq!((status, p["errors"][0]["code"].as_str()), (409, Some("own_track")), "{p}");
+    assert_eq!(server.put(&format!("{path}/repost"), &json!({"caption": "drive"}), Some(&fan)).await.0, 204);
+    let (_, counted) = server.get(&path, None).await;
+    assert_eq!((counted["like_count"].as_u64(), counted["repost_count"].as_u64()), (Some(1), Some(1)), "{counted}");
+    let (_, likes) = server.get(&format!("/api/v1/users/{fan_id}/likes"), None).await;
+    let kinds: Vec<_> = likes["items"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["playlist", "track"], "the latest liked first: {likes}");
+    assert_eq!(likes["items"][0]["playlist"]["title"], "Night drive");
+    let (_, reposts) = server.get(&format!("/api/v1/users/{fan_id}/reposts"), None).await;
+    assert_eq!(
+        (reposts["items"][0]["kind"].as_str(), reposts["items"][0]["caption"].as_str()),
+        (Some("playlist"), Some("drive"))
+    );
+    assert_eq!(server.delete(&format!("{path}/like"), Some(&fan)).await.0, 204);
+    assert_eq!(server.get(&path, None).await.1["like_count"], 0);
+
     // Refusals: a duplicate, a track one may not see, one that does not exist, a bad position.
     let (status, p) = add(art.clone(), json!({"track_id": songs[0]})).await;
     assert_eq!((status, p["errors"][0]["code"].as_str()), (409, Some("duplicate")), "{p}");
     for missing in [fans_private.as_str(), "424242"] {
         let (status, p) = add(art.clone(), json!({"track_id": missing})).await;
-        assert_eq!((status, p["errors"][0]["code"].as_str()), (422, Some("not_found")), "{p}");
+        assert_eq!(status, 404, "{p}");
     }
     assert_eq!(add(art.clone(), json!({"track_id": songs[0], "position": -1})).await.0, 422);
     assert_eq!(add(fan.clone(), json!({"track_id": songs[0]})).await.0, 403, "not a collaborator");
@@ -508,7 +533,7 @@ async fn playlists_hold_tracks_in_order(backend: Backend) {
     assert_eq!(server.put(&collaborator, &json!({}), Some(&fan)).await.0, 403, "the owner names collaborators");
     assert_eq!(server.put(&collaborator, &json!({}), Some(&art)).await.0, 204);
     let (status, p) = server.put(&format!("{path}/collaborators/{artist_id}"), &json!({}), Some(&art)).await;
-    assert_eq!((status, p["errors"][0]["code"].as_str()), (422, Some("owner")), "{p}");
+    assert_eq!((status, p["errors"][0]["code"].as_str()), (409, Some("owner")), "{p}");
     assert_eq!(add(fan.clone(), json!({"track_id": songs[2], "position": 0})).await.0, 201);
     assert_eq!(titles_of(&server.get(&path, None).await.1), ["Three", "One", "Two"]);
     assert_eq!(server.patch(&path, &json!({"title": "Mine now"}), Some(&fan)).await.0, 403);

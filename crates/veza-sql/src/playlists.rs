@@ -19,11 +19,11 @@ use crate::rows::{from_micros, placeholders, to_micros};
 use crate::tracks::{rows_to_tracks, track_columns_of_t, TrackRow};
 use crate::{Database, WriteTx};
 
-const PLAYLIST: &str = "p.id, p.owner_id, p.title, p.description, p.visibility, p.kind, p.share_token, \
-     p.created_at, p.updated_at, (SELECT COUNT(*) FROM playlist_items i WHERE i.playlist_id = p.id) AS track_count";
+pub(crate) const PLAYLIST: &str = "p.id, p.owner_id, p.title, p.description, p.visibility, p.kind, \
+     p.share_token, p.like_count, p.repost_count, p.created_at, p.updated_at, (SELECT COUNT(*) FROM playlist_items i WHERE i.playlist_id = p.id) AS track_count";
 
 #[derive(sqlx::FromRow)]
-struct PlaylistRow {
+pub(crate) struct PlaylistRow {
     id: i64,
     owner_id: i64,
     title: String,
@@ -31,6 +31,8 @@ struct PlaylistRow {
     visibility: String,
     kind: String,
     share_token: String,
+    like_count: i64,
+    repost_count: i64,
     created_at: i64,
     updated_at: i64,
     track_count: i64,
@@ -49,6 +51,8 @@ impl PlaylistRow {
             share_token: self.share_token,
             collaborators,
             track_count: u64::try_from(self.track_count).unwrap_or(0),
+            likes: u64::try_from(self.like_count).unwrap_or(0),
+            reposts: u64::try_from(self.repost_count).unwrap_or(0),
             created_at: from_micros(self.created_at)?,
             updated_at: from_micros(self.updated_at)?,
         })
@@ -80,7 +84,7 @@ impl Database {
         Ok(rows.into_iter().map(|(p, u)| (p, UserId(u))).collect())
     }
 
-    async fn with_collaborators(&self, rows: Vec<PlaylistRow>) -> StoreResult<Vec<Playlist>> {
+    pub(crate) async fn with_collaborators(&self, rows: Vec<PlaylistRow>) -> StoreResult<Vec<Playlist>> {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let all = if ids.is_empty() { Vec::new() } else { self.collaborators(&ids).await? };
         rows.into_iter()

@@ -1,20 +1,23 @@
-//! Follows, likes and reposts. Each toggle is one transaction that moves the counter first and
+//! Follows, and likes and reposts of tracks and playlists. Each toggle is one transaction that moves the counter first and
 //! then adds or removes the row, undoing the counter when the row was already there (or not):
 //! the counter's row lock orders every toggle of the same track or account, so the counters stay
 //! equal to the rows under any race. The locks are always taken in the same order — accounts by
-//! ascending id, a track before its likes and reposts (as deleting a track does) — so two
+//! ascending id, a track or playlist before its likes and reposts (as deleting one does) — so two
 //! toggles never wait on each other in a cycle.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use veza_core::catalog::track::Track;
-use veza_core::id::{TrackId, UserId};
+use veza_core::id::{PlaylistId, TrackId, UserId};
 use veza_core::page::PageRequest;
 use veza_core::ports::{FollowRepo, ReactionRepo, StoreResult};
+use veza_core::social::playlist::Playlist;
+use veza_core::social::reactions::Target;
 use veza_core::social::{Edge, FollowCounts, Linked};
 use veza_core::user::User;
 
 use crate::error::store_error;
+use crate::playlists::{PlaylistRow, PLAYLIST};
 use crate::rows::{from_micros, placeholders, to_micros, UserRow, USER_COLUMNS};
 use crate::tracks::{track_columns_of_t, TrackRow};
 use crate::{Database, WriteTx};
@@ -180,7 +183,7 @@ impl FollowRepo for Database {
     }
 }
 
-/// The two kinds of reaction to a track: their table and the track's counter of them.
+/// The two kinds of reaction.
 #[derive(Clone, Copy)]
 enum Kind {
     Like,
@@ -188,13 +191,7 @@ enum Kind {
 }
 
 impl Kind {
-    fn table(self) -> &'static str {
-        match self {
-            Self::Like => "likes",
-            Self::Repost => "reposts",
-        }
-    }
-
+    /// The counter of the target's row (named alike on tracks and playlists).
     fn counter(self) -> &'static str {
         match self {
             Self::Like => "like_count",
@@ -211,11 +208,52 @@ impl Kind {
     }
 }
 
+/// Where one kind of reaction to one kind of target is kept.
+struct Place {
+    /// `likes`, `reposts`, `playlist_likes`, `playlist_reposts`.
+    table: &'static str,
+    /// The target's table.
+    parent: &'static str,
+    /// The reaction's column naming the target.
+    key: &'static str,
+    id: i64,
+}
+
+fn place(kind: Kind, target: Target) -> Place {
+    match (kind, target) {
+        (Kind::Like, Target::Track(t)) => Place { table: "likes", parent: "tracks", key: "track_id", id: t.0 },
+        (Kind::Repost, Target::Track(t)) => Place { table: "reposts", parent: "tracks", key: "track_id", id: t.0 },
+        (Kind::Like, Target::Playlist(p)) => {
+            Place { table: "playlist_likes", parent: "playlists", key: "playlist_id", id: p.0 }
+        }
+        (Kind::Repost, Target::Playlist(p)) => {
+            Place { table: "playlist_reposts", parent: "playlists", key: "playlist_id", id: p.0 }
+        }
+    }
+}
+
+/// What a list of someone's reactions may show `$3`: public things, their own, and, in their own
+/// list (`r.user_id`), unlisted ones they reached; `alias` is the target's.
+fn seen_by_viewer(alias: &str) -> String {
+    format!(
+        "({alias}.visibility = 'public' OR {alias}.owner_id = $3 OR (r.user_id = $3 AND {alias}.visibility = 'unlisted'))"
+    )
+}
+
+#[derive(sqlx::FromRow)]
+struct PlaylistEdgeRow {
+    edge_id: i64,
+    edge_at: i64,
+    edge_caption: Option<String>,
+    #[sqlx(flatten)]
+    playlist: PlaylistRow,
+}
+
 impl Database {
-    async fn count_track(&self, tx: &mut WriteTx, kind: Kind, track: TrackId, by: i64) -> StoreResult<bool> {
-        let counter = kind.counter();
-        let moved = sqlx::query(&format!("UPDATE tracks SET {counter} = {counter} + $2 WHERE id = $1"))
-            .bind(track.0)
+    async fn count_target(&self, tx: &mut WriteTx, kind: Kind, target: Target, by: i64) -> StoreResult<bool> {
+        let (counter, at) = (kind.counter(), place(kind, target));
+        let moved = sqlx::query(&format!("UPDATE {} SET {counter} = {counter} + $2 WHERE id = $1", at.parent))
+            .bind(at.id)
             .bind(by)
             .execute(&mut **tx)
             .await
@@ -228,26 +266,27 @@ impl Database {
         kind: Kind,
         id: i64,
         user: UserId,
-        track: TrackId,
+        target: Target,
         caption: Option<&str>,
         at: OffsetDateTime,
     ) -> StoreResult<Linked> {
+        let Place { table, key, id: target_id, .. } = place(kind, target);
         let mut tx = self.begin().await.map_err(store_error)?;
-        if !self.count_track(&mut tx, kind, track, 1).await? {
+        if !self.count_target(&mut tx, kind, target, 1).await? {
             tx.rollback().await.map_err(store_error)?;
             return Ok(Linked::Gone);
         }
         let insert = match kind {
-            Kind::Like => {
-                "INSERT INTO likes (id, user_id, track_id, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (user_id, track_id) DO NOTHING"
-            }
-            Kind::Repost => {
-                "INSERT INTO reposts (id, user_id, track_id, created_at, caption) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (user_id, track_id) DO NOTHING"
-            }
+            Kind::Like => format!(
+                "INSERT INTO {table} (id, user_id, {key}, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, {key}) DO NOTHING"
+            ),
+            Kind::Repost => format!(
+                "INSERT INTO {table} (id, user_id, {key}, created_at, caption) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (user_id, {key}) DO NOTHING"
+            ),
         };
-        let mut insert = sqlx::query(insert).bind(id).bind(user.0).bind(track.0).bind(to_micros(at));
+        let mut insert = sqlx::query(&insert).bind(id).bind(user.0).bind(target_id).bind(to_micros(at));
         if matches!(kind, Kind::Repost) {
             insert = insert.bind(caption);
         }
@@ -257,14 +296,14 @@ impl Database {
             return Ok(Linked::Made);
         }
         if matches!(kind, Kind::Repost) {
-            sqlx::query("UPDATE reposts SET caption = $3 WHERE user_id = $1 AND track_id = $2")
+            sqlx::query(&format!("UPDATE {table} SET caption = $3 WHERE user_id = $1 AND {key} = $2"))
                 .bind(user.0)
-                .bind(track.0)
+                .bind(target_id)
                 .bind(caption)
                 .execute(&mut *tx)
                 .await
                 .map_err(store_error)?;
-            self.count_track(&mut tx, kind, track, -1).await?;
+            self.count_target(&mut tx, kind, target, -1).await?;
             tx.commit().await.map_err(store_error)?;
         } else {
             tx.rollback().await.map_err(store_error)?;
@@ -272,13 +311,14 @@ impl Database {
         Ok(Linked::Already)
     }
 
-    async fn unreact(&self, kind: Kind, user: UserId, track: TrackId) -> StoreResult<bool> {
+    async fn unreact(&self, kind: Kind, user: UserId, target: Target) -> StoreResult<bool> {
+        let Place { table, key, id: target_id, .. } = place(kind, target);
         let mut tx = self.begin().await.map_err(store_error)?;
-        let counted = self.count_track(&mut tx, kind, track, -1).await?;
+        let counted = self.count_target(&mut tx, kind, target, -1).await?;
         let removed = counted
-            && sqlx::query(&format!("DELETE FROM {} WHERE user_id = $1 AND track_id = $2", kind.table()))
+            && sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1 AND {key} = $2"))
                 .bind(user.0)
-                .bind(track.0)
+                .bind(target_id)
                 .execute(&mut *tx)
                 .await
                 .map_err(store_error)?
@@ -295,15 +335,14 @@ impl Database {
         viewer: Option<UserId>,
         page: PageRequest,
     ) -> StoreResult<Vec<Edge<Track>>> {
+        let table = place(kind, Target::Track(TrackId(0))).table;
         let rows: Vec<TrackEdgeRow> = sqlx::query_as(&format!(
             "SELECT r.id AS edge_id, r.created_at AS edge_at, {caption} AS edge_caption, {columns} \
              FROM {table} r JOIN tracks t ON t.id = r.track_id \
-             WHERE r.user_id = $1 AND r.id < $2 \
-             AND (t.visibility = 'public' OR t.owner_id = $3 OR (r.user_id = $3 AND t.visibility = 'unlisted')) \
-             ORDER BY r.id DESC LIMIT $4",
+             WHERE r.user_id = $1 AND r.id < $2 AND {seen} ORDER BY r.id DESC LIMIT $4",
             caption = kind.caption(),
             columns = track_columns_of_t(),
-            table = kind.table(),
+            seen = seen_by_viewer("t"),
         ))
         .bind(user.0)
         .bind(page.before.unwrap_or(i64::MAX))
@@ -324,14 +363,47 @@ impl Database {
             .collect()
     }
 
-    async fn reactors(&self, kind: Kind, track: TrackId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>> {
+    async fn reacted_playlists(
+        &self,
+        kind: Kind,
+        user: UserId,
+        viewer: Option<UserId>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Edge<Playlist>>> {
+        let table = place(kind, Target::Playlist(PlaylistId(0))).table;
+        let rows: Vec<PlaylistEdgeRow> = sqlx::query_as(&format!(
+            "SELECT r.id AS edge_id, r.created_at AS edge_at, {caption} AS edge_caption, {PLAYLIST} \
+             FROM {table} r JOIN playlists p ON p.id = r.playlist_id \
+             WHERE r.user_id = $1 AND r.id < $2 AND ({seen} OR EXISTS (SELECT 1 FROM playlist_collaborators c \
+             WHERE c.playlist_id = p.id AND c.user_id = $3)) ORDER BY r.id DESC LIMIT $4",
+            caption = kind.caption(),
+            seen = seen_by_viewer("p"),
+        ))
+        .bind(user.0)
+        .bind(page.before.unwrap_or(i64::MAX))
+        .bind(viewer.map_or(0, |v| v.0))
+        .bind(i64::from(page.limit) + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        let edges: Vec<(i64, i64, Option<String>)> =
+            rows.iter().map(|r| (r.edge_id, r.edge_at, r.edge_caption.clone())).collect();
+        let playlists = self.with_collaborators(rows.into_iter().map(|r| r.playlist).collect()).await?;
+        edges
+            .into_iter()
+            .zip(playlists)
+            .map(|((id, at, caption), item)| Ok(Edge { id, item, at: from_micros(at)?, caption }))
+            .collect()
+    }
+
+    async fn reactors(&self, kind: Kind, target: Target, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>> {
+        let Place { table, key, id, .. } = place(kind, target);
         let rows: Vec<EdgeRow> = sqlx::query_as(&format!(
             "SELECT r.id, r.user_id AS other, r.created_at, {caption} AS caption FROM {table} r \
-             WHERE r.track_id = $1 AND r.id < $2 ORDER BY r.id DESC LIMIT $3",
+             WHERE r.{key} = $1 AND r.id < $2 ORDER BY r.id DESC LIMIT $3",
             caption = kind.caption(),
-            table = kind.table(),
         ))
-        .bind(track.0)
+        .bind(id)
         .bind(page.before.unwrap_or(i64::MAX))
         .bind(i64::from(page.limit) + 1)
         .fetch_all(&self.pool)
@@ -343,12 +415,12 @@ impl Database {
 
 #[async_trait]
 impl ReactionRepo for Database {
-    async fn like(&self, id: i64, user: UserId, track: TrackId, at: OffsetDateTime) -> StoreResult<Linked> {
-        self.react(Kind::Like, id, user, track, None, at).await
+    async fn like(&self, id: i64, user: UserId, target: Target, at: OffsetDateTime) -> StoreResult<Linked> {
+        self.react(Kind::Like, id, user, target, None, at).await
     }
 
-    async fn unlike(&self, user: UserId, track: TrackId) -> StoreResult<bool> {
-        self.unreact(Kind::Like, user, track).await
+    async fn unlike(&self, user: UserId, target: Target) -> StoreResult<bool> {
+        self.unreact(Kind::Like, user, target).await
     }
 
     async fn liked_tracks(
@@ -360,23 +432,32 @@ impl ReactionRepo for Database {
         self.reacted_tracks(Kind::Like, user, viewer, page).await
     }
 
-    async fn likers(&self, track: TrackId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>> {
-        self.reactors(Kind::Like, track, page).await
+    async fn liked_playlists(
+        &self,
+        user: UserId,
+        viewer: Option<UserId>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Edge<Playlist>>> {
+        self.reacted_playlists(Kind::Like, user, viewer, page).await
+    }
+
+    async fn likers(&self, target: Target, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>> {
+        self.reactors(Kind::Like, target, page).await
     }
 
     async fn repost(
         &self,
         id: i64,
         user: UserId,
-        track: TrackId,
+        target: Target,
         caption: Option<&str>,
         at: OffsetDateTime,
     ) -> StoreResult<Linked> {
-        self.react(Kind::Repost, id, user, track, caption, at).await
+        self.react(Kind::Repost, id, user, target, caption, at).await
     }
 
-    async fn unrepost(&self, user: UserId, track: TrackId) -> StoreResult<bool> {
-        self.unreact(Kind::Repost, user, track).await
+    async fn unrepost(&self, user: UserId, target: Target) -> StoreResult<bool> {
+        self.unreact(Kind::Repost, user, target).await
     }
 
     async fn reposted_tracks(
@@ -388,7 +469,16 @@ impl ReactionRepo for Database {
         self.reacted_tracks(Kind::Repost, user, viewer, page).await
     }
 
-    async fn reposters(&self, track: TrackId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>> {
-        self.reactors(Kind::Repost, track, page).await
+    async fn reposted_playlists(
+        &self,
+        user: UserId,
+        viewer: Option<UserId>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Edge<Playlist>>> {
+        self.reacted_playlists(Kind::Repost, user, viewer, page).await
+    }
+
+    async fn reposters(&self, target: Target, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>> {
+        self.reactors(Kind::Repost, target, page).await
     }
 }

@@ -11,6 +11,7 @@ use veza_core::page::PageRequest;
 use veza_core::ports::{CommentRepo, FollowRepo, PlaylistRepo, ReactionRepo, TrackRepo, UserRepo};
 use veza_core::social::comments::{Comment, CommentCursor, CommentOrder, CommentPosted};
 use veza_core::social::playlist::{Added, Playlist, PlaylistKind, PlaylistPatch, ITEMS_MAX};
+use veza_core::social::reactions::Target;
 use veza_core::social::{Edge, FollowCounts, Linked};
 
 use crate::contract::{new_user, now};
@@ -131,19 +132,19 @@ pub async fn run_reactions<S: TrackRepo + ReactionRepo>(s: &S, owner: UserId, fa
     }
     assert_eq!(public_tracks(s, owner).await, 1, "only public tracks count on a profile");
 
-    assert_eq!(s.like(10, u1, public.id, t).await.unwrap(), Linked::Made);
-    assert_eq!(s.like(11, u1, public.id, t).await.unwrap(), Linked::Already);
-    assert_eq!(s.like(12, u2, public.id, t + Duration::seconds(1)).await.unwrap(), Linked::Made);
-    assert_eq!(s.like(13, u1, TrackId(1), t).await.unwrap(), Linked::Gone);
+    assert_eq!(s.like(10, u1, Target::Track(public.id), t).await.unwrap(), Linked::Made);
+    assert_eq!(s.like(11, u1, Target::Track(public.id), t).await.unwrap(), Linked::Already);
+    assert_eq!(s.like(12, u2, Target::Track(public.id), t + Duration::seconds(1)).await.unwrap(), Linked::Made);
+    assert_eq!(s.like(13, u1, Target::Track(TrackId(1)), t).await.unwrap(), Linked::Gone);
     assert_eq!(track_counts(s, public.id).await.likes, 2);
-    let likers = s.likers(public.id, page(None, 10)).await.unwrap();
+    let likers = s.likers(Target::Track(public.id), page(None, 10)).await.unwrap();
     assert_eq!(people(&likers), [u2, u1]);
     assert_eq!(likers[0].at, t + Duration::seconds(1));
-    assert_eq!(people(&s.likers(public.id, page(Some(12), 10)).await.unwrap()), [u1]);
+    assert_eq!(people(&s.likers(Target::Track(public.id), page(Some(12), 10)).await.unwrap()), [u1]);
 
     // Someone's likes leave out what the reader may not see.
-    assert_eq!(s.like(14, u1, unlisted.id, t).await.unwrap(), Linked::Made);
-    assert_eq!(s.like(15, owner, private.id, t).await.unwrap(), Linked::Made);
+    assert_eq!(s.like(14, u1, Target::Track(unlisted.id), t).await.unwrap(), Linked::Made);
+    assert_eq!(s.like(15, owner, Target::Track(private.id), t).await.unwrap(), Linked::Made);
     let liked = |user, viewer| async move {
         let edges = s.liked_tracks(user, viewer, page(None, 10)).await.unwrap();
         edges.into_iter().map(|e| e.item.id).collect::<Vec<_>>()
@@ -158,18 +159,18 @@ pub async fn run_reactions<S: TrackRepo + ReactionRepo>(s: &S, owner: UserId, fa
     assert_eq!(first.len(), 2, "limit + 1");
     assert_eq!(first[0].item.counts.likes, 1, "tracks come with their counts");
 
-    assert!(s.unlike(u1, public.id).await.unwrap());
-    assert!(!s.unlike(u1, public.id).await.unwrap());
-    assert!(!s.unlike(u1, TrackId(1)).await.unwrap());
+    assert!(s.unlike(u1, Target::Track(public.id)).await.unwrap());
+    assert!(!s.unlike(u1, Target::Track(public.id)).await.unwrap());
+    assert!(!s.unlike(u1, Target::Track(TrackId(1))).await.unwrap());
     assert_eq!(track_counts(s, public.id).await.likes, 1);
 
     // Reposts: a caption, changed by reposting again without moving or counting twice.
-    assert_eq!(s.repost(20, u1, public.id, Some("hear this"), t).await.unwrap(), Linked::Made);
-    assert_eq!(s.repost(21, u1, public.id, Some("really"), t).await.unwrap(), Linked::Already);
-    assert_eq!(s.repost(22, u2, public.id, None, t).await.unwrap(), Linked::Made);
-    assert_eq!(s.repost(23, u2, TrackId(1), None, t).await.unwrap(), Linked::Gone);
+    assert_eq!(s.repost(20, u1, Target::Track(public.id), Some("hear this"), t).await.unwrap(), Linked::Made);
+    assert_eq!(s.repost(21, u1, Target::Track(public.id), Some("really"), t).await.unwrap(), Linked::Already);
+    assert_eq!(s.repost(22, u2, Target::Track(public.id), None, t).await.unwrap(), Linked::Made);
+    assert_eq!(s.repost(23, u2, Target::Track(TrackId(1)), None, t).await.unwrap(), Linked::Gone);
     assert_eq!(track_counts(s, public.id).await.reposts, 2);
-    let reposters = s.reposters(public.id, page(None, 10)).await.unwrap();
+    let reposters = s.reposters(Target::Track(public.id), page(None, 10)).await.unwrap();
     assert_eq!(people(&reposters), [u2, u1]);
     assert_eq!(reposters[1].caption.as_deref(), Some("really"));
     assert_eq!(reposters[1].id, 20, "the repost kept its place");
@@ -178,12 +179,16 @@ pub async fn run_reactions<S: TrackRepo + ReactionRepo>(s: &S, owner: UserId, fa
         reposted.iter().map(|e| (e.item.id, e.caption.as_deref())).collect::<Vec<_>>(),
         [(public.id, Some("really"))]
     );
-    assert_eq!(s.repost(24, u1, public.id, None, t).await.unwrap(), Linked::Already);
-    assert_eq!(s.reposters(public.id, page(None, 10)).await.unwrap()[1].caption, None, "a caption can be taken away");
-    assert!(s.unrepost(u2, public.id).await.unwrap());
-    assert!(!s.unrepost(u2, public.id).await.unwrap());
+    assert_eq!(s.repost(24, u1, Target::Track(public.id), None, t).await.unwrap(), Linked::Already);
+    assert_eq!(
+        s.reposters(Target::Track(public.id), page(None, 10)).await.unwrap()[1].caption,
+        None,
+        "a caption can be taken away"
+    );
+    assert!(s.unrepost(u2, Target::Track(public.id)).await.unwrap());
+    assert!(!s.unrepost(u2, Target::Track(public.id)).await.unwrap());
     assert_eq!(track_counts(s, public.id).await.reposts, 1);
-    assert!(s.likers(public.id, page(None, 10)).await.unwrap().iter().all(|e| e.caption.is_none()));
+    assert!(s.likers(Target::Track(public.id), page(None, 10)).await.unwrap().iter().all(|e| e.caption.is_none()));
 
     // The public-track count follows visibility changes and deletes, counted once.
     let to_public = TrackPatch { visibility: Some(Visibility::Public), ..TrackPatch::default() };
@@ -195,7 +200,10 @@ pub async fn run_reactions<S: TrackRepo + ReactionRepo>(s: &S, owner: UserId, fa
     assert_eq!(public_tracks(s, owner).await, 1);
     assert!(s.delete_track(public.id).await.unwrap());
     assert_eq!(public_tracks(s, owner).await, 0);
-    assert!(s.likers(public.id, page(None, 10)).await.unwrap().is_empty(), "a deleted track's likes go with it");
+    assert!(
+        s.likers(Target::Track(public.id), page(None, 10)).await.unwrap().is_empty(),
+        "a deleted track's likes go with it"
+    );
     assert!(s.reposted_tracks(u1, Some(u1), page(None, 10)).await.unwrap().is_empty());
     for id in [unlisted.id, private.id] {
         assert!(s.delete_track(id).await.unwrap());
@@ -223,13 +231,17 @@ pub async fn toggles_keep_counters_exact<S: TrackRepo + ReactionRepo + FollowRep
         async move {
             if n % 2 == 0 {
                 let (l, r, f) = tokio::join!(
-                    s.like(like, fan, song.id, t),
-                    s.repost(repost, fan, song.id, None, t),
+                    s.like(like, fan, Target::Track(song.id), t),
+                    s.repost(repost, fan, Target::Track(song.id), None, t),
                     s.follow(follow, fan, star, t)
                 );
                 (l.map(|_| ()), r.map(|_| ()), f.map(|_| ()))
             } else {
-                let (l, r, f) = tokio::join!(s.unlike(fan, song.id), s.unrepost(fan, song.id), s.unfollow(fan, star));
+                let (l, r, f) = tokio::join!(
+                    s.unlike(fan, Target::Track(song.id)),
+                    s.unrepost(fan, Target::Track(song.id)),
+                    s.unfollow(fan, star)
+                );
                 (l.map(|_| ()), r.map(|_| ()), f.map(|_| ()))
             }
         }
@@ -243,8 +255,8 @@ pub async fn toggles_keep_counters_exact<S: TrackRepo + ReactionRepo + FollowRep
         f.expect("follow");
     }
     let all = page(None, 10_000);
-    let likers = s.likers(song.id, all).await.unwrap().len() as u64;
-    let reposters = s.reposters(song.id, all).await.unwrap().len() as u64;
+    let likers = s.likers(Target::Track(song.id), all).await.unwrap().len() as u64;
+    let reposters = s.reposters(Target::Track(song.id), all).await.unwrap().len() as u64;
     let followers = s.followers(star, all).await.unwrap().len() as u64;
     let counted = track_counts(s, song.id).await;
     assert_eq!(counted.likes, likers, "likes counted against the rows");
@@ -370,6 +382,8 @@ fn playlist(id: i64, owner: UserId, visibility: Visibility, at: OffsetDateTime) 
         share_token: format!("list-{id}"),
         collaborators: vec![],
         track_count: 0,
+        likes: 0,
+        reposts: 0,
         created_at: at,
         updated_at: at,
     }
@@ -377,7 +391,12 @@ fn playlist(id: i64, owner: UserId, visibility: Visibility, at: OffsetDateTime) 
 
 /// Playlists. `owner`, `fan` and `other` must be accounts the store knows (on the stores that
 /// keep accounts) with no playlists yet.
-pub async fn run_playlists<S: TrackRepo + PlaylistRepo>(s: &S, owner: UserId, fan: UserId, other: UserId) {
+pub async fn run_playlists<S: TrackRepo + PlaylistRepo + ReactionRepo>(
+    s: &S,
+    owner: UserId,
+    fan: UserId,
+    other: UserId,
+) {
     let t = now();
     let list = playlist(96_201, owner, Visibility::Public, t);
     s.create_playlist(&list).await.unwrap();
@@ -435,6 +454,41 @@ pub async fn run_playlists<S: TrackRepo + PlaylistRepo>(s: &S, owner: UserId, fa
     assert!(s.set_collaborator(list.id, fan, false, 1).await.unwrap());
     assert!(!s.set_collaborator(list.id, fan, false, 1).await.unwrap());
     assert!(s.set_collaborator(list.id, other, true, 1).await.unwrap());
+
+    // Likes and reposts of playlists, counted, listed where the reader may see them.
+    let target = Target::Playlist(list.id);
+    assert_eq!(s.like(98_001, fan, target, t).await.unwrap(), Linked::Made);
+    assert_eq!(s.like(98_002, fan, target, t).await.unwrap(), Linked::Already);
+    assert_eq!(s.like(98_003, fan, Target::Playlist(PlaylistId(1)), t).await.unwrap(), Linked::Gone);
+    assert_eq!(s.repost(98_004, fan, target, Some("road trip"), t).await.unwrap(), Linked::Made);
+    let counted = s.playlist(list.id).await.unwrap().unwrap();
+    assert_eq!((counted.likes, counted.reposts), (1, 1));
+    assert_eq!(people(&s.likers(target, page(None, 10)).await.unwrap()), [fan]);
+    let reposted = s.reposted_playlists(fan, None, page(None, 10)).await.unwrap();
+    assert_eq!(
+        reposted.iter().map(|e| (e.item.id, e.caption.as_deref())).collect::<Vec<_>>(),
+        [(list.id, Some("road trip"))]
+    );
+    let liked = s.liked_playlists(fan, None, page(None, 10)).await.unwrap();
+    assert_eq!((liked.len(), liked[0].item.likes), (1, 1), "playlists come with their counts");
+    let secret = playlist(96_204, owner, Visibility::Private, t);
+    s.create_playlist(&secret).await.unwrap();
+    assert!(s.set_collaborator(secret.id, other, true, 5).await.unwrap());
+    assert_eq!(s.like(98_005, fan, Target::Playlist(secret.id), t).await.unwrap(), Linked::Made);
+    let seen = |viewer| async move {
+        let edges = s.liked_playlists(fan, viewer, page(None, 10)).await.unwrap();
+        edges.into_iter().map(|e| e.item.id).collect::<Vec<_>>()
+    };
+    assert_eq!(seen(Some(fan)).await, [list.id], "a private playlist is its owner's and collaborators'");
+    assert_eq!(seen(Some(owner)).await, [secret.id, list.id]);
+    assert_eq!(seen(Some(other)).await, [secret.id, list.id], "a collaborator of it");
+    assert!(s.unlike(fan, target).await.unwrap());
+    assert!(s.unrepost(fan, target).await.unwrap());
+    assert!(!s.unrepost(fan, target).await.unwrap());
+    let counted = s.playlist(list.id).await.unwrap().unwrap();
+    assert_eq!((counted.likes, counted.reposts), (0, 0));
+    assert!(s.delete_playlist(secret.id).await.unwrap());
+    assert!(s.liked_playlists(fan, Some(owner), page(None, 10)).await.unwrap().is_empty(), "its likes went with it");
 
     // Edits, lists, a deleted track leaving, and the playlist's deletion.
     let later = t + Duration::seconds(2);

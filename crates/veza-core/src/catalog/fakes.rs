@@ -25,6 +25,7 @@ use crate::page::PageRequest;
 use crate::ports::{CommentRepo, JobQueue, PlaylistRepo, ReactionRepo, StoreResult, TrackRepo};
 use crate::social::comments::{Comment, CommentCursor, CommentOrder, CommentPosted};
 use crate::social::playlist::{slot, spaced, Added, Playlist, PlaylistItem, PlaylistPatch, ITEMS_MAX};
+use crate::social::reactions::Target;
 use crate::social::{Edge, Linked};
 
 #[derive(Debug, Clone)]
@@ -43,7 +44,7 @@ struct QueuedJob {
 struct Reaction {
     id: i64,
     user: UserId,
-    track: TrackId,
+    target: Target,
     caption: Option<String>,
     at: OffsetDateTime,
 }
@@ -140,8 +141,8 @@ impl TrackRepo for MemoryCatalog {
     async fn delete_track(&self, id: TrackId) -> StoreResult<bool> {
         let mut s = self.state();
         s.jobs.retain(|j| j.track_id != id);
-        s.likes.retain(|l| l.track != id);
-        s.reposts.retain(|r| r.track != id);
+        s.likes.retain(|l| l.target != Target::Track(id));
+        s.reposts.retain(|r| r.target != Target::Track(id));
         s.comments.retain(|c| c.track_id != id);
         s.items.retain(|i| i.2 != id);
         Ok(s.tracks.remove(&id).is_some())
@@ -443,69 +444,75 @@ impl Catalog {
         }
     }
 
-    fn count(&mut self, kind: Kind, track: TrackId, up: bool) {
-        if let Some(t) = self.tracks.get_mut(&track) {
-            let n = match kind {
-                Kind::Like => &mut t.counts.likes,
-                Kind::Repost => &mut t.counts.reposts,
-            };
+    fn exists(&self, target: Target) -> bool {
+        match target {
+            Target::Track(id) => self.tracks.contains_key(&id),
+            Target::Playlist(id) => self.playlists.contains_key(&id),
+        }
+    }
+
+    fn count(&mut self, kind: Kind, target: Target, up: bool) {
+        let n = match (target, kind) {
+            (Target::Track(id), Kind::Like) => self.tracks.get_mut(&id).map(|t| &mut t.counts.likes),
+            (Target::Track(id), Kind::Repost) => self.tracks.get_mut(&id).map(|t| &mut t.counts.reposts),
+            (Target::Playlist(id), Kind::Like) => self.playlists.get_mut(&id).map(|p| &mut p.likes),
+            (Target::Playlist(id), Kind::Repost) => self.playlists.get_mut(&id).map(|p| &mut p.reposts),
+        };
+        if let Some(n) = n {
             *n = if up { *n + 1 } else { n.saturating_sub(1) };
         }
     }
 
     fn react(&mut self, kind: Kind, r: Reaction) -> Linked {
-        if !self.tracks.contains_key(&r.track) {
+        if !self.exists(r.target) {
             return Linked::Gone;
         }
-        let track = r.track;
-        if let Some(old) = self.reactions(kind).iter_mut().find(|o| o.user == r.user && o.track == r.track) {
+        let target = r.target;
+        if let Some(old) = self.reactions(kind).iter_mut().find(|o| o.user == r.user && o.target == r.target) {
             old.caption = r.caption;
             return Linked::Already;
         }
         self.reactions(kind).push(r);
-        self.count(kind, track, true);
+        self.count(kind, target, true);
         Linked::Made
     }
 
-    fn unreact(&mut self, kind: Kind, user: UserId, track: TrackId) -> bool {
+    fn unreact(&mut self, kind: Kind, user: UserId, target: Target) -> bool {
         let list = self.reactions(kind);
         let before = list.len();
-        list.retain(|r| !(r.user == user && r.track == track));
+        list.retain(|r| !(r.user == user && r.target == target));
         let removed = list.len() < before;
         if removed {
-            self.count(kind, track, false);
+            self.count(kind, target, false);
         }
         removed
     }
 
-    /// `user`'s reactions of this kind to tracks `viewer` may see, newest first.
-    fn reacted_tracks(
+    /// `user`'s reactions of this kind that `viewer` may see, newest first, as `pick` finds
+    /// their targets.
+    fn reacted<T: Clone>(
         &mut self,
         kind: Kind,
         user: UserId,
-        viewer: Option<UserId>,
         page: PageRequest,
-    ) -> Vec<Edge<Track>> {
+        pick: impl Fn(&Catalog, Target) -> Option<T>,
+    ) -> Vec<Edge<T>> {
         let mut list: Vec<Reaction> = self.reactions(kind).iter().filter(|r| r.user == user).cloned().collect();
         list.sort_by_key(|r| std::cmp::Reverse(r.id));
         list.into_iter()
             .filter(|r| page.before.is_none_or(|b| r.id < b))
             .filter_map(|r| {
-                let t = self.tracks.get(&r.track)?;
-                let sees = t.visibility == Visibility::Public
-                    || viewer == Some(t.owner_id)
-                    || (viewer == Some(user) && t.visibility == Visibility::Unlisted);
-                sees.then(|| Edge { id: r.id, item: t.clone(), at: r.at, caption: r.caption.clone() })
+                pick(self, r.target).map(|item| Edge { id: r.id, item, at: r.at, caption: r.caption.clone() })
             })
             .take(page.limit as usize + 1)
             .collect()
     }
 
-    fn reactors(&mut self, kind: Kind, track: TrackId, page: PageRequest) -> Vec<Edge<UserId>> {
+    fn reactors(&mut self, kind: Kind, target: Target, page: PageRequest) -> Vec<Edge<UserId>> {
         let mut list: Vec<Edge<UserId>> = self
             .reactions(kind)
             .iter()
-            .filter(|r| r.track == track && page.before.is_none_or(|b| r.id < b))
+            .filter(|r| r.target == target && page.before.is_none_or(|b| r.id < b))
             .map(|r| Edge { id: r.id, item: r.user, at: r.at, caption: r.caption.clone() })
             .collect();
         list.sort_by_key(|e| std::cmp::Reverse(e.id));
@@ -514,14 +521,42 @@ impl Catalog {
     }
 }
 
+/// Whether `viewer` sees, in `user`'s list, something of `owner`'s with this visibility: public
+/// things, their own, and, in their own list, unlisted ones they reached.
+fn sees_in_list(visibility: Visibility, owner: UserId, user: UserId, viewer: Option<UserId>) -> bool {
+    visibility == Visibility::Public
+        || viewer == Some(owner)
+        || (viewer == Some(user) && visibility == Visibility::Unlisted)
+}
+
+fn track_seen(user: UserId, viewer: Option<UserId>) -> impl Fn(&Catalog, Target) -> Option<Track> {
+    move |c, target| match target {
+        Target::Track(id) => {
+            c.tracks.get(&id).filter(|t| sees_in_list(t.visibility, t.owner_id, user, viewer)).cloned()
+        }
+        Target::Playlist(_) => None,
+    }
+}
+
+fn playlist_seen(user: UserId, viewer: Option<UserId>) -> impl Fn(&Catalog, Target) -> Option<Playlist> {
+    move |c, target| match target {
+        Target::Playlist(id) => c
+            .playlists
+            .get(&id)
+            .filter(|p| sees_in_list(p.visibility, p.owner_id, user, viewer) || viewer.is_some_and(|v| p.may_edit(v)))
+            .map(|p| c.counted(p.clone())),
+        Target::Track(_) => None,
+    }
+}
+
 #[async_trait]
 impl ReactionRepo for MemoryCatalog {
-    async fn like(&self, id: i64, user: UserId, track: TrackId, at: OffsetDateTime) -> StoreResult<Linked> {
-        Ok(self.state().react(Kind::Like, Reaction { id, user, track, caption: None, at }))
+    async fn like(&self, id: i64, user: UserId, target: Target, at: OffsetDateTime) -> StoreResult<Linked> {
+        Ok(self.state().react(Kind::Like, Reaction { id, user, target, caption: None, at }))
     }
 
-    async fn unlike(&self, user: UserId, track: TrackId) -> StoreResult<bool> {
-        Ok(self.state().unreact(Kind::Like, user, track))
+    async fn unlike(&self, user: UserId, target: Target) -> StoreResult<bool> {
+        Ok(self.state().unreact(Kind::Like, user, target))
     }
 
     async fn liked_tracks(
@@ -530,26 +565,35 @@ impl ReactionRepo for MemoryCatalog {
         viewer: Option<UserId>,
         page: PageRequest,
     ) -> StoreResult<Vec<Edge<Track>>> {
-        Ok(self.state().reacted_tracks(Kind::Like, user, viewer, page))
+        Ok(self.state().reacted(Kind::Like, user, page, track_seen(user, viewer)))
     }
 
-    async fn likers(&self, track: TrackId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>> {
-        Ok(self.state().reactors(Kind::Like, track, page))
+    async fn liked_playlists(
+        &self,
+        user: UserId,
+        viewer: Option<UserId>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Edge<Playlist>>> {
+        Ok(self.state().reacted(Kind::Like, user, page, playlist_seen(user, viewer)))
+    }
+
+    async fn likers(&self, target: Target, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>> {
+        Ok(self.state().reactors(Kind::Like, target, page))
     }
 
     async fn repost(
         &self,
         id: i64,
         user: UserId,
-        track: TrackId,
+        target: Target,
         caption: Option<&str>,
         at: OffsetDateTime,
     ) -> StoreResult<Linked> {
-        Ok(self.state().react(Kind::Repost, Reaction { id, user, track, caption: caption.map(str::to_owned), at }))
+        Ok(self.state().react(Kind::Repost, Reaction { id, user, target, caption: caption.map(str::to_owned), at }))
     }
 
-    async fn unrepost(&self, user: UserId, track: TrackId) -> StoreResult<bool> {
-        Ok(self.state().unreact(Kind::Repost, user, track))
+    async fn unrepost(&self, user: UserId, target: Target) -> StoreResult<bool> {
+        Ok(self.state().unreact(Kind::Repost, user, target))
     }
 
     async fn reposted_tracks(
@@ -558,11 +602,20 @@ impl ReactionRepo for MemoryCatalog {
         viewer: Option<UserId>,
         page: PageRequest,
     ) -> StoreResult<Vec<Edge<Track>>> {
-        Ok(self.state().reacted_tracks(Kind::Repost, user, viewer, page))
+        Ok(self.state().reacted(Kind::Repost, user, page, track_seen(user, viewer)))
     }
 
-    async fn reposters(&self, track: TrackId, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>> {
-        Ok(self.state().reactors(Kind::Repost, track, page))
+    async fn reposted_playlists(
+        &self,
+        user: UserId,
+        viewer: Option<UserId>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Edge<Playlist>>> {
+        Ok(self.state().reacted(Kind::Repost, user, page, playlist_seen(user, viewer)))
+    }
+
+    async fn reposters(&self, target: Target, page: PageRequest) -> StoreResult<Vec<Edge<UserId>>> {
+        Ok(self.state().reactors(Kind::Repost, target, page))
     }
 }
 
@@ -706,6 +759,8 @@ impl PlaylistRepo for MemoryCatalog {
     async fn delete_playlist(&self, id: PlaylistId) -> StoreResult<bool> {
         let mut s = self.state();
         s.items.retain(|i| i.1 != id);
+        s.likes.retain(|l| l.target != Target::Playlist(id));
+        s.reposts.retain(|r| r.target != Target::Playlist(id));
         Ok(s.playlists.remove(&id).is_some())
     }
 

@@ -44,12 +44,13 @@ pub enum CommentPosted {
     ParentGone,
 }
 
-/// The two orders of a track's comments, each with its own cursor.
+/// The two orders of a track's comments. Both page with a cursor `{at_ms}.{id}` naming the
+/// last comment of the page (the newest-first order reads only the id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommentOrder {
-    /// Along the track: by position, then as posted. The cursor is `{at_ms}.{id}`.
+    /// Along the track: by position, then as posted.
     Timeline,
-    /// The latest first. The cursor is the last id.
+    /// The latest first.
     Newest,
 }
 
@@ -70,26 +71,22 @@ impl CommentCursor {
     /// Parses a client's cursor for `order`.
     pub fn parse(order: CommentOrder, cursor: Option<&str>) -> Result<Self, CoreError> {
         let Some(cursor) = cursor else { return Ok(Self::Start(order)) };
-        match order {
-            CommentOrder::Newest => decode_cursor(cursor).map(Self::Before),
-            CommentOrder::Timeline => {
-                let (at, id) = cursor.split_once('.').ok_or_else(bad_cursor)?;
-                let at_ms = u64::try_from(decode_cursor(at)?).map_err(|_| bad_cursor())?;
-                Ok(Self::After { at_ms, id: decode_cursor(id)? })
-            }
-        }
+        let (at, id) = cursor.split_once('.').ok_or_else(bad_cursor)?;
+        let at_ms = u64::try_from(decode_cursor(at)?).map_err(|_| bad_cursor())?;
+        let id = decode_cursor(id)?;
+        Ok(match order {
+            CommentOrder::Timeline => Self::After { at_ms, id },
+            CommentOrder::Newest => Self::Before(id),
+        })
     }
 
-    fn after(order: CommentOrder, last: &Comment) -> String {
-        match order {
-            CommentOrder::Timeline => format!("{}.{}", last.at_ms, last.id.0),
-            CommentOrder::Newest => last.id.0.to_string(),
-        }
+    fn after(last: &Comment) -> String {
+        format!("{}.{}", last.at_ms, last.id.0)
     }
 }
 
 fn bad_cursor() -> CoreError {
-    CoreError::invalid(FieldError::new("before", "invalid_cursor", "not a cursor this server issued for this order"))
+    CoreError::invalid(FieldError::new("before", "invalid_cursor", "not a cursor this server issued"))
 }
 
 /// A page of comments, each with its author (`None` when the account is disabled).
@@ -215,15 +212,10 @@ impl Social {
         require_read(viewer)?;
         let limit = limit_within(limit.unwrap_or(DEFAULT_LIMIT), MAX_LIMIT)?;
         self.visible_track(viewer, track, link).await?;
-        let order = match cursor {
-            CommentCursor::Start(order) => order,
-            CommentCursor::After { .. } => CommentOrder::Timeline,
-            CommentCursor::Before(_) => CommentOrder::Newest,
-        };
         let mut rows = self.deps.comments.comments(track, cursor, limit).await?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().map(|c| CommentCursor::after(order, c)) } else { None };
+        let next_cursor = if more { rows.last().map(CommentCursor::after) } else { None };
         let authors = self.people(&rows.iter().map(|c| c.author_id).collect::<Vec<_>>()).await?;
         let items = rows.into_iter().map(|c| (c.clone(), authors.get(&c.author_id).cloned())).collect();
         Ok(CommentPage { items, next_cursor })

@@ -17,7 +17,7 @@ impl Social {
     pub async fn follow(&self, caller: &Principal, target: UserId) -> Result<Linked, CoreError> {
         caller.require(Scope::SocialWrite)?;
         if target == caller.user_id {
-            return Err(CoreError::invalid(FieldError::new("id", "self", "you cannot follow yourself")));
+            return Err(CoreError::Conflict(FieldError::new("id", "self", "you cannot follow yourself")));
         }
         self.person(target).await?;
         let id = self.deps.ids.next_raw();

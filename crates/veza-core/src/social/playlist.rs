@@ -48,6 +48,9 @@ pub struct Playlist {
     pub collaborators: Vec<UserId>,
     /// How many tracks it holds (some may be hidden from a given reader).
     pub track_count: u64,
+    /// Kept by the social stores, in the transactions that change what they count.
+    pub likes: u64,
+    pub reposts: u64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }

@@ -43,6 +43,8 @@ impl Social {
             share_token: share_token(),
             collaborators: Vec::new(),
             track_count: 0,
+            likes: 0,
+            reposts: 0,
             created_at: now,
             updated_at: now,
         };
@@ -127,7 +129,7 @@ impl Social {
                 "duplicate",
                 "the track is in the playlist already",
             ))),
-            Added::Full => Err(CoreError::invalid(FieldError::new(
+            Added::Full => Err(CoreError::Conflict(FieldError::new(
                 "track_id",
                 "playlist_full",
                 format!("a playlist holds at most {ITEMS_MAX} tracks"),
@@ -180,13 +182,13 @@ impl Social {
         let playlist = self.owned_playlist(caller, id, false).await?;
         if on {
             if user == playlist.owner_id {
-                return Err(CoreError::invalid(FieldError::new("user_id", "owner", "the owner edits it already")));
+                return Err(CoreError::Conflict(FieldError::new("user_id", "owner", "the owner edits it already")));
             }
             self.person(user).await?;
         }
         let changed = self.deps.playlists.set_collaborator(id, user, on, COLLABORATORS_MAX).await?;
         if on && !changed && !playlist.collaborators.contains(&user) {
-            return Err(CoreError::invalid(FieldError::new(
+            return Err(CoreError::Conflict(FieldError::new(
                 "user_id",
                 "too_many",
                 format!("a playlist has at most {COLLABORATORS_MAX} collaborators"),
@@ -195,7 +197,7 @@ impl Social {
         Ok(())
     }
 
-    async fn visible_playlist(
+    pub(crate) async fn visible_playlist(
         &self,
         viewer: Option<&Principal>,
         id: PlaylistId,
@@ -236,6 +238,7 @@ impl Social {
     }
 }
 
+/// A track to add that does not exist for the caller: 404, as any unseen track.
 fn track_problem() -> CoreError {
-    CoreError::invalid(FieldError::new("track_id", "not_found", "no such track, or you may not see it"))
+    CoreError::NotFound("track")
 }

@@ -1,126 +1,162 @@
-//! Likes and reposts of tracks. A like is private to nobody: anyone may list a person's likes
-//! and a track's likers, as on SoundCloud. A repost puts a public track, with an optional
-//! caption, before its reposter's followers; so only public tracks can be reposted, and not by
-//! their own artist. A track someone may not see does not exist for them here either (404), and
-//! drops out of the lists they read.
+//! Likes and reposts of tracks and playlists. A like is private to nobody: anyone may list a
+//! person's likes and a track's likers, as on SoundCloud. A repost puts something public, with
+//! an optional caption, before its reposter's followers; so only public tracks and playlists can
+//! be reposted, and not by their own owner. What someone may not see does not exist for them here
+//! either (404), and drops out of the lists they read.
 
 use crate::accounts::Principal;
 use crate::api_key::Scope;
 use crate::catalog::track::{Track, Visibility};
 use crate::error::{CoreError, FieldError};
-use crate::id::{TrackId, UserId};
+use crate::id::{PlaylistId, TrackId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::social::follows::require_read;
+use crate::social::playlist::Playlist;
 use crate::social::{Edge, Linked, Person, Social};
 
 /// The longest repost caption, in characters.
 pub const CAPTION_MAX: usize = 140;
 
+/// What is liked or reposted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    Track(TrackId),
+    Playlist(PlaylistId),
+}
+
+impl Target {
+    fn missing(self) -> CoreError {
+        match self {
+            Self::Track(_) => CoreError::NotFound("track"),
+            Self::Playlist(_) => CoreError::NotFound("playlist"),
+        }
+    }
+}
+
+/// A liked or reposted thing, as a list of someone's likes or reposts holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reacted {
+    Track(Track),
+    Playlist(Playlist),
+}
+
+/// Whom a target belongs to and who may see it: what liking and reposting check.
+struct Seen {
+    owner: UserId,
+    visibility: Visibility,
+}
+
 impl Social {
-    /// `caller` likes the track (`link`: an unlisted track's secret).
-    pub async fn like(&self, caller: &Principal, id: TrackId, link: Option<&str>) -> Result<Linked, CoreError> {
+    /// `caller` likes a track or playlist (`link`: an unlisted one's secret).
+    pub async fn like(&self, caller: &Principal, target: Target, link: Option<&str>) -> Result<Linked, CoreError> {
         caller.require(Scope::SocialWrite)?;
-        self.visible_track(Some(caller), id, link).await?;
+        self.visible_target(Some(caller), target, link).await?;
         let now = self.deps.clock.now();
-        match self.deps.reactions.like(self.deps.ids.next_raw(), caller.user_id, id, now).await? {
-            Linked::Gone => Err(CoreError::NotFound("track")),
+        match self.deps.reactions.like(self.deps.ids.next_raw(), caller.user_id, target, now).await? {
+            Linked::Gone => Err(target.missing()),
             linked => Ok(linked),
         }
     }
 
-    /// `caller` takes back their like; not liking it is no error. A track gone private can
+    /// `caller` takes back their like; not liking it is no error. Something gone private can
     /// still be unliked.
-    pub async fn unlike(&self, caller: &Principal, id: TrackId) -> Result<(), CoreError> {
+    pub async fn unlike(&self, caller: &Principal, target: Target) -> Result<(), CoreError> {
         caller.require(Scope::SocialWrite)?;
-        if !self.deps.reactions.unlike(caller.user_id, id).await? {
-            self.visible_track(Some(caller), id, None).await?;
+        if !self.deps.reactions.unlike(caller.user_id, target).await? {
+            self.visible_target(Some(caller), target, None).await?;
         }
         Ok(())
     }
 
-    /// `caller` reposts a public track of someone else's, with an optional caption; reposting
-    /// again changes the caption.
-    pub async fn repost(&self, caller: &Principal, id: TrackId, caption: Option<&str>) -> Result<Linked, CoreError> {
+    /// `caller` reposts someone else's public track or playlist, with an optional caption;
+    /// reposting again changes the caption.
+    pub async fn repost(&self, caller: &Principal, target: Target, caption: Option<&str>) -> Result<Linked, CoreError> {
         caller.require(Scope::SocialWrite)?;
         let caption = parse_caption(caption)?;
-        let track = self.visible_track(Some(caller), id, None).await?;
-        if track.owner_id == caller.user_id {
-            return Err(CoreError::invalid(FieldError::new("id", "own_track", "you cannot repost your own track")));
+        let seen = self.visible_target(Some(caller), target, None).await?;
+        if seen.owner == caller.user_id {
+            return Err(CoreError::Conflict(FieldError::new("id", "own_track", "you cannot repost what is yours")));
         }
-        if track.visibility != Visibility::Public {
-            return Err(CoreError::invalid(FieldError::new(
+        if seen.visibility != Visibility::Public {
+            return Err(CoreError::Conflict(FieldError::new(
                 "id",
                 "not_public",
-                "only public tracks can be reposted: a repost shows the track to your followers",
+                "only public tracks and playlists can be reposted: a repost shows them to your followers",
             )));
         }
         let now = self.deps.clock.now();
-        match self.deps.reactions.repost(self.deps.ids.next_raw(), caller.user_id, id, caption.as_deref(), now).await? {
-            Linked::Gone => Err(CoreError::NotFound("track")),
+        let id = self.deps.ids.next_raw();
+        match self.deps.reactions.repost(id, caller.user_id, target, caption.as_deref(), now).await? {
+            Linked::Gone => Err(target.missing()),
             linked => Ok(linked),
         }
     }
 
     /// `caller` takes back their repost; not having reposted it is no error.
-    pub async fn unrepost(&self, caller: &Principal, id: TrackId) -> Result<(), CoreError> {
+    pub async fn unrepost(&self, caller: &Principal, target: Target) -> Result<(), CoreError> {
         caller.require(Scope::SocialWrite)?;
-        if !self.deps.reactions.unrepost(caller.user_id, id).await? {
-            self.visible_track(Some(caller), id, None).await?;
+        if !self.deps.reactions.unrepost(caller.user_id, target).await? {
+            self.visible_target(Some(caller), target, None).await?;
         }
         Ok(())
     }
 
-    /// The tracks `user` likes that `viewer` may see, the latest liked first.
+    /// The tracks and playlists `user` likes that `viewer` may see, the latest liked first.
     pub async fn likes_of(
         &self,
         viewer: Option<&Principal>,
         user: UserId,
         page: PageRequest,
-    ) -> Result<Page<Edge<Track>>, CoreError> {
+    ) -> Result<Page<Edge<Reacted>>, CoreError> {
         require_read(viewer)?;
         self.person(user).await?;
-        let rows = self.deps.reactions.liked_tracks(user, viewer.map(|p| p.user_id), page).await?;
-        Ok(Page::from_rows(rows, page.limit, |e| e.id))
+        let me = viewer.map(|p| p.user_id);
+        let tracks = self.deps.reactions.liked_tracks(user, me, page).await?;
+        let playlists = self.deps.reactions.liked_playlists(user, me, page).await?;
+        Ok(merged(tracks, playlists, page))
     }
 
-    /// The tracks `user` reposted that `viewer` may see, the latest first, with their captions.
+    /// The tracks and playlists `user` reposted that `viewer` may see, the latest first, with
+    /// their captions.
     pub async fn reposts_of(
         &self,
         viewer: Option<&Principal>,
         user: UserId,
         page: PageRequest,
-    ) -> Result<Page<Edge<Track>>, CoreError> {
+    ) -> Result<Page<Edge<Reacted>>, CoreError> {
         require_read(viewer)?;
         self.person(user).await?;
-        let rows = self.deps.reactions.reposted_tracks(user, viewer.map(|p| p.user_id), page).await?;
-        Ok(Page::from_rows(rows, page.limit, |e| e.id))
+        let me = viewer.map(|p| p.user_id);
+        let tracks = self.deps.reactions.reposted_tracks(user, me, page).await?;
+        let playlists = self.deps.reactions.reposted_playlists(user, me, page).await?;
+        Ok(merged(tracks, playlists, page))
     }
 
-    /// Who likes the track, the latest first.
+    /// Who likes a track or playlist, the latest first.
     pub async fn likers(
         &self,
         viewer: Option<&Principal>,
-        id: TrackId,
+        target: Target,
         link: Option<&str>,
         page: PageRequest,
     ) -> Result<Page<Edge<Person>>, CoreError> {
         require_read(viewer)?;
-        self.visible_track(viewer, id, link).await?;
-        let edges = self.deps.reactions.likers(id, page).await?;
+        self.visible_target(viewer, target, link).await?;
+        let edges = self.deps.reactions.likers(target, page).await?;
         self.edges_to_people(edges, page).await
     }
 
-    /// Who reposted the track, the latest first, with their captions.
+    /// Who reposted a track or playlist, the latest first, with their captions.
     pub async fn reposters(
         &self,
         viewer: Option<&Principal>,
-        id: TrackId,
+        target: Target,
         link: Option<&str>,
         page: PageRequest,
     ) -> Result<Page<Edge<Person>>, CoreError> {
         require_read(viewer)?;
-        self.visible_track(viewer, id, link).await?;
-        let edges = self.deps.reactions.reposters(id, page).await?;
+        self.visible_target(viewer, target, link).await?;
+        let edges = self.deps.reactions.reposters(target, page).await?;
         self.edges_to_people(edges, page).await
     }
 
@@ -137,6 +173,38 @@ impl Social {
         }
         Ok(track)
     }
+
+    async fn visible_target(
+        &self,
+        viewer: Option<&Principal>,
+        target: Target,
+        link: Option<&str>,
+    ) -> Result<Seen, CoreError> {
+        Ok(match target {
+            Target::Track(id) => {
+                let t = self.visible_track(viewer, id, link).await?;
+                Seen { owner: t.owner_id, visibility: t.visibility }
+            }
+            Target::Playlist(id) => {
+                let p = self.visible_playlist(viewer, id, link).await?;
+                Seen { owner: p.owner_id, visibility: p.visibility }
+            }
+        })
+    }
+}
+
+/// One page of someone's likes (or reposts) from a page of each kind, both read from the same
+/// cursor: the ids are time-ordered and unique across kinds, so the newest `limit` of the two
+/// together are the page, and the next starts after the last of them.
+fn merged(tracks: Vec<Edge<Track>>, playlists: Vec<Edge<Playlist>>, page: PageRequest) -> Page<Edge<Reacted>> {
+    let mut all: Vec<Edge<Reacted>> = tracks
+        .into_iter()
+        .map(|e| e.map(Reacted::Track))
+        .chain(playlists.into_iter().map(|e| e.map(Reacted::Playlist)))
+        .collect();
+    all.sort_by_key(|e| std::cmp::Reverse(e.id));
+    all.truncate(page.limit as usize + 1);
+    Page::from_rows(all, page.limit, |e| e.id)
 }
 
 /// A caption as stored: trimmed, `None` when empty, at most [`CAPTION_MAX`] characters of one

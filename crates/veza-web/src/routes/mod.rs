@@ -165,6 +165,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(playlists::collaborators::add_collaborator, playlists::collaborators::remove_collaborator))
         .routes(routes!(users::playlists::user_playlists))
+        .routes(routes!(playlists::like::like_playlist, playlists::like::unlike_playlist))
+        .routes(routes!(playlists::repost::repost_playlist, playlists::repost::unrepost_playlist))
         .routes(routes!(admin::audit::audit_log))
         .routes(routes!(admin::users::list::list_users))
         .routes(routes!(admin::users::update::update_user))
@@ -187,9 +189,14 @@ pub fn bucket_of(method: &Method, path: &str) -> Option<RouteBucket> {
         ("POST", "/api/v1/auth/password/forgot") => Some(RouteBucket::PasswordReset),
         ("POST", "/api/v1/auth/magic-link") => Some(RouteBucket::MagicLink),
         ("POST", "/api/v1/tracks") => Some(RouteBucket::TrackUpload),
-        ("PUT" | "DELETE", "/api/v1/users/{id}/follow" | "/api/v1/tracks/{id}/like" | "/api/v1/tracks/{id}/repost") => {
-            Some(RouteBucket::SocialAction)
-        }
+        (
+            "PUT" | "DELETE",
+            "/api/v1/users/{id}/follow"
+            | "/api/v1/tracks/{id}/like"
+            | "/api/v1/tracks/{id}/repost"
+            | "/api/v1/playlists/{id}/like"
+            | "/api/v1/playlists/{id}/repost",
+        ) => Some(RouteBucket::SocialAction),
         ("POST", "/api/v1/tracks/{id}/comments") => Some(RouteBucket::CommentPost),
         _ => None,
     }

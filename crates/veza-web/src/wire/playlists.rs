@@ -65,6 +65,8 @@ pub struct PlaylistResponse {
     pub collaborators: Vec<UserId>,
     /// How many tracks it holds (some may be hidden from you).
     pub track_count: u64,
+    pub like_count: u64,
+    pub repost_count: u64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -84,6 +86,8 @@ impl PlaylistResponse {
             secret,
             collaborators: p.collaborators,
             track_count: p.track_count,
+            like_count: p.likes,
+            repost_count: p.reposts,
             created_at: p.created_at,
             updated_at: p.updated_at,
         }

@@ -3,12 +3,12 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
-use veza_core::catalog::track::Track;
 use veza_core::id::UserId;
 use veza_core::page::Page;
+use veza_core::social::reactions::Reacted;
 use veza_core::social::{Edge, Person};
 
-use super::{TrackResponse, UserResponse};
+use super::{PlaylistResponse, TrackResponse, UserResponse};
 
 /// Someone in a list of followers, followed people, likers or reposters.
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,10 +37,22 @@ impl From<Page<Edge<Person>>> for RelatedUserPage {
     }
 }
 
-/// A track in someone's likes or reposts.
+/// What a liked or reposted item is.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RelatedKind {
+    Track,
+    Playlist,
+}
+
+/// A track or playlist in someone's likes or reposts.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RelatedTrack {
-    pub track: TrackResponse,
+pub struct RelatedItem {
+    pub kind: RelatedKind,
+    /// The track, when `kind` is `track`.
+    pub track: Option<TrackResponse>,
+    /// The playlist, when `kind` is `playlist`.
+    pub playlist: Option<PlaylistResponse>,
     /// When it was liked or reposted.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -48,26 +60,34 @@ pub struct RelatedTrack {
     pub caption: Option<String>,
 }
 
-/// A page of tracks, the latest liked or reposted first.
+/// A page of tracks and playlists, the latest liked or reposted first.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RelatedTrackPage {
-    pub items: Vec<RelatedTrack>,
+pub struct RelatedItemPage {
+    pub items: Vec<RelatedItem>,
     /// Pass as `before` to get the next page; absent on the last page.
     pub next_cursor: Option<String>,
 }
 
-impl RelatedTrackPage {
-    pub fn for_viewer(page: Page<Edge<Track>>, viewer: Option<UserId>) -> Self {
+impl RelatedItemPage {
+    pub fn for_viewer(page: Page<Edge<Reacted>>, viewer: Option<UserId>) -> Self {
         let items = page
             .items
             .into_iter()
-            .map(|e| RelatedTrack { track: TrackResponse::for_viewer(e.item, viewer), at: e.at, caption: e.caption })
+            .map(|e| {
+                let (kind, track, playlist) = match e.item {
+                    Reacted::Track(t) => (RelatedKind::Track, Some(TrackResponse::for_viewer(t, viewer)), None),
+                    Reacted::Playlist(p) => {
+                        (RelatedKind::Playlist, None, Some(PlaylistResponse::for_viewer(p, viewer)))
+                    }
+                };
+                RelatedItem { kind, track, playlist, at: e.at, caption: e.caption }
+            })
             .collect();
         Self { items, next_cursor: page.next_cursor }
     }
 }
 
-/// `PUT /api/v1/tracks/{id}/repost`
+/// `PUT /api/v1/tracks/{id}/repost`, `PUT /api/v1/playlists/{id}/repost`
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RepostRequest {

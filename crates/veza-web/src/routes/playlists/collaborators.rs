@@ -18,7 +18,7 @@ use crate::state::AppState;
         (status = 401, description = "Missing or invalid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not yours to change, account disabled, or the API key lacks the scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such playlist or user", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The owner (`owner`), or 20 collaborators already (`too_many`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The owner (`owner`), or 20 collaborators already (`too_many`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -4,9 +4,9 @@ use axum::extract::State;
 use axum::Json;
 use veza_core::id::PlaylistId;
 
-use super::PlaylistLink;
 use crate::extract::{ApiPath, ApiQuery, MaybeAuth};
 use crate::problem::{ApiResult, Problem};
+use crate::routes::tracks::LinkParams;
 use crate::state::AppState;
 use crate::wire::PlaylistDetail;
 
@@ -15,7 +15,7 @@ use crate::wire::PlaylistDetail;
 #[utoipa::path(
     get, path = "/api/v1/playlists/{id}", tag = "playlists",
     security((), ("bearer" = []), ("api_key" = ["social:read"])),
-    params(("id" = PlaylistId, Path, description = "The playlist"), PlaylistLink),
+    params(("id" = PlaylistId, Path, description = "The playlist"), LinkParams),
     responses(
         (status = 200, description = "The playlist", body = PlaylistDetail),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
@@ -29,8 +29,8 @@ pub async fn get_playlist(
     State(state): State<AppState>,
     MaybeAuth(viewer): MaybeAuth,
     ApiPath(id): ApiPath<PlaylistId>,
-    ApiQuery(link): ApiQuery<PlaylistLink>,
+    ApiQuery(link): ApiQuery<LinkParams>,
 ) -> ApiResult<Json<PlaylistDetail>> {
-    let view = state.social.playlist(viewer.as_ref(), id, link.secret.as_deref()).await?;
+    let view = state.social.playlist(viewer.as_ref(), id, link.secret()?).await?;
     Ok(Json(PlaylistDetail::for_viewer(view, viewer.map(|p| p.user_id))))
 }

@@ -31,6 +31,6 @@ pub async fn get_track(
     ApiPath(id): ApiPath<TrackId>,
     ApiQuery(link): ApiQuery<LinkParams>,
 ) -> ApiResult<Json<TrackResponse>> {
-    let track = state.catalog.track(viewer.as_ref(), id, link.secret.as_deref()).await?;
+    let track = state.catalog.track(viewer.as_ref(), id, link.secret()?).await?;
     Ok(Json(TrackResponse::for_viewer(track, viewer.map(|p| p.user_id))))
 }

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use veza_core::id::TrackId;
+use veza_core::social::reactions::Target;
 
 use super::LinkParams;
 use crate::extract::{ApiPath, ApiQuery, Auth};
@@ -29,7 +30,7 @@ pub async fn like_track(
     ApiPath(id): ApiPath<TrackId>,
     ApiQuery(link): ApiQuery<LinkParams>,
 ) -> ApiResult<StatusCode> {
-    state.social.like(&principal, id, link.secret.as_deref()).await?;
+    state.social.like(&principal, Target::Track(id), link.secret()?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -51,6 +52,6 @@ pub async fn unlike_track(
     Auth(principal): Auth,
     ApiPath(id): ApiPath<TrackId>,
 ) -> ApiResult<StatusCode> {
-    state.social.unlike(&principal, id).await?;
+    state.social.unlike(&principal, Target::Track(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,14 +13,34 @@ pub mod update;
 pub mod upload;
 pub mod waveform;
 
+use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-/// The secret of an unlisted track's link.
+use crate::problem::ApiError;
+
+/// The secret of an unlisted track's or playlist's link.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LinkParams {
-    /// The track's `secret` (from its owner's view of it): lets anyone play an unlisted track.
+    /// The `secret` its owner sees: lets anyone reach an unlisted track or playlist.
     #[param(max_length = 64)]
     pub secret: Option<String>,
 }
+
+impl LinkParams {
+    /// The secret, refused when longer than any this server gives out.
+    pub fn secret(&self) -> Result<Option<&str>, ApiError> {
+        match self.secret.as_deref() {
+            Some(s) if s.len() > SECRET_MAX => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                format!("secret: at most {SECRET_MAX} characters"),
+            )),
+            secret => Ok(secret),
+        }
+    }
+}
+
+/// The longest link secret a client may send (Veza's are 22 characters).
+const SECRET_MAX: usize = 64;

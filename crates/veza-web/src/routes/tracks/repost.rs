@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use veza_core::id::TrackId;
+use veza_core::social::reactions::Target;
 
 use crate::extract::{ApiPath, Auth, OptionalJson};
 use crate::problem::{ApiResult, Problem};
@@ -23,7 +24,8 @@ use crate::wire::RepostRequest;
         (status = 403, description = "Account disabled, or the API key lacks the scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such track, or you may not see it", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "A body that is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Your own track (`own_track`), a track that is not public (`not_public`), or a caption too long or not one line", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Your own track (`own_track`), or one that is not public (`not_public`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A caption too long or not one line", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -33,7 +35,7 @@ pub async fn repost_track(
     ApiPath(id): ApiPath<TrackId>,
     OptionalJson(body): OptionalJson<RepostRequest>,
 ) -> ApiResult<StatusCode> {
-    state.social.repost(&principal, id, body.caption.as_deref()).await?;
+    state.social.repost(&principal, Target::Track(id), body.caption.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -55,6 +57,6 @@ pub async fn unrepost_track(
     Auth(principal): Auth,
     ApiPath(id): ApiPath<TrackId>,
 ) -> ApiResult<StatusCode> {
-    state.social.unrepost(&principal, id).await?;
+    state.social.unrepost(&principal, Target::Track(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

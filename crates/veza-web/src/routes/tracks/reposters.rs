@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::Json;
 use veza_core::id::TrackId;
+use veza_core::social::reactions::Target;
 
 use super::LinkParams;
 use crate::extract::{ApiPath, ApiQuery, MaybeAuth};
@@ -33,6 +34,6 @@ pub async fn reposters(
     ApiQuery(params): ApiQuery<PageParams>,
     ApiQuery(link): ApiQuery<LinkParams>,
 ) -> ApiResult<Json<RelatedUserPage>> {
-    let page = state.social.reposters(viewer.as_ref(), id, link.secret.as_deref(), params.page()?).await?;
+    let page = state.social.reposters(viewer.as_ref(), Target::Track(id), link.secret()?, params.page()?).await?;
     Ok(Json(page.into()))
 }

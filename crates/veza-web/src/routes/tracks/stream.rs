@@ -34,7 +34,7 @@ pub async fn stream_track(
     ApiPath(id): ApiPath<TrackId>,
     ApiQuery(link): ApiQuery<LinkParams>,
 ) -> ApiResult<([(header::HeaderName, &'static str); 1], Json<StreamResponse>)> {
-    let info = state.catalog.stream(viewer.as_ref(), id, link.secret.as_deref()).await?;
+    let info = state.catalog.stream(viewer.as_ref(), id, link.secret()?).await?;
     // The URLs expire: no cache may hand them out later.
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(StreamResponse::new(info, &state.media.public_url))))
 }

@@ -9,15 +9,15 @@ use crate::problem::{ApiResult, Problem};
 use crate::routes::PageParams;
 
 use crate::state::AppState;
-use crate::wire::RelatedTrackPage;
+use crate::wire::RelatedItemPage;
 
-/// The tracks a user reposted, the latest first, with their captions. Tracks you may not see are left out.
+/// The tracks and playlists a user reposted, the latest first, with their captions. What you may not see is left out.
 #[utoipa::path(
     get, path = "/api/v1/users/{id}/reposts", tag = "social",
     security((), ("bearer" = []), ("api_key" = ["social:read"])),
     params(("id" = UserId, Path, description = "The user"), PageParams),
     responses(
-        (status = 200, description = "A page, the latest first", body = RelatedTrackPage),
+        (status = 200, description = "A page, the latest first", body = RelatedItemPage),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled, or the API key lacks the scope", body = Problem, content_type = "application/problem+json"),
@@ -31,7 +31,7 @@ pub async fn user_reposts(
     MaybeAuth(viewer): MaybeAuth,
     ApiPath(id): ApiPath<UserId>,
     ApiQuery(params): ApiQuery<PageParams>,
-) -> ApiResult<Json<RelatedTrackPage>> {
+) -> ApiResult<Json<RelatedItemPage>> {
     let reposts = state.social.reposts_of(viewer.as_ref(), id, params.page()?).await?;
-    Ok(Json(RelatedTrackPage::for_viewer(reposts, viewer.map(|p| p.user_id))))
+    Ok(Json(RelatedItemPage::for_viewer(reposts, viewer.map(|p| p.user_id))))
 }

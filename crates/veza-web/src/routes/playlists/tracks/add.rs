@@ -22,10 +22,10 @@ use crate::wire::{AddToPlaylistRequest, PlaylistItemResponse};
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not yours to change, account disabled, or the API key lacks the scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such playlist, or you may not see it", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The track is in the playlist already (`duplicate`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such playlist or track, or you may not see it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The track is in the playlist already (`duplicate`), or it holds 1000 tracks (`playlist_full`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A track that does not exist or that you may not see, or a playlist of 1000 tracks (`playlist_full`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A body of the wrong shape", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -28,12 +28,13 @@ pub enum Order {
 #[into_params(parameter_in = Query)]
 pub struct CommentsParams {
     /// `timeline` (default) or `newest`.
+    #[param(inline)]
     pub order: Option<Order>,
     /// Page size (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page, in the same order.
-    #[param(pattern = "^[0-9]{1,19}(\\.[0-9]{1,19})?$")]
+    #[param(pattern = "^[0-9]{1,19}\\.[0-9]{1,19}$")]
     pub before: Option<String>,
 }
 
@@ -48,7 +49,7 @@ pub struct CommentsParams {
         (status = 401, description = "Invalid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled, or the API key lacks the scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such track, or you may not see it", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`limit` out of range, or a cursor this server did not issue for this order", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` out of range, or a cursor this server did not issue", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -64,6 +65,6 @@ pub async fn list_comments(
         Order::Newest => CommentOrder::Newest,
     };
     let cursor = CommentCursor::parse(order, params.before.as_deref())?;
-    let page = state.social.comments(viewer.as_ref(), id, link.secret.as_deref(), cursor, params.limit).await?;
+    let page = state.social.comments(viewer.as_ref(), id, link.secret()?, cursor, params.limit).await?;
     Ok(Json(page.into()))
 }

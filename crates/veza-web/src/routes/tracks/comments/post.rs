@@ -36,6 +36,6 @@ pub async fn post_comment(
     ApiJson(body): ApiJson<CommentRequest>,
 ) -> ApiResult<(StatusCode, Json<CommentResponse>)> {
     let (comment, author) =
-        state.social.comment(&principal, id, link.secret.as_deref(), &body.body, body.at_ms, body.reply_to).await?;
+        state.social.comment(&principal, id, link.secret()?, &body.body, body.at_ms, body.reply_to).await?;
     Ok((StatusCode::CREATED, Json(CommentResponse::new(comment, author))))
 }
