@@ -498,6 +498,12 @@ async fn playlists_hold_tracks_in_order(backend: Backend) {
         (reposts["items"][0]["kind"].as_str(), reposts["items"][0]["caption"].as_str()),
         (Some("playlist"), Some("drive"))
     );
+    assert_eq!(names(&server.get(&format!("{path}/likers"), None).await.1, "user"), ["fan"]);
+    let (_, reposters) = server.get(&format!("{path}/reposters"), None).await;
+    assert_eq!(
+        (names(&reposters, "user"), reposters["items"][0]["caption"].as_str()),
+        (vec!["fan".to_string()], Some("drive"))
+    );
     assert_eq!(server.delete(&format!("{path}/like"), Some(&fan)).await.0, 204);
     assert_eq!(server.get(&path, None).await.1["like_count"], 0);
 

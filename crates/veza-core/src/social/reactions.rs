@@ -108,12 +108,7 @@ impl Social {
         user: UserId,
         page: PageRequest,
     ) -> Result<Page<Edge<Reacted>>, CoreError> {
-        require_read(viewer)?;
-        self.person(user).await?;
-        let me = viewer.map(|p| p.user_id);
-        let tracks = self.deps.reactions.liked_tracks(user, me, page).await?;
-        let playlists = self.deps.reactions.liked_playlists(user, me, page).await?;
-        Ok(merged(tracks, playlists, page))
+        self.reacted_by(viewer, user, page, true).await
     }
 
     /// The tracks and playlists `user` reposted that `viewer` may see, the latest first, with
@@ -124,11 +119,25 @@ impl Social {
         user: UserId,
         page: PageRequest,
     ) -> Result<Page<Edge<Reacted>>, CoreError> {
+        self.reacted_by(viewer, user, page, false).await
+    }
+
+    /// `user`'s likes (or reposts), tracks and playlists together.
+    async fn reacted_by(
+        &self,
+        viewer: Option<&Principal>,
+        user: UserId,
+        page: PageRequest,
+        likes: bool,
+    ) -> Result<Page<Edge<Reacted>>, CoreError> {
         require_read(viewer)?;
         self.person(user).await?;
-        let me = viewer.map(|p| p.user_id);
-        let tracks = self.deps.reactions.reposted_tracks(user, me, page).await?;
-        let playlists = self.deps.reactions.reposted_playlists(user, me, page).await?;
+        let (me, store) = (viewer.map(|p| p.user_id), &self.deps.reactions);
+        let (tracks, playlists) = if likes {
+            (store.liked_tracks(user, me, page).await?, store.liked_playlists(user, me, page).await?)
+        } else {
+            (store.reposted_tracks(user, me, page).await?, store.reposted_playlists(user, me, page).await?)
+        };
         Ok(merged(tracks, playlists, page))
     }
 

@@ -167,6 +167,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::playlists::user_playlists))
         .routes(routes!(playlists::like::like_playlist, playlists::like::unlike_playlist))
         .routes(routes!(playlists::repost::repost_playlist, playlists::repost::unrepost_playlist))
+        .routes(routes!(playlists::likers::playlist_likers))
+        .routes(routes!(playlists::reposters::playlist_reposters))
         .routes(routes!(admin::audit::audit_log))
         .routes(routes!(admin::users::list::list_users))
         .routes(routes!(admin::users::update::update_user))

@@ -5,6 +5,8 @@ pub mod create;
 pub mod delete;
 pub mod get;
 pub mod like;
+pub mod likers;
 pub mod repost;
+pub mod reposters;
 pub mod tracks;
 pub mod update;
