@@ -402,6 +402,18 @@ async fn watchers_hear_new_comments_live(backend: Backend) {
     assert_eq!(live["author"]["username"], "artist");
     assert_eq!(live["track_id"].as_str(), Some(public.as_str()));
 
+    // A track gone private: its comments reach its owner's sessions only, not those that
+    // watched it while it was public.
+    let track_path = format!("/api/v1/tracks/{public}");
+    assert_eq!(server.patch(&track_path, &json!({"visibility": "private"}), Some(&art)).await.0, 200);
+    server.post(&comments(&public), &json!({"body": "private now", "at_ms": 0}), Some(&art)).await;
+    let unlisted_comments = format!("{}?secret={secret}", comments(&unlisted));
+    server.post(&unlisted_comments, &json!({"body": "still for you", "at_ms": 0}), Some(&art)).await;
+    let (live, skipped) = gateway.until("TRACK_COMMENT_CREATE").await;
+    assert_eq!(live["body"], "still for you", "{live}");
+    assert!(skipped.iter().all(|f| f["t"] != "TRACK_COMMENT_CREATE"), "{skipped:?}");
+    assert_eq!(server.patch(&track_path, &json!({"visibility": "public"}), Some(&art)).await.0, 200);
+
     // Unwatched, a track's comments stop; the other watched track's still come.
     let answer = gateway.request("u1", "track.unwatch", json!({"track_id": public})).await;
     assert_eq!(answer["ok"], true, "{answer}");
@@ -523,6 +535,9 @@ async fn playlists_hold_tracks_in_order(backend: Backend) {
     assert_eq!((titles_of(&mine).len(), mine["track_count"].as_u64()), (4, Some(4)));
     let (_, theirs) = server.get(&path, Some(&other)).await;
     assert_eq!(titles_of(&theirs), ["Three", "One", "Two"], "a track one may not see is left out");
+    assert_eq!(theirs["track_count"], 3, "nor counted");
+    let (fans_unlisted, _) = track(&server, &fan, "Fan's link", "unlisted").await;
+    assert_eq!(add(art.clone(), json!({"track_id": fans_unlisted})).await.0, 404, "someone else's unlisted track");
 
     // Moves and removals by index.
     let item = |n: usize| format!("{tracks}/{}", items[n]);

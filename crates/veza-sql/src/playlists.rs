@@ -20,7 +20,8 @@ use crate::tracks::{rows_to_tracks, track_columns_of_t, TrackRow};
 use crate::{Database, WriteTx};
 
 pub(crate) const PLAYLIST: &str = "p.id, p.owner_id, p.title, p.description, p.visibility, p.kind, \
-     p.share_token, p.like_count, p.repost_count, p.created_at, p.updated_at, (SELECT COUNT(*) FROM playlist_items i WHERE i.playlist_id = p.id) AS track_count";
+     p.share_token, p.like_count, p.repost_count, p.created_at, p.updated_at, (SELECT COUNT(*) FROM playlist_items i JOIN tracks t ON t.id = i.track_id \
+     WHERE i.playlist_id = p.id AND t.visibility = 'public') AS track_count";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct PlaylistRow {
@@ -260,6 +261,17 @@ impl PlaylistRepo for Database {
             tx.rollback().await.map_err(store_error)?;
             return Ok(Added::PlaylistGone);
         }
+        // The track's row next, before any item is written: deleting a track takes the track
+        // and then its items, so taking them the other way round could deadlock with it.
+        let track_held = sqlx::query("UPDATE tracks SET like_count = like_count WHERE id = $1")
+            .bind(track.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        if track_held.rows_affected() == 0 {
+            tx.rollback().await.map_err(store_error)?;
+            return Ok(Added::TrackGone);
+        }
         let (position, present) = Self::position(&mut tx, playlist, None, index.unwrap_or(usize::MAX)).await?;
         let refused = if present.contains(&track.0) {
             Some(Added::Duplicate)
@@ -272,9 +284,9 @@ impl PlaylistRepo for Database {
             tx.rollback().await.map_err(store_error)?;
             return Ok(refused);
         }
-        let inserted = sqlx::query(
+        sqlx::query(
             "INSERT INTO playlist_items (id, playlist_id, track_id, position, added_by, added_at) \
-             SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM tracks WHERE id = $3)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(item.0)
         .bind(playlist.0)
@@ -283,17 +295,8 @@ impl PlaylistRepo for Database {
         .bind(by.0)
         .bind(to_micros(at))
         .execute(&mut *tx)
-        .await;
-        let inserted = match inserted {
-            Ok(done) => done.rows_affected() == 1,
-            // The track was deleted between the check and the insert (PostgreSQL).
-            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => false,
-            Err(e) => return Err(store_error(e)),
-        };
-        if !inserted {
-            tx.rollback().await.map_err(store_error)?;
-            return Ok(Added::TrackGone);
-        }
+        .await
+        .map_err(store_error)?;
         tx.commit().await.map_err(store_error)?;
         let Some(track) = TrackRepo::track(self, track).await? else { return Ok(Added::TrackGone) };
         Ok(Added::Added(Box::new(PlaylistItem { id: item, track, added_by: by, added_at: at })))

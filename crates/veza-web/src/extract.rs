@@ -85,8 +85,8 @@ fn is_json_content_type(value: &str) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// A JSON object body that may be left out: no body at all, or `null`, reads as the type's
-/// default; any other body is held to everything [`ApiJson`] checks.
+/// A JSON object body that may be left out: no body at all, an empty one, or `null`, reads as
+/// the type's default; any other body is held to everything [`ApiJson`] checks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OptionalJson<T>(pub T);
 
@@ -105,7 +105,7 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
         let bytes = axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
             .await
             .map_err(|r| ApiError::new(r.status(), "bad_request", r.body_text()))?;
-        if bytes.trim_ascii() == b"null" {
+        if bytes.trim_ascii().is_empty() || bytes.trim_ascii() == b"null" {
             return Ok(Self(T::default()));
         }
         let req = Request::from_parts(parts, axum::body::Body::from(bytes));

@@ -714,7 +714,10 @@ impl Catalog {
     }
 
     fn counted(&self, mut playlist: Playlist) -> Playlist {
-        playlist.track_count = self.items.iter().filter(|i| i.1 == playlist.id).count() as u64;
+        let public = |i: &&(PlaylistItemId, PlaylistId, TrackId, i64, UserId, OffsetDateTime)| {
+            self.tracks.get(&i.2).is_some_and(|t| t.visibility == Visibility::Public)
+        };
+        playlist.track_count = self.items.iter().filter(|i| i.1 == playlist.id).filter(public).count() as u64;
         playlist
     }
 }

@@ -160,10 +160,12 @@ pub enum ChatEvent {
         failure: Option<String>,
     },
     /// A timed comment was posted on a track, for the sessions watching it; `author` is `None`
-    /// when the account is disabled.
+    /// when the account is disabled. On a private track (one that may have gone private since
+    /// someone watched it) it goes to the owner's own sessions only.
     CommentPosted {
         comment: Comment,
         author: Option<Box<Person>>,
+        owner_only: Option<UserId>,
     },
 }
 
@@ -221,6 +223,7 @@ impl ChatEvent {
             ReadStateChanged { user_id, .. } => vec![Topic::User(*user_id)],
             PresenceChanged { communities, .. } => communities.iter().map(|c| Topic::Community(*c)).collect(),
             TrackProcessed { owner_id, .. } => vec![Topic::User(*owner_id)],
+            CommentPosted { owner_only: Some(owner), .. } => vec![Topic::User(*owner)],
             CommentPosted { comment, .. } => vec![Topic::Track(comment.track_id)],
             SignedOut { user_id, .. } => vec![Topic::User(*user_id)],
         }

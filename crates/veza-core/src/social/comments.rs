@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::accounts::Principal;
 use crate::api_key::Scope;
+use crate::catalog::track::Visibility;
 use crate::chat::event::ChatEvent;
 use crate::error::{CoreError, FieldError};
 use crate::id::{CommentId, TrackId, UserId};
@@ -176,7 +177,9 @@ impl Social {
             CommentPosted::ParentGone => return Err(parent_problem("not_found", "the comment replied to is gone")),
         }
         let author = self.people(&[caller.user_id]).await?.remove(&caller.user_id);
-        let event = ChatEvent::CommentPosted { comment: comment.clone(), author: author.clone().map(Box::new) };
+        let owner_only = (t.visibility == Visibility::Private).then_some(t.owner_id);
+        let event =
+            ChatEvent::CommentPosted { comment: comment.clone(), author: author.clone().map(Box::new), owner_only };
         self.deps.events.publish(event).await;
         Ok((comment, author))
     }

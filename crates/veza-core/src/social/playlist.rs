@@ -46,7 +46,8 @@ pub struct Playlist {
     pub share_token: String,
     /// Who besides the owner may add, move and remove its tracks.
     pub collaborators: Vec<UserId>,
-    /// How many tracks it holds (some may be hidden from a given reader).
+    /// How many public tracks it holds (what anyone reading it sees; its own view counts what
+    /// its reader sees).
     pub track_count: u64,
     /// Kept by the social stores, in the transactions that change what they count.
     pub likes: u64,

@@ -64,6 +64,7 @@ impl Social {
         let me = viewer.map(|p| p.user_id);
         let mut items = self.deps.playlists.playlist_items(id).await?;
         items.retain(|i| i.track.visible_to(me, None));
+        let playlist = Playlist { track_count: items.len() as u64, ..playlist };
         Ok(PlaylistView { playlist, items })
     }
 
@@ -107,19 +108,22 @@ impl Social {
         Ok(())
     }
 
-    /// Adds a track the caller may see (`link`: an unlisted track's secret) at `index`, or at
-    /// the end; the owner and collaborators only.
+    /// Adds a public track, or one of the caller's own, at `index` or at the end; the owner and
+    /// collaborators only. Someone else's unlisted track stays out: its link is a secret its
+    /// owner shares, which a playlist would pass on to every reader.
     pub async fn add_to_playlist(
         &self,
         caller: &Principal,
         id: PlaylistId,
         track: TrackId,
-        link: Option<&str>,
         index: Option<usize>,
     ) -> Result<PlaylistItem, CoreError> {
         caller.require(Scope::SocialWrite)?;
         self.editable_playlist(caller, id).await?;
-        self.visible_track(Some(caller), track, link).await.map_err(|_| track_problem())?;
+        let t = self.visible_track(Some(caller), track, None).await.map_err(|_| track_problem())?;
+        if t.owner_id != caller.user_id && t.visibility != Visibility::Public {
+            return Err(track_problem());
+        }
         let item = PlaylistItemId::new(self.deps.ids.as_ref());
         let now = self.deps.clock.now();
         match self.deps.playlists.add_item(id, item, track, index, caller.user_id, now).await? {
@@ -187,7 +191,12 @@ impl Social {
             self.person(user).await?;
         }
         let changed = self.deps.playlists.set_collaborator(id, user, on, COLLABORATORS_MAX).await?;
-        if on && !changed && !playlist.collaborators.contains(&user) {
+        if changed || !on {
+            return Ok(());
+        }
+        // Nothing changed: already one (maybe just now), the playlist gone, or no room left.
+        let now = self.deps.playlists.playlist(id).await?.ok_or(CoreError::NotFound("playlist"))?;
+        if !now.collaborators.contains(&user) {
             return Err(CoreError::Conflict(FieldError::new(
                 "user_id",
                 "too_many",

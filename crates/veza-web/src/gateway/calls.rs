@@ -158,9 +158,13 @@ async fn call(
         }
         "track.watch" => {
             let p: Watch = params(raw)?;
+            if p.secret.as_ref().is_some_and(|s| s.len() > crate::routes::tracks::SECRET_MAX) {
+                return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_params", "params: secret is too long"));
+            }
             app.social.may_watch(me, p.track_id, p.secret.as_deref()).await?;
             let hub = &app.gateway.hub;
-            if hub.watching(session) >= WATCH_MAX {
+            let watched = hub.watched(session);
+            if !watched.contains(&p.track_id) && watched.len() >= WATCH_MAX {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "too_many_watched",

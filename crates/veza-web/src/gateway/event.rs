@@ -340,7 +340,7 @@ pub fn encode(event: ChatEvent) -> Vec<(Topic, Envelope)> {
         ChatEvent::TrackProcessed { track_id, state, failure, .. } => {
             Envelope::new("TRACK_UPDATE", &TrackProcessed { id: track_id, state, failure })
         }
-        ChatEvent::CommentPosted { comment, author } => {
+        ChatEvent::CommentPosted { comment, author, .. } => {
             Envelope::new("TRACK_COMMENT_CREATE", &crate::wire::CommentResponse::new(comment, author.map(|a| *a)))
         }
         ChatEvent::SignedOut { ended, .. } => Envelope::plain("SIGNED_OUT", "{}").with_effect(Effect::SignOut(ended)),

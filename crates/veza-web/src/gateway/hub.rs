@@ -195,11 +195,11 @@ impl Hub {
         }
     }
 
-    /// How many tracks `session` watches.
-    pub fn watching(&self, session: &Arc<Session>) -> usize {
+    /// The tracks `session` watches.
+    pub fn watched(&self, session: &Arc<Session>) -> Vec<veza_core::id::TrackId> {
         let state = self.state();
-        let topics = state.listening.get(&session.id);
-        topics.map_or(0, |t| t.iter().filter(|t| matches!(t, Topic::Track(_))).count())
+        let topics = state.listening.get(&session.id).into_iter().flatten();
+        topics.filter_map(|t| if let Topic::Track(id) = t { Some(*id) } else { None }).collect()
     }
 
     /// Forgets a session and everything it listened to.

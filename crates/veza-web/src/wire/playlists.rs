@@ -63,7 +63,7 @@ pub struct PlaylistResponse {
     pub secret: Option<String>,
     /// Who besides the owner may change its tracks.
     pub collaborators: Vec<UserId>,
-    /// How many tracks it holds (some may be hidden from you).
+    /// How many tracks you may see in it (in lists: its public tracks).
     pub track_count: u64,
     pub like_count: u64,
     pub repost_count: u64,
@@ -140,10 +140,8 @@ pub struct PlaylistPage {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddToPlaylistRequest {
+    /// A public track, or one of yours.
     pub track_id: TrackId,
-    /// The track's secret, to add an unlisted track of someone else's.
-    #[schema(max_length = 64)]
-    pub secret: Option<String>,
     /// Where to put it, 0 being first; at the end when left out or past it.
     pub position: Option<u32>,
 }

@@ -43,4 +43,4 @@ impl LinkParams {
 }
 
 /// The longest link secret a client may send (Veza's are 22 characters).
-const SECRET_MAX: usize = 64;
+pub const SECRET_MAX: usize = 64;

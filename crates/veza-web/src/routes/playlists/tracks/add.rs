@@ -10,8 +10,8 @@ use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::wire::{AddToPlaylistRequest, PlaylistItemResponse};
 
-/// Add a track you may see to a playlist, at a position or at the end (its owner and
-/// collaborators).
+/// Add a public track, or one of yours, to a playlist, at a position or at the end (its owner
+/// and collaborators).
 #[utoipa::path(
     post, path = "/api/v1/playlists/{id}/tracks", tag = "playlists",
     security(("bearer" = []), ("api_key" = ["social:write"])),
@@ -36,6 +36,6 @@ pub async fn add_to_playlist(
     ApiJson(body): ApiJson<AddToPlaylistRequest>,
 ) -> ApiResult<(StatusCode, Json<PlaylistItemResponse>)> {
     let index = body.position.map(|p| p as usize);
-    let item = state.social.add_to_playlist(&principal, id, body.track_id, body.secret.as_deref(), index).await?;
+    let item = state.social.add_to_playlist(&principal, id, body.track_id, index).await?;
     Ok((StatusCode::CREATED, Json(PlaylistItemResponse::for_viewer(item, Some(principal.user_id)))))
 }
