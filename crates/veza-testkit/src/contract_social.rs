@@ -526,3 +526,46 @@ pub async fn run_playlists<S: TrackRepo + PlaylistRepo + ReactionRepo>(
     assert_eq!(s.playlist(full.id).await.unwrap().unwrap().track_count, 0, "a playlist counts its public tracks");
     assert_eq!(s.playlist_items(full.id).await.unwrap().len(), ITEMS_MAX);
 }
+
+/// Adds racing for the last places of a playlist, `rounds` times: exactly as many land as there
+/// is room for, and never one track twice. `owner` must be an account the store knows (on the
+/// stores that keep accounts); ids from `base` on must be free.
+pub async fn adds_racing_for_a_playlists_last_places<S: TrackRepo + PlaylistRepo>(
+    s: &S,
+    owner: UserId,
+    base: i64,
+    rounds: i64,
+) {
+    let t = now();
+    let list = playlist(base, owner, Visibility::Public, t);
+    s.create_playlist(&list).await.unwrap();
+    for n in 0..ITEMS_MAX as i64 - 3 {
+        let song = social_track(base + 1 + n, owner, Visibility::Public, t);
+        create(s, &song).await;
+        s.add_item(list.id, PlaylistItemId(base + 10_000 + n), song.id, None, owner, t).await.unwrap();
+    }
+    let racers: Vec<Track> = (0..8).map(|n| social_track(base + 5_000 + n, owner, Visibility::Public, t)).collect();
+    for song in &racers {
+        create(s, song).await;
+    }
+    for round in 0..rounds {
+        let items = |n: i64| PlaylistItemId(base + 20_000 + round * 100 + n);
+        // The eight racers, and one of them twice: three places are left.
+        let adds = racers.iter().chain(&racers[..1]).enumerate().map(|(n, song)| {
+            let item = items(n as i64);
+            async move { s.add_item(list.id, item, song.id, Some(n % 3), owner, t).await.unwrap() }
+        });
+        let outcomes = futures_util::future::join_all(adds).await;
+        let added = outcomes.iter().filter(|o| matches!(o, Added::Added(_))).count();
+        assert_eq!(added, 3, "round {round}: {outcomes:?}");
+        let present = s.playlist_items(list.id).await.unwrap();
+        assert_eq!(present.len(), ITEMS_MAX, "round {round}");
+        let mut tracks: Vec<TrackId> = present.iter().map(|i| i.track.id).collect();
+        tracks.sort();
+        tracks.dedup();
+        assert_eq!(tracks.len(), ITEMS_MAX, "round {round}: a track twice");
+        for item in present.iter().filter(|i| racers.iter().any(|r| r.id == i.track.id)) {
+            assert!(s.remove_item(list.id, item.id).await.unwrap());
+        }
+    }
+}

@@ -5,8 +5,8 @@ use veza_core::id::UserId;
 use veza_testkit::contract::{bans_and_joins_take_turns, run_all};
 use veza_testkit::contract_catalog::run_catalog;
 use veza_testkit::contract_social::{
-    make_users, replies_racing_a_deletion_stay_counted, run_comments, run_follows, run_playlists, run_reactions,
-    toggles_keep_counters_exact,
+    adds_racing_for_a_playlists_last_places, make_users, replies_racing_a_deletion_stay_counted, run_comments,
+    run_follows, run_playlists, run_reactions, toggles_keep_counters_exact,
 };
 use veza_testkit::db::{Backend, TestDb};
 
@@ -106,5 +106,6 @@ async fn racing_toggles_keep_every_counter_equal_to_its_rows() {
             toggles_keep_counters_exact(&store, UserId(98_000), &fans, 99_000 + round, 25 + round as usize).await;
         }
         replies_racing_a_deletion_stay_counted(&store, UserId(98_000), &fans[..8], 99_100, 30).await;
+        adds_racing_for_a_playlists_last_places(&store, UserId(98_000), 7_000_000, 10).await;
     }
 }

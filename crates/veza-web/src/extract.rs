@@ -25,28 +25,38 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json =
-            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json_content_type);
-        if !is_json {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the body as JSON with `Content-Type: application/json`",
-            ));
+        if !sends_json(&req) {
+            return Err(not_json());
         }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|r| {
-            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "the request body is larger than this route accepts",
-                )
-            } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "bad_request", r.body_text())
-            }
-        })?;
-        json_object(&bytes).map(Self)
+        json_object(&read_body(req, state).await?).map(Self)
     }
+}
+
+fn sends_json(req: &Request) -> bool {
+    req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json_content_type)
+}
+
+fn not_json() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "send the body as JSON with `Content-Type: application/json`",
+    )
+}
+
+/// The whole body, under the route's limit (413 past it).
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::Bytes::from_request(req, state).await.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than this route accepts",
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", r.body_text())
+        }
+    })
 }
 
 /// A JSON object read from `bytes`: unparseable JSON → 400, JSON of the wrong shape (not an
@@ -94,22 +104,16 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let empty = req.headers().get(header::CONTENT_TYPE).is_none()
-            && req.headers().get(header::CONTENT_LENGTH).is_none_or(|v| v.as_bytes() == b"0")
-            && req.headers().get(header::TRANSFER_ENCODING).is_none();
-        if empty {
-            return Ok(Self(T::default()));
-        }
+        let is_json = sends_json(&req);
+        let bytes = read_body(req, state).await?;
         // `null` is no body too (the OpenAPI document calls it optional, which JSON spells so).
-        let (parts, body) = req.into_parts();
-        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(|r| ApiError::new(r.status(), "bad_request", r.body_text()))?;
         if bytes.trim_ascii().is_empty() || bytes.trim_ascii() == b"null" {
             return Ok(Self(T::default()));
         }
-        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-        ApiJson::<T>::from_request(req, state).await.map(|ApiJson(body)| Self(body))
+        if !is_json {
+            return Err(not_json());
+        }
+        json_object(&bytes).map(Self)
     }
 }
 

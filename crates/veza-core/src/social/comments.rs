@@ -220,7 +220,13 @@ impl Social {
         rows.truncate(limit as usize);
         let next_cursor = if more { rows.last().map(CommentCursor::after) } else { None };
         let authors = self.people(&rows.iter().map(|c| c.author_id).collect::<Vec<_>>()).await?;
-        let items = rows.into_iter().map(|c| (c.clone(), authors.get(&c.author_id).cloned())).collect();
+        let items = rows
+            .into_iter()
+            .map(|c| {
+                let author = authors.get(&c.author_id).cloned();
+                (c, author)
+            })
+            .collect();
         Ok(CommentPage { items, next_cursor })
     }
 
